@@ -1,0 +1,22 @@
+"""Firmware of the health card reader (MicroPython package `reader`).
+
+The same package is installed on the host, where the shared data definitions (the health
+card item dictionary, CRC helpers, the host link codec, the blacklist format) are imported
+by the `hcterm` tools, so each format is defined once.
+"""
+
+VERSION = "0.1.0"
+
+try:
+    import micropython  # noqa: F401  (present on every MicroPython port)
+except ImportError:
+    # CPython on the host: give the shared modules the few `micropython` names they use, so
+    # `from micropython import const` works unchanged in both places.
+    import sys as _sys
+    import types as _types
+
+    _mp = _types.ModuleType("micropython")
+    _mp.const = lambda value: value
+    _mp.native = _mp.viper = lambda function: function
+    _sys.modules["micropython"] = _mp
+    del _sys, _types, _mp

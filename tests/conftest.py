@@ -1,0 +1,100 @@
+"""pytest plumbing: firmware tests (tests/firmware/mptest_*.py) run inside `micropython`.
+
+Each mptest module runs once, in a fresh `micropython -X heapsize=…` process; every
+`test_*` function in it becomes a pytest item whose failure shows the MicroPython traceback.
+A module may set its heap with a first-lines comment `# heapsize: 96k` (default 128k).
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from hcterm.mpy import BOARDS_DIR, FIRMWARE_DIR, micropython_command
+
+import subprocess
+
+HARNESS_DIR = Path(__file__).parent / "firmware"
+# MicroPython's module search path (MICROPYPATH): the firmware, the shared sim board HAL,
+# and the test folder itself (for helpers and fake transports shared by firmware tests).
+MICROPYPATH = os.pathsep.join(
+    [str(HARNESS_DIR), str(FIRMWARE_DIR), str(BOARDS_DIR / "sim-common")]
+)
+
+
+def pytest_collect_file(parent, file_path):
+    if file_path.suffix == ".py" and file_path.name.startswith("mptest_"):
+        return MicroPythonModule.from_parent(parent, path=file_path)
+    return None
+
+
+class MicroPythonFailure(Exception):
+    pass
+
+
+class MicroPythonModule(pytest.File):
+    def collect(self):
+        # Names come from the source (the harness reports what it ran); a test that did not
+        # report is a failure, never a silent pass.
+        source = self.path.read_text()
+        names = sorted(set(re.findall(r"^def (test_\w+)\(", source, re.M)))
+        match = re.search(r"^# heapsize: (\w+)", source, re.M)
+        self.heapsize = match.group(1) if match else "128k"
+        self._results = None
+        for name in names:
+            yield MicroPythonItem.from_parent(self, name=name)
+
+    def results(self):
+        if self._results is None:
+            self._results = self._run()
+        return self._results
+
+    def _run(self):
+        env = dict(os.environ, MICROPYPATH=MICROPYPATH)
+        argv = micropython_command(
+            HARNESS_DIR / "mpharness.py", self.path.stem, heapsize=self.heapsize
+        )
+        proc = subprocess.run(
+            argv, cwd=self.path.parent, env=env, capture_output=True, text=True, timeout=600
+        )
+        results = {}
+        current = None
+        lines = []
+        for line in proc.stdout.splitlines():
+            if line.startswith("@@mptest "):
+                _, name, status, _elapsed = line.split()
+                results[name] = (status, "\n".join(lines))
+                current = name if status == "fail" else None
+                lines = []
+            elif line == "@@end" and current:
+                status, out = results[current]
+                results[current] = (status, out + "\n--- traceback (MicroPython) ---\n"
+                                    + "\n".join(lines))
+                current = None
+                lines = []
+            elif not line.startswith("@@mptest-collected"):
+                lines.append(line)
+        results["__process__"] = (proc.returncode, proc.stdout[-4000:] + proc.stderr[-4000:])
+        return results
+
+
+class MicroPythonItem(pytest.Item):
+    def runtest(self):
+        results = self.parent.results()
+        if self.name not in results:
+            code, tail = results["__process__"]
+            raise MicroPythonFailure(
+                f"{self.name} did not report: micropython exited {code}\n{tail}"
+            )
+        status, output = results[self.name]
+        if status != "ok":
+            raise MicroPythonFailure(output)
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, MicroPythonFailure):
+            return f"firmware test failed under micropython:\n{excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"[micropython -X heapsize={self.parent.heapsize}] {self.name}"

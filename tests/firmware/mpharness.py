@@ -1,0 +1,40 @@
+# Runs one firmware test module inside the `micropython` binary and reports each test.
+#
+# Usage: micropython -X heapsize=N mpharness.py MODULE [TEST ...]
+# Protocol on stdout, one line per test, between the test's own output:
+#   @@mptest <name> ok|fail <elapsed_us>
+# followed, for a failure, by the MicroPython traceback and a line "@@end".
+# tests/conftest.py turns these into pytest results.
+import sys
+import io
+import time
+
+
+def _run(module_name, wanted):
+    module = __import__(module_name)
+    names = [n for n in dir(module) if n.startswith("test_")]
+    # dir() order is hash order on MicroPython: sort by line in the file is not available,
+    # so run tests in name order; tests must not depend on each other.
+    names.sort()
+    if wanted:
+        names = [n for n in names if n in wanted]
+    print("@@mptest-collected", " ".join(names))
+    failures = 0
+    for name in names:
+        function = getattr(module, name)
+        start = time.ticks_us()
+        try:
+            function()
+        except Exception as error:  # report every failure, keep running the rest
+            failures += 1
+            out = io.StringIO()
+            sys.print_exception(error, out)
+            print("@@mptest", name, "fail", time.ticks_diff(time.ticks_us(), start))
+            print(out.getvalue())
+            print("@@end")
+        else:
+            print("@@mptest", name, "ok", time.ticks_diff(time.ticks_us(), start))
+    return failures
+
+
+sys.exit(1 if _run(sys.argv[1], sys.argv[2:]) else 0)
