@@ -13,7 +13,9 @@ import pytest
 
 from hcterm.mpy import BOARDS_DIR, FIRMWARE_DIR, micropython_command
 
+import shutil
 import subprocess
+import tempfile
 
 HARNESS_DIR = Path(__file__).parent / "firmware"
 # MicroPython's module search path (MICROPYPATH): the firmware, the shared sim board HAL,
@@ -23,9 +25,12 @@ MICROPYPATH = os.pathsep.join(
 )
 
 
-def pytest_collect_file(parent, file_path):
-    if file_path.suffix == ".py" and file_path.name.startswith("mptest_"):
-        return MicroPythonModule.from_parent(parent, path=file_path)
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makemodule(module_path, parent):
+    # pyproject's python_files includes mptest_*.py; such modules are MicroPython code and
+    # are never imported by CPython.
+    if module_path.name.startswith("mptest_"):
+        return MicroPythonModule.from_parent(parent, path=module_path)
     return None
 
 
@@ -51,13 +56,19 @@ class MicroPythonModule(pytest.File):
         return self._results
 
     def _run(self):
-        env = dict(os.environ, MICROPYPATH=MICROPYPATH)
+        # MPTEST_TMP: a fresh scratch directory for the module (flash images, files).
+        scratch = tempfile.mkdtemp(prefix=f"{self.path.stem}-")
+        env = dict(os.environ, MICROPYPATH=MICROPYPATH, MPTEST_TMP=scratch)
         argv = micropython_command(
             HARNESS_DIR / "mpharness.py", self.path.stem, heapsize=self.heapsize
         )
-        proc = subprocess.run(
-            argv, cwd=self.path.parent, env=env, capture_output=True, text=True, timeout=600
-        )
+        try:
+            proc = subprocess.run(
+                argv, cwd=self.path.parent, env=env, capture_output=True, text=True,
+                timeout=600,
+            )
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         results = {}
         current = None
         lines = []

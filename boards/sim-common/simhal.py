@@ -1,0 +1,316 @@
+# Sim board HAL: machine-like UART, SPI and Pin objects wired to the emulator process.
+#
+# The virtual reader runs the firmware in the MicroPython unix port; this module is the only
+# place where it reaches the emulated hardware (boards/ are the only code that touches
+# hardware). Transports are AF_UNIX stream sockets in the directory $HCTERM_SIM_DIR, served
+# by the CPython side (hcterm.sim.bus); docs/sim-bus.md specifies the bytes:
+#   uart-<name>.sock   raw bytes both ways (the UART's TX and RX lines)
+#   spi-<name>.sock    'C' level (chip select), 'X' len16 data -> len16 bytes back
+#   control.sock       one JSON object per line, request -> one JSON line reply
+#                      (GPIO lines, UART baud changes, feedback records)
+import json
+import os
+import select
+import socket
+import struct
+import time
+
+from micropython import const
+
+_POLLIN = const(1)
+_MP_STREAM_POLL = const(3)
+_MP_STREAM_POLL_RD = const(1)
+_MP_STREAM_POLL_WR = const(4)
+_RX_SIZE = const(1024)
+
+
+def sim_dir():
+    path = os.getenv("HCTERM_SIM_DIR")
+    if not path:
+        raise OSError("HCTERM_SIM_DIR is not set: start the firmware with `hcterm sim`")
+    return path
+
+
+def _connect(name):
+    path = sim_dir() + "/" + name
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        # MicroPython wants a raw sockaddr_un (a str address gives EINVAL on the unix port).
+        sock.connect(struct.pack("H", socket.AF_UNIX) + path.encode() + b"\0")
+    except OSError as error:
+        sock.close()
+        raise OSError("sim bus: cannot connect to %s (%s); is the emulator running?"
+                      % (path, error))
+    return sock
+
+
+class _Control:
+    """The control channel, shared by every object of the board (one socket)."""
+
+    _sock = None
+
+    @classmethod
+    def request(cls, message):
+        if cls._sock is None:
+            cls._sock = _connect("control.sock")
+            cls._file = cls._sock.makefile("rwb")
+        cls._file.write(json.dumps(message).encode() + b"\n")
+        cls._file.flush()
+        line = cls._file.readline()
+        if not line:
+            raise OSError("sim bus: control channel closed by the emulator")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise OSError("sim bus: " + reply["error"])
+        return reply
+
+
+class UART:
+    """A UART like machine.UART: read/readinto wait `timeout` ms for the first byte and
+    `timeout_char` ms between bytes; read returns None when nothing arrived."""
+
+    def __init__(self, name, baudrate=115200, timeout=0, timeout_char=2, rxbuf=_RX_SIZE):
+        self.name = name
+        self._sock = _connect("uart-%s.sock" % name)
+        self._poll = select.poll()
+        self._poll.register(self._sock, _POLLIN)
+        self._rx = bytearray(rxbuf)
+        self._rxv = memoryview(self._rx)
+        self._head = 0  # next byte to hand out
+        self._tail = 0  # end of valid bytes
+        self.baudrate = 0
+        self.timeout = timeout
+        self.timeout_char = timeout_char
+        self.init(baudrate)
+
+    def init(self, baudrate=None, timeout=None, timeout_char=None, **_ignored):
+        if timeout is not None:
+            self.timeout = timeout
+        if timeout_char is not None:
+            self.timeout_char = timeout_char
+        if baudrate and baudrate != self.baudrate:
+            self.baudrate = baudrate
+            _Control.request({"op": "baud", "uart": self.name, "baud": baudrate})
+
+    def deinit(self):
+        self._sock.close()
+
+    def _fill(self, wait_ms):
+        """Move what the socket holds into the rx buffer, waiting up to wait_ms for it."""
+        if self._head == self._tail:
+            self._head = self._tail = 0
+        elif self._tail == len(self._rx):
+            # compact: keep the unread bytes at the start
+            n = self._tail - self._head
+            self._rx[:n] = self._rxv[self._head:self._tail]
+            self._head, self._tail = 0, n
+        if self._tail == len(self._rx):
+            return
+        if not self._poll.poll(wait_ms):
+            return
+        n = self._sock.readinto(self._rxv[self._tail:])
+        if n == 0:
+            raise OSError("sim bus: UART %s closed by the emulator" % self.name)
+        if n:
+            self._tail += n
+
+    def any(self):
+        self._fill(0)
+        return self._tail - self._head
+
+    def readinto(self, buf, nbytes=None):
+        want = len(buf) if nbytes is None else nbytes
+        got = 0
+        wait = self.timeout
+        deadline = time.ticks_add(time.ticks_ms(), wait)
+        while got < want:
+            if self._head == self._tail:
+                remaining = time.ticks_diff(deadline, time.ticks_ms())
+                if remaining < 0:
+                    break
+                self._fill(remaining)
+                if self._head == self._tail:
+                    if time.ticks_diff(deadline, time.ticks_ms()) <= 0:
+                        break
+                    continue
+            n = min(want - got, self._tail - self._head)
+            buf[got:got + n] = self._rxv[self._head:self._head + n]
+            self._head += n
+            got += n
+            deadline = time.ticks_add(time.ticks_ms(), self.timeout_char)
+        return got or None
+
+    def read(self, nbytes=-1):
+        if nbytes is None or nbytes < 0:
+            self._fill(self.timeout)
+            nbytes = self._tail - self._head
+            if not nbytes:
+                return None
+        buf = bytearray(nbytes)
+        got = self.readinto(buf)
+        if not got:
+            return None
+        return bytes(buf) if got == nbytes else bytes(buf[:got])
+
+    def write(self, buf):
+        view = memoryview(buf)
+        total = len(view)
+        while view:
+            n = self._sock.write(view)
+            view = view[n:]
+        return total
+
+    def flush(self):
+        pass
+
+    def ioctl(self, request, arg):
+        # Lets select.poll and asyncio.StreamReader wait on this UART without busy-looping.
+        if request == _MP_STREAM_POLL:
+            ready = 0
+            if arg & _MP_STREAM_POLL_RD and self.any():
+                ready |= _MP_STREAM_POLL_RD
+            if arg & _MP_STREAM_POLL_WR:
+                ready |= _MP_STREAM_POLL_WR
+            return ready
+        return 0
+
+
+class SPI:
+    """An SPI bus to one emulated device, like machine.SPI. The emulator sees the bytes in
+    the order they appear on the wire read MSB first; with firstbit=LSB this object reverses
+    each byte's bits both ways, as an LSB-first SPI peripheral does."""
+
+    MSB = const(0)
+    LSB = const(1)
+
+    def __init__(self, name, baudrate=1000000, polarity=0, phase=0, firstbit=0,
+                 lsb_capable=True):
+        if firstbit == SPI.LSB and not lsb_capable:
+            raise ValueError("firstbit must be MSB")  # what rp2's machine.SPI says
+        self.name = name
+        self._sock = _connect("spi-%s.sock" % name)
+        self._file = self._sock.makefile("rwb")
+        self.firstbit = firstbit
+        self._header = bytearray(3)
+        self._hdr = bytearray(2)
+
+    def init(self, baudrate=None, polarity=None, phase=None, firstbit=None, **_ignored):
+        if firstbit is not None:
+            self.firstbit = firstbit
+
+    def _select(self, level):
+        self._file.write(b"C0" if level == 0 else b"C1")
+        self._file.flush()
+
+    def write_readinto(self, wbuf, rbuf):
+        n = len(wbuf)
+        if len(rbuf) != n:
+            raise ValueError("buffers must be the same length")
+        header = self._header
+        header[0] = 0x58  # 'X'
+        header[1] = n >> 8
+        header[2] = n & 0xFF
+        self._file.write(header)
+        if self.firstbit == SPI.LSB:
+            self._file.write(bytes(_REVERSED[b] for b in wbuf))
+        else:
+            self._file.write(wbuf)
+        self._file.flush()
+        got = self._file.readinto(rbuf)
+        if got != n:
+            raise OSError("sim bus: SPI %s closed by the emulator" % self.name)
+        if self.firstbit == SPI.LSB:
+            for i in range(n):
+                rbuf[i] = _REVERSED[rbuf[i]]
+
+    def write(self, buf):
+        self.write_readinto(buf, bytearray(len(buf)))
+
+    def readinto(self, buf, write=0):
+        out = bytearray(len(buf))
+        for i in range(len(out)):
+            out[i] = write
+        self.write_readinto(out, buf)
+
+    def read(self, nbytes, write=0):
+        buf = bytearray(nbytes)
+        self.readinto(buf, write)
+        return bytes(buf)
+
+
+def _reverse_table():
+    table = bytearray(256)
+    for value in range(256):
+        r = 0
+        for bit in range(8):
+            if value & (1 << bit):
+                r |= 0x80 >> bit
+        table[value] = r
+    return bytes(table)
+
+
+_REVERSED = _reverse_table()
+
+
+class ChipSelect:
+    """The chip-select pin of an SPI device (active low). Sent in band on the SPI socket so
+    its edges stay ordered with the data, as on the real wires."""
+
+    def __init__(self, spi, value=1):
+        self._spi = spi
+        self._value = value
+        spi._select(value)
+
+    def value(self, level=None):
+        if level is None:
+            return self._value
+        self._value = 1 if level else 0
+        self._spi._select(self._value)
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+    __call__ = value
+
+
+class Pin:
+    """A GPIO line on the control channel. Output lines named `device.line` reach that
+    device (e.g. `pn532.rst`); other outputs (led, beeper) are recorded by the sim; input
+    lines read what the device drives (e.g. `pn532.irq`)."""
+
+    IN = const(0)
+    OUT = const(1)
+
+    def __init__(self, name, mode=1, value=None):
+        self.name = name
+        self.mode = mode
+        self._value = 0
+        if value is not None:
+            self.value(value)
+
+    def value(self, level=None):
+        if level is None:
+            if self.mode == Pin.OUT:
+                return self._value
+            return _Control.request({"op": "pin?", "name": self.name})["value"]
+        self._value = 1 if level else 0
+        _Control.request({"op": "pin", "name": self.name, "value": self._value})
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+    __call__ = value
+
+
+def record(kind, **fields):
+    """Tell the sim about something a person would see or hear (LED colour, beep, display
+    text); the sim logs it with a timestamp so tests can check the reader's feedback."""
+    fields["op"] = "record"
+    fields["kind"] = kind
+    _Control.request(fields)

@@ -1,0 +1,1 @@
+"""The virtual reader: the firmware on the MicroPython unix port, wired to emulated devices."""

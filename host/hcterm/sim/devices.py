@@ -1,0 +1,94 @@
+"""What an emulated device plugs into: the contract between the sim bus and the emulators.
+
+The sim bus (hcterm.sim.bus) carries bytes between the firmware's board objects and these
+devices. An emulator subclasses one of the classes below and overrides the `on_*` hooks; it
+never touches sockets or ptys itself, so the same device serves a sim board's socket, a pty
+for libnfc, or a test calling the hooks directly.
+
+All hooks are called from one bus thread per device; a device that needs time (card
+processing, pacing) may block in its hook, or keep state and answer later via `send()`.
+"""
+
+import threading
+
+
+class Device:
+    """Base of every emulated device: named GPIO lines shared with the board."""
+
+    def __init__(self):
+        self._line_listeners = []
+        self.lines = {}
+
+    # -- lines (reset, IRQ, ready...): set by either side, watched by the other --------------
+    def set_line(self, name, value):
+        """Drive an output line of the device (e.g. the PN532 IRQ pin) towards the board."""
+        self.lines[name] = int(value)
+        for listener in list(self._line_listeners):
+            listener(name, int(value))
+
+    def watch_lines(self, listener):
+        self._line_listeners.append(listener)
+
+    def on_line(self, name, value):
+        """The board drove one of the device's input lines (e.g. RSTPDN, SAM RST)."""
+
+
+class UartDevice(Device):
+    """A device on a UART. `send()` delivers bytes to the firmware's RX."""
+
+    default_baudrate = 115200
+
+    def __init__(self):
+        super().__init__()
+        self.baudrate = self.default_baudrate
+        self._sink = None
+        self._lock = threading.Lock()
+
+    def connect(self, sink):
+        """Called by the bus: `sink(bytes)` delivers bytes to the other end (or None)."""
+        self._sink = sink
+
+    def send(self, data):
+        with self._lock:
+            sink = self._sink
+        if sink is not None and data:
+            sink(bytes(data))
+
+    def on_receive(self, data):
+        """Bytes the firmware wrote on its TX line, in order, possibly split anywhere."""
+
+    def on_host_baudrate(self, baudrate):
+        """The board re-initialised its UART at `baudrate` (a device may check the match)."""
+
+
+class SpiDevice(Device):
+    """A device on an SPI bus with its own chip select."""
+
+    def on_select(self, selected):
+        """Chip select asserted (True) or released (False)."""
+
+    def transfer(self, data):
+        """Full-duplex exchange while selected: return exactly len(data) bytes."""
+        return bytes(len(data))
+
+
+class LoopbackUart(UartDevice):
+    """Echoes every byte: proves the UART transport end to end."""
+
+    def on_receive(self, data):
+        self.send(data)
+
+
+class LoopbackSpi(SpiDevice):
+    """Answers each byte with its complement, and counts chip-select edges."""
+
+    def __init__(self):
+        super().__init__()
+        self.selects = 0
+
+    def on_select(self, selected):
+        if selected:
+            self.selects += 1
+
+    def transfer(self, data):
+        return bytes(b ^ 0xFF for b in data)
