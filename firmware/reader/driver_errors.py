@@ -1,0 +1,31 @@
+"""The error every chip driver and protocol layer raises, and the few kinds it folds into.
+
+Each layer raises its own subclass (`PN532Error`, `RC522Error`, `TCLError`, `SAMError`,
+`APDUError`, `QRCodeError`) carrying the exact code and meaning; `kind` says what a caller
+can do about it, so the terminal maps any of them to one of a handful of actions without
+knowing which chip is below (as libnfc folds its chip codes into NFC_ETIMEOUT, NFC_ERFTRANS…).
+"""
+
+TIMEOUT = "timeout"            # the card or chip did not answer in time: retry or poll again
+TRANSMISSION = "transmission"  # corrupted frame (CRC, parity, framing): retry
+PROTOCOL = "protocol"          # the peer broke the protocol: reset the card session
+CARD_GONE = "card-gone"        # the card left the field: wait for the next tap
+AUTH = "auth"                  # authentication refused
+CHIP = "chip"                  # the reader chip misbehaves or was misused: re-init the chip
+UNSUPPORTED = "unsupported"    # the card or request needs something this reader lacks
+CARD = "card"                  # the card answered with an error status word
+
+
+class ReaderError(Exception):
+    """Base of the drivers' errors: `code` (layer specific), `kind` (above), `where`."""
+
+    where = "reader"
+
+    def __init__(self, code, kind, message):
+        super().__init__("%s: %s" % (self.where, message))
+        self.code = code
+        self.kind = kind
+        self.message = message
+
+    def retryable(self):
+        return self.kind == TIMEOUT or self.kind == TRANSMISSION
