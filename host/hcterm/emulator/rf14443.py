@@ -1,0 +1,284 @@
+"""The card on the air: ISO/IEC 14443-3 type A, seen from the card, and the field between.
+
+A `Field` holds the cards a reader's antenna reaches. A reader chip (PN532, MFRC522) calls
+`field.transceive(data, last_bits)` with the exact frame it puts on the air (CRC_A included when
+the chip adds one); every card in the field hears it, and the answers come back superposed,
+bit by bit, as a real Manchester-coded air interface gives them: where two cards send different
+bits the reader sees a collision.
+
+`Picc` is one type A card: the ISO 14443-3 state machine (IDLE, READY per cascade level, ACTIVE,
+HALT), anticollision at bit level with cascade levels for 4-, 7- and 10-byte UIDs, and, once
+activated by RATS, its ISO 14443-4 side (`iso14443_4_card.CardT1`), which wraps the card
+application object (`.process(apdu) -> response`, `.ats`, `.uid`, `.power_on()`).
+
+Supported: REQA, WUPA, ANTICOLLISION/SELECT CL1-CL3 (any NVB), HLTA, RATS and all of T=CL.
+Not modelled: type B, FeliCa, MIFARE Classic crypto, analog effects (load modulation depth).
+"""
+
+from reader.crc import check_crc_a, crc_a_bytes
+
+from .chipfaults import ChipFaults
+from .iso14443_4_card import CardT1
+
+# Short frames (7 bits) and 14443-3 commands.
+REQA = 0x26
+WUPA = 0x52
+HLTA = 0x50
+RATS = 0xE0
+SEL_CODES = (0x93, 0x95, 0x97)  # cascade levels 1, 2, 3
+CASCADE_TAG = 0x88
+SAK_CASCADE = 0x04  # UID not complete
+SAK_ISO14443_4 = 0x20
+
+# Card states (ISO/IEC 14443-3 figure 7, plus PROTOCOL for ISO 14443-4).
+IDLE, READY, ACTIVE, HALT, PROTOCOL = "IDLE", "READY", "ACTIVE", "HALT", "PROTOCOL"
+
+_UID_SIZE_BITS = {4: 0x00, 7: 0x40, 10: 0x80}  # ATQA bits 8:7 (first byte)
+
+
+# -- bits on the air (LSB of each byte first) ------------------------------------------------
+def frame_bits(data, last_bits=0):
+    """The bits of a frame in air order; `last_bits` valid bits of the last byte (0 = 8)."""
+    bits = [(b >> i) & 1 for b in data for i in range(8)]
+    if last_bits and data:
+        del bits[len(bits) - 8 + last_bits :]
+    return bits
+
+
+def pack_bits(bits):
+    """(bytes, last_bits) for a bit list; last_bits 0 means the last byte is complete."""
+    out = bytearray((len(bits) + 7) // 8)
+    for i, bit in enumerate(bits):
+        if bit:
+            out[i // 8] |= 1 << (i % 8)
+    return bytes(out), len(bits) % 8
+
+
+def with_crc(data):
+    return bytes(data) + crc_a_bytes(data)
+
+
+def bcc(uid_part):
+    value = 0
+    for b in uid_part:
+        value ^= b
+    return value
+
+
+def cascade_parts(uid):
+    """The 4-byte UID CLn of each cascade level (with cascade tags) for a 4/7/10-byte UID."""
+    uid = bytes(uid)
+    if len(uid) == 4:
+        return [uid]
+    if len(uid) == 7:
+        return [bytes([CASCADE_TAG]) + uid[:3], uid[3:]]
+    if len(uid) == 10:
+        return [bytes([CASCADE_TAG]) + uid[:3], bytes([CASCADE_TAG]) + uid[3:6], uid[6:]]
+    raise ValueError(f"a type A UID has 4, 7 or 10 bytes, not {len(uid)}")
+
+
+class AirReply:
+    """What the reader's receiver gets: bits, plus the first collided bit position if any."""
+
+    __slots__ = ("bits", "collision", "parity_error")
+
+    def __init__(self, bits, collision=None, parity_error=False):
+        self.bits = bits
+        self.collision = collision
+        self.parity_error = parity_error
+
+    @property
+    def data(self):
+        return pack_bits(self.bits)[0]
+
+    @property
+    def last_bits(self):
+        return pack_bits(self.bits)[1]
+
+    def __repr__(self):
+        return f"AirReply({self.data.hex()}, last_bits={self.last_bits}, coll={self.collision})"
+
+
+class Picc:
+    """One ISO 14443 type A card: the -3 state machine over a card application."""
+
+    def __init__(self, app, faults=None, atqa=None, sak=None, processing_time=None):
+        self.app = app
+        self.uid = bytes(app.uid)
+        self.parts = cascade_parts(self.uid)
+        first = _UID_SIZE_BITS[len(self.uid)] | 0x04
+        self.atqa = bytes(atqa) if atqa is not None else bytes([first, 0x00])  # air order
+        self.sak = sak if sak is not None else getattr(app, "sak", SAK_ISO14443_4)
+        self.faults = faults or ChipFaults()
+        self.t1 = CardT1(app, self.faults, processing_time=processing_time)
+        self.state = IDLE
+        self.level = 0
+        self._halted = False
+        self.powered = False
+
+    def power_on(self):
+        self.powered = True
+        self.state, self.level, self._halted = IDLE, 0, False
+        self.app.power_on()
+        self.t1.reset()
+
+    def power_off(self):
+        self.powered = False
+
+    # -- one frame in, bits out (None = silent) ----------------------------------------------
+    def receive(self, data, last_bits=0):
+        if not self.powered:
+            return None
+        data = bytes(data)
+        if last_bits == 7 and len(data) == 1:
+            return self._short_frame(data[0])
+        if self.state == READY and data and data[0] == SEL_CODES[self.level]:
+            return self._select(data, last_bits)
+        if last_bits:
+            return self._unexpected()
+        if self.state == ACTIVE:
+            return self._active(data)
+        if self.state == PROTOCOL:
+            return self._protocol(data)
+        return self._unexpected()
+
+    def _short_frame(self, cmd):
+        woken = cmd == WUPA and self.state in (IDLE, HALT)
+        requested = cmd == REQA and self.state == IDLE
+        if woken or requested:
+            self._halted = self.state == HALT
+            self.state, self.level = READY, 0
+            return frame_bits(self.atqa)
+        return self._unexpected()
+
+    def _unexpected(self):
+        # ISO 14443-3: an unexpected frame sends READY/ACTIVE back to IDLE (or HALT).
+        if self.state in (READY, ACTIVE):
+            self.state = HALT if self._halted else IDLE
+        return None
+
+    def _select(self, data, last_bits):
+        if len(data) < 2:
+            return self._unexpected()
+        nvb = data[1]
+        part = self.parts[self.level]
+        full = part + bytes([bcc(part)])
+        if nvb == 0x70:
+            if len(data) != 9 or not check_crc_a(data) or data[2:7] != full:
+                return self._unexpected()
+            return self._selected()
+        n_bits = (nvb >> 4) * 8 + (nvb & 0x0F) - 16
+        if not 0 <= n_bits < 40 or len(data) * 8 - ((8 - last_bits) % 8) - 16 < n_bits:
+            return self._unexpected()
+        mine = frame_bits(full)
+        if frame_bits(data[2:])[:n_bits] != mine[:n_bits]:
+            return None  # another card's UID: stay READY, keep quiet
+        return mine[n_bits:]
+
+    def _selected(self):
+        if self.level + 1 < len(self.parts):
+            self.level += 1
+            return frame_bits(with_crc(bytes([SAK_CASCADE])))
+        self.state = ACTIVE
+        return frame_bits(with_crc(bytes([self.sak & ~SAK_CASCADE & 0xFF])))
+
+    def _active(self, data):
+        if not check_crc_a(data):
+            return None  # transmission error: a card ignores frames with a bad CRC
+        if data[:2] == bytes([HLTA, 0x00]) and len(data) == 4:
+            self.state, self._halted = HALT, True
+            return None
+        if data[0] == RATS and len(data) == 4 and self.sak & SAK_ISO14443_4:
+            ats = self.t1.activate(data[1])
+            self.state = PROTOCOL
+            return frame_bits(with_crc(ats))
+        return self._unexpected()
+
+    def _protocol(self, data):
+        if not check_crc_a(data):
+            return None
+        reply = self.t1.receive(data[:-2])
+        if self.t1.deselected:
+            self.state, self._halted = HALT, True
+            self.t1.reset()
+        if reply is None:
+            return None
+        if isinstance(reply, tuple):  # (raw frame, already with a CRC or none): evil card
+            return frame_bits(reply[0])
+        return frame_bits(with_crc(reply))
+
+
+class Field:
+    """The RF field of one reader antenna and the cards in it."""
+
+    def __init__(self, faults=None):
+        self.faults = faults or ChipFaults()
+        self.cards = []
+        self.rf_on = False
+        self.frames = 0  # frames the reader sent
+        self._listeners = []
+
+    def insert(self, picc):
+        """A card enters the field (it powers up if the field is on)."""
+        self.cards.append(picc)
+        if self.rf_on:
+            picc.power_on()
+        for listener in list(self._listeners):
+            listener(picc)
+
+    def remove(self, picc=None):
+        """A card leaves the field (default: all of them)."""
+        for card in [picc] if picc else list(self.cards):
+            card.power_off()
+            self.cards.remove(card)
+
+    def on_arrival(self, listener):
+        self._listeners.append(listener)
+
+    def set_rf(self, on):
+        if on and not self.rf_on:
+            for card in self.cards:
+                card.power_on()
+        if not on:
+            for card in self.cards:
+                card.power_off()
+        self.rf_on = bool(on)
+
+    def transceive(self, data, last_bits=0):
+        """Send one frame; return the superposed AirReply, or None if no card answered."""
+        self.frames += 1
+        if not self.rf_on:
+            return None
+        answers = [bits for bits in (card.receive(data, last_bits) for card in self.cards)
+                   if bits is not None]
+        if not answers:
+            return None
+        reply = _superpose(answers)
+        return self._commit_faults(reply)
+
+    def _commit_faults(self, reply):
+        removed, _ = self.faults.take("card_removed")
+        if removed:
+            self.remove()
+            return None
+        bad_crc, _ = self.faults.take("bad_crc")
+        if bad_crc and len(reply.bits) >= 16:
+            reply.bits[-1] ^= 1  # the last bit of the CRC_A flips
+        parity, _ = self.faults.take("parity")
+        if parity:
+            reply.parity_error = True
+        return reply
+
+
+def _superpose(answers):
+    if len(answers) == 1:
+        return AirReply(list(answers[0]))
+    length = max(len(a) for a in answers)
+    bits = []
+    collision = None
+    for i in range(length):
+        seen = {a[i] for a in answers if i < len(a)}
+        if len(seen) > 1 or any(i >= len(a) for a in answers):
+            collision = i if collision is None else collision
+        bits.append(max(seen))
+    return AirReply(bits, collision)
