@@ -286,3 +286,35 @@ def encode_cyclic(path, values):
     for i in range(len(fields)):
         parts.append(encode(fields[i][4], values[i], fields[i][3]))
     return b"".join(parts)
+
+
+# Keys of the card and the SAM commands that use them (shared/domain/health-card.md §3):
+#   (name, SAM 80DE P1, SAM 80DE P2 = key id, card DF, card key reference = 0082 P2)
+# 80DE P1 high nibble: 2 = one diversification level (cardNo8), 4 = two (city8, cardNo8);
+# low nibble: 7 = authentication key, 8 = encryption/MAC key (no card key reference: the card
+# uses it for secure writes of that DF).
+KEYS = (
+    ("IRK_DDF1", 0x47, 0x31, "DDF1", 0x04),
+    ("IRK_DF01", 0x47, 0x32, "DF01", 0x84),
+    ("IRK_DF02", 0x47, 0x33, "DF02", 0x84),
+    ("IRK_DF03", 0x47, 0x34, "DF03", 0x84),
+    ("UK_DDF1", 0x27, 0x2A, "DDF1", 0x05),
+    ("UK_DF01", 0x27, 0x2B, "DF01", 0x85),
+    ("UK_DF02_1", 0x47, 0x2C, "DF02", 0x85),
+    ("UK_DF02_2", 0x47, 0x2D, "DF02", 0x86),
+    ("UK_DF02_3", 0x47, 0x2E, "DF02", 0x87),
+    ("UK_DF03_1", 0x47, 0x2F, "DF03", 0x85),
+    ("UK_DF03_2", 0x27, 0x30, "DF03", 0x86),
+    ("STK_DDF1", 0x28, 0x02, "DDF1", None),
+    ("STK_DF01", 0x28, 0x03, "DF01", None),
+    ("STK_DF02", 0x48, 0x04, "DF02", None),
+    ("STK_DF03", 0x48, 0x05, "DF03", None),
+)
+
+
+def key_info(name):
+    """The KEYS tuple named `name` ("UK_DF02_3"), or None."""
+    for entry in KEYS:
+        if entry[0] == name:
+            return entry
+    return None
