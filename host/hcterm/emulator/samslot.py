@@ -21,8 +21,9 @@ for links without a RST line (a pty). Supported:
 |                        | NULL (60) storm before answers                                       |
 | Not supported          | T=1, ~INS (byte-by-byte) procedure bytes, clock stop, class change   |
 
-The SAM object: `.atr` (bytes), `.process(apdu) -> data + SW1 SW2` (APDU level). Case 1
-reaches it as 4 bytes, case 2 as 5 (P3 = Le), case 3/4 as header + Lc data.
+The SAM object: `.atr` (bytes), `.process(apdu) -> data + SW1 SW2` (APDU level), and
+optionally `.reset()`, called on every reset. Case 1 reaches it as 4 bytes, case 2 as 5
+(P3 = Le), case 3/4 as header + Lc data.
 """
 
 import threading
@@ -261,6 +262,8 @@ class SamSlot(UartDevice):
             self.model.set_fidi(self.link, 372, 1, 0)
 
     def _answer_to_reset(self):
+        if hasattr(self.sam, "reset"):
+            self.sam.reset()  # a cold reset clears the SAM's state (selection, keys, PIN)
         atr_bytes = self.faults.apply_to_atr(bytes(self.sam.atr))
         if atr_bytes is None:
             self._state = _MUTE
