@@ -2,15 +2,19 @@
 
 Each mptest module runs once, in a fresh `micropython -X heapsize=…` process; every
 `test_*` function in it becomes a pytest item whose failure shows the MicroPython traceback.
-A module may set its heap with a first-lines comment `# heapsize: 96k` (default 128k).
+A module may set its heap with a first-lines comment `# heapsize: 96k` (default 128k), and
+ask for emulated devices on the sim bus with `# simbus: MODULE:FUNCTION` (a function returning
+SimBus keyword arguments, e.g. tests/simbeds.py); the bus is then served while it runs.
 """
 
+import importlib
 import os
 import re
 from pathlib import Path
 
 import pytest
 
+from hcterm.sim.bus import SimBus
 from hcterm.mpy import BOARDS_DIR, FIRMWARE_DIR, micropython_command
 
 import shutil
@@ -46,6 +50,8 @@ class MicroPythonModule(pytest.File):
         names = sorted(set(re.findall(r"^def (test_\w+)\(", source, re.M)))
         match = re.search(r"^# heapsize: (\w+)", source, re.M)
         self.heapsize = match.group(1) if match else "128k"
+        match = re.search(r"^# simbus: ([\w.]+):(\w+)", source, re.M)
+        self.simbus = match.groups() if match else None
         self._results = None
         for name in names:
             yield MicroPythonItem.from_parent(self, name=name)
@@ -62,12 +68,21 @@ class MicroPythonModule(pytest.File):
         argv = micropython_command(
             HARNESS_DIR / "mpharness.py", self.path.stem, heapsize=self.heapsize
         )
+        bus = None
+        if self.simbus:
+            module, function = self.simbus
+            wiring = getattr(importlib.import_module(module), function)()
+            bus = SimBus(os.path.join(scratch, "bus"), **wiring).start()
+            env["HCTERM_SIM_DIR"] = bus.directory
+            self.bus = bus
         try:
             proc = subprocess.run(
                 argv, cwd=self.path.parent, env=env, capture_output=True, text=True,
-                timeout=600,
+                timeout=180,
             )
         finally:
+            if bus is not None:
+                bus.close()
             shutil.rmtree(scratch, ignore_errors=True)
         results = {}
         current = None

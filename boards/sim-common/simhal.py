@@ -8,6 +8,7 @@
 #   spi-<name>.sock    'C' level (chip select), 'X' len16 data -> len16 bytes back
 #   control.sock       one JSON object per line, request -> one JSON line reply
 #                      (GPIO lines, UART baud changes, feedback records)
+import io
 import json
 import os
 import select
@@ -19,6 +20,7 @@ from micropython import const
 
 _POLLIN = const(1)
 _MP_STREAM_POLL = const(3)
+_MP_STREAM_GET_FILENO = const(10)
 _MP_STREAM_POLL_RD = const(1)
 _MP_STREAM_POLL_WR = const(4)
 _RX_SIZE = const(1024)
@@ -44,6 +46,16 @@ def _connect(name):
     return sock
 
 
+def _write_all(sock, buf):
+    view = memoryview(buf)
+    while view:
+        n = sock.write(view)
+        if n is None:  # non-blocking socket full: wait until it drains
+            select.select([], [sock], [], 1)
+            continue
+        view = view[n:]
+
+
 class _Control:
     """The control channel, shared by every object of the board (one socket)."""
 
@@ -53,10 +65,8 @@ class _Control:
     def request(cls, message):
         if cls._sock is None:
             cls._sock = _connect("control.sock")
-            cls._file = cls._sock.makefile("rwb")
-        cls._file.write(json.dumps(message).encode() + b"\n")
-        cls._file.flush()
-        line = cls._file.readline()
+        _write_all(cls._sock, json.dumps(message).encode() + b"\n")
+        line = cls._sock.readline()
         if not line:
             raise OSError("sim bus: control channel closed by the emulator")
         reply = json.loads(line)
@@ -65,13 +75,14 @@ class _Control:
         return reply
 
 
-class UART:
+class UART(io.IOBase):
     """A UART like machine.UART: read/readinto wait `timeout` ms for the first byte and
     `timeout_char` ms between bytes; read returns None when nothing arrived."""
 
     def __init__(self, name, baudrate=115200, timeout=0, timeout_char=2, rxbuf=_RX_SIZE):
         self.name = name
         self._sock = _connect("uart-%s.sock" % name)
+        self._sock.setblocking(False)
         self._poll = select.poll()
         self._poll.register(self._sock, _POLLIN)
         self._rx = bytearray(rxbuf)
@@ -153,12 +164,8 @@ class UART:
         return bytes(buf) if got == nbytes else bytes(buf[:got])
 
     def write(self, buf):
-        view = memoryview(buf)
-        total = len(view)
-        while view:
-            n = self._sock.write(view)
-            view = view[n:]
-        return total
+        _write_all(self._sock, buf)
+        return len(buf)
 
     def flush(self):
         pass
@@ -172,6 +179,8 @@ class UART:
             if arg & _MP_STREAM_POLL_WR:
                 ready |= _MP_STREAM_POLL_WR
             return ready
+        if request == _MP_STREAM_GET_FILENO:
+            return -1  # no single fd: data may already sit in the rx buffer
         return 0
 
 
@@ -189,7 +198,6 @@ class SPI:
             raise ValueError("firstbit must be MSB")  # what rp2's machine.SPI says
         self.name = name
         self._sock = _connect("spi-%s.sock" % name)
-        self._file = self._sock.makefile("rwb")
         self.firstbit = firstbit
         self._header = bytearray(3)
         self._hdr = bytearray(2)
@@ -199,8 +207,7 @@ class SPI:
             self.firstbit = firstbit
 
     def _select(self, level):
-        self._file.write(b"C0" if level == 0 else b"C1")
-        self._file.flush()
+        _write_all(self._sock, b"C0" if level == 0 else b"C1")
 
     def write_readinto(self, wbuf, rbuf):
         n = len(wbuf)
@@ -210,15 +217,18 @@ class SPI:
         header[0] = 0x58  # 'X'
         header[1] = n >> 8
         header[2] = n & 0xFF
-        self._file.write(header)
+        _write_all(self._sock, header)
         if self.firstbit == SPI.LSB:
-            self._file.write(bytes(_REVERSED[b] for b in wbuf))
+            _write_all(self._sock, bytes(_REVERSED[b] for b in wbuf))
         else:
-            self._file.write(wbuf)
-        self._file.flush()
-        got = self._file.readinto(rbuf)
-        if got != n:
-            raise OSError("sim bus: SPI %s closed by the emulator" % self.name)
+            _write_all(self._sock, wbuf)
+        view = memoryview(rbuf)
+        got = 0
+        while got < n:
+            k = self._sock.readinto(view[got:])
+            if not k:
+                raise OSError("sim bus: SPI %s closed by the emulator" % self.name)
+            got += k
         if self.firstbit == SPI.LSB:
             for i in range(n):
                 rbuf[i] = _REVERSED[rbuf[i]]
