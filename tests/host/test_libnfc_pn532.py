@@ -124,3 +124,21 @@ def test_apdu_through_libnfc_gets_the_cards_answer(pn532_pty):
     # 256 bytes: two I-blocks on the air, one extended frame from the chip to libnfc.
     assert result["long"] == bytes.fromhex("00B20800") + BODY + b"\x90\x00"
     assert 0x40 in chip.core.history  # InDataExchange carried it
+
+
+@pytest.mark.skipif(LIBNFC is None, reason="libnfc.so not installed (apt-get install libnfc-bin)")
+def test_libnfc_selects_ddf1_on_the_first_sample_card(tmp_path):
+    from hcterm.emulator import load_card, samples
+
+    chip = Pn532Uart()
+    chip.field.insert(Picc(load_card(samples.paths()[0])))
+    link = str(tmp_path / "pn532")
+    result = {}
+    with PtyPort(chip, link=link):
+        worker = threading.Thread(
+            target=lambda: result.update(sw=libnfc_apdu(link, bytes.fromhex("00A4000002DDF1"))),
+            daemon=True)
+        worker.start()
+        worker.join(timeout=30)
+    assert not worker.is_alive(), "libnfc did not finish within 30 s"
+    assert result["sw"] == b"\x90\x00" or result["sw"][0] == 0x61

@@ -1,0 +1,94 @@
+"""`hcterm emu`: a PN532 on a pty with the first sample card, until SIGTERM."""
+
+import argparse
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import tty
+
+import pytest
+
+from hcterm import cli
+from hcterm.commands import emu
+
+WAKE = b"\x55\x55" + bytes(14)
+GET_FIRMWARE_VERSION = bytes.fromhex("0000FF02FED4022A00")
+ACK = bytes.fromhex("0000FF00FF00")
+FIRMWARE = bytes.fromhex("0000FF06FAD50332010607E800")
+
+
+def read_exactly(fd, n, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    got = b""
+    while len(got) < n:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            break
+        got += os.read(fd, n - len(got))
+    return got
+
+
+def read_line(stream, timeout=10.0):
+    if not select.select([stream], [], [], timeout)[0]:
+        return ""
+    return stream.readline()
+
+
+@pytest.fixture
+def emu_process(tmp_path):
+    link = tmp_path / "pn532"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hcterm.commands.emu", "--chip", "pn532-uart",
+         "--pty-link", str(link)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield proc, link
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_emu_is_a_cli_command():
+    assert "emu" in cli.COMMAND_MODULES
+    parser = argparse.ArgumentParser()
+    emu.register(parser.add_subparsers())
+    args = parser.parse_args(["emu", "--chip", "rc522", "--pty-link", "/tmp/x"])
+    assert args.func is emu.run and args.chip == "rc522" and args.pty_link == "/tmp/x"
+
+
+@pytest.mark.parametrize("chip", ["pn532-spi", "rc522"])
+def test_spi_chips_exit_with_a_clear_message(chip, capsys):
+    assert emu.main(["--chip", chip]) == 2
+    err = capsys.readouterr().err
+    assert f"{chip} is an SPI chip" in err and "--chip pn532-uart" in err
+
+
+def test_emu_serves_the_first_sample_card_on_a_pty_until_sigterm(emu_process):
+    proc, link = emu_process
+    first = read_line(proc.stdout)
+    assert first.startswith("PN532 (HSU, 115200 baud) on /dev/pts/"), proc.stderr.read()
+    assert f"(link {link})" in first and "card-01" in first
+    assert os.path.realpath(link).startswith("/dev/pts/")
+    fd = os.open(link, os.O_RDWR | os.O_NOCTTY)
+    try:
+        tty.setraw(fd)
+        os.write(fd, WAKE + GET_FIRMWARE_VERSION)
+        assert read_exactly(fd, len(ACK + FIRMWARE)) == ACK + FIRMWARE
+    finally:
+        os.close(fd)
+    if shutil.which("nfc-list"):
+        env = dict(os.environ, LIBNFC_DEVICE=f"pn532_uart:{link}")
+        out = subprocess.run(["nfc-list"], env=env, capture_output=True, text=True,
+                             timeout=30).stdout
+        assert "1 ISO14443A passive target(s) found" in out
+        assert "SAK (SEL_RES): 20" in out and "ATS:" in out
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    assert not os.path.lexists(link)
