@@ -1,9 +1,10 @@
 """The link timing model: figures, counters, pacing in real time, a line at the wrong baud."""
 
+import re
 import time
+from pathlib import Path
 
 import pytest
-
 from hcterm.emulator import linkmodel
 from hcterm.emulator.linkmodel import (
     LinkModel,
@@ -148,3 +149,40 @@ def test_garble_golden_bytes():
     assert garble(b"\x55", 9600, 19200) == bytes.fromhex("66E6")
     # 0x00 at 9600 read at 4800: the low line covers start + 3 slow bits, then the stop bit.
     assert garble(b"\x00", 9600, 4800) == bytes.fromhex("F8")
+
+
+# -- docs/link-model.md vectors ------------------------------------------------------------------
+DOC = Path(__file__).resolve().parents[2] / "docs" / "link-model.md"
+
+
+def doc_vectors():
+    block = re.search(r"```link-vectors\n(.*?)```", DOC.read_text(), re.DOTALL).group(1)
+    return [pytest.param(line, id=line.split(" =")[0]) for line in block.splitlines()]
+
+
+def modeled_ms(expr):
+    model = LinkModel()
+    words = expr.split()
+    if words[0] == "floor":
+        return model.floor(words[1], int(words[2])) * 1e3
+    if words[0] == "char":
+        fi, di = map(int, words[2].split("/"))
+        model.set_fidi(words[1], fi, di)
+        return model.char_time(words[1]) * 1e3
+    if words[0] == "exchange":
+        _, _, cmd, resp, kind, nbytes = words
+        return model.rf_exchange_time(int(cmd), int(resp), card_time(kind, int(nbytes))) * 1e3
+    if words[0] == "card":
+        terms = " ".join(words[1:]).split(" + ")
+        return sum(card_time(t.split()[0], int(t.split()[1])) for t in terms) * 1e3
+    raise AssertionError(f"unknown vector {expr!r}")
+
+
+def test_doc_has_vectors():
+    assert len(doc_vectors()) == 10
+
+
+@pytest.mark.parametrize("line", doc_vectors())
+def test_doc_vector(line):
+    expr, value = line.split(" = ")
+    assert modeled_ms(expr) == pytest.approx(float(value.removesuffix(" ms")), rel=1e-4)

@@ -9,7 +9,6 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-
 from hcterm.emulator.linkmodel import LinkModel, garble
 from hcterm.emulator.qrscanner import (
     CMD_GET_VERSION,
@@ -64,7 +63,7 @@ def parse_expected(rest):
 
 
 def doc_examples():
-    blocks = re.findall(r"```qr-example\n(.*?)```", DOC.read_text(), re.S)
+    blocks = re.findall(r"```qr-example\n(.*?)```", DOC.read_text(), re.DOTALL)
     return [pytest.param(block, id=f"example{i}") for i, block in enumerate(blocks)]
 
 

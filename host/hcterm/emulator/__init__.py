@@ -4,3 +4,6 @@ Runs in CPython on the host, inside `hcterm sim` / `hcterm emu` and in tests.
 """
 
 from .card import load_card  # noqa: E402,F401  (issue 3: the emulated health card)
+from .linkmodel import LinkModel  # noqa: E402,F401  (issue 4: link timing model)
+from .qrscanner import QrScanner  # noqa: E402,F401  (issue 4: serial QR scanner module)
+from .samslot import SamFaults, SamSlot  # noqa: E402,F401  (issue 4: contact SAM slot, T=0)
