@@ -1,0 +1,41 @@
+# Boots the firmware on a sim board: what a board's ROM and _boot.py do before main.py.
+#
+# Run by `hcterm sim` as: micropython -X heapsize=… -i simboot.py, with the process's stdio
+# on the reader's USB port (a pty) and the environment naming the board, the flash image,
+# the repository (mounted read-only at /rom, like frozen firmware) and the sim bus.
+import os
+import sys
+import vfs
+
+import simflash
+
+_ROOT = os.getenv("HCTERM_ROOT")
+_BOARD = os.getenv("HCTERM_BOARD")
+_IMAGE = os.getenv("HCTERM_FLASH_IMAGE")
+
+
+def _mount():
+    flash = simflash.NorFlash(_IMAGE, 256)  # 1 MiB, created erased on first boot
+    rom = vfs.VfsPosix(_ROOT)
+    try:
+        fs = vfs.VfsLfs2(flash)
+    except OSError:
+        # a blank chip: format it, as a board's _boot.py does on first boot
+        vfs.VfsLfs2.mkfs(flash)
+        fs = vfs.VfsLfs2(flash)
+    vfs.umount("/")
+    vfs.mount(fs, "/")
+    vfs.mount(rom, "/rom", readonly=True)
+    os.chdir("/")
+    sys.path[:] = ["", ".frozen", "/rom/firmware", "/rom/boards/" + _BOARD,
+                   "/rom/boards/sim-common", "/lib"]
+    return flash
+
+
+FLASH = _mount()
+del _mount
+
+import board  # noqa: E402
+import reader.main  # noqa: E402
+
+reader.main.boot(board)

@@ -1,0 +1,74 @@
+"""The virtual reader's control socket: `hcterm tap/remove/scan` talk to a running sim.
+
+One JSON object per line each way: {"op": "tap", "card": …} | {"op": "remove"} |
+{"op": "scan", "text": …} | {"op": "status"} -> {"ok": true, …} or {"error": "…"}.
+"""
+
+import json
+import os
+import socket
+import threading
+
+DEFAULT_PATH = os.path.join(os.environ.get("XDG_RUNTIME_DIR") or "/tmp", "hcterm-sim.ctl")
+
+
+class ControlServer:
+    def __init__(self, path, handler):
+        self.path = str(path)
+        self.handler = handler
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.bind(self.path)
+        self._sock.listen(4)
+        self._thread = threading.Thread(target=self._accept, name="sim-control", daemon=True)
+        self._thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        with conn, conn.makefile("rwb") as stream:
+            for line in stream:
+                try:
+                    reply = self.handler(json.loads(line))
+                except Exception as error:  # noqa: BLE001 - every failure goes back as text
+                    reply = {"error": str(error)}
+                stream.write(json.dumps(reply).encode() + b"\n")
+                stream.flush()
+
+    def close(self):
+        self._sock.close()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
+
+class SimNotRunning(ConnectionError):
+    pass
+
+
+def request(message, path=DEFAULT_PATH, timeout=10):
+    """Send one control request to a running `hcterm sim`; return its reply dict."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(str(path))
+    except OSError as error:
+        sock.close()
+        raise SimNotRunning(
+            f"no virtual reader on {path} ({error.strerror}): start one with "
+            f"`hcterm sim --control {path}`") from None
+    with sock, sock.makefile("rwb") as stream:
+        stream.write(json.dumps(message).encode() + b"\n")
+        stream.flush()
+        line = stream.readline()
+    if not line:
+        raise SimNotRunning(f"the virtual reader on {path} closed the connection")
+    return json.loads(line)

@@ -1,0 +1,91 @@
+"""The virtual reader's USB port: the firmware's stdio on one pty, the client's on another.
+
+A board's USB-CDC port carries the MicroPython REPL and the host link. Here the firmware
+process gets the slave of pty A as stdin/stdout/stderr (and as its controlling terminal, so
+Ctrl-C from the client interrupts it as on a board), and clients (mpremote, pyserial, the
+bridge) open the slave of pty B: `path`, optionally through a symlink. One thread copies
+bytes between the two masters, both ways, unchanged.
+"""
+
+import fcntl
+import os
+import select
+import termios
+import threading
+import tty
+
+
+class UsbPort:
+    def __init__(self, link=None):
+        self.firmware_master, self.firmware_slave = os.openpty()
+        self.client_master, self._client_slave = os.openpty()
+        # Firmware side: raw bytes, except that Ctrl-C (0x03) interrupts running code, as on a
+        # board (the unix REPL restores this mode while code runs). No other byte is a
+        # signal: suspend and quit characters are disabled.
+        tty.setraw(self.firmware_slave)
+        attrs = termios.tcgetattr(self.firmware_slave)
+        attrs[3] |= termios.ISIG
+        attrs[6][termios.VSUSP] = attrs[6][termios.VQUIT] = b"\0"
+        termios.tcsetattr(self.firmware_slave, termios.TCSANOW, attrs)
+        # Client side: only a wire.
+        tty.setraw(self._client_slave)
+        self.path = os.ttyname(self._client_slave)
+        self.link = link
+        if link:
+            tmp = f"{link}.tmp{os.getpid()}"
+            os.symlink(self.path, tmp)
+            os.replace(tmp, link)
+        self.to_client = 0
+        self.to_firmware = 0
+        self._stop_r, self._stop_w = os.pipe()
+        self._thread = threading.Thread(target=self._pump, name="usbport", daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def child_setup(self):
+        """For subprocess.Popen(preexec_fn=…): make pty A the firmware's controlling tty."""
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    def _pump(self):
+        pending = {self.firmware_master: b"", self.client_master: b""}
+        other = {self.firmware_master: self.client_master,
+                 self.client_master: self.firmware_master}
+        while True:
+            readers = [fd for fd in other if not pending[other[fd]]] + [self._stop_r]
+            writers = [fd for fd, data in pending.items() if data]
+            readable, writable, _ = select.select(readers, writers, [], 0.5)
+            if self._stop_r in readable:
+                return
+            for fd in readable:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:
+                    continue  # EIO: the other end of that pty is closed for now
+                if data:
+                    pending[other[fd]] += data
+            for fd in writable:
+                try:
+                    n = os.write(fd, pending[fd])
+                except OSError:
+                    n = len(pending[fd])  # nobody there: the bytes are lost, as on a wire
+                if fd == self.client_master:
+                    self.to_client += n
+                else:
+                    self.to_firmware += n
+                pending[fd] = pending[fd][n:]
+
+    def close(self):
+        os.write(self._stop_w, b"x")
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
+        for fd in (self.firmware_master, self.firmware_slave, self.client_master,
+                   self._client_slave, self._stop_r, self._stop_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if self.link and os.path.islink(self.link):
+            os.unlink(self.link)

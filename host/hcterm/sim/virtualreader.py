@@ -1,0 +1,144 @@
+"""A virtual reader: the real firmware on the MicroPython unix port, wired to emulators.
+
+    with VirtualReader("sim-pn532-uart", flash="reader.img") as vr:
+        print(vr.port)            # the reader's USB port (REPL + host link), a pty
+        vr.devices.tap("adult")   # a card on the antenna
+
+The firmware process runs `boards/sim-common/simboot.py` with its stdio on the USB port;
+the emulated devices are served on the sim bus in a private run directory.
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from ..mpy import BOARDS_DIR, REPO, micropython_command
+from . import boards
+from .bus import SimBus
+from .control import ControlServer
+from .usbport import UsbPort
+from .wiring import Devices
+
+DEFAULT_BOARD = "sim-pn532-uart"
+DEFAULT_HEAP = "128k"
+
+
+class SimError(RuntimeError):
+    pass
+
+
+class VirtualReader:
+    def __init__(self, board=DEFAULT_BOARD, flash=None, card=None, port_link=None,
+                 control=None, heapsize=DEFAULT_HEAP, sam=None):
+        info = boards.describe(board)
+        if not info["sim"]:
+            raise SimError(f"{board} is a real board: flash it with `hcterm flash`; "
+                           f"virtual boards are {', '.join(boards.sim_names())}")
+        self.board = board
+        self.info = info
+        self.heapsize = heapsize
+        self._rundir = Path(tempfile.mkdtemp(prefix="hcterm-sim-"))
+        self.flash_image = Path(flash) if flash else self._rundir / "flash.img"
+        self.port_link = port_link
+        self.control_path = control
+        self.devices = Devices(info, sam=sam)
+        self._initial_card = card
+        self.bus = None
+        self.usb = None
+        self.process = None
+        self._control = None
+
+    @property
+    def port(self):
+        return self.port_link or self.usb.path
+
+    def ptys(self):
+        """Each emulated UART device's own pty, if served on one (hcterm emu does that)."""
+        return {}
+
+    def start(self):
+        self.bus = SimBus(self._rundir / "bus", uarts=self.devices.uarts,
+                          spis=self.devices.spis).start()
+        self.usb = UsbPort(link=self.port_link).start()
+        if self.control_path:
+            self._control = ControlServer(self.control_path, self.handle_control)
+        if self._initial_card:
+            self.devices.tap(self._initial_card)
+        env = dict(os.environ)
+        env.update({
+            "MICROPYPATH": str(BOARDS_DIR / boards.COMMON),
+            "HCTERM_ROOT": str(REPO),
+            "HCTERM_BOARD": self.board,
+            "HCTERM_FLASH_IMAGE": str(self.flash_image.resolve()),
+            "HCTERM_SIM_DIR": self.bus.directory,
+        })
+        slave = self.usb.firmware_slave
+        self.process = subprocess.Popen(
+            micropython_command(BOARDS_DIR / boards.COMMON / "simboot.py",
+                                heapsize=self.heapsize, interactive=True),
+            stdin=slave, stdout=slave, stderr=slave, env=env, cwd=self._rundir,
+            preexec_fn=self.usb.child_setup, close_fds=True,
+        )
+        return self
+
+    def handle_control(self, request):
+        op = request.get("op")
+        if op == "tap":
+            path = self.devices.tap(request["card"])
+            return {"ok": True, "card": str(path)}
+        if op == "remove":
+            self.devices.remove()
+            return {"ok": True}
+        if op == "scan":
+            self.devices.scan(request["text"])
+            return {"ok": True}
+        if op == "status":
+            return {"ok": True, "board": self.board, "port": self.port,
+                    "running": self.running(), "feedback": self.bus.records[-20:]}
+        return {"error": f"unknown request {op!r}: use tap, remove, scan or status"}
+
+    def running(self):
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout=5):
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._control:
+            self._control.close()
+        if self.usb:
+            self.usb.close()
+        if self.bus:
+            self.bus.close()
+        self.devices.remove()
+        shutil.rmtree(self._rundir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def wait_for_line(port, prefix, timeout=20):
+    """Open the reader's port and return the first line starting with `prefix`."""
+    import serial
+
+    deadline = time.monotonic() + timeout
+    with serial.serial_for_url(str(port), 115200, timeout=0.2) as ser:
+        buf = b""
+        while time.monotonic() < deadline:
+            buf += ser.read(4096)
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                text = line.decode("utf-8", "replace").strip("\r")
+                if text.startswith(prefix):
+                    return text
+    raise SimError(f"the virtual reader did not print {prefix!r} within {timeout} s")

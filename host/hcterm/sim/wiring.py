@@ -1,0 +1,80 @@
+"""Builds the emulated devices a sim board's wiring.json names, and the things a person does
+to them: tap a card on the antenna, take it away, scan a QR code."""
+
+from pathlib import Path
+
+from ..emulator import load_card, samples
+from ..emulator.pn532_hsu import Pn532Uart
+from ..emulator.qrscanner import QrScanner
+from ..emulator.rf14443 import Picc
+from ..emulator.samslot import SamSlot
+
+
+class WiringError(ValueError):
+    pass
+
+
+def resolve_card(card):
+    """A card image path, or a sample name (`adult`, `card-01-adult-zhang-wei`, `1`)."""
+    path = Path(card)
+    if path.exists():
+        return path
+    for sample in samples.paths():
+        stem = sample.stem
+        number = stem.split("-")[1]
+        if card in (stem, number, str(int(number))) or f"-{card}-" in f"{stem}-":
+            return sample
+    names = ", ".join(p.stem for p in samples.paths())
+    raise WiringError(f"no card image {card!r}: give a path to a card JSON or a sample: {names}")
+
+
+class Devices:
+    """The emulated hardware of one virtual reader."""
+
+    def __init__(self, wiring, sam=None):
+        self.uarts = {}
+        self.spis = {}
+        self.field = None
+        self.qr = None
+        self.sam_slot = None
+        self.card = None
+        self._picc = None
+        for bus, kind in wiring.get("uarts", {}).items():
+            self.uarts[bus] = self._make(kind, sam)
+        for bus, kind in wiring.get("spis", {}).items():
+            self.spis[bus] = self._make(kind, sam)
+
+    def _make(self, kind, sam):
+        if kind == "pn532-hsu":
+            device = Pn532Uart()
+            self.field = device.field
+        elif kind == "sam-slot":
+            device = self.sam_slot = SamSlot(sam or samples.sam())
+        elif kind == "qr-scanner":
+            device = self.qr = QrScanner()
+        else:
+            raise WiringError(f"unknown emulated device kind {kind!r} in the board wiring")
+        return device
+
+    # -- what a person does -------------------------------------------------------------
+    def tap(self, card):
+        """Put a card on the antenna (taking away the one that was there)."""
+        if self.field is None:
+            raise WiringError("this board has no contactless reader chip")
+        path = resolve_card(card)
+        self.remove()
+        self.card = load_card(path)
+        self._picc = Picc(self.card)
+        self.field.insert(self._picc)
+        return path
+
+    def remove(self):
+        if self._picc is not None and self.field is not None:
+            self.field.remove(self._picc)
+        self._picc = None
+        self.card = None
+
+    def scan(self, text):
+        if self.qr is None:
+            raise WiringError("this board has no QR scanner")
+        self.qr.scan(text)
