@@ -150,6 +150,8 @@ class FakePin:
         if v != self._v:
             self._v = v
             self.history.append(v)
+            if len(self.history) > 64:            # bounded: CS toggles thousands of times
+                self.history = self.history[-32:]
             if self.on_change:
                 self.on_change(v)
 

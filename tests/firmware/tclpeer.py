@@ -62,6 +62,8 @@ class PICC:
         data = bytes(data)
         assert len(data) + 2 <= self.max_frame, "frame of %d bytes too long" % len(data)
         self.frames.append(data)
+        if len(self.frames) > 32:
+            self.frames = self.frames[-16:]
         self.count += 1
         if not self.present or self.count in self.lose_request:
             raise timeout()
