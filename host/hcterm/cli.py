@@ -8,6 +8,7 @@ import sys
 COMMAND_MODULES = (
     "sim",
     "demo",
+    "cardctl",
     "emu",
 )
 

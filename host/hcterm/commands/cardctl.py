@@ -1,0 +1,40 @@
+"""`hcterm tap`, `hcterm remove`, `hcterm scan`: act on a running virtual reader."""
+
+from ..sim.control import DEFAULT_PATH, SimNotRunning, request
+
+
+def register(subparsers):
+    p = subparsers.add_parser("tap", help="put a card on a running virtual reader's antenna")
+    p.add_argument("card", help="card image path or sample name (e.g. adult, 07)")
+    _control_arg(p)
+    p.set_defaults(func=lambda a: _send(a, {"op": "tap", "card": a.card}))
+    p = subparsers.add_parser("remove", help="take the card off a running virtual reader")
+    _control_arg(p)
+    p.set_defaults(func=lambda a: _send(a, {"op": "remove"}))
+    p = subparsers.add_parser("scan", help="scan a QR code on a running virtual reader")
+    p.add_argument("text", help="the code's text, e.g. an electronic health card code")
+    _control_arg(p)
+    p.set_defaults(func=lambda a: _send(a, {"op": "scan", "text": a.text}))
+
+
+def _control_arg(parser):
+    parser.add_argument("--control", metavar="PATH", default=DEFAULT_PATH,
+                        help=f"the sim's control socket (default {DEFAULT_PATH})")
+
+
+def _send(args, message):
+    try:
+        reply = request(message, args.control)
+    except SimNotRunning as error:
+        print(f"hcterm {message['op']}: {error}")
+        return 1
+    if "error" in reply:
+        print(f"hcterm {message['op']}: {reply['error']}")
+        return 1
+    if message["op"] == "tap":
+        print(f"card on the antenna: {reply['card']}")
+    elif message["op"] == "remove":
+        print("antenna empty")
+    else:
+        print("scanned")
+    return 0

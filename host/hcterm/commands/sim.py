@@ -1,0 +1,62 @@
+"""`hcterm sim`: run a virtual reader until Ctrl-C or SIGTERM."""
+
+import signal
+import threading
+
+from ..sim import boards
+from ..sim.control import DEFAULT_PATH
+from ..sim.virtualreader import DEFAULT_BOARD, SimError, VirtualReader
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "sim", help="run a virtual reader (the firmware on MicroPython + emulated hardware)")
+    p.add_argument("--board", default=DEFAULT_BOARD, help=f"sim board (default {DEFAULT_BOARD})")
+    p.add_argument("--card", help="card image path or sample name placed on the antenna")
+    p.add_argument("--flash", help="flash image file, kept across runs (default: a fresh one)")
+    p.add_argument("--port-link", metavar="PATH", help="make PATH a symlink to the reader's port")
+    p.add_argument("--control", metavar="PATH", default=DEFAULT_PATH,
+                   help=f"control socket for hcterm tap/remove/scan (default {DEFAULT_PATH})")
+    p.add_argument("--heapsize", default="128k", help="MicroPython heap (default 128k)")
+    p.add_argument("--list-boards", action="store_true", help="list the boards and exit")
+    p.set_defaults(func=run)
+
+
+def list_boards():
+    for name in boards.names():
+        info = boards.describe(name)
+        kind = "virtual" if info["sim"] else "real   "
+        print(f"{name:20} {kind}  {info.get('description', '')}")
+    return 0
+
+
+def run(args):
+    if args.list_boards:
+        return list_boards()
+    try:
+        reader = VirtualReader(args.board, flash=args.flash, card=args.card,
+                               port_link=args.port_link, control=args.control,
+                               heapsize=args.heapsize)
+    except (boards.BoardNotFound, SimError, ValueError) as error:
+        print(f"hcterm sim: {error}")
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with reader:
+        print(f"virtual reader {args.board} running")
+        print(f"  reader port (REPL + host link): {reader.usb.path}"
+              + (f"  (link {args.port_link})" if args.port_link else ""))
+        for bus, device in sorted(reader.devices.uarts.items()):
+            print(f"  UART {bus}: {type(device).__name__} on the sim bus")
+        print(f"  flash image: {reader.flash_image}")
+        print(f"  control: {args.control}  (hcterm tap CARD | hcterm remove | hcterm scan TEXT)")
+        print("Ctrl-C or SIGTERM stops it.", flush=True)
+        try:
+            while not stop.wait(0.5):
+                if not reader.running():
+                    print(f"hcterm sim: the firmware process exited "
+                          f"(status {reader.process.returncode})")
+                    return 1
+        except KeyboardInterrupt:
+            pass
+    return 0

@@ -1,0 +1,124 @@
+"""The virtual reader: the firmware boots on the sim board under a bounded heap, keeps its
+files on the littlefs sim flash across restarts, and its USB port works with mpremote."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from hcterm.sim.control import request
+from hcterm.sim.virtualreader import VirtualReader, wait_for_line
+
+SAMPLE_QR = "272EB52D0696FD625B6F3E1A830728532779BEB87520CC83948C50A43F439F58:1"
+
+
+def selftest(reader):
+    return json.loads(wait_for_line(reader.port, "SELFTEST ", timeout=30)[len("SELFTEST "):])
+
+
+def mpremote(port, *args):
+    proc = subprocess.run([sys.executable, "-m", "mpremote", "resume", "connect", str(port),
+                           *args], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    return proc.stdout
+
+
+def test_firmware_boots_under_128k_heap_and_reports_selftest(tmp_path):
+    with VirtualReader("sim-pn532-uart", flash=tmp_path / "flash.img") as reader:
+        report = selftest(reader)
+        assert "heapsize=128k" in reader.process.args
+    assert report["ok"] is True, report
+    assert report["board"] == "sim-pn532-uart"
+    assert report["reader_chip"] == {"ok": True, "chip": "pn532-uart", "ic": "32",
+                                     "version": "1.6", "support": 7}
+    assert report["flash"]["size"] == 1024 * 1024
+    assert 0 < report["heap_free"] < 128 * 1024
+
+
+def test_files_on_sim_flash_survive_a_restart(tmp_path):
+    image = tmp_path / "flash.img"
+    with VirtualReader(flash=image, port_link=str(tmp_path / "port")) as reader:
+        assert selftest(reader)["flash"]["boots"] == 1
+        mpremote(reader.port, "exec",
+                 "with open('patient.txt', 'w') as f: f.write('张伟 kept')")
+    assert image.stat().st_size == 1024 * 1024
+    with VirtualReader(flash=image, port_link=str(tmp_path / "port")) as reader:
+        # the firmware's own boot counter and the file written through mpremote both persist
+        assert selftest(reader)["flash"]["boots"] == 2
+        assert mpremote(reader.port, "cat", ":patient.txt") == "张伟 kept"
+
+
+def test_mpremote_lists_the_readers_littlefs_not_the_host_disk(tmp_path):
+    with VirtualReader(flash=tmp_path / "flash.img") as reader:
+        selftest(reader)
+        listing = mpremote(reader.port, "ls", ":")
+        assert mpremote(reader.port, "exec", "import os; print(os.getcwd())").strip() == "/"
+    names = sorted(line.split()[-1] for line in listing.splitlines()[1:] if line.strip())
+    assert names == ["boot_count", "rom/"], listing
+
+
+def test_control_socket_taps_removes_and_scans(tmp_path):
+    control = tmp_path / "sim.ctl"
+    with VirtualReader(flash=tmp_path / "flash.img", control=str(control)) as reader:
+        selftest(reader)
+        # the firmware opens its QR scanner UART; the code scanned on the host reaches it
+        mpremote(reader.port, "exec", "import board; qr = board.qr_scanner()")
+        reply = request({"op": "tap", "card": "adult"}, control)
+        assert reply["ok"] and reply["card"].endswith("card-01-adult-zhang-wei.json")
+        assert [p.uid for p in reader.devices.field.cards] == [reader.devices.card.uid]
+        assert request({"op": "scan", "text": SAMPLE_QR}, control) == {"ok": True}
+        got = mpremote(reader.port, "exec",
+                       "import time\ntime.sleep_ms(100)\nprint(qr.read(100))")
+        assert got.strip() == repr((SAMPLE_QR + "\r").encode()), got
+        assert request({"op": "remove"}, control) == {"ok": True}
+        assert reader.devices.field.cards == []
+        error = request({"op": "tap", "card": "nobody"}, control)["error"]
+        assert "no card image 'nobody'" in error and "card-01-adult-zhang-wei" in error
+
+
+def test_hcterm_sim_runs_until_sigterm_and_ends_its_children(tmp_path):
+    link = tmp_path / "reader.port"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hcterm.cli", "sim", "--port-link", str(link),
+         "--control", str(tmp_path / "c.ctl"), "--card", "child"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = [proc.stdout.readline() for _ in range(3)]
+        assert lines[0].startswith("virtual reader sim-pn532-uart running"), lines
+        assert f"(link {link})" in lines[1]
+        assert os.path.realpath(link).startswith("/dev/pts/")
+        assert "UART pn532" in lines[2]
+        status = request({"op": "status"}, tmp_path / "c.ctl")
+        assert status["running"] is True
+        firmware_pid = int(subprocess.check_output(["pgrep", "-P", str(proc.pid)]).split()[0])
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    assert not link.exists()
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.kill(firmware_pid, 0)
+
+
+def test_sim_list_boards_and_unknown_board():
+    out = subprocess.run([sys.executable, "-m", "hcterm.cli", "sim", "--list-boards"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0
+    assert "sim-pn532-uart       virtual" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "hcterm.cli", "sim", "--board", "nope"],
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 2
+    assert "no board named 'nope'" in bad.stdout
+
+
+def test_demo_json_prints_the_selftest_event():
+    out = subprocess.run([sys.executable, "-m", "hcterm.cli", "demo", "--json"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    event = json.loads(out.stdout.splitlines()[0])
+    assert event["type"] == "selftest" and event["status"] == "ok"
+    assert event["reader_chip"]["version"] == "1.6"
