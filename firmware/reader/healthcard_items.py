@@ -27,8 +27,9 @@ Codecs (pure functions, no I/O):
   build_record(tag, value) / parse_record(record) for `tag len value` records
 """
 
-from micropython import const
 import binascii
+
+from micropython import const
 
 AN = "AN"
 CN = "CN"
@@ -213,7 +214,7 @@ def decode(coding, raw):
         return digits if end < 0 else digits[:end]
     if coding == B:
         return bytes(raw)
-    raise ValueError("unknown coding %r" % (coding,))
+    raise ValueError(f"unknown coding {coding!r}")
 
 
 def encode(coding, value, length):
@@ -222,9 +223,9 @@ def encode(coding, value, length):
         digits = str(value)
         for ch in digits:
             if ch not in "0123456789":
-                raise ValueError("CN value %r has a non-digit %r" % (digits, ch))
+                raise ValueError(f"CN value {digits!r} has a non-digit {ch!r}")
         if len(digits) > 2 * length:
-            raise ValueError("CN value %r is longer than %d digits" % (digits, 2 * length))
+            raise ValueError(f"CN value {digits!r} is longer than {2 * length} digits")
         digits = digits + "F" * (2 * length - len(digits))
         return binascii.unhexlify(digits)
     if coding == AN or coding == B:
@@ -233,9 +234,9 @@ def encode(coding, value, length):
                 raise ValueError("B value must be bytes, not text")
             value = value.encode()
         if len(value) > length:
-            raise ValueError("%s value is %d bytes, at most %d fit" % (coding, len(value), length))
+            raise ValueError(f"{coding} value is {len(value)} bytes, at most {length} fit")
         return bytes(value) + bytes(length - len(value))
-    raise ValueError("unknown coding %r" % (coding,))
+    raise ValueError(f"unknown coding {coding!r}")
 
 
 def to_hex(data):
@@ -246,17 +247,17 @@ def to_hex(data):
 def build_record(tag, value):
     """A `tag len value` record."""
     if not 0 <= tag <= 0xFF or len(value) > 0xFF:
-        raise ValueError("tag %r or value length %d out of range" % (tag, len(value)))
+        raise ValueError(f"tag {tag!r} or value length {len(value)} out of range")
     return bytes((tag, len(value))) + bytes(value)
 
 
 def parse_record(record):
     """(tag, value) of a `tag len value` record; ValueError when the length byte is wrong."""
     if len(record) < 2:
-        raise ValueError("record of %d bytes is too short for tag and length" % len(record))
+        raise ValueError(f"record of {len(record)} bytes is too short for tag and length")
     n = record[1]
     if len(record) != n + 2:
-        raise ValueError("record says %d value bytes but carries %d" % (n, len(record) - 2))
+        raise ValueError(f"record says {n} value bytes but carries {len(record) - 2}")
     return record[0], bytes(record[2:])
 
 
@@ -264,9 +265,9 @@ def decode_item(item, record):
     """Decode a whole TLV record of `item` (an ITEMS tuple) to its value."""
     tag, value = parse_record(record)
     if tag != item[1]:
-        raise ValueError("record has tag %02X, expected %02X" % (tag, item[1]))
+        raise ValueError(f"record has tag {tag:02X}, expected {item[1]:02X}")
     if len(value) != item[2]:
-        raise ValueError("tag %02X has %d bytes, expected %d" % (tag, len(value), item[2]))
+        raise ValueError(f"tag {tag:02X} has {len(value)} bytes, expected {item[2]}")
     return decode(item[3], value)
 
 

@@ -14,12 +14,12 @@ _DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 def check_character(first17):
     """ISO 7064 MOD 11-2 check character of a 17-digit string; ValueError if not 17 digits."""
     if len(first17) != 17:
-        raise ValueError("need 17 digits, got %d characters" % len(first17))
+        raise ValueError(f"need 17 digits, got {len(first17)} characters")
     total = 0
     for i in range(17):
         ch = first17[i]
         if ch not in _DIGITS:
-            raise ValueError("character %d (%r) is not a digit" % (i + 1, ch))
+            raise ValueError(f"character {i + 1} ({ch!r}) is not a digit")
         total += (ord(ch) - 48) * _WEIGHTS[i]
     return _CHECK_MAP[total % 11]
 
@@ -29,31 +29,31 @@ def _date_reason(date):
     month = int(date[4:6])
     day = int(date[6:8])
     if year < 1850 or not 1 <= month <= 12 or not 1 <= day <= _DAYS[month - 1]:
-        return "birth date %s is not a valid date" % date
+        return f"birth date {date} is not a valid date"
     leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
     if month == 2 and day == 29 and not leap:
-        return "birth date %s is not a valid date (%d is no leap year)" % (date, year)
+        return f"birth date {date} is not a valid date ({year} is no leap year)"
     return None
 
 
 def validate(id_number):
     """(True, "valid") or (False, reason) for an 18-character ID number."""
     if not isinstance(id_number, str):
-        return False, "ID number must be text, got %s" % type(id_number).__name__
+        return False, f"ID number must be text, got {type(id_number).__name__}"
     if len(id_number) != 18:
-        return False, "ID number has %d characters, expected 18" % len(id_number)
+        return False, f"ID number has {len(id_number)} characters, expected 18"
     for i in range(17):
         if id_number[i] not in _DIGITS:
-            return False, "character %d (%r) is not a digit" % (i + 1, id_number[i])
+            return False, f"character {i + 1} ({id_number[i]!r}) is not a digit"
     last = id_number[17].upper()
     if last not in _DIGITS and last != "X":
-        return False, "check character %r is neither a digit nor X" % id_number[17]
+        return False, f"check character {id_number[17]!r} is neither a digit nor X"
     reason = _date_reason(id_number[6:14])
     if reason:
         return False, reason
     expected = check_character(id_number[:17])
     if last != expected:
-        return False, "check character is %s, expected %s" % (last, expected)
+        return False, f"check character is {last}, expected {expected}"
     return True, "valid"
 
 

@@ -69,7 +69,7 @@ def test_encode_errors_say_why():
         except ValueError as error:
             assert words in str(error), str(error)
         else:
-            raise AssertionError("no error for %r" % (value,))
+            raise AssertionError(f"no error for {value!r}")
 
 
 def test_tlv_records():
@@ -83,7 +83,7 @@ def test_tlv_records():
         except ValueError:
             pass
         else:
-            raise AssertionError("accepted %r" % bad)
+            raise AssertionError(f"accepted {bad!r}")
     try:
         hi.decode_item(hi.item_by_tag("DDF1/EF05", 0x08), record)
     except ValueError as error:

@@ -7,7 +7,6 @@ A small terminal below moves bytes between card and SAM exactly as the contract 
 import json
 
 import pytest
-
 from hcterm.emulator import load_card, samples
 from reader import healthcard_items as hi
 
@@ -192,7 +191,7 @@ def readback(term, rr):
 
 
 @pytest.mark.parametrize("df, ef, uk, tag, value", [
-    ("DDF1", "EF08", "UK_DDF1", 0x11, "13912345678".encode()),
+    ("DDF1", "EF08", "UK_DDF1", 0x11, b"13912345678"),
     ("DDF1", "EF06", "UK_DDF1", 0x0B, "张伟明".encode("gbk")),
     ("DDF1", "EF05", "UK_DDF1", 0x09, b"999"),
     ("DF01", "EF05", "UK_DF01", 0x16, "河南省郑州市二七区大学路40号".encode("gbk")),
@@ -353,7 +352,7 @@ def test_reused_challenge(term):
 
 
 def test_uk_needs_the_first_challenge_as_data(term):
-    r1, r2 = term.challenge(), term.challenge()
+    _r1, r2 = term.challenge(), term.challenge()
     x = term.cryptogram(0x27, 0x2A, r2, TERMINAL_DATA)
     assert term.card.process(H("0082000511") + x + TERMINAL_DATA + b"\x01") == H("6300")
 

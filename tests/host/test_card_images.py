@@ -6,7 +6,6 @@ import json
 import re
 
 import pytest
-
 from hcterm.emulator import cardcrypto as cc
 from hcterm.emulator import load_card, samples
 from hcterm.emulator.cardimage import ImageError, data_from_image
@@ -45,7 +44,7 @@ class Reader:
     def auth(self, df):
         sam_p2, ref = IRK[df]
         r = ok(self.card, "0084000008")
-        ok(self.sam, H("80DE47%02X18" % sam_p2) + self.card_no8 + self.city8 + r)
+        ok(self.sam, H(f"80DE47{sam_p2:02X}18") + self.card_no8 + self.city8 + r)
         self.sam.process(H("80FA0000101122334455667788") + bytes(8))
         c = ok(self.sam, "00C0000010")
         ok(self.card, bytes((0, 0x82, 0, ref, 0x11)) + cc.fold(c) + H("1122334455667788")
@@ -88,7 +87,7 @@ def unlock(card):
 
 
 def expected_raw(item, value):
-    field, coding, length = item[5], item[3], item[2]
+    field, coding = item[5], item[3]
     if field in FLAGS:
         return bytes((1 if value else 0,))
     if field == "XB":

@@ -3,7 +3,6 @@
 import random
 
 import pytest
-
 from hcterm.emulator import load_card, samples
 
 H = bytes.fromhex

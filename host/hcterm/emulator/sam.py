@@ -9,11 +9,13 @@ serves one 80FA and is then cleared, so every 80FA follows its own 80DE (docs/ca
 """
 
 import json
+from typing import ClassVar
 
 from reader import healthcard_items as hi
 
 from . import cardcrypto as cc
-from .card import SW_OK, Apdu, sw
+from .card import Apdu
+from .cardsecurity import SW_OK, sw
 
 SAM_FORMAT = "hcterm-sam-image/1"
 _KEY_BY_ID = {entry[2]: entry for entry in hi.KEYS}
@@ -74,10 +76,10 @@ class Sam:
     def process(self, apdu):
         try:
             return self._process(Apdu(apdu))
-        except Exception:  # an emulator bug must still answer like a SAM
+        except Exception:  # noqa: BLE001  an emulator bug must still answer like a SAM
             return sw(0x6F00)
 
-    _COMMANDS = {
+    _COMMANDS: ClassVar[dict] = {
         (0x00, 0xA4): "_select", (0x00, 0xB0): "_read_binary", (0x00, 0xC0): "_get_response",
         (0x00, 0x20): "_verify", (0x80, 0x5E): "_change_pin", (0x80, 0xDE): "_load_key",
         (0x80, 0xFA): "_cipher",
