@@ -1,0 +1,336 @@
+"""SAM slot: ISO/IEC 7816-3 over a UART with a reset pin (ATR, PPS, T=0).
+
+The board hands over the UART (at clock/372 baud: 9600 at 3.5712 MHz, 8 data bits, even
+parity, 2 stop bits on real hardware) and the RST pin. `SAMSlot` is an APDU channel
+(apdu.APDUChannel): 61xx GET RESPONSE and 6Cxx are handled there, not in T=0.
+
+| Feature                                      | Supported                                  |
+|----------------------------------------------|--------------------------------------------|
+| cold/warm reset, ATR (`parse_atr`, pure)     | yes: TS, T0, TAi/TBi/TCi/TDi, historical, TCK |
+| inverse convention (TS 3F)                   | yes (bytes reversed and inverted)          |
+| PPS to the fastest Fi/Di both sides allow    | yes, then `uart.init(baudrate=...)`        |
+| specific mode (TA2)                          | uses TA1 when the UART can, else refuses   |
+| T=0: INS / ~INS / NULL 60 procedure bytes    | yes; case 4 sends no Le (7816-3 mapping)   |
+| T=1                                          | no (raises SAMError kind unsupported)      |
+| echo of a single-wire UART (TX tied to RX)   | yes with `echo=True`                       |
+"""
+
+import time
+from micropython import const
+from reader.apdu import APDUChannel, le_index
+from reader.driver_errors import ReaderError, TIMEOUT, PROTOCOL, UNSUPPORTED, TRANSMISSION
+
+FI = (372, 372, 558, 744, 1116, 1488, 1860, 0, 0, 512, 768, 1024, 1536, 2048, 0, 0)
+DI = (0, 1, 2, 4, 8, 16, 32, 64, 12, 20, 0, 0, 0, 0, 0, 0)
+_NULL = const(0x60)
+_MAX_NULLS = const(2000)
+
+NO_ATR = const(1)
+BAD_ATR = const(2)
+BAD_TCK = const(3)
+PPS_FAILED = const(4)
+MUTE = const(5)
+BAD_PROCEDURE = const(6)
+NOT_T0 = const(7)
+_MESSAGES = {
+    NO_ATR: ("no ATR after reset: no SAM in the slot?", TIMEOUT),
+    BAD_ATR: ("malformed ATR", PROTOCOL),
+    BAD_TCK: ("ATR check byte TCK is wrong", TRANSMISSION),
+    PPS_FAILED: ("PPS not confirmed: the SAM was reset and runs at the default rate", PROTOCOL),
+    MUTE: ("the SAM did not answer within the work waiting time", TIMEOUT),
+    BAD_PROCEDURE: ("unexpected procedure byte", PROTOCOL),
+    NOT_T0: ("the SAM does not offer T=0", UNSUPPORTED),
+}
+
+
+class SAMError(ReaderError):
+    where = "SAM slot"
+
+    def __init__(self, code, detail=""):
+        meaning, kind = _MESSAGES[code]
+        super().__init__(code, kind, meaning + (": " + detail if detail else ""))
+
+
+class ATR:
+    def __init__(self, raw, inverse, interface, historical):
+        self.raw, self.inverse, self.interface, self.historical = raw, inverse, interface, \
+            historical
+        first = interface[0] if interface else {}
+        ta1 = first.get("TA", 0x11)
+        self.ta1 = ta1
+        self.fi, self.di = FI[ta1 >> 4], DI[ta1 & 0x0F]
+        self.n = first.get("TC", 0)                       # extra guard time
+        self.protocols = tuple(i["TD"] & 0x0F for i in interface if "TD" in i) or (0,)
+        second = interface[1] if len(interface) > 1 else {}
+        self.specific = "TA" in second
+        self.wi = second.get("TC", 10) or 10              # TC2: work waiting integer
+
+
+def _popcount4(y):
+    return (y & 1) + (y >> 1 & 1) + (y >> 2 & 1) + (y >> 3 & 1)
+
+
+def atr_need(atr):
+    """How many bytes the ATR has, judging from its first len(atr) bytes (pure): the result
+    is > len(atr) while more bytes are needed to know."""
+    n = len(atr)
+    if n < 2:
+        return 2
+    y, i, tck = atr[1] >> 4, 2, False
+    while True:
+        count = _popcount4(y)
+        if not y & 0x8:
+            i += count
+            break
+        td_at = i + count - 1
+        if td_at >= n:
+            return td_at + 1
+        td = atr[td_at]
+        tck = tck or td & 0x0F != 0
+        i += count
+        y = td >> 4
+    return i + (atr[1] & 0x0F) + (1 if tck else 0)
+
+
+def parse_atr(atr):
+    """ATR bytes (direct convention, TS first) -> ATR; raises SAMError (pure)."""
+    n = len(atr)
+    if n < 2 or atr[0] not in (0x3B, 0x3F):
+        raise SAMError(BAD_ATR, "TS %s" % ("%02X" % atr[0] if n else "missing"))
+    if atr_need(atr) != n:
+        raise SAMError(BAD_ATR, "%d bytes, structure says %d" % (n, atr_need(atr)))
+    interface = []
+    y, i, tck = atr[1] >> 4, 2, False
+    while y:
+        level = {}
+        for bit, name in ((1, "TA"), (2, "TB"), (4, "TC"), (8, "TD")):
+            if y & bit:
+                level[name] = atr[i]
+                i += 1
+        interface.append(level)
+        td = level.get("TD")
+        if td is None:
+            break
+        tck = tck or td & 0x0F != 0
+        y = td >> 4
+    k = atr[1] & 0x0F
+    historical = bytes(atr[i:i + k])
+    if tck:
+        x = 0
+        for b in atr[1:n]:
+            x ^= b
+        if x:
+            raise SAMError(BAD_TCK)
+    return ATR(bytes(atr), atr[0] == 0x3F, interface, historical)
+
+
+def choose_fidi(atr, clock_hz, max_baud):
+    """Fastest (FI index, DI index) the card offers and the UART reaches; (1, 1) = default."""
+    fi_i = atr.ta1 >> 4
+    f = FI[fi_i]
+    best = (1, 1)
+    best_baud = clock_hz // 372
+    for di_i in range(1, 10):
+        d = DI[di_i]
+        if not f or not d or d > atr.di:
+            continue
+        baud = clock_hz * d // f
+        if best_baud < baud <= max_baud:
+            best, best_baud = (fi_i, di_i), baud
+    return best
+
+
+def pps_request(fi_i, di_i, protocol=0):
+    pps1 = (fi_i << 4) | di_i
+    pps0 = 0x10 | protocol
+    return bytes((0xFF, pps0, pps1, 0xFF ^ pps0 ^ pps1))
+
+
+def _inverse(b):
+    r = 0
+    for i in range(8):
+        if b & (1 << i):
+            r |= 0x80 >> i
+    return r ^ 0xFF
+
+
+_INV = bytes(_inverse(b) for b in range(256))
+
+
+class SAMSlot(APDUChannel):
+    reset_ms = 5
+    atr_first_ms = 50          # ISO: 400..40000 clocks; generous
+    atr_byte_ms = 1100         # 9600 etu at the initial rate
+    wwt_ms = None              # None: from WI and Fi (960 * WI * Fi / f), + 10 %
+
+    def __init__(self, uart, rst, clock_hz=3571200, max_baud=115200, echo=False,
+                 max_response=300):
+        super().__init__(max_response)
+        self.uart, self.rst, self.clock_hz, self.max_baud, self.echo = \
+            uart, rst, clock_hz, max_baud, echo
+        self._one = bytearray(1)
+        self._onemv = memoryview(self._one)
+        self._hdr = bytearray(5)
+        self._atr = bytearray(33)
+        self.atr = None
+        self.baudrate = clock_hz // 372
+        self._inv = False
+        self._f = 372
+
+    # -- byte I/O --------------------------------------------------------------------------
+    def _write(self, data):
+        if self._inv:
+            data = bytes(_INV[b] for b in data)
+        self.uart.write(data)
+        if self.echo:
+            for _ in range(len(data)):
+                self._read_byte(self._work_ms())
+
+    def _read_byte(self, timeout_ms):
+        uart, one = self.uart, self._one
+        start = time.ticks_ms()
+        while not uart.readinto(one):
+            if time.ticks_diff(time.ticks_ms(), start) >= timeout_ms:
+                return -1
+            time.sleep_ms(1)
+        return _INV[one[0]] if self._inv else one[0]
+
+    def _drain(self):
+        while self.uart.any():
+            self.uart.readinto(self._one)
+
+    def _work_ms(self):
+        if self.wwt_ms is not None:
+            return self.wwt_ms
+        wi = self.atr.wi if self.atr else 10
+        return 960 * wi * self._f * 1100 // self.clock_hz + 20
+
+    # -- activation ------------------------------------------------------------------------
+    def reset(self):
+        """Reset the SAM, read and parse its ATR (at the initial rate)."""
+        self.baudrate = self.clock_hz // 372
+        self._f = 372
+        self.uart.init(baudrate=self.baudrate)
+        self._inv = False
+        self.rst.off()
+        time.sleep_ms(self.reset_ms)
+        self._drain()
+        self.rst.on()
+        self.atr = parse_atr(self._read_atr())
+        if 0 not in self.atr.protocols:
+            raise SAMError(NOT_T0, "offers T=%s" % ",".join(str(p) for p in self.atr.protocols))
+        return self.atr
+
+    def _read_atr(self):
+        buf = self._atr
+        b = self._read_byte(self.atr_first_ms)
+        if b < 0:
+            raise SAMError(NO_ATR)
+        if b == 0x03:                      # 3F sent in inverse convention, read as direct
+            self._inv = True
+            b = 0x3F
+        buf[0] = b
+        got, need = 1, 2
+        while got < need:
+            b = self._read_byte(self.atr_byte_ms)
+            if b < 0:
+                raise SAMError(BAD_ATR, "truncated after %d bytes" % got)
+            buf[got] = b
+            got += 1
+            need = atr_need(memoryview(buf)[0:got])
+            if need > len(buf):
+                raise SAMError(BAD_ATR, "longer than 33 bytes")
+        return bytes(buf[0:got])
+
+    def power_on(self):
+        """Reset, then PPS to the fastest common rate (falls back to the default rate with a
+        second reset if the SAM refuses). Returns the ATR."""
+        atr = self.reset()
+        fi_i, di_i = choose_fidi(atr, self.clock_hz, self.max_baud)
+        if atr.specific:
+            if (fi_i, di_i) != (atr.ta1 >> 4, atr.ta1 & 0x0F):
+                raise SAMError(NOT_T0, "specific mode at a rate this UART cannot reach")
+            self._set_rate(FI[fi_i], DI[di_i])
+        elif (fi_i, di_i) != (1, 1):
+            if not self.pps(fi_i, di_i):
+                self.reset()
+        return atr
+
+    def pps(self, fi_i, di_i):
+        """Send PPS; True when the SAM echoed it (the UART then runs at the new rate)."""
+        req = pps_request(fi_i, di_i)
+        self._write(req)
+        for i in range(4):
+            b = self._read_byte(self._work_ms())
+            if b != req[i]:
+                return False
+        self._set_rate(FI[fi_i], DI[di_i])
+        return True
+
+    def _set_rate(self, f, d):
+        self._f = f // d
+        self.baudrate = self.clock_hz * d // f
+        self.uart.init(baudrate=self.baudrate)
+
+    # -- T=0 -------------------------------------------------------------------------------
+    def _exchange(self, apdu, out):
+        if self.atr is None:
+            raise SAMError(NO_ATR, "call power_on() first")
+        n = len(apdu)
+        hdr = self._hdr
+        hdr[0:4] = apdu[0:4]
+        send = recv = 0
+        if n == 5:
+            hdr[4] = apdu[4]
+            recv = apdu[4] or 256
+        elif n > 5:
+            at, _ = le_index(apdu)
+            hdr[4] = apdu[4]
+            send = at - 5
+        else:
+            le_index(apdu)
+            hdr[4] = 0
+        self._write(hdr)
+        return self._procedure(apdu, out, send, recv)
+
+    def _procedure(self, apdu, out, send, recv):
+        ins = apdu[1]
+        sent = got = nulls = 0
+        while True:
+            pb = self._read_byte(self._work_ms())
+            if pb < 0:
+                raise SAMError(MUTE, "INS %02X" % ins)
+            if pb == _NULL:
+                nulls += 1
+                if nulls > _MAX_NULLS:
+                    raise SAMError(BAD_PROCEDURE, "endless NULL bytes")
+                continue
+            if pb == ins or pb == ins ^ 0xFF:
+                step = 1 if pb != ins else max(send - sent, recv - got)
+                if send > sent:
+                    k = min(step, send - sent)
+                    self._write(apdu[5 + sent:5 + sent + k])
+                    sent += k
+                elif recv > got:
+                    got = self._receive(out, got, min(step, recv - got))
+                else:
+                    raise SAMError(BAD_PROCEDURE, "ACK with nothing left to transfer")
+                continue
+            if pb & 0xF0 in (0x60, 0x90):
+                sw2 = self._read_byte(self._work_ms())
+                if sw2 < 0:
+                    raise SAMError(MUTE, "SW2 missing")
+                out[got] = pb
+                out[got + 1] = sw2
+                return got + 2
+            raise SAMError(BAD_PROCEDURE, "%02X after INS %02X" % (pb, ins))
+
+    def _receive(self, out, got, k):
+        if got + k + 2 > len(out):
+            raise SAMError(BAD_PROCEDURE, "answer longer than the buffer")
+        for i in range(k):
+            b = self._read_byte(self._work_ms())
+            if b < 0:
+                raise SAMError(MUTE, "data byte %d" % (got + i))
+            out[got + i] = b
+        return got + k
