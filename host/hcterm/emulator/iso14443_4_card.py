@@ -94,6 +94,7 @@ class CardT1:
         self._rx = bytearray()
         self._tx = []  # INF chunks still to send
         self._last = None  # the last block sent, for retransmission
+        self._last_i = None  # (pcb, INF) of the last I-block sent
         self._wtx_left = 0
         self._wtxm = 1
         self.stats = {"i_blocks": 0, "wtx": 0, "r_nak": 0, "apdus": 0}
@@ -189,11 +190,15 @@ class CardT1:
     def _next_i_block(self):
         chunk = self._tx.pop(0)
         more = PCB_CHAINING if self._tx else 0
-        evil, kind = self.faults.take("evil")
         pcb = PCB_I | more | self.block_number
+        self._last = self._frame(pcb, chunk)  # what a retransmission request gets
+        self._last_i = (pcb, chunk)
+        return self._maybe_evil()
+
+    def _maybe_evil(self):
+        evil, kind = self.faults.take("evil")
         if evil:
-            return self._evil_block(kind, pcb, chunk)
-        self._last = self._frame(pcb, chunk)
+            return self._evil_block(kind, *self._last_i)
         return self._last
 
     def _evil_block(self, kind, pcb, chunk):
@@ -212,8 +217,9 @@ class CardT1:
         nak = pcb & 0x10
         if nak:
             self.stats["r_nak"] += 1
-        if number == self.block_number:
-            return self._last  # rule 11: resend the last block
+        if number == self.block_number:  # rule 11: resend the last block
+            is_i = self._last_i and self._last == self._frame(*self._last_i)
+            return self._maybe_evil() if is_i else self._last
         if nak:
             return self._frame(PCB_R_ACK | self.block_number, b"")  # rule 12: presence check
         if self._tx:

@@ -109,12 +109,18 @@ class Picc:
         first = _UID_SIZE_BITS[len(self.uid)] | 0x04
         self.atqa = bytes(atqa) if atqa is not None else bytes([first, 0x00])  # air order
         self.sak = sak if sak is not None else getattr(app, "sak", SAK_ISO14443_4)
+        self._faults_given = faults is not None
         self.faults = faults or ChipFaults()
         self.t1 = CardT1(app, self.faults, processing_time=processing_time)
         self.state = IDLE
         self.level = 0
         self._halted = False
         self.powered = False
+
+    def share_faults(self, faults):
+        """A card put in a field commits that field's faults (unless it was given its own)."""
+        if not self._faults_given:
+            self.faults = self.t1.faults = faults
 
     def power_on(self):
         self.powered = True
@@ -220,6 +226,7 @@ class Field:
 
     def insert(self, picc):
         """A card enters the field (it powers up if the field is on)."""
+        picc.share_faults(self.faults)
         self.cards.append(picc)
         if self.rf_on:
             picc.power_on()
