@@ -10,16 +10,15 @@ SimBus keyword arguments, e.g. tests/simbeds.py); the bus is then served while i
 import importlib
 import os
 import re
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from hcterm.sim.bus import SimBus
 from hcterm.mpy import BOARDS_DIR, FIRMWARE_DIR, micropython_command
-
-import shutil
-import subprocess
-import tempfile
+from hcterm.sim.bus import SimBus
 
 HARNESS_DIR = Path(__file__).parent / "firmware"
 # MicroPython's module search path (MICROPYPATH): the firmware, the shared sim board HAL,

@@ -5,9 +5,9 @@
 # the repository (mounted read-only at /rom, like frozen firmware) and the sim bus.
 import os
 import sys
-import vfs
 
 import simflash
+import vfs
 
 _ROOT = os.getenv("HCTERM_ROOT")
 _BOARD = os.getenv("HCTERM_BOARD")
@@ -36,6 +36,7 @@ FLASH = _mount()
 del _mount
 
 import board  # noqa: E402
+
 import reader.main  # noqa: E402
 
 reader.main.boot(board)

@@ -26,7 +26,8 @@ class NorFlash:
             self._file = open(path, "r+b")
         except OSError:
             if not block_count:
-                raise OSError("sim flash: no image at %s and no size to create it" % path)
+                raise OSError("sim flash: no image at %s and no size to create it" % path) \
+                    from None
             self._file = open(path, "w+b")
             erased = b"\xff" * BLOCK_SIZE
             for _ in range(block_count):

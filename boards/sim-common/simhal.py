@@ -42,7 +42,7 @@ def _connect(name):
     except OSError as error:
         sock.close()
         raise OSError("sim bus: cannot connect to %s (%s); is the emulator running?"
-                      % (path, error))
+                      % (path, error)) from None
     return sock
 
 

@@ -1,5 +1,5 @@
 """Host tools for the health card reader: emulator, virtual reader, link client, bridge."""
 
-import reader as _reader  # installs the `micropython` shim the shared firmware modules need
+import reader  # noqa: F401 - installs the `micropython` shim the shared firmware modules need
 
 __version__ = "0.1.0"

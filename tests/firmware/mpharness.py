@@ -5,8 +5,8 @@
 #   @@mptest <name> ok|fail <elapsed_us>
 # followed, for a failure, by the MicroPython traceback and a line "@@end".
 # tests/conftest.py turns these into pytest results.
-import sys
 import io
+import sys
 import time
 
 

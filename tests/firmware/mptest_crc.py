@@ -1,5 +1,5 @@
 # CRC_A against the vectors of ISO/IEC 14443-3 quoted in shared/domain/nfc-chips.md.
-from reader.crc import crc_a, crc_a_bytes, check_crc_a
+from reader.crc import check_crc_a, crc_a, crc_a_bytes
 
 
 def test_crc_a_vectors():

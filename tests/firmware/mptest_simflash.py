@@ -1,9 +1,9 @@
 # The sim flash behaves like NOR flash and carries littlefs across "restarts".
 import errno
 import os
-import vfs
 
-from simflash import NorFlash, BLOCK_SIZE
+import vfs
+from simflash import BLOCK_SIZE, NorFlash
 
 IMAGE = os.getenv("MPTEST_TMP") + "/flash.img"
 

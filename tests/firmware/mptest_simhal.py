@@ -4,7 +4,7 @@
 import select
 import time
 
-from simhal import UART, SPI, ChipSelect, Pin, record
+from simhal import SPI, UART, ChipSelect, Pin, record
 
 
 def test_uart_round_trip_is_byte_exact():

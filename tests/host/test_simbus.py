@@ -1,13 +1,13 @@
 """The CPython side of the sim bus, seen from the firmware test that just ran against it."""
 
-import subprocess
 import os
+import subprocess
+
+import conftest
 
 from hcterm.mpy import micropython_command
 from hcterm.sim.bus import SimBus
 from hcterm.sim.devices import LoopbackSpi, LoopbackUart, UartDevice
-
-import conftest
 
 SCRIPT = """
 from simhal import UART, SPI, ChipSelect, Pin, record
