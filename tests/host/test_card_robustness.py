@@ -32,6 +32,9 @@ def card():
     ("00B2FF0000", "6A83"),                # no record with that tag
     ("00B20B0400", "6A83"),                # record 11 of 10
     ("00B2010500", "6A86"),                # unsupported P2 mode
+    ("00B2082C05", "09033532379000"),      # SFI 5 (EF05) in P2, record 8 = AQM
+    ("00B2013C00", "6981"),                # SFI 7 = EF07, the photo: not a record file
+    ("00B2014C00", "6A82"),                # SFI 9: no such EF
     ("00B0000002", "6981"),                # READ BINARY on a record file
     ("0084000004", "6C08"),                # challenge length
     ("00840000", "6700"),

@@ -209,7 +209,7 @@ class HealthCard(CardSecurity):
     def _target(self, sfi, kinds):
         """(EF node, None) or (None, status word) for the current EF or the EF with `sfi`."""
         if sfi:
-            node = self._df.children.get((self._df.fid & 0) | 0xEF00 | sfi)
+            node = self._df.children.get(0xEF00 | sfi)  # SFI n = EF0n
             if node is None or node.is_df:
                 return None, sw(0x6A82)
             self._ef = node
