@@ -147,7 +147,8 @@ class HealthCard(CardSecurity):
         handler = self._COMMANDS.get((cmd.cla, cmd.ins))
         if handler is None:
             return sw(0x6E00)
-        if self.data.application_locked and cmd.ins in self._LOCKED_INS and self._df is not self._mf:
+        locked = self.data.application_locked and self._df is not self._mf
+        if locked and cmd.ins in self._LOCKED_INS:
             return sw(0x6985)
         pending, self._pending = self._pending, None
         if cmd.ins == 0xC0:
