@@ -43,7 +43,7 @@ def emu_process(tmp_path):
     link = tmp_path / "pn532"
     proc = subprocess.Popen(
         [sys.executable, "-m", "hcterm.commands.emu", "--chip", "pn532-uart",
-         "--pty-link", str(link)],
+         "--pty-link", str(link), "--fault", "lost_ack=1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         yield proc, link
@@ -80,6 +80,8 @@ def test_emu_serves_the_first_sample_card_on_a_pty_until_sigterm(emu_process):
     try:
         tty.setraw(fd)
         os.write(fd, WAKE + GET_FIRMWARE_VERSION)
+        assert read_exactly(fd, len(FIRMWARE)) == FIRMWARE  # --fault lost_ack=1: no ACK
+        os.write(fd, GET_FIRMWARE_VERSION)
         assert read_exactly(fd, len(ACK + FIRMWARE)) == ACK + FIRMWARE
     finally:
         os.close(fd)
@@ -92,3 +94,11 @@ def test_emu_serves_the_first_sample_card_on_a_pty_until_sigterm(emu_process):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == 0
     assert not os.path.lexists(link)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("nope", "unknown fault 'nope'"), ("evil=nice", "unknown evil card kind"),
+    ("card_removed_after", "needs an argument"), ("garbage=XYZ", "bad argument")])
+def test_bad_fault_specs_are_refused_with_the_reason(spec, message, capsys):
+    assert emu.main(["--no-card", "--fault", spec]) == 2
+    assert message in capsys.readouterr().err

@@ -70,9 +70,10 @@ def test_seven_byte_uid_uses_two_cascade_levels():
     uid = bytes.fromhex("04112233445566")
     field = field_with(StandInCard(uid=uid))
     assert air(field, b"\x52", 7) == bytes.fromhex("4400")
-    assert air(field, bytes.fromhex("9320")) == bytes.fromhex("88041122") + bytes([0x88 ^ 0x04 ^ 0x11 ^ 0x22])
+    cl1, cl2 = bytes.fromhex("88041122"), bytes.fromhex("33445566")
+    assert air(field, bytes.fromhex("9320")) == cl1 + bytes([0x88 ^ 0x04 ^ 0x11 ^ 0x22])
     assert air(field, crc("937088041122BF")) == crc("04")  # cascade bit: UID not complete
-    assert air(field, bytes.fromhex("9520")) == bytes.fromhex("33445566") + bytes([0x33 ^ 0x44 ^ 0x55 ^ 0x66])
+    assert air(field, bytes.fromhex("9520")) == cl2 + bytes([0x33 ^ 0x44 ^ 0x55 ^ 0x66])
     assert air(field, crc("957033445566" + f"{0x33 ^ 0x44 ^ 0x55 ^ 0x66:02X}")) == crc("20")
 
 

@@ -28,6 +28,14 @@ def add_arguments(parser):
     parser.add_argument("--no-card", action="store_true", help="start with an empty field")
     parser.add_argument("--pty-link", metavar="PATH",
                         help="make PATH a symlink to the chip's pty")
+    parser.add_argument("--fault", metavar="NAME[=ARG]", action="append", default=[],
+                        help="arm a fault (repeatable): " + ", ".join(_fault_names()))
+
+
+def _fault_names():
+    from hcterm.emulator.chipfaults import FAULT_SPECS
+
+    return [f"{name} {usage.split(':')[0]}" for name, (_, _, usage) in FAULT_SPECS.items()]
 
 
 def _load_card(path):
@@ -52,11 +60,18 @@ def run(args, stop=None):
               "board's SPI bus; run `hcterm sim` with a board that wires it, or use "
               "--chip pn532-uart", file=sys.stderr)
         return 2
+    from hcterm.emulator.chipfaults import apply_fault_spec
     from hcterm.emulator.pn532_hsu import Pn532Uart
     from hcterm.emulator.rf14443 import Picc
     from hcterm.sim.ptyserve import PtyPort
 
     chip = Pn532Uart()
+    for spec in args.fault:
+        try:
+            apply_fault_spec(chip.faults, spec)
+        except ValueError as error:
+            print(f"hcterm emu: --fault {spec}: {error}", file=sys.stderr)
+            return 2
     card_note = "no card in the field"
     if not args.no_card:
         card, path = _load_card(args.card)

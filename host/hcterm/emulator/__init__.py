@@ -7,3 +7,8 @@ from .card import load_card  # noqa: E402,F401  (issue 3: the emulated health ca
 from .linkmodel import LinkModel  # noqa: E402,F401  (issue 4: link timing model)
 from .qrscanner import QrScanner  # noqa: E402,F401  (issue 4: serial QR scanner module)
 from .samslot import SamFaults, SamSlot  # noqa: E402,F401  (issue 4: contact SAM slot, T=0)
+from .chipfaults import ChipFaults  # noqa: E402,F401  (issue 4: chip/line/air faults)
+from .mfrc522 import Mfrc522  # noqa: E402,F401  (issue 4: emulated MFRC522 on SPI)
+from .pn532_hsu import Pn532Uart  # noqa: E402,F401  (issue 4: emulated PN532 on HSU)
+from .pn532_spi import Pn532Spi  # noqa: E402,F401  (issue 4: emulated PN532 on SPI)
+from .rf14443 import Field, Picc  # noqa: E402,F401  (issue 4: the card on the air)

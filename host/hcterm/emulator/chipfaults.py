@@ -109,3 +109,36 @@ class ChipFaults:
         with self._lock:
             return kind in self._armed
 
+
+
+# `hcterm emu --fault SPEC`: NAME[=ARG]. Each entry: (method, how ARG is read, help).
+FAULT_SPECS = {
+    "card_removed_after": ("card_removed_after", int, "N: the card leaves after N frames"),
+    "bad_crc": ("bad_crc", int, "[COUNT]: card replies with a broken CRC_A"),
+    "parity": ("parity_error", int, "[COUNT]: card replies with a parity error"),
+    "wtx_storm": ("wtx_storm", lambda a: [int(x) for x in a.split(",")],
+                  "ROUNDS[,WTXM]: WTX requests before every answer"),
+    "evil": ("evil_card", str, "KIND: " + "|".join(EVIL_KINDS)),
+    "chip_nack": ("chip_nack", int, "[COUNT]: the chip NACKs commands"),
+    "lost_ack": ("lost_ack", int, "[COUNT]: the chip's ACK is lost"),
+    "garbage": ("garbage", bytes.fromhex, "HEX: noise before the chip's next frame"),
+}
+
+
+def apply_fault_spec(faults, spec):
+    """Arm one fault from a `NAME[=ARG]` string; ValueError says what is wrong with it."""
+    name, _, arg = spec.partition("=")
+    if name not in FAULT_SPECS:
+        raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULT_SPECS)}")
+    method, convert, usage = FAULT_SPECS[name]
+    try:
+        value = convert(arg) if arg else None
+    except ValueError:
+        raise ValueError(f"fault {name}: bad argument {arg!r} (expected {usage})") from None
+    if value is None:
+        if not usage.startswith("["):
+            raise ValueError(f"fault {name} needs an argument: {usage}")
+        return getattr(faults, method)()
+    if isinstance(value, list):
+        return getattr(faults, method)(*value)
+    return getattr(faults, method)(value)

@@ -9,12 +9,12 @@ every further byte is written to the same register (FIFO bursts).
 |---|---|
 | registers | all 0x01-0x3F kept; reset values of the data sheet; Version (37) = 0x92 |
 | FIFO | 64 bytes, FIFOLevel (bit 7 flushes), BufferOvfl on overflow |
-| Command | Idle, Mem, GenerateRandomID, CalcCRC, Transmit, NoCmdChange, Receive, Transceive, SoftReset |
+| Command | Idle, Mem, GenerateRandomID, CalcCRC, Transmit, Transceive, SoftReset |
 | BitFraming | StartSend, TxLastBits (7-bit short frames, anticollision), RxAlign |
 | TxMode/RxMode bit 7 | CRC_A appended on transmit / checked and removed on receive (CRCErr) |
 | ComIrq/DivIrq | Set1/Set2 semantics; TxIRq, RxIRq, IdleIRq, ErrIRq, TimerIRq, CRCIRq |
-| Error/Coll | CollErr with CollPos (1-based, RxAlign included, 32 -> 0), CRCErr, ParityErr, BufferOvfl |
-| timer | TAuto (starts at the end of a transmission, stops on reception), prescaler, reload, TAutoRestart; time from `clock` |
+| Error/Coll | CollErr, CollPos (1-based, RxAlign included, 32 -> 0), CRCErr, ParityErr, BufferOvfl |
+| timer | TAuto (starts after a transmission, stops on reception), prescaler, reload, TAutoRestart |
 | IRQ line | `set_line("irq", …)` from ComIEn/DivIEn (IRqInv) |
 
 Not emulated: MFAuthent (MIFARE Classic Crypto1: answers ErrIRq + ProtocolErr), analog
@@ -26,8 +26,8 @@ import time
 
 from reader.crc import crc_a
 
-from .chipfaults import ChipFaults
 from ..sim.devices import SpiDevice
+from .chipfaults import ChipFaults
 from .rf14443 import Field, pack_bits
 
 # Registers.

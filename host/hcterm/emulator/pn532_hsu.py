@@ -10,11 +10,11 @@ What the HSU adds to the core:
   it), `lost_ack` (the ACK never arrives), `garbage` (noise before the chip's next frame).
 """
 
+from ..sim.devices import UartDevice
 from .chipfaults import ChipFaults
 from .pn532 import Pn532Core
 from .pn532_frames import ACK, NACK, FrameParser
 from .rf14443 import Field
-from ..sim.devices import UartDevice
 
 WAKE_BYTES = 3  # bytes before the start code that give an asleep chip time to wake
 

@@ -7,7 +7,7 @@ bit-reversed on the way in and out. The first byte of a chip-select window says 
 |---|---|---|
 | `01` DW | data write | a host frame (`00 00 FF …`, ACK, NACK) |
 | `02` SR | status read | MISO `01` when a chip frame is ready, else `00` |
-| `03` DR | data read | the ready frame, byte after byte; a frame read in part continues in the next DR window |
+| `03` DR | data read | the ready frame byte by byte (a part read continues in the next DR) |
 
 The IRQ line (`set_line("irq", …)`, active low) is 0 while a frame is ready. Selecting the chip
 wakes it from LowVbat or PowerDown.
@@ -15,11 +15,11 @@ wakes it from LowVbat or PowerDown.
 
 from collections import deque
 
+from ..sim.devices import SpiDevice
 from .chipfaults import ChipFaults
 from .pn532 import Pn532Core
 from .pn532_frames import ACK, FrameParser
 from .rf14443 import Field
-from ..sim.devices import SpiDevice
 
 DW, SR, DR = 0x01, 0x02, 0x03
 STATUS_READY = 0x01
