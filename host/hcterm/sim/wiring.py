@@ -4,7 +4,9 @@ to them: tap a card on the antenna, take it away, scan a QR code."""
 from pathlib import Path
 
 from ..emulator import load_card, samples
+from ..emulator.mfrc522 import Mfrc522
 from ..emulator.pn532_hsu import Pn532Uart
+from ..emulator.pn532_spi import Pn532Spi
 from ..emulator.qrscanner import QrScanner
 from ..emulator.rf14443 import Picc
 from ..emulator.samslot import SamSlot
@@ -31,6 +33,9 @@ def resolve_card(card):
 class Devices:
     """The emulated hardware of one virtual reader."""
 
+    # wiring.json device kinds of contactless reader chips -> emulator classes
+    READER_CHIPS = {"pn532-hsu": Pn532Uart, "pn532-spi": Pn532Spi, "rc522": Mfrc522}
+
     def __init__(self, wiring, sam=None):
         self.uarts = {}
         self.spis = {}
@@ -45,8 +50,8 @@ class Devices:
             self.spis[bus] = self._make(kind, sam)
 
     def _make(self, kind, sam):
-        if kind == "pn532-hsu":
-            device = Pn532Uart()
+        if kind in self.READER_CHIPS:
+            device = self.READER_CHIPS[kind]()
             self.field = device.field
         elif kind == "sam-slot":
             device = self.sam_slot = SamSlot(sam or samples.sam())
