@@ -13,7 +13,7 @@ every further byte is written to the same register (FIFO bursts).
 | BitFraming | StartSend, TxLastBits (7-bit short frames, anticollision), RxAlign |
 | TxMode/RxMode bit 7 | CRC_A appended on transmit / checked and removed on receive (CRCErr) |
 | ComIrq/DivIrq | Set1/Set2 semantics; TxIRq, RxIRq, IdleIRq, ErrIRq, TimerIRq, CRCIRq |
-| Error/Coll | CollErr, CollPos (1-based, RxAlign included, 32 -> 0), CRCErr, ParityErr, BufferOvfl |
+| Error/Coll | CollErr, CollPos (1-based, with RxAlign, 32 -> 0), CRCErr, ParityErr, BufferOvfl |
 | timer | TAuto (starts after a transmission, stops on reception), prescaler, reload, TAutoRestart |
 | IRQ line | `set_line("irq", …)` from ComIEn/DivIEn (IRqInv) |
 
