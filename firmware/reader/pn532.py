@@ -177,7 +177,8 @@ class PN532:
         self._rx = bytearray(_MAX_INFO + 2)
         self._rxmv = memoryview(self._rx)
         self._hdr = bytearray(5)
-        self._hdrmv = memoryview(self._hdr)
+        h = memoryview(self._hdr)
+        self._h1, self._h2, self._h3 = h[0:1], h[0:2], h[0:3]
         self._settings = {}       # command -> params, replayed after a re-init
         self._recovering = False
         self.recoveries = 0
@@ -212,25 +213,25 @@ class PN532:
             self._recv_end()
 
     def _read_frame_body(self, command):
-        h = self._hdrmv
+        h = self._hdr
         prev = 0xFF
         for _ in range(16):               # find the start code 00 FF (tolerates extra 00s)
-            self._read_exact(h[0:1], command)
+            self._read_exact(self._h1, command)
             if prev == 0 and h[0] == 0xFF:
                 break
             prev = h[0]
         else:
             return -2
-        self._read_exact(h[0:2], command)
+        self._read_exact(self._h2, command)
         n, lcs = h[0], h[1]
         if n == 0 and lcs == 0xFF:
-            self._read_exact(h[0:1], command)
+            self._read_exact(self._h1, command)
             return 0
         if n == 0xFF and lcs == 0:
-            self._read_exact(h[0:1], command)
+            self._read_exact(self._h1, command)
             return -1
         if n == 0xFF and lcs == 0xFF:
-            self._read_exact(h[0:3], command)
+            self._read_exact(self._h3, command)
             if (h[0] + h[1] + h[2]) & 0xFF:
                 return -2
             n = (h[0] << 8) | h[1]
