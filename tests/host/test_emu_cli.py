@@ -102,3 +102,27 @@ def test_emu_serves_the_first_sample_card_on_a_pty_until_sigterm(emu_process):
 def test_bad_fault_specs_are_refused_with_the_reason(spec, message, capsys):
     assert emu.main(["--no-card", "--fault", spec]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_emu_serves_a_qr_scanner_whose_scans_come_from_stdin(tmp_path):
+    import serial
+
+    qr_link = tmp_path / "qr"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hcterm.commands.emu", "--pty-link", str(tmp_path / "pn532"),
+         "--qr-pty", str(qr_link)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [read_line(proc.stdout) for _ in range(3)]
+        assert lines[2].startswith("QR scanner module (9600 8N1) on /dev/pts/"), lines
+        with serial.Serial(str(qr_link), 9600, timeout=3) as qr:
+            code = "272EB52D0696FD625B6F3E1A830728532779BEB87520CC83948C50A43F439F58:1"
+            proc.stdin.write(code + "\n")
+            proc.stdin.flush()
+            assert qr.read_until(b"\r") == code.encode() + b"\r"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            stream.close()
+    assert not qr_link.exists()

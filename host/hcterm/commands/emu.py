@@ -30,6 +30,9 @@ def add_arguments(parser):
                         help="make PATH a symlink to the chip's pty")
     parser.add_argument("--fault", metavar="NAME[=ARG]", action="append", default=[],
                         help="arm a fault (repeatable): " + ", ".join(_fault_names()))
+    parser.add_argument("--qr-pty", metavar="PATH",
+                        help="also serve a serial QR scanner module (9600 8N1) on a pty linked "
+                             "at PATH; each line typed on stdin is scanned")
 
 
 def _fault_names():
@@ -80,17 +83,43 @@ def run(args, stop=None):
     stop = stop or threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set())
                 for sig in (signal.SIGTERM, signal.SIGINT)}
+    qr_port = None
     try:
         with PtyPort(chip, link=args.pty_link) as port:
             where = port.path + (f" (link {args.pty_link})" if args.pty_link else "")
             print(f"PN532 (HSU, 115200 baud) on {where}; {card_note}", flush=True)
             print(f"libnfc: LIBNFC_DEVICE=pn532_uart:{args.pty_link or port.path}", flush=True)
+            if args.qr_pty:
+                qr_port = _serve_qr(args.qr_pty, stop)
             while not stop.wait(0.2):
                 pass
     finally:
+        if qr_port is not None:
+            qr_port.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def _serve_qr(link, stop):
+    """A QR scanner module on its own pty; stdin lines become scans (until EOF)."""
+    from hcterm.emulator.qrscanner import QrScanner
+    from hcterm.sim.ptyserve import PtyPort
+
+    scanner = QrScanner()
+    port = PtyPort(scanner, link=link)
+    print(f"QR scanner module (9600 8N1) on {port.path} (link {link}); type a code and press "
+          "Enter to scan it", flush=True)
+
+    def scan_stdin():
+        for line in sys.stdin:
+            if stop.is_set():
+                return
+            if line.strip():
+                scanner.scan(line.rstrip("\r\n"))
+
+    threading.Thread(target=scan_stdin, name="qr-stdin", daemon=True).start()
+    return port
 
 
 def main(argv=None):
