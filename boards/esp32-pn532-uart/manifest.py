@@ -1,0 +1,6 @@
+# Freeze the reader firmware and this board's pin table into an ESP32-S3 MicroPython build:
+#   make -C ports/esp32 BOARD=ESP32_GENERIC_S3 FROZEN_MANIFEST=$PWD/boards/esp32-pn532-uart/manifest.py
+metadata(description="Health card reader: ESP32-S3 + PN532 (HSU) + SAM + QR", version="0.1.0")
+include("$(PORT_DIR)/boards/manifest.py")
+package("reader", base_path="../../firmware", opt=3)
+module("board.py", opt=3)
