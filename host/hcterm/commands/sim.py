@@ -18,6 +18,8 @@ def register(subparsers):
     p.add_argument("--control", metavar="PATH", default=DEFAULT_PATH,
                    help=f"control socket for hcterm tap/remove/scan (default {DEFAULT_PATH})")
     p.add_argument("--heapsize", default="128k", help="MicroPython heap (default 128k)")
+    p.add_argument("--pace", action="store_true",
+                   help="deliver bytes at the modeled wire rates in real time (docs/link-model.md)")
     p.add_argument("--list-boards", action="store_true", help="list the boards and exit")
     p.set_defaults(func=run)
 
@@ -36,7 +38,7 @@ def run(args):
     try:
         reader = VirtualReader(args.board, flash=args.flash, card=args.card,
                                port_link=args.port_link, control=args.control,
-                               heapsize=args.heapsize)
+                               heapsize=args.heapsize, pace=args.pace)
     except (boards.BoardNotFound, SimError, ValueError) as error:
         print(f"hcterm sim: {error}")
         return 2

@@ -18,6 +18,8 @@ does with a block it cannot use. It wraps the card application (`process(apdu) -
 
 import math
 
+from .linkmodel import card_time, classify_apdu
+
 FSD_TABLE = (16, 24, 32, 40, 48, 64, 96, 128, 256)  # FSDI/FSCI -> FSD/FSC (9..15 RFU: 256)
 FC_HZ = 13_560_000
 
@@ -76,6 +78,7 @@ class CardT1:
         self.app = app
         self.faults = faults
         self.processing_time = processing_time or getattr(app, "processing_time", None)
+        self.model = None
         ats = bytes(app.ats)
         self.ats = ats
         try:
@@ -84,6 +87,13 @@ class CardT1:
             self.ats_info = parse_ats(bytes([1]))
         self.fwt = fwt_seconds(self.ats_info["fwi"])
         self.reset()
+
+    def use_model(self, model):
+        """Spend each APDU's modeled processing time on the model's "rf" link (pace mode
+        sleeps it); the same figure decides WTX when it exceeds FWT."""
+        self.model = model
+        if self.processing_time is None:
+            self.processing_time = lambda apdu: card_time(classify_apdu(apdu), len(apdu))
 
     def reset(self):
         self.active = False
@@ -167,6 +177,8 @@ class CardT1:
             self._wtx_left, self._wtxm = arg
             return
         seconds = self.processing_time(apdu) if self.processing_time else 0.0
+        if self.model is not None:
+            self.model.wait("rf", seconds)
         if seconds <= self.fwt:
             self._wtx_left = 0
             return

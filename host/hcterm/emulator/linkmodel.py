@@ -150,6 +150,7 @@ class LinkModel:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._links = {}
+        self._last_link = None
         for name, (kind, arg) in DEFAULT_LINKS.items():
             if kind == "uart":
                 self.add_uart(name, arg)
@@ -246,9 +247,13 @@ class LinkModel:
             if not self.pacing:
                 return
             now = self._clock()
-            # A burst that follows the previous one within PACE_SLACK_S continues it, so the
-            # sleep overshoot of many small paces is caught up instead of adding up.
-            start = entry.busy_until if now - entry.busy_until < PACE_SLACK_S else now
+            # A burst that follows the previous one on the same link within PACE_SLACK_S
+            # continues it, so the sleep overshoot of many small paces is caught up instead
+            # of adding up. If another link was used in between (a chain of causes: HSU ->
+            # air -> HSU), the time since belongs to that link: start afresh.
+            continues = self._last_link == link and now - entry.busy_until < PACE_SLACK_S
+            start = entry.busy_until if continues else now
+            self._last_link = link
             entry.busy_until = start + seconds
             delay = entry.busy_until - now
         if delay > 0:

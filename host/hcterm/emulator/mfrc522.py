@@ -72,10 +72,11 @@ FC_HZ = 13_560_000
 
 
 class Mfrc522(SpiDevice):
-    def __init__(self, field=None, faults=None, clock=time.monotonic):
+    def __init__(self, field=None, faults=None, clock=time.monotonic, model=None):
         super().__init__()
         self.faults = faults or ChipFaults()
-        self.field = field or Field(self.faults)
+        # SPI at MHz rates costs little; a LinkModel paces the RF side (link "rf")
+        self.field = field or Field(self.faults, model=model)
         self.clock = clock
         self._window = None
         self.soft_reset()

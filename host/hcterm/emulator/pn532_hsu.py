@@ -28,10 +28,14 @@ def garble(data, chip_baud, host_baud):
 class Pn532Uart(UartDevice):
     """An emulated PN532 wired to a UART (115200 8N1 after reset)."""
 
-    def __init__(self, field=None, faults=None):
+    def __init__(self, field=None, faults=None, model=None, link="pn532"):
         super().__init__()
         faults = faults or ChipFaults()
-        self.core = Pn532Core(field or Field(faults), faults)
+        self.model = model  # a LinkModel: bytes take their time on the HSU line (and the air)
+        self.link = link
+        if model is not None and not model.has(link):
+            model.add_uart(link, self.baudrate)
+        self.core = Pn532Core(field or Field(faults, model=model), faults)
         self.core.emit = self._emit
         self.core.on_baudrate = self._switch_baudrate
         self.faults = faults
@@ -47,6 +51,8 @@ class Pn532Uart(UartDevice):
         return self.host_baudrate is not None and self.host_baudrate != self.baudrate
 
     def on_receive(self, data):
+        if self.model is not None:
+            self.model.pace(self.link, len(data), "rx")
         if self._mismatched():
             data = garble(data, self.host_baudrate, self.baudrate)
         for event in self._parser.feed(data):
@@ -80,7 +86,11 @@ class Pn532Uart(UartDevice):
         out = (noise if noisy else b"") + frame
         if self._mismatched():
             out = garble(out, self.baudrate, self.host_baudrate)
+        if self.model is not None:
+            self.model.pace(self.link, len(out), "tx")
         self.send(out)
 
     def _switch_baudrate(self, baudrate):
         self.baudrate = baudrate
+        if self.model is not None:
+            self.model.set_baud(self.link, baudrate)

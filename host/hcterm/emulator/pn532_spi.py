@@ -32,10 +32,11 @@ def lsb_first(data):
 
 
 class Pn532Spi(SpiDevice):
-    def __init__(self, field=None, faults=None):
+    def __init__(self, field=None, faults=None, model=None):
         super().__init__()
         faults = faults or ChipFaults()
-        self.core = Pn532Core(field or Field(faults), faults)
+        # SPI at MHz rates costs little; a LinkModel paces the RF side (link "rf")
+        self.core = Pn532Core(field or Field(faults, model=model), faults)
         self.core.emit = self._emit
         self.faults = faults
         self.field = self.core.field

@@ -18,6 +18,7 @@ Not modelled: type B, FeliCa, MIFARE Classic crypto, analog effects (load modula
 from reader.crc import check_crc_a, crc_a_bytes
 
 from .chipfaults import ChipFaults
+from .linkmodel import RF_FDT_PCD_PICC_S, RF_GUARD_PICC_PCD_S
 from .iso14443_4_card import CardT1
 
 # Short frames (7 bits) and 14443-3 commands.
@@ -217,8 +218,9 @@ class Picc:
 class Field:
     """The RF field of one reader antenna and the cards in it."""
 
-    def __init__(self, faults=None):
+    def __init__(self, faults=None, model=None):
         self.faults = faults or ChipFaults()
+        self.model = model  # a LinkModel: frames on the air take their time (link "rf")
         self.cards = []
         self.rf_on = False
         self.frames = 0  # frames the reader sent
@@ -227,6 +229,8 @@ class Field:
     def insert(self, picc):
         """A card enters the field (it powers up if the field is on)."""
         picc.share_faults(self.faults)
+        if self.model is not None:
+            picc.t1.use_model(self.model)
         self.cards.append(picc)
         if self.rf_on:
             picc.power_on()
@@ -261,7 +265,18 @@ class Field:
         if not answers:
             return None
         reply = _superpose(answers)
+        if self.model is not None:
+            self._pace(len(data), (len(reply.bits) + 7) // 8)
         return self._commit_faults(reply)
+
+    def _pace(self, cmd_len, resp_len):
+        """The reader's frame, the frame delay, the card's frame, the guard time."""
+        model = self.model
+        model.pace("rf", cmd_len, "rx")
+        model.wait("rf", RF_FDT_PCD_PICC_S)
+        model.pace("rf", resp_len, "tx")
+        model.wait("rf", RF_GUARD_PICC_PCD_S)
+        model.round_trip("rf")
 
     def _commit_faults(self, reply):
         removed, _ = self.faults.take("card_removed")

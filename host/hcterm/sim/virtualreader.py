@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..emulator.linkmodel import LinkModel
 from ..mpy import BOARDS_DIR, REPO, micropython_command
 from . import boards
 from .bus import SimBus
@@ -32,7 +33,7 @@ class SimError(RuntimeError):
 
 class VirtualReader:
     def __init__(self, board=DEFAULT_BOARD, flash=None, card=None, port_link=None,
-                 control=None, heapsize=DEFAULT_HEAP, sam=None):
+                 control=None, heapsize=DEFAULT_HEAP, sam=None, pace=False):
         info = boards.describe(board)
         if not info["sim"]:
             raise SimError(f"{board} is a real board: flash it with `hcterm flash`; "
@@ -44,7 +45,9 @@ class VirtualReader:
         self.flash_image = Path(flash) if flash else self._rundir / "flash.img"
         self.port_link = port_link
         self.control_path = control
-        self.devices = Devices(info, sam=sam)
+        # one timing model for every wire; with pace=True bytes take their modeled time
+        self.model = LinkModel(pacing=pace)
+        self.devices = Devices(info, sam=sam, model=self.model)
         self._initial_card = card
         self.bus = None
         self.usb = None

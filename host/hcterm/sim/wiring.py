@@ -36,7 +36,9 @@ class Devices:
     # wiring.json device kinds of contactless reader chips -> emulator classes
     READER_CHIPS = {"pn532-hsu": Pn532Uart, "pn532-spi": Pn532Spi, "rc522": Mfrc522}
 
-    def __init__(self, wiring, sam=None):
+    def __init__(self, wiring, sam=None, model=None):
+        """`model`: a LinkModel shared by every device (pace mode: real-time wire timing)."""
+        self.model = model
         self.uarts = {}
         self.spis = {}
         self.field = None
@@ -51,12 +53,12 @@ class Devices:
 
     def _make(self, kind, sam):
         if kind in self.READER_CHIPS:
-            device = self.READER_CHIPS[kind]()
+            device = self.READER_CHIPS[kind](model=self.model)
             self.field = device.field
         elif kind == "sam-slot":
-            device = self.sam_slot = SamSlot(sam or samples.sam())
+            device = self.sam_slot = SamSlot(sam or samples.sam(), model=self.model)
         elif kind == "qr-scanner":
-            device = self.qr = QrScanner()
+            device = self.qr = QrScanner(model=self.model)
         else:
             raise WiringError(f"unknown emulated device kind {kind!r} in the board wiring")
         return device
