@@ -9,14 +9,24 @@ import sys
 import simflash
 import vfs
 
-_ROOT = os.getenv("HCTERM_ROOT")
 _BOARD = os.getenv("HCTERM_BOARD")
 _IMAGE = os.getenv("HCTERM_FLASH_IMAGE")
 
 
+def _rom():
+    """The firmware, read-only at /rom: a ROMFS image (as frozen on a board: modules import
+    in place), or the source tree when $HCTERM_ROMFS is not given."""
+    image = os.getenv("HCTERM_ROMFS")
+    if image:
+        with open(image, "rb") as f:
+            return vfs.VfsRom(f.read()), ["", "/rom", "/lib"]
+    return vfs.VfsPosix(os.getenv("HCTERM_ROOT")), [
+        "", "/rom/firmware", "/rom/boards/" + _BOARD, "/rom/boards/sim-common", "/lib"]
+
+
 def _mount():
+    rom, path = _rom()
     flash = simflash.NorFlash(_IMAGE, 256)  # 1 MiB, created erased on first boot
-    rom = vfs.VfsPosix(_ROOT)
     try:
         fs = vfs.VfsLfs2(flash)
     except OSError:
@@ -27,8 +37,7 @@ def _mount():
     vfs.mount(fs, "/")
     vfs.mount(rom, "/rom", readonly=True)
     os.chdir("/")
-    sys.path[:] = ["", ".frozen", "/rom/firmware", "/rom/boards/" + _BOARD,
-                   "/rom/boards/sim-common", "/lib"]
+    sys.path[:] = path
     return flash
 
 

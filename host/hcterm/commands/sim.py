@@ -17,9 +17,12 @@ def register(subparsers):
     p.add_argument("--port-link", metavar="PATH", help="make PATH a symlink to the reader's port")
     p.add_argument("--control", metavar="PATH", default=DEFAULT_PATH,
                    help=f"control socket for hcterm tap/remove/scan (default {DEFAULT_PATH})")
-    p.add_argument("--heapsize", default="128k", help="MicroPython heap (default 128k)")
+    p.add_argument("--heapsize", default="128k",
+                   help="the firmware's RAM budget (default 128k; the ROMFS image comes on top)")
     p.add_argument("--pace", action="store_true",
                    help="deliver bytes at the modeled wire rates in real time (docs/link-model.md)")
+    p.add_argument("--from-source", action="store_true",
+                   help="import the firmware from its .py source instead of the ROMFS image")
     p.add_argument("--list-boards", action="store_true", help="list the boards and exit")
     p.set_defaults(func=run)
 
@@ -38,7 +41,8 @@ def run(args):
     try:
         reader = VirtualReader(args.board, flash=args.flash, card=args.card,
                                port_link=args.port_link, control=args.control,
-                               heapsize=args.heapsize, pace=args.pace)
+                               heapsize=args.heapsize, pace=args.pace,
+                               from_source=args.from_source)
     except (boards.BoardNotFound, SimError, ValueError) as error:
         print(f"hcterm sim: {error}")
         return 2

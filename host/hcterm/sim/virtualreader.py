@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..emulator.linkmodel import LinkModel
 from ..mpy import BOARDS_DIR, REPO, micropython_command
-from . import boards
+from . import boards, romimage
 from .bus import SimBus
 from .control import ControlServer
 from .usbport import UsbPort
@@ -27,20 +27,33 @@ DEFAULT_BOARD = "sim-pn532-uart"
 DEFAULT_HEAP = "128k"
 
 
+ROM_HEAP_SLACK = 1024  # the VfsRom object and the image's bytes-object header
+
+
+def _parse_size(text):
+    """'128k' -> 131072; '2m'; '90000'."""
+    text = str(text).strip().lower()
+    scale = {"k": 1024, "m": 1024 * 1024}.get(text[-1:], 1)
+    return int(text.rstrip("km")) * scale
+
+
 class SimError(RuntimeError):
     pass
 
 
 class VirtualReader:
     def __init__(self, board=DEFAULT_BOARD, flash=None, card=None, port_link=None,
-                 control=None, heapsize=DEFAULT_HEAP, sam=None, pace=False):
+                 control=None, heapsize=DEFAULT_HEAP, sam=None, pace=False,
+                 from_source=False):
         info = boards.describe(board)
         if not info["sim"]:
             raise SimError(f"{board} is a real board: flash it with `hcterm flash`; "
                            f"virtual boards are {', '.join(boards.sim_names())}")
         self.board = board
         self.info = info
-        self.heapsize = heapsize
+        self.heapsize = heapsize  # the firmware's RAM budget
+        self.from_source = from_source
+        self.rom_image = None
         self._rundir = Path(tempfile.mkdtemp(prefix="hcterm-sim-"))
         self.flash_image = Path(flash) if flash else self._rundir / "flash.img"
         self.port_link = port_link
@@ -71,6 +84,13 @@ class VirtualReader:
         if self._initial_card:
             self.devices.tap(self._initial_card)
         env = dict(os.environ)
+        heap = _parse_size(self.heapsize)
+        if not self.from_source:
+            # the image sits in the unix port's heap (it has no ROM): add its size on top of
+            # the firmware's budget
+            self.rom_image = romimage.build(self.board)
+            env["HCTERM_ROMFS"] = str(self.rom_image)
+            heap += self.rom_image.stat().st_size + ROM_HEAP_SLACK
         env.update({
             "MICROPYPATH": str(BOARDS_DIR / boards.COMMON),
             "HCTERM_ROOT": str(REPO),
@@ -81,7 +101,7 @@ class VirtualReader:
         slave = self.usb.firmware_slave
         self.process = subprocess.Popen(
             micropython_command(BOARDS_DIR / boards.COMMON / "simboot.py",
-                                heapsize=self.heapsize, interactive=True),
+                                heapsize=heap, interactive=True),
             stdin=slave, stdout=slave, stderr=slave, env=env, cwd=self._rundir,
             preexec_fn=self.usb.child_setup, close_fds=True,
         )

