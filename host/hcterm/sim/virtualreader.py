@@ -30,7 +30,7 @@ DEFAULT_HEAP = "128k"
 ROM_HEAP_SLACK = 1024  # the VfsRom object and the image's bytes-object header
 
 
-def _parse_size(text):
+def parse_size(text):
     """'128k' -> 131072; '2m'; '90000'."""
     text = str(text).strip().lower()
     scale = {"k": 1024, "m": 1024 * 1024}.get(text[-1:], 1)
@@ -84,7 +84,7 @@ class VirtualReader:
         if self._initial_card:
             self.devices.tap(self._initial_card)
         env = dict(os.environ)
-        heap = _parse_size(self.heapsize)
+        heap = parse_size(self.heapsize)
         if not self.from_source:
             # the image sits in the unix port's heap (it has no ROM): add its size on top of
             # the firmware's budget
