@@ -4,6 +4,9 @@ An mptest module names one in its first lines: `# simbus: simbeds:loopback`; tes
 starts a SimBus with what the function returns and points $HCTERM_SIM_DIR at it.
 """
 
+import json
+from pathlib import Path
+
 from hcterm.sim.devices import LoopbackSpi, LoopbackUart, UartDevice
 
 
@@ -21,3 +24,128 @@ class Recorder(UartDevice):
 def loopback():
     return {"uarts": {"loop": LoopbackUart(), "silent": Recorder()},
             "spis": {"loop": LoopbackSpi()}}
+
+
+# -- health card application tests (tests/firmware/mptest_healthcard*.py, mptest_psam.py) --
+
+class Bench(UartDevice):
+    """The test operator on UART "bench": one command line in, one answer line out.
+
+    `tap NAME` puts a sample card on the antenna (a fresh copy of its image), `remove` takes
+    it away, `gbk NAME` answers the sample's AN items as hex of their GBK bytes (JSON: field ->
+    hex), which MicroPython cannot encode itself, `file NAME PATH` the sample image's entry of
+    one file (the whole image is too big for a small heap), `frozen` the folder of the firmware package
+    compiled by mpy-cross (a board freezes it; compiling the source needs more heap than the
+    96k budget). Answers are JSON lines; errors {"error"}."""
+
+    def __init__(self, devices):
+        super().__init__()
+        self.devices = devices
+        self._line = bytearray()
+
+    def on_receive(self, data):
+        self._line += data
+        while b"\n" in self._line:
+            line, _, rest = bytes(self._line).partition(b"\n")
+            self._line = bytearray(rest)
+            self.send(json.dumps(self._answer(line.decode().split())).encode() + b"\n")
+
+    def _answer(self, words):
+        try:
+            if words[0] == "tap":
+                return {"ok": str(self.devices.tap(words[1]).name)}
+            if words[0] == "remove":
+                self.devices.remove()
+                return {"ok": True}
+            if words[0] == "gbk":
+                return self._gbk(words[1])
+            if words[0] == "file":
+                return self._file(words[1], words[2])
+            if words[0] == "frozen":
+                return {"ok": _frozen_firmware()}
+        except Exception as error:  # noqa: BLE001 - the firmware test shows the reason
+            return {"error": f"{type(error).__name__}: {error}"}
+        return {"error": f"unknown bench command {words!r}"}
+
+    @staticmethod
+    def _file(card, path):
+        from hcterm.sim.wiring import resolve_card
+
+        image = json.loads(resolve_card(card).read_text(encoding="utf-8"))
+        return {"ok": image["files"][path]}
+
+    @staticmethod
+    def _gbk(card):
+        from hcterm.sim.wiring import resolve_card
+        from reader import healthcard_items as hi
+
+        image = json.loads(resolve_card(card).read_text(encoding="utf-8"))
+        out = {}
+        for item in hi.ITEMS:
+            value = image["files"].get(item[0], {}).get(item[5])
+            if item[3] == hi.AN and isinstance(value, str):
+                out[item[5]] = value.encode("gbk").hex().upper()
+        for path in ("DF02/EF07", "DF02/EF08"):
+            out[path] = [{k: (v.encode("gbk").hex().upper() if k in ("GMWZMC", "GMFY",
+                                                                      "MYJZMC") else v)
+                          for k, v in entry.items()} for entry in image["files"][path]]
+        for path, entry in image["files"].items():
+            if path.startswith("DF03/E") and entry and "text" in entry:
+                out[path] = entry["text"].encode("gbk").hex().upper()
+        return out
+
+
+_FROZEN = []
+
+
+def _frozen_firmware():
+    """Compile firmware/reader/*.py with mpy-cross once per pytest run -> the folder."""
+    if not _FROZEN:
+        import atexit
+        import shutil
+        import subprocess
+        import tempfile
+
+        from hcterm.mpy import FIRMWARE_DIR, mpy_cross_binary
+
+        folder = tempfile.mkdtemp(prefix="frozen-reader-")
+        atexit.register(shutil.rmtree, folder, True)
+        (Path(folder) / "reader").mkdir()
+        for source in sorted((FIRMWARE_DIR / "reader").glob("*.py")):
+            target = Path(folder) / "reader" / (source.stem + ".mpy")
+            subprocess.run([mpy_cross_binary(), "-o", str(target), "-s",
+                            f"reader/{source.name}", str(source)], check=True)
+        _FROZEN.append(folder)
+    return _FROZEN[0]
+
+
+def _health_bench(sam=None):
+    from hcterm.sim.wiring import Devices
+
+    wiring_path = Path(__file__).parent.parent / "boards" / "sim-pn532-uart" / "wiring.json"
+    with open(wiring_path, encoding="utf-8") as f:
+        devices = Devices(json.load(f), sam=sam)
+    devices.tap("adult")
+    uarts = dict(devices.uarts)
+    uarts["bench"] = Bench(devices)
+    return {"uarts": uarts, "spis": devices.spis}
+
+
+def health_card():
+    """The sim-pn532-uart board's devices with the Henan SAM, the adult sample tapped, and
+    the "bench" UART to tap other samples."""
+    return _health_bench()
+
+
+def health_card_foreign_sam():
+    """The same, with a SAM of another province (Sichuan) in the slot."""
+    from hcterm.emulator import samples
+
+    return _health_bench(sam=samples.foreign_sam())
+
+
+def health_card_pin_sam():
+    """The same, with the samples' issuer SAM that wants VERIFY PIN 123456 first."""
+    from hcterm.emulator import samples
+
+    return _health_bench(sam=samples.pin_sam())

@@ -1,0 +1,237 @@
+"""The Resident Health Card application: read the files and items a profile asks for.
+
+    card = HealthCard(channel, psam, ats)     # channel: apdu.PN532Channel etc.; psam: PSAM
+    card.power_up()                           # DDF1, EF05, city code -> city8
+    data = card.read("identity")              # {"KH": b"4101…", "XM": b"\\xd5\\xc5…", …}
+
+A profile is a PROFILES name or a sequence of entries (docs/healthcard-app.md):
+- an item's interface field name ("KH", "XM", "GMWZMC" is not one: cyclic files are whole);
+- a linear file path ("DF01/EF06": all its items);
+- "DDF1/EF07" (photo: the JPEG bytes), "DF02/EF07" / "DF02/EF08" (allergy / immunisation
+  records, newest first, dicts by field), "DF03/EF05" / "DF03/EF06" (index: True = used),
+  "DF03/EE01" … "DF03/ED05" (one record), "DF03/EE" / "DF03/ED" (every used record).
+Results are keyed by field name for items and by the entry for files. Values: AN -> bytes
+(GBK, 00 padding stripped; the host decodes text), CN -> digit string, B -> bytes.
+
+Reads follow health-card.md §3: DDF1/EF05 by tag without authentication, every other file
+after AuthIRK of its DF, records by number (P2=04), binaries in 128-byte chunks. Entries are
+read grouped by DF and file, so each DF is selected and authenticated once per read. The card
+number KH and the ID number SFZH must carry a valid MOD 11-2 check character, else the read
+fails with kind invalid-data: nothing is returned half-checked.
+"""
+
+from micropython import const
+
+from reader import healthcard_items as hi
+from reader import idnumber
+from reader.healthcard_auth import CardSession
+from reader.healthcard_errors import HealthCardError, INVALID_DATA, card_sw_error
+
+_CHUNK = const(0x80)
+
+PROFILES = {
+    "identity": ("KH", "XM", "XB", "MZ", "CSRQ", "SFZH", "KYXQ"),
+    "issuer": ("DDF1/EF05",),
+    "cardholder": ("DDF1/EF05", "DDF1/EF06", "DDF1/EF08"),
+    "contacts": ("DF01/EF05", "DF01/EF06", "DF01/EF07", "DF01/EF08"),
+    "clinical": ("DF02/EF05", "DF02/EF06", "DF02/EF07", "DF02/EF08"),
+    "records": ("DF03/EF05", "DF03/EF06", "DF03/EE", "DF03/ED"),
+    "full": ("DDF1/EF05", "DDF1/EF06", "DDF1/EF07", "DDF1/EF08", "DF01/EF05", "DF01/EF06",
+             "DF01/EF07", "DF01/EF08", "DF02/EF05", "DF02/EF06", "DF02/EF07", "DF02/EF08",
+             "DF03/EF05", "DF03/EF06", "DF03/EE", "DF03/ED"),
+}
+
+_ID_FIELDS = ("KH", "SFZH")
+_DFS = ("DDF1", "DF01", "DF02", "DF03")
+_VISITS = ("DF03/EE", "DF03/ED")
+
+
+def plan(profile):
+    """The profile's entries as (path, record number, item or None, result key) tuples, grouped
+    by DF (DDF1, DF01, DF02, DF03) and file in the card's order, so a read selects and
+    authenticates each DF once (pure; ValueError names an unknown entry)."""
+    entries = PROFILES[profile] if isinstance(profile, str) else profile
+    for entry in entries:
+        if hi.item_by_field(entry) is None and hi.file_info(entry) is None \
+                and entry not in _VISITS:
+            raise ValueError("profile entry %r is neither an item field nor a file" % entry)
+    steps = []
+    for df in _DFS:
+        prev = None
+        for item in hi.ITEMS:                  # in file and record order
+            path = item[0]
+            if path != prev:
+                prev = path
+                n = 0
+            n += 1
+            if path.startswith(df) and (item[5] in entries or path in entries):
+                steps.append((path, n, item, item[5]))
+        for info in hi.FILES:
+            path = info[0]
+            if info[1] != hi.LINEAR and path.startswith(df) and path in entries:
+                steps.append((path, 0, None, path))
+    for path in _VISITS:
+        if path in entries:
+            steps.append((path, 0, None, path))
+    return steps
+
+
+def check_id_number(value, where):
+    """An AN ID number (bytes) with a valid MOD 11-2 check character -> its text."""
+    try:
+        text = value.decode()
+    except UnicodeError:
+        text = None
+    ok, reason = idnumber.validate(text) if text else (False, "not ASCII text")
+    if not ok:
+        raise HealthCardError(INVALID_DATA, 0, where, "ID number %r: %s" % (value, reason))
+    return text
+
+
+class HealthCard(CardSession):
+    """Reads of one tapped card (see the module docstring); writes: healthcard_write."""
+
+    def read(self, profile="identity"):
+        """The entries of `profile` -> dict; raises HealthCardError, never returns part."""
+        if self.city8 is None:
+            self.power_up()
+        out = {}
+        for path, number, item, key in plan(profile):
+            if item is not None:
+                out[key] = self.read_item(item, number)
+            else:
+                out[key] = self.read_file(path)
+        return out
+
+    # -- items ----------------------------------------------------------------------------------
+    def read_item(self, item, number=0):
+        """One ITEMS tuple -> its decoded value (ID numbers checked)."""
+        path = item[0]
+        if item[5] == "YYCSDM" and self.city_code is not None:
+            return self.city_code
+        if path == "DDF1/EF05":
+            self.select_ef(path)
+            value = self.read_tagged(item)
+        else:
+            self.authenticate(hi.file_info(path)[4])
+            self.select_ef(path)
+            value = self.read_numbered(item, number or hi.record_number(path, item[1]))
+        if item[5] in _ID_FIELDS:
+            check_id_number(value, "%s %s" % (path, item[5]))
+        return value
+
+    def read_field(self, field):
+        item = hi.item_by_field(field)
+        if item is None:
+            raise ValueError("no item %r" % field)
+        return self.read_item(item)
+
+    # -- files ----------------------------------------------------------------------------------
+    def read_file(self, path):
+        if path == "DF03/EE" or path == "DF03/ED":
+            return self.read_visits(path[5:7])
+        info = hi.file_info(path)
+        kind = info[1]
+        if kind == hi.LINEAR:
+            return {it[5]: self.read_item(it) for it in hi.items_of(path)}
+        if path != "DDF1/EF05":
+            self.authenticate(info[4])
+        self.select_ef(path)
+        if kind == hi.CYCLIC:
+            return self._read_cyclic(path, info)
+        if kind == hi.INDEX:
+            return self._read_index(path, info[2])
+        if path == "DDF1/EF07":
+            return self._read_photo()
+        return self._read_visit_file(path, info[2])
+
+    def _read_record(self, number, path):
+        """READ RECORD by number in the selected EF -> data, or None for 6A83 (absent)."""
+        self._put(0x00, 0xB2, number, 0x04, 0x00)
+        data, sw = self._transceive(5, path, number)
+        if sw == 0x6A83:
+            return None
+        if sw != 0x9000:
+            raise card_sw_error(sw, "%s record %d" % (path, number))
+        return data
+
+    def _read_cyclic(self, path, info):
+        fields = hi.CYCLIC_FIELDS[path]
+        records = []
+        for n in range(1, info[2] + 1):
+            raw = self._read_record(n, path)
+            if raw is None:
+                break
+            if len(raw) != info[3]:
+                raise HealthCardError(INVALID_DATA, len(raw), "%s record %d" % (path, n),
+                                      "%d bytes, expected %d" % (len(raw), info[3]))
+            values = hi.decode_cyclic(path, raw)
+            records.append({fields[i][1]: values[i] for i in range(len(fields))})
+        return records
+
+    def _read_index(self, path, count):
+        flags = []
+        for n in range(1, count + 1):
+            raw = self._read_record(n, path)
+            if raw is None or len(raw) != 1 or raw[0] not in (hi.FLAG_USED, hi.FLAG_FREE):
+                raise HealthCardError(INVALID_DATA, 0, "%s record %d" % (path, n),
+                                      "index flag %r is neither 00 nor FF" % (
+                                          None if raw is None else bytes(raw)))
+            flags.append(raw[0] == hi.FLAG_USED)
+        return flags
+
+    def read_binary(self, offset, out):
+        """READ BINARY of the selected EF from `offset` into `out` (any writable buffer),
+        in chunks of at most 128 bytes (`00B0 offH offL Le`)."""
+        total = len(out)
+        done = 0
+        while done < total:
+            n = min(_CHUNK, total - done)
+            at = offset + done
+            self._put(0x00, 0xB0, at >> 8, at & 0xFF, n)
+            data = self._ok(5, self.ef, at)
+            if len(data) != n:
+                raise HealthCardError(INVALID_DATA, len(data), "%s offset %d" % (self.ef, at),
+                                      "%d bytes read, %d asked" % (len(data), n))
+            out[done:done + n] = data
+            done += n
+        return out
+
+    def _read_photo(self):
+        """DDF1/EF07: 2-byte big-endian length, then the JPEG -> bytearray (empty: none)."""
+        head = self.read_binary(0, bytearray(2))
+        n = (head[0] << 8) | head[1]
+        if n > hi.PHOTO_SIZE - 2:
+            raise HealthCardError(INVALID_DATA, n, "DDF1/EF07", "photo length %d is more "
+                                  "than %d" % (n, hi.PHOTO_SIZE - 2))
+        return self.read_binary(2, bytearray(n))
+
+    def _read_visit_file(self, path, size):
+        """EE0n/ED0n -> {"data", "signature", "certificate"}: memoryviews into one buffer;
+        data without its 00 padding, signature/certificate None when never written."""
+        data_size = size - hi.SIGNATURE_LENGTH - hi.CERTIFICATE_LENGTH
+        raw = self.read_binary(0, bytearray(size))
+        mv = memoryview(raw)
+        end = data_size
+        while end and raw[end - 1] == 0:
+            end -= 1
+        sig_end = data_size + hi.SIGNATURE_LENGTH
+        return {"data": mv[0:end], "signature": _or_none(mv[data_size:sig_end]),
+                "certificate": _or_none(mv[sig_end:size])}
+
+    def read_visits(self, kind):
+        """Every used inpatient ("EE") or outpatient ("ED") record -> {number: record}."""
+        index = "DF03/EF05" if kind == "EE" else "DF03/EF06"
+        flags = self.read_file(index)
+        out = {}
+        for i in range(len(flags)):
+            if flags[i]:
+                out[i + 1] = self.read_file("DF03/%s%02d" % (kind, i + 1))
+        return out
+
+
+def _or_none(mv):
+    for b in mv:
+        if b:
+            return mv
+    return None

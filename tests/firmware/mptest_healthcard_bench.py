@@ -1,0 +1,147 @@
+# Not a test module (no tests): the bench the health card and PSAM tests share.
+#
+# Builds the sim-pn532-uart board's objects (boards/sim-pn532-uart/board.py), the PN532 and
+# SAM slot drivers, and the PSAM and health card applications on them; `tap(name)` asks the
+# sim bus's "bench" UART (tests/simbeds.py) to put a sample card on the antenna, `gbk(name)`
+# for the sample's AN texts as GBK bytes (MicroPython has no GBK codec).
+import gc
+import json
+import sys
+from binascii import unhexlify
+
+sys.path.append("../../boards/sim-pn532-uart")
+
+import board  # noqa: E402
+from simhal import UART  # noqa: E402
+
+_bench = None
+
+
+def _ask(line):
+    global _bench
+    if _bench is None:
+        _bench = UART("bench", 115200, timeout=10000, timeout_char=200)
+    _bench.write(line.encode() + b"\n")
+    got = bytearray()
+    while not got.endswith(b"\n"):
+        chunk = _bench.read(1)
+        if not chunk:
+            raise OSError("bench did not answer %r" % line)
+        got += chunk
+    answer = json.loads(got)
+    if "error" in answer:
+        raise OSError("bench: " + answer["error"])
+    return answer
+
+
+# The firmware as a board has it: compiled (mpy-cross), not compiled here from source.
+sys.path.insert(0, _ask("frozen")["ok"])
+gc.collect()
+from reader.apdu import PN532Channel  # noqa: E402
+gc.collect()
+from reader.pn532_uart import PN532_UART  # noqa: E402
+gc.collect()
+from reader.samslot import SAMSlot  # noqa: E402
+gc.collect()
+from reader.psam import PSAM  # noqa: E402
+gc.collect()
+
+_chip = None
+_sam = None
+
+
+def tap(name):
+    _ask("tap " + name)
+
+
+def remove():
+    _ask("remove")
+
+
+def gbk(name):
+    return {k: (unhexlify(v) if isinstance(v, str) else v) for k, v in _ask("gbk " + name).items()}
+
+
+def sample_file(name, path):
+    """The sample image's JSON entry of one file (docs/card-image.md), read by the bench."""
+    return _ask("file %s %s" % (name, path))["ok"]
+
+
+def chip():
+    global _chip
+    if _chip is None:
+        kind, uart = board.reader_chip()
+        assert kind == "pn532-uart", kind
+        _chip = PN532_UART(uart)
+    return _chip
+
+
+def activate():
+    """InListPassiveTarget -> (PN532Channel, ATS)."""
+    c = chip()
+    target = c.list_passive_target()
+    if target is None:
+        raise OSError("no card on the antenna")
+    return PN532Channel(c, target.tg), target.ats
+
+
+def sam_slot():
+    global _sam
+    if _sam is None:
+        uart, rst = board.sam_slot()
+        _sam = SAMSlot(uart, rst)
+    return _sam
+
+
+def psam():
+    """A freshly reset SAM (power_on, PPS) with DF01 selected."""
+    slot = sam_slot()
+    slot.power_on()
+    p = PSAM(slot)
+    p.select_df01()
+    return p
+
+
+# -- expected values from a sample's JSON (docs/card-image.md codings) ---------------------
+XB = {"male": b"\x01", "female": b"\x02", "unknown": b"\x00", "unspecified": b"\x09"}
+ABO = {"A": b"\x01", "B": b"\x02", "O": b"\x03", "AB": b"\x04", "unknown": b"\x05"}
+
+
+def expected(item, entry, texts):
+    """What read() must return for ITEMS tuple `item` of a sample (entry = the sample's JSON
+    entry of the item's file, texts = gbk(name))."""
+    value = entry.get(item[5])
+    coding, field = item[3], item[5]
+    if coding == "AN":
+        return texts.get(field, b"") if value else b""
+    if coding == "CN":
+        return value or ""
+    if field == "XB":
+        return XB[value]
+    if field == "ABOXX":
+        return ABO[value]
+    if isinstance(value, bool) or value is None:
+        return b"\x01" if value else b"\x00"
+    return unhexlify(value)
+
+
+def open_card(name, cls=None, sam=None):
+    """Tap sample `name`, reset the SAM, activate the card -> a powered-up card session."""
+    from reader.healthcard import HealthCard
+    tap(name)
+    p = sam or psam()
+    channel, ats = activate()
+    card = (cls or HealthCard)(channel, p, ats)
+    card.power_up()
+    return card
+
+
+def raises(kind, fn, *args):
+    """Call fn(*args); return the HealthCardError of `kind` it must raise."""
+    from reader.healthcard_errors import HealthCardError
+    try:
+        fn(*args)
+    except HealthCardError as error:
+        assert error.kind == kind, (kind, error.kind, error)
+        return error
+    raise AssertionError("no %s error" % kind)
