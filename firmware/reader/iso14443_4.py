@@ -67,7 +67,8 @@ def fwt_us(fwi):
 
 
 class ATS:
-    def __init__(self, fsci, ta, fwi, sfgi, cid, nad, historical):
+    def __init__(self, fsci, ta, fwi, sfgi, cid, nad, historical, raw=b""):
+        self.raw = raw                    # the ATS as received, TL first
         self.fsci, self.ta, self.fwi, self.sfgi = fsci, ta, fwi, sfgi
         self.fsc = FS_TABLE[min(fsci, 8)]
         self.fwt_us = fwt_us(fwi)
@@ -102,7 +103,8 @@ def parse_ats(ats):
                     tc = b
     fwi = 4 if fwi > _FWI_MAX else fwi
     sfgi = 0 if sfgi > _FWI_MAX else sfgi
-    return ATS(fsci, ta, fwi, sfgi, bool(tc & 0x02), bool(tc & 0x01), bytes(ats[i:]))
+    return ATS(fsci, ta, fwi, sfgi, bool(tc & 0x02), bool(tc & 0x01), bytes(ats[i:]),
+               bytes(ats))
 
 
 def _inf(pcb):

@@ -317,6 +317,11 @@ class PN532:
         finally:
             self._recovering = False
 
+    def reinit(self):
+        """Re-initialise a chip that answers wrongly (e.g. it lost power and sits in LowVbat):
+        the same steps as the automatic recovery, on the caller's request."""
+        self._recover()
+
     # -- commands ------------------------------------------------------------------------------
     def sam_configuration(self, mode=1, timeout=0x14, irq=1):
         """Normal mode (no SAM behind the PN532); the first command after wake-up."""

@@ -8,7 +8,7 @@ import gc
 import os
 import sys
 
-from reader import VERSION
+from reader import VERSION, hardware
 
 BOOT_COUNT_FILE = "/boot_count"
 
@@ -37,28 +37,38 @@ def _bump_boot_count():
 
 
 def check_reader_chip(board):
-    """The contactless chip answers and reports its firmware."""
+    """The contactless chip answers and says what it is (PN532: firmware version; MFRC522:
+    its Version register)."""
     try:
-        kind, chip = open_reader_chip(board)
-        ic, ver, rev, support = chip.firmware_version()
+        kind, chip = hardware.open_reader_chip(board)
+        identity = hardware.chip_identity(kind, chip)
     except Exception as error:  # noqa: BLE001 - the self-test reports every failure
         return {"ok": False, "error": "reader chip not answering (%s): check its wiring "
                 "and power, then restart the reader" % error}
-    return {"ok": True, "chip": kind, "ic": "%02X" % ic, "version": "%d.%d" % (ver, rev),
-            "support": support}
+    report = {"ok": True}
+    report.update(identity)
+    return report
 
 
 def open_reader_chip(board):
-    """Build the chip driver for the bus the board hands out."""
-    wiring = board.reader_chip()
-    kind = wiring[0]
-    if kind == "pn532-uart":
-        from reader.pn532_uart import PN532_UART
-        return kind, PN532_UART(wiring[1])
-    if kind == "pn532-spi":
-        from reader.pn532_spi import PN532_SPI
-        return kind, PN532_SPI(*wiring[1:])
-    raise ValueError("board %s: unsupported reader chip %r" % (board.NAME, kind))
+    """Build the chip driver for the bus the board hands out (see reader.hardware)."""
+    return hardware.open_reader_chip(board)
+
+
+def check_sam(board):
+    """The SAM answers reset with a T=0 ATR and runs at the fastest rate both sides allow."""
+    try:
+        sam = hardware.open_sam_slot(board)
+        atr = sam.power_on()
+    except Exception as error:  # noqa: BLE001 - the self-test reports every failure
+        return {"ok": False, "error": "SAM not answering (%s): check that a PSAM sits in "
+                "the slot, contacts up, then restart the reader" % error}
+    return {"ok": True, "atr": _hex(atr.raw), "historical": _hex(atr.historical),
+            "ta1": "%02X" % atr.ta1, "baud": sam.baudrate}
+
+
+def _hex(data):
+    return "".join("%02X" % b for b in data)
 
 
 def run(board):
@@ -69,6 +79,8 @@ def run(board):
         "flash": check_filesystem(),
         "reader_chip": check_reader_chip(board),
     }
+    gc.collect()
+    report["sam"] = check_sam(board)
     gc.collect()
     report["heap_free"] = gc.mem_free()
     report["ok"] = all(item["ok"] for item in report.values() if isinstance(item, dict))

@@ -136,3 +136,22 @@ def test_demo_json_prints_the_selftest_event():
     event = json.loads(out.stdout.splitlines()[0])
     assert event["type"] == "selftest" and event["status"] == "ok"
     assert event["reader_chip"]["version"] == "1.6"
+
+
+@pytest.mark.parametrize("board, chip", [
+    ("sim-pn532-spi", {"ok": True, "chip": "pn532-spi", "ic": "32", "version": "1.6",
+                       "support": 7}),
+    ("sim-rc522", {"ok": True, "chip": "rc522", "version_register": "92",
+                   "model": "MFRC522 v2.0"}),
+])
+def test_demo_json_selftest_passes_on_the_spi_sim_boards(board, chip):
+    out = subprocess.run([sys.executable, "-m", "hcterm.cli", "demo", "--json", "--board", board],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    event = json.loads(out.stdout.splitlines()[0])
+    assert event["type"] == "selftest" and event["status"] == "ok", event
+    assert event["board"] == board
+    assert event["reader_chip"] == chip
+    # the sample PSAM: ATR at 9600 baud, then PPS to TA1 13 (Fi 372, Di 4): clock * 4 / 372
+    assert event["sam"]["atr"] == "3B1A1348435053414D00002301"
+    assert event["sam"]["baud"] == (38402 if board == "sim-rc522" else 38400)

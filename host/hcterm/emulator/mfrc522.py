@@ -81,6 +81,13 @@ class Mfrc522(SpiDevice):
         self._window = None
         self.soft_reset()
 
+    # -- lines -------------------------------------------------------------------------------
+    def on_line(self, name, value):
+        """NRSTPD ("rst"): low is a hard power-down (registers lost, antenna off); the
+        chip comes back with its reset values when the line rises."""
+        if name == "rst" and not value:
+            self.soft_reset()
+
     # -- SPI ---------------------------------------------------------------------------------
     def on_select(self, selected):
         self._window = None

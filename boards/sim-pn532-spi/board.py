@@ -1,0 +1,34 @@
+# Sim board: the ESP32 + PN532 (SPI) + SAM + QR reader, wired to the emulator.
+# Mirrors boards/esp32-pn532-spi bus for bus: the PN532 on an SPI that shifts LSB first in
+# hardware (as the ESP32's does), its chip select driven by the driver, its IRQ line (active
+# low) read as an input; the SAM and the QR scanner on UARTs.
+from simhal import SPI, UART, ChipSelect, Pin
+
+NAME = "sim-pn532-spi"
+SPI_LSB_FIRST = True          # the ESP32's SPI shifts LSB first: no software bit reversal
+SAM_CLOCK_HZ = 3571200        # 3.5712 MHz can oscillator, as on the real board
+
+
+def reader_chip():
+    spi = SPI("pn532", baudrate=1000000, polarity=0, phase=0, firstbit=SPI.LSB)
+    return ("pn532-spi", spi, ChipSelect(spi, value=1), Pin("pn532.irq", Pin.IN))
+
+
+def sam_slot():
+    return (UART("sam", 9600, timeout=1000, timeout_char=20), Pin("sam.rst", Pin.OUT, value=0))
+
+
+def qr_scanner():
+    return UART("qr", 9600, timeout=0, timeout_char=20)
+
+
+def led():
+    return Pin("led", Pin.OUT, value=0)
+
+
+def beeper():
+    return Pin("beeper", Pin.OUT, value=0)
+
+
+def flash():
+    return None  # the sim "port" (simboot.py) mounts the sim flash at /, as a board's ROM does

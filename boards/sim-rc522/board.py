@@ -1,0 +1,36 @@
+# Sim board: the RP2040 + MFRC522 + SAM + QR reader, wired to the emulator.
+# Mirrors boards/rp2040-rc522 bus for bus: the MFRC522 on an SPI that, like rp2's, can only
+# shift MSB first (asking it for LSB raises ValueError), its chip select and RST line driven
+# by the driver; the SAM (clocked at 125 MHz / 35, as the Pico's PWM makes it) and the QR
+# scanner on UARTs.
+from simhal import SPI, UART, ChipSelect, Pin
+
+NAME = "sim-rc522"
+SPI_LSB_FIRST = False         # rp2's SPI is MSB only (fine for the RC522, which is MSB first)
+SAM_CLOCK_HZ = 3571428        # 125 MHz / 35: 0.006 % above 3.5712 MHz, as on the Pico
+
+
+def reader_chip():
+    spi = SPI("rc522", baudrate=4000000, polarity=0, phase=0, firstbit=SPI.MSB,
+              lsb_capable=False)
+    return ("rc522", spi, ChipSelect(spi, value=1), Pin("rc522.rst", Pin.OUT, value=1))
+
+
+def sam_slot():
+    return (UART("sam", 9600, timeout=1000, timeout_char=20), Pin("sam.rst", Pin.OUT, value=0))
+
+
+def qr_scanner():
+    return UART("qr", 9600, timeout=0, timeout_char=20)
+
+
+def led():
+    return Pin("led", Pin.OUT, value=0)
+
+
+def beeper():
+    return Pin("beeper", Pin.OUT, value=0)
+
+
+def flash():
+    return None  # the sim "port" (simboot.py) mounts the sim flash at /, as a board's ROM does

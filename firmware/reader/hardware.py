@@ -1,0 +1,163 @@
+"""The drivers a board asks for, built from its board.py: the one place that reads the board
+contract (docs/firmware-drivers.md, "Board contract").
+
+    kind, chip = open_reader_chip(board)      # PN532 (UART/SPI) or MFRC522, initialised
+    reader = open_card_reader(board)          # the chip + its activation path
+    card = reader.poll()                      # Card or None; card.channel.transceive(apdu)
+    sam = open_sam_slot(board); sam.power_on()
+    qr = open_qr_scanner(board)
+
+The chip drivers and protocols are imported only for the chip the board has, so a board
+never pays heap for the others.
+"""
+
+import gc
+import time
+
+from reader.driver_errors import ReaderError, UNSUPPORTED
+
+DEFAULT_SAM_CLOCK_HZ = 3571200     # 3.5712 MHz: clock/372 = 9600 baud at reset
+DEFAULT_SAM_MAX_BAUD = 115200
+_PN532_FLAGS = 0x14                # SetParameters: AutoATR_RES | AutoRATS (the chip runs ISO-DEP)
+_PN532_PASSIVE_RETRIES = 0x01      # InListPassiveTarget answers D5 4B 00 when no card is there
+
+
+class HardwareError(ReaderError):
+    where = "board"
+
+    def __init__(self, message):
+        super().__init__(0, UNSUPPORTED, message)
+
+
+def open_reader_chip(board):
+    """-> (kind, chip): the board's contactless chip driver, woken and initialised."""
+    wiring = board.reader_chip()
+    kind = wiring[0]
+    gc.collect()
+    if kind == "pn532-uart":
+        from reader.pn532_uart import PN532_UART
+        return kind, PN532_UART(wiring[1])
+    if kind == "pn532-spi":
+        from reader.pn532_spi import PN532_SPI
+        irq = wiring[3] if len(wiring) > 3 else None
+        soft_lsb = not getattr(board, "SPI_LSB_FIRST", True)
+        return kind, PN532_SPI(wiring[1], wiring[2], irq, soft_lsb=soft_lsb)
+    if kind == "rc522":
+        from reader.mfrc522 import MFRC522
+        chip = MFRC522(wiring[1], wiring[2], wiring[3] if len(wiring) > 3 else None)
+        chip.init()
+        return kind, chip
+    raise HardwareError("board %s: unsupported reader chip %r (pn532-uart, pn532-spi, rc522)"
+                        % (board.NAME, kind))
+
+
+def chip_identity(kind, chip):
+    """What the chip says it is, for the self-test report."""
+    if kind == "rc522":
+        from reader.mfrc522 import VERSIONS
+        v = chip.version
+        return {"chip": kind, "version_register": "%02X" % v,
+                "model": VERSIONS.get(v, "unknown")}
+    ic, ver, rev, support = chip.firmware_version()
+    return {"chip": kind, "ic": "%02X" % ic, "version": "%d.%d" % (ver, rev),
+            "support": support}
+
+
+class Card:
+    """An activated ISO 14443-4 card: `uid`, `atqa`, `sak`, `ats` (bytes, TL first) and
+    `channel`, the APDU channel to it (`transceive(apdu) -> (data, sw)`)."""
+
+    def __init__(self, uid, atqa, sak, ats, channel):
+        self.uid, self.atqa, self.sak, self.ats, self.channel = uid, atqa, sak, ats, channel
+
+
+def _not_iso_dep(sak):
+    raise HardwareError("card with SAK %02X is not ISO 14443-4: not a health card" % sak)
+
+
+class PN532Reader:
+    """PN532: the chip activates (InListPassiveTarget with AutoRATS) and runs ISO-DEP."""
+
+    def __init__(self, kind, chip):
+        from reader.apdu import PN532Channel
+        self.kind, self.chip = kind, chip
+        chip.set_parameters(_PN532_FLAGS)
+        chip.set_retries(0xFF, 0x01, _PN532_PASSIVE_RETRIES)
+        self.channel = PN532Channel(chip)
+
+    def poll(self):
+        """One InListPassiveTarget -> Card, or None when no card answers."""
+        target = self.chip.list_passive_target()
+        if target is None:
+            return None
+        if not target.iso_dep() or target.ats is None:
+            _not_iso_dep(target.sak)
+        self.channel.tg = target.tg
+        return Card(target.uid, target.atqa, target.sak, target.ats, self.channel)
+
+    def release(self):
+        self.chip.release(0)
+
+    def reinit(self):
+        """After a chip error: wake the chip, SAMConfiguration, replay the settings."""
+        self.chip.reinit()
+
+
+class RC522Reader:
+    """MFRC522: ISO 14443-3 activation and T=CL (ISO 14443-4) run by the firmware."""
+
+    def __init__(self, kind, chip):
+        gc.collect()
+        from reader.iso14443_3 import Activator
+        from reader.iso14443_4 import TCL
+        from reader.mfrc522 import RC522Frames
+        self.kind, self.chip = kind, chip
+        self.activator = Activator(chip)
+        self.channel = TCL(RC522Frames(chip))
+
+    def poll(self):
+        """WUPA, anticollision/select, RATS -> Card, or None when no card answers."""
+        if self.channel.ats is not None:
+            self.channel.deselect()               # end the previous session first
+        card = self.activator.activate()
+        if card is None:
+            return None
+        if not card.iso_dep():
+            _not_iso_dep(card.sak)
+        ats = self.channel.activate()
+        return Card(card.uid, card.atqa, card.sak, ats.raw, self.channel)
+
+    def release(self):
+        self.channel.deselect()
+
+    def reinit(self):
+        """After a chip error: hard reset (RST) and re-initialise; cards in the field are
+        power-cycled with the antenna."""
+        self.channel.ats = None
+        self.chip.init()
+        time.sleep_ms(5)                          # field on before the first frame
+
+
+def open_card_reader(board):
+    """The board's contactless chip with its activation path (PN532Reader, RC522Reader)."""
+    kind, chip = open_reader_chip(board)
+    if kind == "rc522":
+        return RC522Reader(kind, chip)
+    return PN532Reader(kind, chip)
+
+
+def open_sam_slot(board):
+    """The SAM slot (ISO 7816-3, T=0) on the board's SAM UART and RST line; call
+    power_on() to reset it, read the ATR and switch to the fastest common rate."""
+    uart, rst = board.sam_slot()
+    gc.collect()
+    from reader.samslot import SAMSlot
+    return SAMSlot(uart, rst, clock_hz=getattr(board, "SAM_CLOCK_HZ", DEFAULT_SAM_CLOCK_HZ),
+                   max_baud=getattr(board, "SAM_MAX_BAUD", DEFAULT_SAM_MAX_BAUD))
+
+
+def open_qr_scanner(board):
+    """The QR scanner module's line reader on the board's QR UART."""
+    uart = board.qr_scanner()
+    from reader.qrcode import QRScanner
+    return QRScanner(uart)
