@@ -44,3 +44,31 @@ def check_crc_a(frame):
         return False
     crc = crc_a(memoryview(frame)[: n - 2])
     return frame[n - 2] == (crc & 0xFF) and frame[n - 1] == (crc >> 8)
+
+
+# CRC-16/CCITT-FALSE (the host link's frame check, docs/host-link.md): polynomial 0x1021
+# not reflected, preset 0xFFFF, no final XOR, sent most significant byte first.
+# Check value: crc16_ccitt(b"123456789") == 0x29B1.
+_CCITT_PRESET = const(0xFFFF)
+_CCITT_POLY = const(0x1021)
+
+
+def _make_ccitt_table():
+    table = []
+    for byte in range(256):
+        crc = byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ _CCITT_POLY) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+        table.append(crc)
+    return tuple(table)
+
+
+_CCITT_TABLE = _make_ccitt_table()
+
+
+def crc16_ccitt(data, crc=_CCITT_PRESET):
+    """Return the CRC-16/CCITT-FALSE of `data` (any buffer); pass `crc` to continue one."""
+    table = _CCITT_TABLE
+    for b in data:
+        crc = ((crc << 8) & 0xFF00) ^ table[(crc >> 8) ^ b]
+    return crc

@@ -1,0 +1,74 @@
+"""What a person sees and hears at the reader: beeper, LED, display. One interface, given by
+the board.
+
+A board either defines `feedback()` returning an object with this interface, or gets
+`PinFeedback`, built from its `led()` and `beeper()` pins and its `display(text)` function
+(or, on a sim board, a display record the virtual reader keeps: simhal.record).
+
+    async beep(ms, count)   sound the beeper `count` times for `ms` each
+    led(on)                 switch the status LED
+    display(text)           show a line of text
+    features()              {"beeper": bool, "led": bool, "display": bool}
+
+A board without a part raises `FeedbackError` for it (never a silent success).
+"""
+
+import asyncio
+
+_GAP_MS = 80  # silence between beeps
+
+
+class FeedbackError(Exception):
+    pass
+
+
+class PinFeedback:
+    def __init__(self, board):
+        self.board_name = getattr(board, "NAME", "?")
+        self._led = board.led() if hasattr(board, "led") else None
+        self._beeper = board.beeper() if hasattr(board, "beeper") else None
+        self._display = getattr(board, "display", None) or _sim_display()
+
+    def features(self):
+        return {"beeper": self._beeper is not None, "led": self._led is not None,
+                "display": self._display is not None}
+
+    def _need(self, part, what):
+        if part is None:
+            raise FeedbackError("board %s has no %s" % (self.board_name, what))
+        return part
+
+    async def beep(self, ms=100, count=1):
+        pin = self._need(self._beeper, "beeper")
+        for i in range(count):
+            if i:
+                await asyncio.sleep_ms(_GAP_MS)
+            pin.on()
+            await asyncio.sleep_ms(ms)
+            pin.off()
+
+    def led(self, on):
+        self._need(self._led, "LED").value(1 if on else 0)
+
+    def display(self, text):
+        self._need(self._display, "display")(text)
+
+
+def _sim_display():
+    # A sim board mirrors a reader with a one-line display: the virtual reader records what
+    # it shows (docs/sim-bus.md, control "record").
+    try:
+        from simhal import record
+    except ImportError:
+        return None
+
+    def show(text):
+        record("display", text=text)
+
+    return show
+
+
+def for_board(board):
+    if hasattr(board, "feedback"):
+        return board.feedback()
+    return PinFeedback(board)

@@ -1,0 +1,295 @@
+"""Host link: frame codec and message types of the reader's USB/serial link.
+
+The one definition, shared: the firmware's link server (reader.linkserver) and the host's
+client (hcterm.link) both import this module. Specification with test vectors:
+docs/host-link.md. Pure code: bytes in, values out, no I/O.
+
+Frame on the wire: SYNC, then the body with byte stuffing, then SYNC. The body is
+    VER KIND SEQ MSG LEN_HI LEN_LO PAYLOAD… CRC_HI CRC_LO
+with CRC-16/CCITT-FALSE over VER…PAYLOAD. Stuffing replaces each byte of ESCAPED by
+ESC (b ^ 0x20), so SYNC marks frame edges only, and the REPL's control bytes (01 raw REPL,
+02 friendly REPL, 03 Ctrl-C, 04 Ctrl-D, 05 paste mode) and XON/XOFF (11, 13) never appear.
+
+`Encoder` and `Decoder` use buffers allocated once; the decoder allocates nothing per byte.
+Payloads are JSON objects in UTF-8 (`pack`/`unpack`), binary values as hex strings.
+"""
+
+import json
+
+from micropython import const
+
+from reader.crc import crc16_ccitt
+
+VERSION = const(1)
+SYNC = const(0x7E)
+ESC = const(0x1B)
+_FLIP = const(0x20)
+MAX_PAYLOAD = const(1024)
+HEADER = const(6)    # VER KIND SEQ MSG LEN_HI LEN_LO
+TRAILER = const(2)   # CRC_HI CRC_LO
+
+# Bytes sent only as ESC (b ^ 0x20).
+ESCAPED = b"\x01\x02\x03\x04\x05\x11\x13\x1b\x7e"
+
+
+def _escape_table():
+    table = bytearray(256)
+    for b in ESCAPED:
+        table[b] = 1
+    return bytes(table)
+
+
+_NEEDS_ESC = _escape_table()
+
+# Frame kinds.
+REQUEST = const(0x10)    # host -> reader, acknowledged, answered by RESPONSE or ERROR
+RESPONSE = const(0x20)   # reader -> host, acknowledged; SEQ is the reader's own
+ERROR = const(0x21)      # reader -> host, acknowledged: the request failed, payload says why
+EVENT = const(0x30)      # reader -> host, acknowledged
+ACK = const(0x40)        # either way: SEQ and MSG of the data frame received; never answered
+KINDS = {REQUEST: "request", RESPONSE: "response", ERROR: "error", EVENT: "event", ACK: "ack"}
+
+# Messages (MSG byte). Requests, answered with the same MSG:
+HELLO = const(0x00)          # {"session": n} -> device info; starts a session (see docs)
+INFO = const(0x01)           # {} -> device info
+SELFTEST = const(0x02)       # {} -> the power-on self-test report
+CONFIG_GET = const(0x03)     # {} -> the whole configuration
+CONFIG_SET = const(0x04)     # {name: value, …} -> the whole configuration after the change
+POWER_ON = const(0x10)       # {"slot": s} -> {"slot", "atr" | "ats", "uid"}
+POWER_OFF = const(0x11)      # {"slot": s} -> {"slot"}
+APDU = const(0x12)           # {"slot": s, "apdu": hex} -> {"rsp": hex (data + SW1 SW2)}
+READ = const(0x20)           # {"files": [...]} | {"fields": [...]} -> {field: value}
+READ_FILE = const(0x21)      # {"file", "offset", "length"} -> {"data": hex}
+WRITE = const(0x22)          # {"file", "record", "fields": {…}} -> {}
+VERIFY_PIN = const(0x23)     # {"pin"} -> {"retries"}
+CHANGE_PIN = const(0x24)     # {"old", "new"} -> {}
+FEEDBACK = const(0x30)       # {"beep": {"ms", "count"}, "led": {"on"}, "display": text}
+BLACKLIST_STATUS = const(0x40)
+BLACKLIST_UPDATE = const(0x41)
+REPL = const(0x70)           # {} -> {"resume": text}; then the reader hands the port to the REPL
+# Events (reader -> host):
+EV_TAP = const(0x80)
+EV_REMOVED = const(0x81)
+EV_QR = const(0x82)
+EV_ERROR = const(0x83)
+EV_SELFTEST = const(0x84)
+
+MESSAGES = {
+    HELLO: "hello", INFO: "info", SELFTEST: "selftest", CONFIG_GET: "config-get",
+    CONFIG_SET: "config-set", POWER_ON: "power-on", POWER_OFF: "power-off", APDU: "apdu",
+    READ: "read", READ_FILE: "read-file", WRITE: "write", VERIFY_PIN: "verify-pin",
+    CHANGE_PIN: "change-pin", FEEDBACK: "feedback", BLACKLIST_STATUS: "blacklist-status",
+    BLACKLIST_UPDATE: "blacklist-update", REPL: "repl",
+    EV_TAP: "tap", EV_REMOVED: "removed", EV_QR: "qr", EV_ERROR: "error",
+    EV_SELFTEST: "selftest",
+}
+
+# Error codes in ERROR payloads {"code": n, "name": …, "message": …}.
+BAD_REQUEST = const(1)
+UNKNOWN_MESSAGE = const(2)
+NOT_SUPPORTED = const(3)
+NO_CARD = const(4)
+NO_SLOT = const(5)
+DEVICE = const(6)
+CARD = const(7)
+AUTH = const(8)
+CONFIG = const(9)
+INTERNAL = const(10)
+ERRORS = {
+    BAD_REQUEST: "bad-request",          # malformed payload or a parameter out of range
+    UNKNOWN_MESSAGE: "unknown-message",  # a MSG this firmware does not know
+    NOT_SUPPORTED: "not-supported",      # known, but not (yet) in this firmware or board
+    NO_CARD: "no-card",                  # no card in the field / slot not powered
+    NO_SLOT: "no-slot",                  # the board has no such slot
+    DEVICE: "device",                    # a chip or slot driver failed (see "kind")
+    CARD: "card",                        # the card answered an error status word
+    AUTH: "auth",                        # PIN or authentication refused
+    CONFIG: "config",                    # configuration could not be stored
+    INTERNAL: "internal",                # a firmware fault: report it
+}
+
+# Slots: names and the national interface's numbers (health-card.md section 5).
+SLOTS = {"card": 0x01, "sam1": 0x11, "sam2": 0x12, "sam3": 0x13, "sam4": 0x14}
+
+
+def slot_name(slot):
+    """'card' / 'sam1'…'sam4' from a name or a national slot number; ValueError otherwise."""
+    if isinstance(slot, str) and slot.lower() in SLOTS:
+        return slot.lower()
+    for name, number in SLOTS.items():
+        if slot == number:
+            return name
+    raise ValueError("unknown slot %r: use card, sam1..sam4 or 0x01, 0x11..0x14" % (slot,))
+
+
+def pack(obj):
+    """A payload: compact JSON in UTF-8."""
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def unpack(payload):
+    """A payload's JSON object ({} for an empty payload); ValueError if it is not one."""
+    if not len(payload):
+        return {}
+    obj = json.loads(bytes(payload))
+    if not isinstance(obj, dict):
+        raise ValueError("payload is not a JSON object")
+    return obj
+
+
+def _stuff(out, at, data):
+    esc = _NEEDS_ESC
+    for b in data:
+        if esc[b]:
+            out[at] = ESC
+            out[at + 1] = b ^ _FLIP
+            at += 2
+        else:
+            out[at] = b
+            at += 1
+    return at
+
+
+class Encoder:
+    """Builds frames in one buffer allocated once (worst case: every byte escaped)."""
+
+    def __init__(self, max_payload=MAX_PAYLOAD):
+        self.max_payload = max_payload
+        self._out = bytearray(2 + 2 * (HEADER + max_payload + TRAILER))
+        self._hdr = bytearray(HEADER)
+
+    def encode(self, kind, seq, msg, payload=b""):
+        """One frame; a memoryview into the encoder's buffer, valid until the next call."""
+        n = len(payload)
+        if n > self.max_payload:
+            raise ValueError("payload of %d bytes is over the maximum %d"
+                             % (n, self.max_payload))
+        h = self._hdr
+        h[0] = VERSION
+        h[1] = kind
+        h[2] = seq & 0xFF
+        h[3] = msg
+        h[4] = n >> 8
+        h[5] = n & 0xFF
+        crc = crc16_ccitt(payload, crc16_ccitt(h))
+        out = self._out
+        out[0] = SYNC
+        at = _stuff(out, 1, h)
+        at = _stuff(out, at, payload)
+        h[0] = crc >> 8
+        h[1] = crc & 0xFF
+        at = _stuff(out, at, memoryview(h)[0:2])
+        out[at] = SYNC
+        return memoryview(out)[0:at + 1]
+
+
+def encode(kind, seq, msg, payload=b""):
+    """One frame as new bytes (host side and tests; the firmware keeps an Encoder)."""
+    return bytes(Encoder(max(len(payload), 1)).encode(kind, seq, msg, payload))
+
+
+_HUNT = const(0)     # outside a frame: bytes are garbage (REPL text, noise)
+_IN = const(1)
+_ESCAPED = const(2)
+_DROP = const(3)     # a broken frame: skip to the next SYNC
+
+
+class Decoder:
+    """Feed bytes with `feed_byte(b)`; it returns True when a good frame is complete, whose
+    fields are then in `kind`, `seq`, `msg`, `payload` (a memoryview into the decoder's
+    buffer, valid until the next byte is fed) and `crc`. A SYNC always starts a new frame,
+    so a decoder in any state is back in step at the next frame's first byte.
+
+    Counters: frames (good), crc_errors, bad_frames (too short, length mismatch, bad
+    escape, raw control byte inside, unknown kind), overruns (longer than the maximum),
+    bad_version, garbage (bytes outside frames)."""
+
+    def __init__(self, max_payload=MAX_PAYLOAD):
+        self._buf = bytearray(HEADER + max_payload + TRAILER)
+        self._mv = memoryview(self._buf)
+        self._n = 0
+        self._state = _HUNT
+        self.kind = self.seq = self.msg = self.crc = 0
+        self.payload = self._mv[0:0]
+        self.frames = self.crc_errors = self.bad_frames = self.overruns = 0
+        self.bad_version = self.garbage = 0
+
+    def reset(self):
+        self._n = 0
+        self._state = _HUNT
+
+    def feed_byte(self, b):
+        state = self._state
+        if b == SYNC:
+            done = False
+            if state == _IN and self._n:
+                done = self._finish()
+            elif state == _ESCAPED:
+                self.bad_frames += 1
+            self._state = _IN
+            self._n = 0
+            return done
+        if state == _HUNT or state == _DROP:
+            self.garbage += 1
+            return False
+        if state == _ESCAPED:
+            b ^= _FLIP
+            if not _NEEDS_ESC[b]:
+                return self._drop()
+        elif b == ESC:
+            self._state = _ESCAPED
+            return False
+        elif _NEEDS_ESC[b]:
+            return self._drop()
+        n = self._n
+        if n == len(self._buf):
+            self.overruns += 1
+            self._state = _DROP
+            return False
+        self._buf[n] = b
+        self._n = n + 1
+        self._state = _IN
+        return False
+
+    def _drop(self):
+        self.bad_frames += 1
+        self._state = _DROP
+        return False
+
+    def _finish(self):
+        n = self._n
+        buf = self._buf
+        if n < HEADER + TRAILER or ((buf[4] << 8) | buf[5]) != n - HEADER - TRAILER:
+            self.bad_frames += 1
+            return False
+        crc = crc16_ccitt(self._mv[0:n - TRAILER])
+        if crc != (buf[n - 2] << 8) | buf[n - 1]:
+            self.crc_errors += 1
+            return False
+        if buf[0] != VERSION:
+            self.bad_version += 1
+            return False
+        if buf[1] not in KINDS:
+            self.bad_frames += 1
+            return False
+        self.kind = buf[1]
+        self.seq = buf[2]
+        self.msg = buf[3]
+        self.crc = crc
+        self.payload = self._mv[HEADER:n - TRAILER]
+        self.frames += 1
+        return True
+
+    def feed(self, data):
+        """All good frames completed by `data`: a list of (kind, seq, msg, payload bytes).
+        Allocates per frame; for the host and tests."""
+        frames = []
+        for b in data:
+            if self.feed_byte(b):
+                frames.append((self.kind, self.seq, self.msg, bytes(self.payload)))
+        return frames
+
+    def counters(self):
+        return {"frames": self.frames, "crc_errors": self.crc_errors,
+                "bad_frames": self.bad_frames, "overruns": self.overruns,
+                "bad_version": self.bad_version, "garbage": self.garbage}

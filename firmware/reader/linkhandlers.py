@@ -1,0 +1,250 @@
+"""Handlers of the host link's requests (docs/host-link.md, "Messages").
+
+| message                  | today                                                        |
+|--------------------------|--------------------------------------------------------------|
+| hello, info, selftest    | yes                                                          |
+| config-get, config-set   | yes (reader.config, /config.json on the flash)               |
+| feedback                 | yes (reader.feedback: beeper, LED, display)                  |
+| power-on, power-off, apdu| card: PN532 (ISO-DEP by the chip); sam1: SAM slot (T=0)      |
+| read, read-file, write,  | not supported yet: the card application arrives with issue 6 |
+| verify-pin, change-pin   |                                                              |
+| blacklist-status/update  | not supported yet: the blacklist store arrives with its issue|
+
+Every failure is an ERROR answer with a code of hostlink.ERRORS and a message saying what
+failed and what to do; nothing is answered with a success it did not achieve.
+"""
+
+import binascii
+import gc
+import sys
+
+from reader import VERSION, config, feedback, hostlink, selftest
+from reader.driver_errors import CARD_GONE, ReaderError
+from reader.hostlink import ERROR, RESPONSE
+from reader.linkserver import error_body
+
+_CARD_APP = "not supported yet: the card application arrives with issue 6"
+_BLACKLIST = "not supported yet: the blacklist store arrives with the blacklist issue"
+RESUME = "import reader.main as m;m.resume()"
+
+
+class LinkError(Exception):
+    def __init__(self, code, message, kind=None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.kind = kind
+
+
+def _need(obj, name, kind, what):
+    value = obj.get(name)
+    if not isinstance(value, kind):
+        raise LinkError(hostlink.BAD_REQUEST, "%s: %s" % (name, what))
+    return value
+
+
+def _hex(obj, name):
+    try:
+        return binascii.unhexlify(_need(obj, name, str, "hex bytes expected"))
+    except ValueError:
+        raise LinkError(hostlink.BAD_REQUEST, "%s: not valid hex" % name) from None
+
+
+def _hexstr(data):
+    return binascii.hexlify(data).decode().upper()
+
+
+class Handlers:
+    def __init__(self, board, report, config_path=config.PATH):
+        self.board = board
+        self.report = report
+        self.config = config.Config(config_path)
+        self.feedback = feedback.for_board(board)
+        self.server = None
+        self.session = None
+        self._chip = None
+        self._chip_kind = None
+        self._channels = {}   # slot name -> powered APDU channel
+        self._sam_wiring = None
+        H = hostlink
+        self.table = {
+            H.HELLO: self.hello, H.INFO: self.info, H.SELFTEST: self.selftest,
+            H.CONFIG_GET: self.config_get, H.CONFIG_SET: self.config_set,
+            H.FEEDBACK: self.do_feedback, H.POWER_ON: self.power_on,
+            H.POWER_OFF: self.power_off, H.APDU: self.apdu, H.REPL: self.repl,
+            H.READ: self.card_app, H.READ_FILE: self.card_app, H.WRITE: self.card_app,
+            H.VERIFY_PIN: self.card_app, H.CHANGE_PIN: self.card_app,
+            H.BLACKLIST_STATUS: self.blacklist, H.BLACKLIST_UPDATE: self.blacklist,
+        }
+
+    async def dispatch(self, msg, payload):
+        handler = self.table.get(msg)
+        if handler is None:
+            return ERROR, error_body(hostlink.UNKNOWN_MESSAGE, "unknown message 0x%02X: this "
+                                     "firmware (%s) speaks %s" % (msg, VERSION, ", ".join(
+                                         sorted(hostlink.MESSAGES[m] for m in self.table))))
+        try:
+            obj = hostlink.unpack(payload)
+        except ValueError as error:
+            return ERROR, error_body(hostlink.BAD_REQUEST, "payload is not a JSON object "
+                                     "(%s)" % error)
+        try:
+            return RESPONSE, await handler(obj)
+        except LinkError as error:
+            return ERROR, error_body(error.code, error.message, error.kind)
+        except ReaderError as error:
+            code = hostlink.NO_CARD if error.kind == CARD_GONE else hostlink.DEVICE
+            return ERROR, error_body(code, str(error), error.kind)
+        except feedback.FeedbackError as error:
+            return ERROR, error_body(hostlink.NOT_SUPPORTED, str(error))
+        except OSError as error:
+            return ERROR, error_body(hostlink.DEVICE, "I/O error: %s" % error)
+        except Exception as error:  # noqa: BLE001 - a firmware fault is reported, not fatal
+            return ERROR, error_body(hostlink.INTERNAL, "%s: %s" % (type(error).__name__,
+                                                                    error))
+
+    # -- device ---------------------------------------------------------------------------
+    async def hello(self, obj):
+        self.session = obj.get("session")
+        return await self.info(obj)
+
+    async def info(self, obj):
+        gc.collect()
+        info = {
+            "firmware": VERSION, "board": self.board.NAME, "protocol": hostlink.VERSION,
+            "max_payload": hostlink.MAX_PAYLOAD,
+            "micropython": "%d.%d.%d" % sys.implementation.version[:3],
+            "slots": self._slots(), "feedback": self.feedback.features(),
+            "heap_free": gc.mem_free(), "selftest_ok": self.report.get("ok"),
+        }
+        if self.config.load_error:
+            info["config_error"] = self.config.load_error
+        if self.server is not None:
+            info["link"] = self.server.counters()
+        return info
+
+    async def selftest(self, obj):
+        return self.report
+
+    async def config_get(self, obj):
+        return dict(self.config.values)
+
+    async def config_set(self, obj):
+        try:
+            return self.config.set(obj)
+        except ValueError as error:
+            raise LinkError(hostlink.BAD_REQUEST, str(error)) from None
+        except OSError as error:
+            raise LinkError(hostlink.CONFIG, "cannot store %s (%s): the flash may be full "
+                            "or worn" % (self.config.path, error)) from None
+
+    async def do_feedback(self, obj):
+        done = {}
+        if "display" in obj:
+            self.feedback.display(_need(obj, "display", str, "text expected"))
+            done["display"] = obj["display"]
+        if "led" in obj:
+            on = _need(obj, "led", dict, '{"on": true|false} expected').get("on")
+            if on is not True and on is not False:
+                raise LinkError(hostlink.BAD_REQUEST, 'led: {"on": true|false} expected')
+            self.feedback.led(on)
+            done["led"] = on
+        if "beep" in obj:
+            beep = _need(obj, "beep", dict, '{"ms": n, "count": n} expected')
+            ms, count = beep.get("ms", 100), beep.get("count", 1)
+            if not (isinstance(ms, int) and 10 <= ms <= 2000 and isinstance(count, int)
+                    and 1 <= count <= 5):
+                raise LinkError(hostlink.BAD_REQUEST, "beep: ms 10..2000, count 1..5")
+            if self.config.get("beeper"):
+                await self.feedback.beep(ms, count)
+                done["beep"] = count
+            else:
+                done["beep"] = 0
+                done["muted"] = "beeper is off in the configuration"
+        if not done:
+            raise LinkError(hostlink.BAD_REQUEST, "give at least one of beep, led, display")
+        return done
+
+    async def repl(self, obj):
+        self.server.handoff = True
+        return {"resume": RESUME}
+
+    # -- slots ----------------------------------------------------------------------------
+    def _slots(self):
+        slots = []
+        if hasattr(self.board, "reader_chip"):
+            slots.append("card")
+        if hasattr(self.board, "sam_slot"):
+            slots.append("sam1")
+        return slots
+
+    def _slot(self, obj):
+        try:
+            slot = hostlink.slot_name(obj.get("slot"))
+        except ValueError as error:
+            raise LinkError(hostlink.BAD_REQUEST, str(error)) from None
+        if slot not in self._slots():
+            raise LinkError(hostlink.NO_SLOT, "board %s has no slot %s; its slots: %s"
+                            % (self.board.NAME, slot, ", ".join(self._slots())))
+        return slot
+
+    def _reader_chip(self):
+        if self._chip is None:
+            kind, chip = selftest.open_reader_chip(self.board)
+            if not kind.startswith("pn532"):
+                raise LinkError(hostlink.NOT_SUPPORTED, "not supported yet: APDUs through "
+                                "a %s reader chip" % kind)
+            chip.set_retries(passive=0x02)  # answer "no card" instead of waiting for one
+            self._chip, self._chip_kind = chip, kind
+        return self._chip
+
+    async def power_on(self, obj):
+        slot = self._slot(obj)
+        self._channels.pop(slot, None)
+        if slot == "card":
+            from reader.apdu import PN532Channel
+
+            chip = self._reader_chip()
+            target = chip.list_passive_target(timeout_ms=1000)
+            if target is None:
+                raise LinkError(hostlink.NO_CARD, "no card in the field: tap a card and "
+                                "power on again")
+            if not target.iso_dep():
+                raise LinkError(hostlink.NOT_SUPPORTED, "the card (SAK %02X) does not speak "
+                                "ISO 14443-4: not a health card" % target.sak)
+            self._channels[slot] = PN532Channel(chip, target.tg)
+            return {"slot": slot, "uid": _hexstr(target.uid),
+                    "ats": _hexstr(target.ats or b""), "atqa": "%04X" % target.atqa,
+                    "sak": "%02X" % target.sak}
+        from reader.samslot import SAMSlot
+
+        if self._sam_wiring is None:
+            self._sam_wiring = self.board.sam_slot()
+        sam = SAMSlot(*self._sam_wiring)
+        atr = sam.power_on()
+        self._channels[slot] = sam
+        return {"slot": slot, "atr": _hexstr(atr.raw), "baud": sam.baudrate}
+
+    async def power_off(self, obj):
+        slot = self._slot(obj)
+        channel = self._channels.pop(slot, None)
+        if slot == "card" and channel is not None:
+            self._chip.release(channel.tg)
+        return {"slot": slot}
+
+    async def apdu(self, obj):
+        slot = self._slot(obj)
+        command = _hex(obj, "apdu")
+        channel = self._channels.get(slot)
+        if channel is None:
+            raise LinkError(hostlink.NO_CARD, "slot %s is not powered: send power-on first"
+                            % slot)
+        data, sw = channel.transceive(command)
+        return {"rsp": _hexstr(data) + "%04X" % sw}
+
+    # -- arriving with later issues -------------------------------------------------------
+    async def card_app(self, obj):
+        raise LinkError(hostlink.NOT_SUPPORTED, _CARD_APP)
+
+    async def blacklist(self, obj):
+        raise LinkError(hostlink.NOT_SUPPORTED, _BLACKLIST)

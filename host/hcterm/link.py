@@ -1,0 +1,443 @@
+"""`Reader`: the host's client of a reader's host link (docs/host-link.md) over pyserial.
+
+    from hcterm import Reader
+    with Reader("/dev/ttyUSB0") as reader:        # or a pty, or socket://host:port
+        print(reader.info()["firmware"])
+        for event in reader.events(timeout=60):   # {"type": "tap", "KH": …, …}
+            ...
+
+The frame codec and message numbers come from the firmware's own `reader.hostlink`.
+Requests go one at a time: each is sent until the reader acknowledges it (`ack_timeout`,
+doubled per try, `retries` tries), then its answer is awaited (`timeout`). Frames from the
+reader are acknowledged and delivered once. When the port goes away (unplugged, socket
+closed) a thread reopens it every `reconnect_interval` and starts a new session; requests
+made meanwhile wait up to their timeout for it.
+
+Errors: one family, `ReaderError`: `LinkTimeout` (no acknowledgement or answer in time),
+`NotConnected` (no port, closed, or handed to the REPL), `DeviceError(code, message)` (the
+reader answered an ERROR; `NotSupported` when the firmware does not do it yet).
+National interface names (`PowerOn`, `SendAPDU`, `iR_DDF1EF05Info`, …): link_national.py.
+"""
+
+import queue
+import random
+import threading
+import time
+
+import serial
+
+from reader import hostlink
+from reader.hostlink import ACK, ERROR, EVENT, REQUEST, RESPONSE
+
+from .link_national import NationalInterface
+
+RAW_REPL_BANNER = b"raw REPL; CTRL-B to exit\r\n>"
+
+
+class ReaderError(Exception):
+    """Base of every error of the Reader client."""
+
+
+class LinkTimeout(ReaderError):
+    """The reader did not acknowledge or answer in time."""
+
+
+class NotConnected(ReaderError):
+    """No port: not opened, closed, unplugged and not back in time, or handed to the REPL."""
+
+
+class DeviceError(ReaderError):
+    """The reader answered an ERROR: `code` (hostlink.ERRORS), `name`, `message`, `kind`."""
+
+    def __init__(self, code, message, name=None, kind=None):
+        self.code = code
+        self.name = name or hostlink.ERRORS.get(code, "?")
+        self.message = message
+        self.kind = kind
+        super().__init__(f"reader error {code} ({self.name}): {message}")
+
+    @classmethod
+    def from_body(cls, body):
+        code = body.get("code", hostlink.INTERNAL)
+        kind = NotSupported if code == hostlink.NOT_SUPPORTED else cls
+        return kind(code, body.get("message", "no message"), body.get("name"), body.get("kind"))
+
+
+class NotSupported(DeviceError):
+    """The reader (its firmware or board) does not do this yet."""
+
+
+class Reader(NationalInterface):
+    def __init__(self, url, baudrate=115200, timeout=5.0, ack_timeout=0.1, retries=5,
+                 reconnect=True, reconnect_interval=0.2, on_event=None, connect=True):
+        self.url = str(url)
+        self.baudrate = baudrate
+        self.timeout = timeout
+        self.ack_timeout = ack_timeout
+        self.retries = retries
+        self.reconnect = reconnect
+        self.reconnect_interval = reconnect_interval
+        self.device = None            # the last hello answer (device info)
+        self.stats = {"retransmits": 0, "duplicates": 0, "reconnects": 0}
+        self._callbacks = [on_event] if on_event else []
+        self._events = queue.Queue()
+        self._cond = threading.Condition()
+        self._request_lock = threading.RLock()
+        self._ser = None
+        self._state = "closed"        # open, lost, handed-off, closed
+        self._thread = None
+        self._decoder = hostlink.Decoder()
+        self._seq = random.randrange(256)
+        self._acks = set()
+        self._answers = {}
+        self._last_rx = None
+        if connect:
+            self.open()
+
+    # -- life cycle -----------------------------------------------------------------------
+    def open(self):
+        """Open the port and start a session (hello). NotConnected if the port is missing."""
+        self._open_port()
+        self._start_thread()
+        self.hello()
+        return self
+
+    def close(self):
+        self._stop_thread()
+        with self._cond:
+            self._state = "closed"
+            self._cond.notify_all()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def connected(self):
+        return self._state == "open"
+
+    def _open_port(self):
+        try:
+            ser = serial.serial_for_url(self.url, self.baudrate, timeout=0.05,
+                                        write_timeout=2)
+        except (serial.SerialException, OSError, ValueError) as error:
+            raise NotConnected(f"cannot open the reader's port {self.url}: {error}") from None
+        with self._cond:
+            self._ser = ser
+            self._decoder.reset()
+            self._last_rx = None
+            self._state = "open"
+            self._cond.notify_all()
+
+    def _start_thread(self):
+        self._thread = threading.Thread(target=self._run, name=f"reader:{self.url}",
+                                        daemon=True)
+        self._thread.start()
+
+    def _stop_thread(self):
+        thread, self._thread = self._thread, None
+        with self._cond:
+            self._state = "closing"
+        if thread and thread is not threading.current_thread():
+            thread.join(timeout=2)
+        self._close_port()
+
+    def _close_port(self):
+        ser, self._ser = self._ser, None
+        if ser is not None:
+            try:
+                ser.close()
+            except (serial.SerialException, OSError):
+                pass
+
+    # -- receiving (the thread) -----------------------------------------------------------
+    def _run(self):
+        me = threading.current_thread()
+        while self._thread is me:
+            ser = self._ser
+            if ser is None:
+                self._try_reconnect()
+                continue
+            try:
+                data = ser.read(max(1, ser.in_waiting))
+            except (serial.SerialException, OSError, TypeError, AttributeError):
+                self._lost()
+                continue
+            for frame in self._decoder.feed(data):
+                self._on_frame(*frame)
+
+    def _lost(self):
+        self._close_port()
+        with self._cond:
+            if self._state == "open":
+                self._state = "lost" if self.reconnect else "closed"
+            self._cond.notify_all()
+
+    def _try_reconnect(self):
+        if self._state != "lost":
+            time.sleep(0.05)
+            return
+        time.sleep(self.reconnect_interval)
+        try:
+            self._open_port()
+        except NotConnected:
+            return
+        self.stats["reconnects"] += 1
+        # a new session: the reader sends what it parked while we were away
+        threading.Thread(target=self._hello_quietly, daemon=True).start()
+
+    def _hello_quietly(self):
+        try:
+            self.hello()
+        except ReaderError:
+            pass  # the next request reports the problem
+
+    def _on_frame(self, kind, seq, msg, payload):
+        if kind == ACK:
+            with self._cond:
+                self._acks.add((seq, msg))
+                self._cond.notify_all()
+            return
+        if kind not in (RESPONSE, ERROR, EVENT):
+            return
+        self._write(hostlink.encode(ACK, seq, msg), quiet=True)
+        key = (seq, _crc_of(kind, seq, msg, payload))
+        if key == self._last_rx:
+            self.stats["duplicates"] += 1
+            return
+        self._last_rx = key
+        try:
+            body = hostlink.unpack(payload)
+        except ValueError:
+            body = {"code": hostlink.INTERNAL, "message": "undecodable payload"}
+        if kind == EVENT:
+            self._deliver_event(msg, body)
+        else:
+            with self._cond:
+                self._answers[(seq, msg)] = (kind, body)
+                self._cond.notify_all()
+
+    def _deliver_event(self, msg, body):
+        event = {"type": hostlink.MESSAGES.get(msg, f"0x{msg:02X}")}
+        event.update(body)
+        self._events.put(event)
+        for callback in list(self._callbacks):
+            callback(event)
+
+    # -- sending --------------------------------------------------------------------------
+    def _write(self, data, quiet=False):
+        ser = self._ser
+        try:
+            if ser is None:
+                raise serial.SerialException("port closed")
+            ser.write(data)
+        except (serial.SerialException, OSError) as error:
+            if not quiet:
+                raise NotConnected(f"writing to {self.url} failed: {error}") from None
+
+    def _wait_open(self, deadline):
+        with self._cond:
+            while self._state != "open":
+                if self._state == "handed-off":
+                    raise NotConnected(f"the port {self.url} is handed to the REPL: call "
+                                       "take_back() first")
+                if self._state in ("closed", "closing"):
+                    raise NotConnected(f"the reader on {self.url} is closed")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise NotConnected(f"the reader's port {self.url} is gone (unplugged?) "
+                                       "and did not come back in time")
+                self._cond.wait(left)
+
+    def request(self, msg, body=None, timeout=None):
+        """Send one request; return the answer's dict, or raise DeviceError / LinkTimeout."""
+        timeout = self.timeout if timeout is None else timeout
+        payload = hostlink.pack(body or {})
+        name = hostlink.MESSAGES.get(msg, hex(msg))
+        with self._request_lock:
+            deadline = time.monotonic() + timeout
+            self._wait_open(deadline)
+            self._seq = (self._seq + 1) & 0xFF
+            seq = self._seq
+            frame = hostlink.encode(REQUEST, seq, msg, payload)
+            with self._cond:
+                self._acks.clear()
+                self._answers.clear()
+            self._send_until_acked(frame, seq, msg, name)
+            return self._await_answer(seq, msg, name, deadline)
+
+    def _send_until_acked(self, frame, seq, msg, name):
+        wait = self.ack_timeout
+        for attempt in range(self.retries):
+            if attempt:
+                self.stats["retransmits"] += 1
+            self._write(frame)
+            end = time.monotonic() + wait
+            with self._cond:
+                while (seq, msg) not in self._acks and (seq, msg) not in self._answers:
+                    left = end - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+                else:
+                    return
+            wait *= 2
+        raise LinkTimeout(f"the reader on {self.url} did not acknowledge {name} after "
+                          f"{self.retries} tries")
+
+    def _await_answer(self, seq, msg, name, deadline):
+        with self._cond:
+            while (seq, msg) not in self._answers:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise LinkTimeout(f"the reader on {self.url} acknowledged {name} but did "
+                                      "not answer in time")
+                self._cond.wait(left)
+            kind, body = self._answers.pop((seq, msg))
+        if kind == ERROR:
+            raise DeviceError.from_body(body)
+        return body
+
+    # -- events ---------------------------------------------------------------------------
+    def on_event(self, callback):
+        """Call `callback(event)` from the receiving thread for every event."""
+        self._callbacks.append(callback)
+
+    def next_event(self, timeout=None):
+        """The next event (a dict with "type"), or LinkTimeout after `timeout` seconds."""
+        try:
+            return self._events.get(timeout=timeout)
+        except queue.Empty:
+            raise LinkTimeout(f"no event from the reader on {self.url} within {timeout} s") \
+                from None
+
+    def events(self, timeout=None):
+        """Iterate over events; stops when none came for `timeout` seconds (None: never)."""
+        while True:
+            try:
+                yield self._events.get(timeout=timeout)
+            except queue.Empty:
+                return
+
+    # -- the REPL hand-off ------------------------------------------------------------------
+    def handoff(self):
+        """Ask the reader to hand its port to the MicroPython REPL (for mpremote); closes
+        this client's side of the port. Returns the resume command the reader gave."""
+        answer = self.request(hostlink.REPL)
+        self._stop_thread()
+        with self._cond:
+            self._state = "handed-off"
+        return answer["resume"]
+
+    def take_back(self, timeout=10.0):
+        """Take the port back from the REPL: interrupt whatever runs, enter the raw REPL,
+        run the resume call (docs/host-link.md), start a new session."""
+        self._stop_thread()
+        self._open_port()
+        ser = self._ser
+        deadline = time.monotonic() + timeout
+        ser.write(b"\r\x03")
+        time.sleep(0.2)
+        ser.reset_input_buffer()
+        ser.write(b"\r\x01")
+        _read_until(ser, RAW_REPL_BANNER, deadline, self.url)
+        ser.write(b"import reader.main as m;m.resume()\x04")
+        _read_until(ser, b"OK", deadline, self.url)
+        self._decoder.reset()
+        self._start_thread()
+        return self.hello()
+
+    # -- requests -------------------------------------------------------------------------
+    def hello(self):
+        self.device = self.request(hostlink.HELLO, {"session": random.randrange(1 << 30)})
+        return self.device
+
+    def info(self):
+        return self.request(hostlink.INFO)
+
+    def selftest(self):
+        return self.request(hostlink.SELFTEST)
+
+    def config(self):
+        return self.request(hostlink.CONFIG_GET)
+
+    def set_config(self, **settings):
+        return self.request(hostlink.CONFIG_SET, settings)
+
+    def feedback(self, beep=None, led=None, display=None):
+        body = {}
+        if beep is not None:
+            body["beep"] = beep if isinstance(beep, dict) else {"count": int(beep)}
+        if led is not None:
+            body["led"] = {"on": bool(led)}
+        if display is not None:
+            body["display"] = display
+        return self.request(hostlink.FEEDBACK, body)
+
+    def power_on(self, slot="card"):
+        return self.request(hostlink.POWER_ON, {"slot": hostlink.slot_name(slot)})
+
+    def power_off(self, slot="card"):
+        return self.request(hostlink.POWER_OFF, {"slot": hostlink.slot_name(slot)})
+
+    def apdu(self, slot, command):
+        """Send a command APDU (bytes or hex) to a powered slot; response bytes incl. SW."""
+        if isinstance(command, (bytes, bytearray)):
+            command = command.hex()
+        answer = self.request(hostlink.APDU, {"slot": hostlink.slot_name(slot),
+                                              "apdu": command.replace(" ", "")})
+        return bytes.fromhex(answer["rsp"])
+
+    def read(self, files=None, fields=None):
+        body = {}
+        if files:
+            body["files"] = list(files)
+        if fields:
+            body["fields"] = list(fields)
+        return self.request(hostlink.READ, body)
+
+    def read_file(self, file, offset=0, length=256):
+        answer = self.request(hostlink.READ_FILE, {"file": file, "offset": offset,
+                                                   "length": length})
+        return bytes.fromhex(answer["data"])
+
+    def write(self, file, fields, record=None):
+        body = {"file": file, "fields": fields}
+        if record is not None:
+            body["record"] = record
+        return self.request(hostlink.WRITE, body)
+
+    def verify_pin(self, pin):
+        return self.request(hostlink.VERIFY_PIN, {"pin": str(pin)})
+
+    def change_pin(self, old, new):
+        return self.request(hostlink.CHANGE_PIN, {"old": str(old), "new": str(new)})
+
+    def blacklist_status(self):
+        return self.request(hostlink.BLACKLIST_STATUS)
+
+    def blacklist_update(self, body):
+        return self.request(hostlink.BLACKLIST_UPDATE, body)
+
+
+def _crc_of(kind, seq, msg, payload):
+    from reader.crc import crc16_ccitt
+
+    header = bytes((hostlink.VERSION, kind, seq, msg, len(payload) >> 8, len(payload) & 0xFF))
+    return crc16_ccitt(payload, crc16_ccitt(header))
+
+
+def _read_until(ser, marker, deadline, url):
+    got = b""
+    while marker not in got:
+        if time.monotonic() > deadline:
+            raise LinkTimeout(f"the REPL on {url} did not answer {marker!r} (got {got[-80:]!r})")
+        got += ser.read(max(1, ser.in_waiting))
+    return got
+
+
+def OpenDevice(port, **options):  # noqa: N802 - the national interface's name
+    """The national interface's OpenDevice(port): a connected Reader."""
+    return Reader(port, **options)

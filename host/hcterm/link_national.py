@@ -1,0 +1,89 @@
+"""The national reader interface's names on `hcterm.Reader` (shared/domain/health-card.md §5).
+
+HIS integrators know `OpenDevice`, `PowerOn(slot)`, `SendAPDU(slot, apdu)`,
+`iR_DDF1EF05Info()` … `VerifyPIN(pin)`; here they take the same inputs (without the device
+handle) and return what the DLL writes into its output parameters, as a dict keyed by the
+national field names (KH, XM, XB, MZ, CSRQ, SFZH, …; the dictionary is reader.healthcard_items).
+Errors raise the Reader's exceptions; a function whose firmware side is not there yet raises
+the reader's own NotSupported error.
+"""
+
+from reader import hostlink
+from reader.healthcard_items import ITEMS
+
+# file -> the national field names of its items, in record order
+FILE_FIELDS = {}
+for _item in ITEMS:
+    FILE_FIELDS.setdefault(_item[0], []).append(_item[5])
+FILE_FIELDS["DDF1/EF07"] = ["ZHAOPIAN"]  # the photo: a binary file, not TLV items
+del _item
+
+
+class NationalInterface:
+    """Mixin of Reader: the national names over Reader's Pythonic methods."""
+
+    def CloseDevice(self):  # noqa: N802
+        self.close()
+
+    def PowerOn(self, slot):  # noqa: N802
+        """Power a slot (0x01 user card, 0x11..0x14 SAM1..4, or 'card', 'sam1'…): the ATR
+        (SAM) or ATS (contactless card) as hex."""
+        answer = self.power_on(slot)
+        return answer.get("atr") or answer.get("ats", "")
+
+    def SendAPDU(self, slot, apdu):  # noqa: N802
+        """Send a command APDU (hex or bytes): the response with SW1 SW2, as hex."""
+        return self.apdu(slot, apdu).hex().upper()
+
+    def _read_file(self, file, record=None):
+        fields = {"files": [file]}
+        if record is not None:
+            fields = {"files": [file], "record": record}
+        answer = self.request(hostlink.READ, fields)
+        return {name: answer.get(name) for name in FILE_FIELDS[file]}
+
+    def iR_DDF1EF05Info(self):  # noqa: N802 - KLB GFBB FKJGMC FKJGDM FKJGZS FKSJ KH AQM XPXLH YYCSDM
+        return self._read_file("DDF1/EF05")
+
+    def iR_DDF1EF06Info(self):  # noqa: N802 - XM XB MZ CSRQ SFZH
+        return self._read_file("DDF1/EF06")
+
+    def iR_DDF1EF07Info(self):  # noqa: N802 - ZHAOPIAN
+        return self._read_file("DDF1/EF07")
+
+    def iR_DDF1EF08Info(self):  # noqa: N802 - KYXQ BRDH1 BRDH2 YLFYZFFS1..3
+        return self._read_file("DDF1/EF08")
+
+    def iR_DF01EF05Info(self):  # noqa: N802 - addresses
+        return self._read_file("DF01/EF05")
+
+    def iR_DF01EF06Info(self):  # noqa: N802 - contacts
+        return self._read_file("DF01/EF06")
+
+    def iR_DF01EF07Info(self):  # noqa: N802
+        return self._read_file("DF01/EF07")
+
+    def iR_DF01EF08Info(self):  # noqa: N802
+        return self._read_file("DF01/EF08")
+
+    def iR_DF02EF05Info(self):  # noqa: N802
+        return self._read_file("DF02/EF05")
+
+    def iR_DF02EF06Info(self):  # noqa: N802
+        return self._read_file("DF02/EF06")
+
+    def iR_DF02EF07Info(self, recNo):  # noqa: N802, N803 - a cyclic record
+        return self._read_file("DF02/EF07", recNo)
+
+    def iR_DF02EF08Info(self, recNo):  # noqa: N802, N803 - a cyclic record
+        return self._read_file("DF02/EF08", recNo)
+
+    def iW_DDF1EF08Info(self, **fields):  # noqa: N802
+        return self.write("DDF1/EF08", fields)
+
+    def VerifyPIN(self, pin):  # noqa: N802
+        """Verify the cardholder PIN: {"retries": n} left after a success."""
+        return self.verify_pin(pin)
+
+    def ChangePIN(self, old, new):  # noqa: N802
+        return self.change_pin(old, new)
