@@ -274,6 +274,7 @@ class PN532:
             if n > 0:
                 return self._check(n, command)
             if n == -2:
+                self._drain()             # drop the rest of the broken frame, then
                 self._send(NACK)          # ask for the same response again
         raise PN532Error(BAD_FRAME, command)
 

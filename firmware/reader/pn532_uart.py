@@ -63,6 +63,13 @@ class PN532_UART(PN532):
         return True
 
     def _drain(self):
+        # until the line has been quiet for 2 ms: the end of a frame may still be arriving
         uart = self.uart
-        while uart.any():
-            uart.readinto(self._scratch)
+        quiet = 0
+        while quiet < 2:
+            if uart.any():
+                uart.readinto(self._scratch)
+                quiet = 0
+            else:
+                quiet += 1
+                time.sleep_ms(1)
