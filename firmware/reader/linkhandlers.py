@@ -5,7 +5,7 @@
 | hello, info, selftest    | yes                                                          |
 | config-get, config-set   | yes (reader.config, /config.json on the flash)               |
 | feedback                 | yes (reader.feedback: beeper, LED, display)                  |
-| power-on, power-off, apdu| card: PN532 (ISO-DEP by the chip); sam1: SAM slot (T=0)      |
+| power-on, power-off, apdu| card: reader.hardware (PN532, MFRC522); sam1: SAM slot (T=0) |
 | read, read-file, write,  | not supported yet: the card application arrives with issue 6 |
 | verify-pin, change-pin   |                                                              |
 | blacklist-status/update  | not supported yet: the blacklist store arrives with its issue|
@@ -18,14 +18,17 @@ import binascii
 import gc
 import sys
 
-from reader import VERSION, config, feedback, hostlink, selftest
-from reader.driver_errors import CARD_GONE, ReaderError
+from reader import VERSION, config, feedback, hostlink
+from reader.driver_errors import AUTH, CARD_GONE, UNSUPPORTED, ReaderError
 from reader.hostlink import ERROR, RESPONSE
 from reader.linkserver import error_body
 
 _CARD_APP = "not supported yet: the card application arrives with issue 6"
 _BLACKLIST = "not supported yet: the blacklist store arrives with the blacklist issue"
 RESUME = "import reader.main as m;m.resume()"
+# driver error kinds with an error code of their own (others: DEVICE, with the kind)
+_DRIVER_CODES = {CARD_GONE: hostlink.NO_CARD, UNSUPPORTED: hostlink.NOT_SUPPORTED,
+                 AUTH: hostlink.AUTH}
 
 
 class LinkError(Exception):
@@ -62,10 +65,9 @@ class Handlers:
         self.feedback = feedback.for_board(board)
         self.server = None
         self.session = None
-        self._chip = None
-        self._chip_kind = None
+        self._reader = None   # reader.hardware card reader, opened on first use
+        self._sam = None
         self._channels = {}   # slot name -> powered APDU channel
-        self._sam_wiring = None
         H = hostlink
         self.table = {
             H.HELLO: self.hello, H.INFO: self.info, H.SELFTEST: self.selftest,
@@ -93,7 +95,7 @@ class Handlers:
         except LinkError as error:
             return ERROR, error_body(error.code, error.message, error.kind)
         except ReaderError as error:
-            code = hostlink.NO_CARD if error.kind == CARD_GONE else hostlink.DEVICE
+            code = _DRIVER_CODES.get(error.kind, hostlink.DEVICE)
             return ERROR, error_body(code, str(error), error.kind)
         except feedback.FeedbackError as error:
             return ERROR, error_body(hostlink.NOT_SUPPORTED, str(error))
@@ -188,48 +190,36 @@ class Handlers:
                             % (self.board.NAME, slot, ", ".join(self._slots())))
         return slot
 
-    def _reader_chip(self):
-        if self._chip is None:
-            kind, chip = selftest.open_reader_chip(self.board)
-            if not kind.startswith("pn532"):
-                raise LinkError(hostlink.NOT_SUPPORTED, "not supported yet: APDUs through "
-                                "a %s reader chip" % kind)
-            chip.set_retries(passive=0x02)  # answer "no card" instead of waiting for one
-            self._chip, self._chip_kind = chip, kind
-        return self._chip
+    def _card_reader(self):
+        if self._reader is None:
+            from reader import hardware
+
+            self._reader = hardware.open_card_reader(self.board)
+        return self._reader
 
     async def power_on(self, obj):
         slot = self._slot(obj)
         self._channels.pop(slot, None)
         if slot == "card":
-            from reader.apdu import PN532Channel
-
-            chip = self._reader_chip()
-            target = chip.list_passive_target(timeout_ms=1000)
-            if target is None:
+            card = self._card_reader().poll()
+            if card is None:
                 raise LinkError(hostlink.NO_CARD, "no card in the field: tap a card and "
                                 "power on again")
-            if not target.iso_dep():
-                raise LinkError(hostlink.NOT_SUPPORTED, "the card (SAK %02X) does not speak "
-                                "ISO 14443-4: not a health card" % target.sak)
-            self._channels[slot] = PN532Channel(chip, target.tg)
-            return {"slot": slot, "uid": _hexstr(target.uid),
-                    "ats": _hexstr(target.ats or b""), "atqa": "%04X" % target.atqa,
-                    "sak": "%02X" % target.sak}
-        from reader.samslot import SAMSlot
+            self._channels[slot] = card.channel
+            return {"slot": slot, "uid": _hexstr(card.uid), "ats": _hexstr(card.ats or b""),
+                    "atqa": "%04X" % card.atqa, "sak": "%02X" % card.sak}
+        if self._sam is None:
+            from reader import hardware
 
-        if self._sam_wiring is None:
-            self._sam_wiring = self.board.sam_slot()
-        sam = SAMSlot(*self._sam_wiring)
-        atr = sam.power_on()
-        self._channels[slot] = sam
-        return {"slot": slot, "atr": _hexstr(atr.raw), "baud": sam.baudrate}
+            self._sam = hardware.open_sam_slot(self.board)
+        atr = self._sam.power_on()
+        self._channels[slot] = self._sam
+        return {"slot": slot, "atr": _hexstr(atr.raw), "baud": self._sam.baudrate}
 
     async def power_off(self, obj):
         slot = self._slot(obj)
-        channel = self._channels.pop(slot, None)
-        if slot == "card" and channel is not None:
-            self._chip.release(channel.tg)
+        if self._channels.pop(slot, None) is not None and slot == "card":
+            self._reader.release()
         return {"slot": slot}
 
     async def apdu(self, obj):

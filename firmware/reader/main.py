@@ -21,12 +21,6 @@ def boot(board):
 
 
 def serve():
-    import sys
-
-    # asyncio is frozen into the MicroPython build; keep the frozen modules importable when
-    # a boot script has narrowed sys.path (the sim's simboot.py lists only its own paths).
-    if ".frozen" not in sys.path:
-        sys.path.append(".frozen")
     from reader import linkserver
 
     try:

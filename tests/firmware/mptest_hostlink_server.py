@@ -1,0 +1,176 @@
+# ruff: noqa: I001 - reader.linkserver is imported before asyncio on purpose
+# The firmware's link server with a scripted port: ACK at once, retry on a lost ACK, parked
+# frames sent again when the host returns, duplicates answered once, sequence wrap, and
+# the handlers of config (persisted) and of messages the firmware cannot do yet.
+import os
+
+from reader.linkserver import LinkServer  # first: it makes the frozen asyncio importable
+
+import asyncio  # noqa: E402
+from reader import hostlink as H  # noqa: E402
+
+
+class ScriptedPort:
+    """The host's side: bytes to hand the server, and everything it wrote."""
+
+    def __init__(self):
+        self.inbox = bytearray()
+        self.written = bytearray()
+        self.flag = asyncio.Event()
+
+    def send(self, data):
+        self.inbox += data
+        self.flag.set()
+
+    async def readinto(self, buf):
+        while not self.inbox:
+            self.flag.clear()
+            await self.flag.wait()
+        n = min(len(buf), len(self.inbox))
+        buf[:n] = self.inbox[:n]
+        self.inbox = self.inbox[n:]
+        return n
+
+    def write(self, data):
+        self.written += data
+
+    def frames(self):
+        got = H.Decoder().feed(self.written)
+        self.written = bytearray()
+        return got
+
+
+async def echo(msg, payload):
+    return H.RESPONSE, {"echo": H.unpack(payload), "msg": msg}
+
+
+def run(scenario, **options):
+    port = ScriptedPort()
+    server = LinkServer(port, echo, **options)
+
+    async def main():
+        task = asyncio.create_task(server.serve())
+        try:
+            await scenario(port, server)
+        finally:
+            server.handoff = True
+            task.cancel()
+
+    asyncio.run(main())
+    return server
+
+
+def test_request_is_acked_then_answered_with_its_seq():
+    async def scenario(port, server):
+        port.send(H.encode(H.REQUEST, 0x41, H.INFO, b'{"a":1}'))
+        await asyncio.sleep_ms(30)
+        ack, resp = port.frames()
+        assert ack == (H.ACK, 0x41, H.INFO, b"")
+        assert resp == (H.RESPONSE, 0x41, H.INFO, b'{"echo":{"a":1},"msg":1}') or \
+            resp == (H.RESPONSE, 0x41, H.INFO, b'{"msg":1,"echo":{"a":1}}')
+        port.send(H.encode(H.ACK, 0x41, H.INFO))
+        await asyncio.sleep_ms(150)
+        assert port.frames() == []
+    server = run(scenario, ack_ms=100)
+    assert server.stats["acked"] == 1 and server.stats["retransmits"] == 0
+
+
+def test_lost_ack_means_the_same_bytes_again_then_parking():
+    async def scenario(port, server):
+        server.event(H.EV_SELFTEST, {"ok": True})
+        await asyncio.sleep_ms(5)
+        first = port.frames()
+        assert first == [(H.EVENT, 0, H.EV_SELFTEST, b'{"ok":true}')]
+        await asyncio.sleep_ms(20 + 40 + 80 + 30)      # tries 2..4 at 20, 40, 80 ms
+        again = port.frames()
+        assert again == first * 3, again
+        await asyncio.sleep_ms(300)                     # parked: silence
+        assert port.frames() == []
+        assert server.stats["parked"] == 1
+        # any good frame from the host brings it back; its ACK ends it
+        port.send(H.encode(H.ACK, 0x99, 0x99))
+        await asyncio.sleep_ms(5)
+        assert port.frames() == first
+        port.send(H.encode(H.ACK, 0, H.EV_SELFTEST))
+        await asyncio.sleep_ms(100)
+        assert port.frames() == [] and server.pending() == 0
+    run(scenario, ack_ms=20, tries=4)
+
+
+def test_retransmitted_request_is_acked_but_handled_once():
+    async def scenario(port, server):
+        frame = H.encode(H.REQUEST, 7, H.CONFIG_GET, b"{}")
+        port.send(frame)
+        await asyncio.sleep_ms(10)
+        port.send(frame)                                # the host lost our ACK
+        await asyncio.sleep_ms(10)
+        got = port.frames()
+        assert got.count((H.ACK, 7, H.CONFIG_GET, b"")) == 2
+        assert len([f for f in got if f[0] == H.RESPONSE]) == 1
+        assert server.stats["duplicates"] == 1
+    run(scenario, ack_ms=500)
+
+
+def test_sequence_wraps_from_ff_to_00():
+    async def scenario(port, server):
+        server._tx_seq = 0xFE
+        for n in range(3):
+            server.event(H.EV_QR, {"n": n})
+        seen = []
+        for _ in range(3):
+            await asyncio.sleep_ms(10)
+            frames = [f for f in port.frames() if f[0] == H.EVENT]
+            seen.append(frames[0][1])
+            port.send(H.encode(H.ACK, frames[0][1], H.EV_QR))
+        assert seen == [0xFE, 0xFF, 0x00], seen
+        # requests with SEQ FF then 00 are two requests, not a duplicate
+        port.send(H.encode(H.REQUEST, 0xFF, H.INFO, b"{}") + H.encode(H.REQUEST, 0, H.INFO, b"{}"))
+        await asyncio.sleep_ms(20)
+        acks = [f[1] for f in port.frames() if f[0] == H.ACK]
+        assert acks == [0xFF, 0x00]
+        assert server.stats["duplicates"] == 0
+    run(scenario, ack_ms=200)
+
+
+def test_outbox_overflow_drops_the_oldest_waiting_frame():
+    async def scenario(port, server):
+        for n in range(12):
+            server.event(H.EV_QR, {"n": n})
+        await asyncio.sleep_ms(5)
+        assert server.pending() == 8
+        assert server.stats["dropped"] == 4
+    run(scenario, ack_ms=1000)
+
+
+def test_handlers_config_persists_and_unsupported_is_an_error():
+    from reader.linkhandlers import Handlers
+
+    class Board:
+        NAME = "test-board"
+
+    path = os.getenv("MPTEST_TMP") + "/config.json"
+    handlers = Handlers(Board, {"ok": True}, config_path=path)
+
+    async def call(msg, body):
+        kind, obj = await handlers.dispatch(msg, H.pack(body))
+        return kind, obj
+
+    kind, obj = asyncio.run(call(H.CONFIG_SET, {"terminal_id": "ER-07", "beeper": False}))
+    assert kind == H.RESPONSE and obj["terminal_id"] == "ER-07" and obj["beeper"] is False
+    again = Handlers(Board, {"ok": True}, config_path=path)
+    assert again.config.values["terminal_id"] == "ER-07"
+    kind, obj = asyncio.run(call(H.CONFIG_SET, {"read_profile": "everything"}))
+    assert kind == H.ERROR and obj["code"] == H.BAD_REQUEST
+    assert "read_profile must be one of basic, full, standard" in obj["message"]
+    kind, obj = asyncio.run(call(H.READ, {"files": ["DDF1/EF06"]}))
+    assert (kind, obj["code"]) == (H.ERROR, H.NOT_SUPPORTED)
+    assert obj["message"] == "not supported yet: the card application arrives with issue 6"
+    kind, obj = asyncio.run(call(H.POWER_ON, {"slot": "card"}))
+    assert (kind, obj["code"]) == (H.ERROR, H.NO_SLOT), obj
+    kind, obj = asyncio.run(call(H.FEEDBACK, {"led": {"on": True}}))
+    assert (kind, obj["code"]) == (H.ERROR, H.NOT_SUPPORTED), obj
+    assert obj["message"] == "board test-board has no LED"
+    kind, obj = asyncio.run(call(0x5A, {}))
+    assert (kind, obj["code"]) == (H.ERROR, H.UNKNOWN_MESSAGE)
+    kind, obj = asyncio.run(handlers.dispatch(H.INFO, b"[1]"))
+    assert (kind, obj["code"]) == (H.ERROR, H.BAD_REQUEST)
