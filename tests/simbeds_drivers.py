@@ -10,11 +10,11 @@ command line in, one JSON line out (`{"ok": …}` or `{"error": …}`).
 |-----------------------------|----------------------------------------------------------------|
 | `tap NAME` / `remove`       | a sample card on the antenna / taken away                      |
 | `fault SPEC`                | `chipfaults.apply_fault_spec` on the chip's faults (`bad_crc=1`) |
-| `arm KIND COUNT AFTER [HEX]`| `ChipFaults.arm` with an `after` count (e.g. garbage before the 2nd frame) |
+| `arm KIND COUNT AFTER [HEX]`| `ChipFaults.arm` with an `after` count (noise before frame 2)  |
 | `clear`                     | disarm every chip fault and forget the fault log               |
 | `log`                       | the kinds of the faults committed so far                       |
 | `powercycle`                | the reader chip loses power (registers, settings, targets gone)|
-| `samfault SPEC` / `samfault none` | `samslot.parse_fault` (`mute`, `slow:N`, …) for the next resets |
+| `samfault SPEC` or `none`   | `samslot.parse_fault` (`mute`, `slow:N`…) from the next reset  |
 | `scanhex HEX`               | the QR module decodes these bytes (sent with its CR suffix)    |
 """
 
@@ -97,7 +97,7 @@ class DriverBench(UartDevice):
         self.devices.sam_slot.faults = SamFaults() if spec == "none" else parse_fault(spec)
         return spec
 
-    def _cmd_scanhex(self, data):
+    def _cmd_scanhex(self, data=""):
         return self.devices.qr.scan(bytes.fromhex(data))
 
 

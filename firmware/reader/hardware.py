@@ -14,7 +14,7 @@ never pays heap for the others.
 import gc
 import time
 
-from reader.driver_errors import ReaderError, UNSUPPORTED
+from reader.driver_errors import UNSUPPORTED, ReaderError
 
 DEFAULT_SAM_CLOCK_HZ = 3571200     # 3.5712 MHz: clock/372 = 9600 baud at reset
 DEFAULT_SAM_MAX_BAUD = 115200

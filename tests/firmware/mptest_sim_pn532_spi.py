@@ -3,12 +3,24 @@
 # reader.hardware against the emulated PN532 and sample card 1: activation, APDUs of 1..261
 # bytes, WTX, R(NAK) retries, card removal, power loss; and the same chip from an MSB-only
 # port (rp2) with the driver's software bit reversal.
+from simbench import (
+    KH_RECORD,
+    READ_KH,
+    Bench,
+    check_card,
+    exchange_lengths,
+    expect,
+    load_board,
+    raises,
+    read_card_number,
+    read_certificate,
+    select_ef05,
+)
+from simhal import SPI, ChipSelect
+
 from reader import driver_errors as de
 from reader import hardware
-from reader.pn532 import PN532Error, SYNTAX_ERROR
-from simhal import SPI, ChipSelect
-from simbench import Bench, load_board, check_card, read_card_number, read_certificate, \
-    exchange_lengths, raises, expect, select_ef05, READ_KH, KH_RECORD
+from reader.pn532 import SYNTAX_ERROR, PN532Error
 
 board = load_board("sim-pn532-spi")
 bench = Bench()

@@ -3,11 +3,24 @@
 # reader.hardware) against the emulated PN532 and sample card 1: activation, APDUs of 1..261
 # bytes, WTX, R(NAK) retries, card removal, and the chip's recovery (NACK, lost ACK, line
 # noise, power loss). Faults are armed through the bench UART (tests/simbeds_drivers.py).
+from simbench import (
+    KH_RECORD,
+    READ_KH,
+    Bench,
+    check_card,
+    exchange_lengths,
+    expect,
+    load_board,
+    raises,
+    read_card_number,
+    read_certificate,
+    select_ef05,
+    update_binary,
+)
+
 from reader import driver_errors as de
 from reader import hardware
 from reader.pn532 import PN532Error
-from simbench import Bench, load_board, check_card, read_card_number, read_certificate, \
-    exchange_lengths, update_binary, raises, expect, READ_KH, KH_RECORD, select_ef05
 
 board = load_board("sim-pn532-uart")
 bench = Bench()

@@ -3,12 +3,25 @@
 # board (MSB-only SPI, RST line) through reader.hardware, against the emulated MFRC522 and
 # sample card 1: activation, APDUs of 1..261 bytes in FSD-64 frames (chaining both ways),
 # WTX, R(NAK) retries, card removal, chip reset.
+from simbench import (
+    KH_RECORD,
+    READ_CERT,
+    READ_KH,
+    Bench,
+    check_card,
+    exchange_lengths,
+    expect,
+    load_board,
+    raises,
+    read_card_number,
+    read_certificate,
+    select_ef05,
+)
+
 from reader import driver_errors as de
 from reader import hardware
-from reader.iso14443_4 import TCLError, RETRIES, NOT_ACTIVE
-from reader.mfrc522 import RC522Error, STUCK
-from simbench import Bench, load_board, check_card, read_card_number, read_certificate, \
-    exchange_lengths, raises, expect, select_ef05, READ_KH, KH_RECORD, READ_CERT
+from reader.iso14443_4 import NOT_ACTIVE, RETRIES, TCLError
+from reader.mfrc522 import STUCK, RC522Error
 
 board = load_board("sim-rc522")
 bench = Bench()
@@ -25,7 +38,7 @@ def fresh_card():
 
 def test_activation_reads_uid_atqa_sak_ats():
     assert reader.kind == "rc522" and reader.chip.version == 0x92
-    card = fresh_card()
+    fresh_card()
     ats = reader.channel.ats
     assert ats.fsc == 256 and ats.fwi == 7 and ats.cid and not ats.nad
     assert reader.channel._send_limit == 64          # the FIFO caps our frames
