@@ -25,7 +25,7 @@ from micropython import const
 from reader import healthcard_items as hi
 from reader import idnumber
 from reader.healthcard_auth import CardSession
-from reader.healthcard_errors import HealthCardError, INVALID_DATA, card_sw_error
+from reader.healthcard_errors import INVALID_DATA, HealthCardError, card_sw_error
 
 _CHUNK = const(0x80)
 SCRATCH_SIZE = const(3267)     # the largest binary file: ED0n (3013 + 64 + 190)

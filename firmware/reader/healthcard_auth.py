@@ -10,8 +10,13 @@ from micropython import const
 
 from reader import healthcard_items as hi
 from reader.driver_errors import ReaderError
-from reader.healthcard_errors import HealthCardError, INVALID_DATA, LOCKED, card_sw_error, \
-    link_error
+from reader.healthcard_errors import (
+    INVALID_DATA,
+    LOCKED,
+    HealthCardError,
+    card_sw_error,
+    link_error,
+)
 
 _BUF = const(5 + 255 + 1)
 # The terminal's 8 bytes of AuthIRK (the vendor DLL's constant; health-card.md §3).
@@ -59,7 +64,7 @@ class CardSession:
         try:
             return self.channel.transceive(self._mv[0:n])
         except ReaderError as error:
-            raise link_error(error, _where(what, detail))
+            raise link_error(error, _where(what, detail)) from error
 
     def _ok(self, n, what, detail=None):
         data, sw = self._transceive(n, what, detail)
@@ -195,4 +200,5 @@ def _decode(item, record):
     try:
         return hi.decode_item(item, record)
     except ValueError as error:
-        raise HealthCardError(INVALID_DATA, 0, _where(item[0], item[5]), str(error))
+        raise HealthCardError(INVALID_DATA, 0, _where(item[0], item[5]), str(error)) \
+            from error

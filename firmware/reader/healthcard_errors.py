@@ -3,18 +3,17 @@
 `HealthCardError.kind` is what a terminal can do about a failure (shared/domain/health-card.md
 §3 status words; the drivers' own errors fold into COMMUNICATION or SAM):
 
-| kind            | when                                                  | what to do                  |
-|-----------------|-------------------------------------------------------|-----------------------------|
-| communication   | the card left the field, or its link failed           | tap the card again          |
-| auth-failed     | the card refused the SAM's cryptogram or MAC          | SAM of another issuer? use the card's province SAM |
-| access-denied   | 6982: the file needs a key not granted                | a firmware/access-table bug |
-| locked          | 6283 at SELECT DDF1 (application), 6A81 (card)        | send the holder to the issuer |
-| pin-blocked     | 6983 at VERIFY / CHANGE PIN                           | unblock at the issuer       |
-| pin-wrong       | 63Cx: `tries_left` = x                                | ask for the PIN again       |
-| not-found       | 6A82 / 6A83 / 6A88: file, record or key absent        | the card lacks this data    |
-| invalid-data    | the card's data fails a check (TLV, ID check character) | do not trust the card     |
-| sam             | the SAM is mute, missing or refuses (any SW)          | check the SAM slot / SAM PIN |
-| refused         | any other status word                                 | report the SW               |
+- communication: the card left the field or its link failed -> tap the card again
+- auth-failed: 6300/6984/6988, the card refused the SAM's cryptogram or MAC -> a SAM of
+  another issuer? use the SAM of the card's province
+- access-denied: 6982, the file needs a key not granted -> a firmware/access-table bug
+- locked: 6283 at SELECT DDF1 (application), 6A81 (card) -> send the holder to the issuer
+- pin-blocked: 6983 at VERIFY / CHANGE PIN -> unblock at the issuer
+- pin-wrong: 63Cx, `tries_left` = x -> ask for the PIN again
+- not-found: 6A82 / 6A83 / 6A88, file, record or key absent -> the card lacks this data
+- invalid-data: the card's data fails a check (TLV, ID check character) -> do not trust it
+- sam: the SAM is mute, missing or refuses (any SW) -> check the SAM slot / SAM PIN
+- refused: any other status word -> report the SW
 
 `code` is the status word (or the lower layer's code), `where` names the file or command.
 """

@@ -16,7 +16,7 @@ from micropython import const
 
 from reader import healthcard_items as hi
 from reader.healthcard import HealthCard
-from reader.healthcard_errors import HealthCardError, INVALID_DATA
+from reader.healthcard_errors import INVALID_DATA, HealthCardError
 
 _CHUNK = const(0x80)
 _WORK = const(256)

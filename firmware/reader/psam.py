@@ -26,7 +26,7 @@ from micropython import const
 
 from reader import healthcard_items as hi
 from reader.driver_errors import ReaderError
-from reader.healthcard_errors import HealthCardError, SAM, sam_sw_error, link_error
+from reader.healthcard_errors import SAM, HealthCardError, link_error, sam_sw_error
 
 _BUF = const(5 + 255)
 _ZERO8 = bytes(8)
@@ -56,7 +56,7 @@ class PSAM:
         try:
             data, sw = self.channel.transceive(self._mv[0:n])
         except ReaderError as error:
-            raise link_error(error, "PSAM %s%s" % (what, detail), SAM)
+            raise link_error(error, "PSAM %s%s" % (what, detail), SAM) from error
         if sw != 0x9000:
             raise sam_sw_error(sw, "PSAM %s%s" % (what, detail))
         return data

@@ -10,8 +10,9 @@ import hashlib
 from binascii import hexlify
 
 import mptest_healthcard_bench as bench
+
 from reader import healthcard_items as hi
-from reader.healthcard import HealthCard, plan
+from reader.healthcard import plan
 
 IDENTITY = ("KH", "XM", "XB", "MZ", "CSRQ", "SFZH", "KYXQ")
 

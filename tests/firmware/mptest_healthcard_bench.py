@@ -37,8 +37,8 @@ def _ask(line):
 
 from reader.apdu import PN532Channel  # noqa: E402
 from reader.pn532_uart import PN532_UART  # noqa: E402
-from reader.samslot import SAMSlot  # noqa: E402
 from reader.psam import PSAM  # noqa: E402
+from reader.samslot import SAMSlot  # noqa: E402
 
 _chip = None
 _sam = None

@@ -7,6 +7,7 @@ import gc
 import time
 
 import mptest_healthcard_bench as bench
+
 from reader.healthcard import HealthCard
 
 
