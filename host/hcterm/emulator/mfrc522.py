@@ -16,6 +16,7 @@ every further byte is written to the same register (FIFO bursts).
 | Error/Coll | CollErr, CollPos (1-based, with RxAlign, 32 -> 0), CRCErr, ParityErr, BufferOvfl |
 | timer | TAuto (starts after a transmission, stops on reception), prescaler, reload, TAutoRestart |
 | IRQ line | `set_line("irq", …)` from ComIEn/DivIEn (IRqInv) |
+| RST line | `on_line("rst", 0)`: hard power-down, registers back to reset values, antenna off |
 
 Not emulated: MFAuthent (MIFARE Classic Crypto1: answers ErrIRq + ProtocolErr), analog
 settings (kept, no effect), the self test, type B and FeliCa.
