@@ -155,3 +155,14 @@ def test_demo_json_selftest_passes_on_the_spi_sim_boards(board, chip):
     # the sample PSAM: ATR at 9600 baud, then PPS to TA1 13 (Fi 372, Di 4): clock * 4 / 372
     assert event["sam"]["atr"] == "3B1A1348435053414D00002301"
     assert event["sam"]["baud"] == (38402 if board == "sim-rc522" else 38400)
+
+
+def test_removing_a_card_a_fault_already_took_away():
+    from hcterm.sim.wiring import Devices
+
+    devices = Devices({"uarts": {"pn532": "pn532-hsu"}})
+    devices.tap("adult")
+    devices.field.remove()  # what the card_removed fault does mid-exchange
+    devices.remove()
+    devices.tap("child")
+    assert len(devices.field.cards) == 1

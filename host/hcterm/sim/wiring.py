@@ -76,7 +76,8 @@ class Devices:
         return path
 
     def remove(self):
-        if self._picc is not None and self.field is not None:
+        # a fault may already have taken the card away (tearing): then nothing is left to do
+        if self._picc is not None and self.field is not None and self._picc in self.field.cards:
             self.field.remove(self._picc)
         self._picc = None
         self.card = None
