@@ -185,6 +185,9 @@ class Encoder:
 
 def encode(kind, seq, msg, payload=b""):
     """One frame as new bytes (host side and tests; the firmware keeps an Encoder)."""
+    if len(payload) > MAX_PAYLOAD:
+        raise ValueError("payload of %d bytes is over the maximum %d"
+                         % (len(payload), MAX_PAYLOAD))
     return bytes(Encoder(max(len(payload), 1)).encode(kind, seq, msg, payload))
 
 

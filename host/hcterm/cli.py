@@ -10,6 +10,8 @@ COMMAND_MODULES = (
     "demo",
     "cardctl",
     "emu",
+    "link",
+    "bench",
 )
 
 

@@ -69,7 +69,8 @@ class NotSupported(DeviceError):
 
 class Reader(NationalInterface):
     def __init__(self, url, baudrate=115200, timeout=5.0, ack_timeout=0.1, retries=5,
-                 reconnect=True, reconnect_interval=0.2, on_event=None, connect=True):
+                 reconnect=True, reconnect_interval=0.2, on_event=None, connect=True,
+                 open_timeout=10.0):
         self.url = str(url)
         self.baudrate = baudrate
         self.timeout = timeout
@@ -77,6 +78,7 @@ class Reader(NationalInterface):
         self.retries = retries
         self.reconnect = reconnect
         self.reconnect_interval = reconnect_interval
+        self.open_timeout = open_timeout
         self.device = None            # the last hello answer (device info)
         self.stats = {"retransmits": 0, "duplicates": 0, "reconnects": 0}
         self._callbacks = [on_event] if on_event else []
@@ -96,11 +98,20 @@ class Reader(NationalInterface):
 
     # -- life cycle -----------------------------------------------------------------------
     def open(self):
-        """Open the port and start a session (hello). NotConnected if the port is missing."""
+        """Open the port and start a session (hello), trying for `open_timeout` seconds (a
+        reader still booting answers when its link server starts). NotConnected if the port
+        is missing, LinkTimeout if nothing answers."""
         self._open_port()
         self._start_thread()
-        self.hello()
-        return self
+        deadline = time.monotonic() + self.open_timeout
+        while True:
+            try:
+                self.hello()
+                return self
+            except LinkTimeout:
+                if time.monotonic() > deadline:
+                    self._stop_thread()
+                    raise
 
     def close(self):
         self._stop_thread()

@@ -1,0 +1,107 @@
+"""`hcterm bench NAME`: measurements of the reader stack, one line of JSON with --json.
+
+Benchmarks are listed in BENCHES: name -> (help, add_arguments(parser), run(args) -> dict).
+Add one by writing those two functions (here or in a module of its own) and a line in the
+table; `run` returns the figures, `hcterm bench` prints them and exits 1 if "ok" is False.
+"""
+
+import json
+import tempfile
+import time
+
+
+def _link_fuzz_arguments(p):
+    p.add_argument("--frames", type=int, default=100_000, help="frames in the codec fuzz")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--requests", type=int, default=100,
+                   help="requests through a noisy link to a virtual reader (0: skip)")
+    p.add_argument("--noise", type=float, default=0.05,
+                   help="share of chunks the noisy link damages")
+
+
+def link_fuzz(args):
+    """Both decoders (CPython, and the firmware's under MicroPython) on one stream of random,
+    mutated and garbage frames; then requests through a noisy link to a virtual reader."""
+    from ..link_fuzz import decode_in_chunks, decode_on_micropython, digest, fuzz_stream
+
+    stream, expected = fuzz_stream(args.frames, seed=args.seed)
+    got, counters, host_s = decode_in_chunks(stream, seed=args.seed + 1)
+    with tempfile.TemporaryDirectory() as work:
+        mp_count, mp_sha, mp_s = decode_on_micropython(stream, work)
+    result = {
+        "frames": args.frames, "bytes": len(stream), "good_frames": len(expected),
+        "host": {"decoded": len(got), "exact": got == expected, "seconds": round(host_s, 3),
+                 "frames_per_s": round(args.frames / host_s), "counters": counters},
+        "firmware": {"decoded": mp_count, "exact": mp_sha == digest(expected),
+                     "seconds": round(mp_s, 3), "frames_per_s": round(args.frames / mp_s)},
+    }
+    ok = result["host"]["exact"] and result["firmware"]["exact"]
+    if args.requests:
+        result["noisy_link"] = noisy_requests(args.requests, args.noise, args.seed)
+        ok = ok and result["noisy_link"]["lost"] == 0
+    result["ok"] = ok
+    return result
+
+
+def noisy_requests(count, rate, seed):
+    """`count` config-set/get pairs through a LineNoise proxy: every acknowledged request
+    must be answered, every answer must be the right one."""
+    from ..link import LinkTimeout, Reader
+    from ..link_fuzz import LineNoise, PortProxy
+    from ..sim.virtualreader import VirtualReader
+
+    noise = LineNoise(rate, seed)
+    lost = wrong = 0
+    with VirtualReader() as vr:
+        proxy = PortProxy(vr.port)
+        try:
+            reader = Reader(proxy.url, open_timeout=30)
+            proxy.noise = noise
+            start = time.perf_counter()
+            for n in range(count):
+                name = f"T{n}"
+                try:
+                    reader.set_config(terminal_id=name)
+                    if reader.config()["terminal_id"] != name:
+                        wrong += 1
+                except LinkTimeout:
+                    lost += 1
+            seconds = time.perf_counter() - start
+            link = reader.info()["link"] if not lost else {}
+            reader.close()
+        finally:
+            proxy.close()
+    return {"requests": 2 * count, "noise_events": noise.events, "lost": lost,
+            "wrong": wrong, "seconds": round(seconds, 3),
+            "host_retransmits": reader.stats["retransmits"],
+            "host_duplicates": reader.stats["duplicates"], "reader_link": link}
+
+
+BENCHES = {
+    "link-fuzz": ("fuzz the host link codec on both ends and run requests over a noisy line",
+                  _link_fuzz_arguments, link_fuzz),
+}
+
+
+def register(subparsers):
+    p = subparsers.add_parser("bench", help="measure the reader stack (link fuzz, …)")
+    benches = p.add_subparsers(dest="bench", metavar="BENCH")
+    for name, (help_text, add_arguments, run_bench) in BENCHES.items():
+        b = benches.add_parser(name, help=help_text)
+        b.add_argument("--json", action="store_true", help="one JSON object")
+        add_arguments(b)
+        b.set_defaults(func=_runner(run_bench))
+    p.set_defaults(func=lambda args: p.print_help() or 2)
+
+
+def _runner(run_bench):
+    def run(args):
+        result = run_bench(args)
+        if args.json:
+            print(json.dumps(result, sort_keys=True))
+        else:
+            for key, value in result.items():
+                print(f"{key:12} {value}")
+        return 0 if result.get("ok", True) else 1
+    return run
+

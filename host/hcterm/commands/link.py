@@ -1,0 +1,105 @@
+"""`hcterm info | read | apdu | events --port P`: a reader through its host link.
+
+PORT is anything pyserial's serial_for_url opens: /dev/ttyUSB0, a pty of `hcterm sim`,
+socket://host:port. Errors print what failed and exit 1 (2 for bad arguments).
+"""
+
+import json
+import sys
+
+from reader import hostlink
+
+from ..link import ReaderError
+
+
+def register(subparsers):
+    def command(name, help_text, func):
+        p = subparsers.add_parser(name, help=help_text)
+        p.add_argument("--port", required=True, help="device path, pty or socket://host:port")
+        p.add_argument("--timeout", type=float, default=5.0, help="seconds per request")
+        p.set_defaults(func=_guarded(func))
+        return p
+
+    command("info", "device info of a reader on PORT", run_info).add_argument(
+        "--json", action="store_true")
+    p = command("read", "read a health card on PORT (fields under the national names)",
+                run_read)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--files", nargs="+", metavar="FILE",
+                   help="card files (DDF1/EF05 …); default: the reader's read profile")
+    p = command("apdu", "send one APDU to a slot of the reader on PORT", run_apdu)
+    p.add_argument("--slot", default="card", help="card, sam1..sam4, or 0x01, 0x11..0x14")
+    p.add_argument("apdu", help="command APDU in hex (spaces allowed)")
+    p = command("events", "print the reader's events as they come (Ctrl-C ends)", run_events)
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--count", type=int, default=0, help="stop after N events")
+    p.add_argument("--for", dest="seconds", type=float, default=None,
+                   help="stop when no event came for this many seconds")
+
+
+def _guarded(func):
+    def run(args):
+        from ..link import Reader
+
+        try:
+            with Reader(args.port, timeout=args.timeout) as reader:
+                return func(reader, args)
+        except ReaderError as error:
+            print(f"hcterm {args.command}: {error}", file=sys.stderr)
+            return 1
+        except ValueError as error:
+            print(f"hcterm {args.command}: {error}", file=sys.stderr)
+            return 2
+    return run
+
+
+def run_info(reader, args):
+    info = reader.info()
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False, sort_keys=True))
+        return 0
+    print(f"reader {info['board']}: firmware {info['firmware']}, link protocol "
+          f"{info['protocol']}, MicroPython {info['micropython']}")
+    print(f"  slots: {', '.join(info['slots'])}; heap free {info['heap_free']} bytes; "
+          f"self-test {'ok' if info['selftest_ok'] else 'FAILED'}")
+    return 0
+
+
+def run_read(reader, args):
+    fields = reader.read(files=args.files)
+    if args.json:
+        print(json.dumps(fields, ensure_ascii=False, sort_keys=True))
+    else:
+        for name, value in fields.items():
+            print(f"{name:10} {value}")
+    return 0
+
+
+def run_apdu(reader, args):
+    slot = args.slot
+    if slot.lower().startswith("0x"):
+        slot = int(slot, 16)
+    hostlink.slot_name(slot)
+    power = reader.power_on(slot)
+    response = reader.apdu(slot, args.apdu.replace(" ", ""))
+    print(f"{hostlink.slot_name(slot)}: {power.get('atr') or power.get('ats')}",
+          file=sys.stderr)
+    print(response.hex(" ").upper())
+    return 0
+
+
+def run_events(reader, args):
+    seen = 0
+    try:
+        for event in reader.events(timeout=args.seconds):
+            if args.json:
+                print(json.dumps(event, ensure_ascii=False), flush=True)
+            else:
+                details = ", ".join(f"{k}={v}" for k, v in event.items() if k != "type")
+                print(f"{event['type']:9} {details}", flush=True)
+            seen += 1
+            if args.count and seen >= args.count:
+                break
+    except KeyboardInterrupt:
+        pass
+    return 0
