@@ -225,15 +225,22 @@ def error_body(code, message, kind=None):
     return body
 
 
-def run(board, report, port=None):
-    """Serve the host link until the host asks for the REPL; returns "repl"."""
+def run(board, report, port=None, announce=True):
+    """Serve the host link until the host asks for the REPL; returns "repl". `announce`:
+    send the self-test report as an event first (at boot, not when resumed)."""
     from reader.linkhandlers import Handlers
 
     handlers = Handlers(board, report)
     server = LinkServer(port or StdioPort(), handlers.dispatch)
     handlers.server = server
-    server.event(hostlink.EV_SELFTEST, report)
-    asyncio.run(server.serve())
+    if announce:
+        server.event(hostlink.EV_SELFTEST, report)
+    # A fresh loop, also after the last one was left by Ctrl-C: MicroPython keeps one task
+    # queue, and the old server's tasks would otherwise run again and read the port too.
     asyncio.new_event_loop()
+    try:
+        asyncio.run(server.serve())
+    finally:
+        asyncio.new_event_loop()
     return "repl"
 

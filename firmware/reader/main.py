@@ -16,15 +16,15 @@ def boot(board):
     print("SELFTEST " + json.dumps(report))
     _state["board"] = board
     _state["report"] = report
-    serve()
+    serve(announce=True)
     return report
 
 
-def serve():
+def serve(announce=False):
     from reader import linkserver
 
     try:
-        linkserver.run(_state["board"], _state["report"])
+        linkserver.run(_state["board"], _state["report"], announce=announce)
     except KeyboardInterrupt:
         print("\r\nhost link stopped by Ctrl-C; the REPL has the port")
 
