@@ -126,3 +126,18 @@ def test_fuzz_both_decoders_deliver_exactly_the_good_frames(tmp_path):
     assert counters["crc_errors"] > 0 and counters["bad_frames"] > 0
     count, sha, _ = decode_on_micropython(stream, tmp_path)
     assert (count, sha) == (len(expected), digest(expected))
+
+
+def test_bench_link_fuzz_command():
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "hcterm.cli", "bench", "link-fuzz", "--json",
+                          "--frames", "2000", "--requests", "0"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["ok"] is True and result["frames"] == 2000
+    assert result["host"]["exact"] and result["firmware"]["exact"]
+    assert result["host"]["decoded"] == result["firmware"]["decoded"] == result["good_frames"]
