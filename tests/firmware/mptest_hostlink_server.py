@@ -161,7 +161,7 @@ def test_handlers_config_persists_and_unsupported_is_an_error():
     assert again.config.values["terminal_id"] == "ER-07"
     kind, obj = asyncio.run(call(H.CONFIG_SET, {"read_profile": "everything"}))
     assert kind == H.ERROR and obj["code"] == H.BAD_REQUEST
-    assert "read_profile must be one of basic, full, standard" in obj["message"]
+    assert obj["message"].startswith("read_profile must be one of ")
     kind, obj = asyncio.run(call(H.READ, {"files": ["DDF1/EF06"]}))
     assert (kind, obj["code"]) == (H.ERROR, H.NOT_SUPPORTED)
     assert obj["message"] == "not supported yet: the card application arrives with issue 6"

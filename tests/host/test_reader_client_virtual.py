@@ -10,6 +10,7 @@ import pytest
 from hcterm.link import DeviceError, NotConnected, NotSupported, Reader
 from hcterm.link_fuzz import LineNoise, PortProxy
 from hcterm.sim.virtualreader import VirtualReader, wait_for_line
+from reader import config
 
 SAM_ATR = "3B1A1348435053414D00002301"
 ADULT_ATS = "0D788070024101052019031601"
@@ -73,14 +74,13 @@ def test_national_names_on_the_card_and_the_sam(virtual):
 def test_config_survives_a_restart_with_the_same_flash(tmp_path):
     image = tmp_path / "flash.img"
     with VirtualReader(flash=image) as vr, Reader(vr.port) as reader:
-        assert reader.config() == {"terminal_id": "", "department": "",
-                                   "read_profile": "basic", "beeper": True}
+        assert reader.config() == config.DEFAULTS
         reader.set_config(terminal_id="ER-07", department="急诊", beeper=False)
         with pytest.raises(DeviceError, match="unknown setting 'volume'"):
             reader.set_config(volume=3)
     with VirtualReader(flash=image) as vr, Reader(vr.port) as reader:
-        assert reader.config() == {"terminal_id": "ER-07", "department": "急诊",
-                                   "read_profile": "basic", "beeper": False}
+        assert reader.config() == dict(config.DEFAULTS, terminal_id="ER-07",
+                                       department="急诊", beeper=False)
         assert reader.feedback(beep=1)["muted"] == "beeper is off in the configuration"
 
 
