@@ -29,7 +29,8 @@ HARNESS_DIR = Path(__file__).parent / "firmware"
 # MicroPython's module search path (MICROPYPATH): the firmware, the shared sim board HAL,
 # and the test folder itself (for helpers and fake transports shared by firmware tests).
 MICROPYPATH = os.pathsep.join(
-    [str(HARNESS_DIR), str(FIRMWARE_DIR), str(BOARDS_DIR / "sim-common")]
+    # ".frozen": the port's frozen modules (asyncio), which a set MICROPYPATH would drop
+    [".frozen", str(HARNESS_DIR), str(FIRMWARE_DIR), str(BOARDS_DIR / "sim-common")]
 )
 
 

@@ -1,8 +1,10 @@
 # Boots the firmware on a sim board: what a board's ROM and _boot.py do before main.py.
 #
 # Run by `hcterm sim` as: micropython -X heapsize=… -i simboot.py, with the process's stdio
-# on the reader's USB port (a pty) and the environment naming the board, the flash image,
-# the repository (mounted read-only at /rom, like frozen firmware) and the sim bus.
+# on the reader's USB port (a pty) and the environment naming the board, the flash image, the
+# firmware (a ROMFS image, or the repository's source; read-only at /rom, like frozen
+# firmware) and the sim bus. sys.path keeps ".frozen": the port's own frozen modules
+# (asyncio) import from there, as on a board.
 import os
 import sys
 
@@ -19,9 +21,9 @@ def _rom():
     image = os.getenv("HCTERM_ROMFS")
     if image:
         with open(image, "rb") as f:
-            return vfs.VfsRom(f.read()), ["", "/rom", "/lib"]
+            return vfs.VfsRom(f.read()), ["", ".frozen", "/rom", "/lib"]
     return vfs.VfsPosix(os.getenv("HCTERM_ROOT")), [
-        "", "/rom/firmware", "/rom/boards/" + _BOARD, "/rom/boards/sim-common", "/lib"]
+        "", ".frozen", "/rom/firmware", "/rom/boards/" + _BOARD, "/rom/boards/sim-common", "/lib"]
 
 
 def _mount():

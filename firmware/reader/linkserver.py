@@ -15,20 +15,14 @@ REPL (message REPL) and returns "repl"; Ctrl-C (0x03 from mpremote) raises Keybo
 through it, as on any MicroPython program. Handlers: reader.linkhandlers.
 """
 
+import asyncio
 import select
 import sys
 
-# asyncio is frozen into the MicroPython build: keep frozen modules importable when a boot
-# script or MICROPYPATH has narrowed sys.path (the sim's simboot.py lists only its paths).
-if sys.implementation.name == "micropython" and ".frozen" not in sys.path:
-    sys.path.append(".frozen")
+from micropython import const
 
-import asyncio  # noqa: E402
-
-from micropython import const  # noqa: E402
-
-from reader import hostlink  # noqa: E402
-from reader.hostlink import ACK, ERROR, EVENT, REQUEST  # noqa: E402
+from reader import hostlink
+from reader.hostlink import ACK, ERROR, EVENT, REQUEST
 
 OUTBOX = const(8)
 _RX_CHUNK = const(64)

@@ -136,7 +136,7 @@ def test_unplug_and_replug_reconnects(virtual):
 def test_requests_through_a_noisy_line_are_never_lost(virtual):
     proxy = PortProxy(virtual.port)
     try:
-        with Reader(proxy.url, timeout=5) as reader:
+        with Reader(proxy.url, timeout=15) as reader:  # retries back off to 1.6 s
             proxy.noise = noise = LineNoise(rate=0.2, seed=9)
             for n in range(25):
                 reader.set_config(terminal_id=f"N{n}")
