@@ -25,10 +25,24 @@ def demo(c, board="sim-pn532-uart", json=False):
     c.run(f"hcterm demo --board {board}" + (" --json" if json else ""), pty=True)
 
 
-@task(help={"port": "the reader's serial port", "board": "board folder under boards/"})
-def flash(c, port, board):
-    """Flash the firmware onto a board (hcterm flash; arrives with the flashing issue)."""
-    c.run(f"hcterm flash --port {port} --board {board}", pty=True)
+@task(help={"port": "the reader's serial port", "board": "board folder under boards/",
+            "resume": "do not reset the board first (e.g. a virtual reader handed to the REPL)"})
+def flash(c, port, board, resume=False):
+    """Development flashing: copy the firmware source, the board's board.py and
+    boards/main.py onto a board that runs a stock MicroPython, with mpremote, then reset it.
+    (Frozen builds: the board's manifest.py; production images: `hcterm flash`, to come.)"""
+    from pathlib import Path
+
+    sources = sorted(str(p) for p in Path("firmware/reader").glob("*.py"))
+    board_py = Path("boards", board, "board.py")
+    if not board_py.exists():
+        raise SystemExit(f"no board named {board!r}: see `hcterm sim --list-boards`")
+    mp = f"mpremote {'resume ' if resume else ''}connect {port}"
+    mkdir = "import os\ntry:\n os.mkdir('reader')\nexcept OSError:\n pass"
+    c.run(f'{mp} exec "{mkdir}" + cp {" ".join(sources)} :reader/ '
+          f"+ cp {board_py} :board.py + cp boards/main.py :main.py")
+    if not resume:
+        c.run(f"{mp} reset")
 
 
 @task(help={"what": "benchmark name, e.g. tap or bridge"})

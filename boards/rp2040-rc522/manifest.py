@@ -4,3 +4,4 @@ metadata(description="Health card reader: RP2040 + MFRC522 + SAM + QR", version=
 include("$(PORT_DIR)/boards/manifest.py")
 package("reader", base_path="../../firmware", opt=3)
 module("board.py", opt=3)
+module("main.py", base_path="..", opt=3)
