@@ -11,6 +11,7 @@ COMMAND_MODULES = (
     "cardctl",
     "emu",
     "link",
+    "bridge",
     "bench",
 )
 

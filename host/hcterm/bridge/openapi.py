@@ -1,0 +1,151 @@
+"""The OpenAPI 3 description of the bridge (served at /api/openapi.json).
+
+Written by hand; tests/host/test_bridge_api.py checks that its paths and methods are exactly
+the application's routes. The national read routes come from bridge.national.NATIONAL_READS.
+"""
+
+from .national import NATIONAL_READS
+
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"},
+       "description": "reader id from GET /api/readers (r1, r2, …)"}
+_BEARER = [{"bearer": []}]
+
+
+def _error(description):
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+_READER_ERRORS = {
+    "404": _error("no such reader"),
+    "409": _error("no card in the field / slot not powered"),
+    "501": _error("the reader's firmware does not do this (yet)"),
+    "502": _error("the reader or the card failed (device error with its code)"),
+    "503": _error("the reader is not connected"),
+    "504": _error("the reader did not answer in time"),
+}
+_AUTH_ERRORS = {"401": _error("no or wrong bearer token"), "400": _error("bad request body")}
+
+
+def _json(schema, description="ok"):
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _body(schema):
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+_FIELDS = {"type": "object", "additionalProperties": True,
+           "description": "card fields under the national names (KH, XM, …): AN as text, "
+                          "CN as digits, B as hex"}
+
+
+def _national(name, spec):
+    params = [_ID]
+    if spec["record"]:
+        params.append({"name": "recNo", "in": "query", "required": True,
+                       "schema": {"type": "integer", "minimum": 1}})
+    props = {f: {"type": "string"} for f in spec["fields"]}
+    return {"get": {
+        "operationId": name, "summary": f"{name}: read {spec['file']} "
+        f"({', '.join(spec['fields'])})",
+        "parameters": params,
+        "responses": {"200": _json({"type": "object", "properties": {
+            "reader": {"type": "string"}, **props}}), **_READER_ERRORS},
+    }}
+
+
+def openapi():
+    paths = {
+        "/": {"get": {"operationId": "page", "summary": "the integrator page (HTML)",
+                      "responses": {"200": {"description": "HTML page",
+                                            "content": {"text/html": {}}}}}},
+        "/api/openapi.json": {"get": {"operationId": "openapi", "summary": "this description",
+                                      "responses": {"200": _json({"type": "object"})}}},
+        "/api/readers": {"get": {
+            "operationId": "listReaders", "summary": "the readers, their state and device info",
+            "responses": {"200": _json({"type": "object", "properties": {
+                "readers": {"type": "array",
+                            "items": {"$ref": "#/components/schemas/Reader"}}}})}}},
+        "/api/readers/{id}": {"get": {
+            "operationId": "getReader", "summary": "one reader", "parameters": [_ID],
+            "responses": {"200": _json({"$ref": "#/components/schemas/Reader"}),
+                          "404": _error("no such reader")}}},
+        "/api/readers/{id}/read": {"post": {
+            "operationId": "read", "summary": "read the card on the reader: a profile "
+            "(identity, issuer, cardholder, …), files and/or fields; none: the reader's "
+            "configured read profile", "parameters": [_ID],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {
+                    "profile": {"type": "string"},
+                    "files": {"type": "array", "items": {"type": "string"}},
+                    "fields": {"type": "array", "items": {"type": "string"}},
+                    "record": {"type": "integer"}}}}}},
+            "responses": {"200": _json(_FIELDS), "400": _error("bad request"),
+                          **_READER_ERRORS}}},
+        "/api/readers/{id}/write": {"post": {
+            "operationId": "write", "summary": "write items of one card file (AN as text)",
+            "parameters": [_ID], "security": _BEARER,
+            "requestBody": _body({"type": "object", "required": ["file", "fields"],
+                                  "properties": {"file": {"type": "string"},
+                                                 "record": {"type": "integer"},
+                                                 "fields": _FIELDS}}),
+            "responses": {"200": _json({"type": "object"}), **_AUTH_ERRORS,
+                          **_READER_ERRORS}}},
+        "/api/readers/{id}/apdu": {"post": {
+            "operationId": "apdu", "summary": "raw APDUs to a slot (national SendAPDU)",
+            "parameters": [_ID], "security": _BEARER,
+            "requestBody": _body({"type": "object", "required": ["apdu"], "properties": {
+                "slot": {"description": "card, sam1..sam4, or 1, 17..20",
+                         "oneOf": [{"type": "string"}, {"type": "integer"}]},
+                "apdu": {"oneOf": [{"type": "string"},
+                                   {"type": "array", "items": {"type": "string"}}]},
+                "power_on": {"type": "boolean"}}}),
+            "responses": {"200": _json({"type": "object", "properties": {
+                "slot": {"type": "string"}, "power": {"type": "object"},
+                "responses": {"type": "array", "items": {"type": "object", "properties": {
+                    "apdu": {"type": "string"}, "rsp": {"type": "string"},
+                    "sw": {"type": "string"}}}}}}), **_AUTH_ERRORS, **_READER_ERRORS}}},
+        "/api/readers/{id}/pin": {"post": {
+            "operationId": "pin", "summary": "verify (pin) or change (old, new) the PIN",
+            "parameters": [_ID], "security": _BEARER,
+            "requestBody": _body({"type": "object", "properties": {
+                "pin": {"type": "string"}, "old": {"type": "string"},
+                "new": {"type": "string"}}}),
+            "responses": {"200": _json({"type": "object"}), **_AUTH_ERRORS,
+                          "403": _error("PIN refused"), **_READER_ERRORS}}},
+        "/api/events": {"get": {
+            "operationId": "events", "summary": "WebSocket: one JSON text message per event "
+            "(hello, state, tap, removed, qr, error, selftest); card fields at the top level",
+            "responses": {"101": {"description": "switching to WebSocket"},
+                          "403": _error("Origin not allowed")}}},
+    }
+    for name, spec in NATIONAL_READS.items():
+        paths[f"/api/readers/{{id}}/{name}"] = _national(name, spec)
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "hcterm bridge", "version": "1",
+                 "description": "Health card readers over HTTP/JSON and WebSocket, with the "
+                                "national reader interface's names (docs/bridge.md)."},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error", "message", "action"],
+                          "properties": {"error": {"type": "string"},
+                                         "message": {"type": "string"},
+                                         "action": {"type": "string"},
+                                         "reader": {"type": "string"},
+                                         "code": {"type": "integer"},
+                                         "name": {"type": "string"}}},
+                "Reader": {"type": "object", "properties": {
+                    "id": {"type": "string"}, "port": {"type": "string"},
+                    "state": {"type": "string",
+                              "enum": ["connecting", "connected", "disconnected"]},
+                    "device": {"type": "object", "nullable": True},
+                    "last_error": {"type": "string", "nullable": True},
+                    "since": {"type": "number"}, "events": {"type": "integer"},
+                    "reconnects": {"type": "integer"}}},
+            },
+        },
+    }

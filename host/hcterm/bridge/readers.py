@@ -1,0 +1,198 @@
+"""The bridge's readers: one `hcterm.Reader` per port, supervised, with a state each.
+
+    manager = ReaderManager(["/dev/ttyUSB0", "socket://127.0.0.1:7000"], sink=on_event)
+    await manager.start()          # in the bridge's event loop
+    reader = manager.get("r1")     # ManagedReader; ReaderNotFound otherwise
+    fields = await reader.call("read", files=["DDF1/EF05"])
+
+States (`ManagedReader.state`):
+
+| state        | meaning                                                              |
+|--------------|----------------------------------------------------------------------|
+| connecting   | the port is open (or being opened) but the reader has not answered yet |
+| connected    | the reader answered hello; `device` holds its device info            |
+| disconnected | the port is gone (unplugged, not there yet) or did not answer; retried |
+
+A supervisor task per reader opens the port until it works, and after an unplug says hello
+again once the Reader client has reopened the port (the client itself reopens it, see
+hcterm.link), so `device` is fresh after a replug. Requests run in worker threads (the
+Reader is a blocking client); events arrive on the Reader's thread and are handed to the
+event loop with `call_soon_threadsafe`, then to `sink(reader_id, event)`.
+"""
+
+import asyncio
+import time
+
+from ..link import LinkTimeout, NotConnected, Reader, ReaderError
+
+CONNECTING = "connecting"
+CONNECTED = "connected"
+DISCONNECTED = "disconnected"
+
+SUPERVISE_INTERVAL = 0.2      # seconds between state checks
+OPEN_TIMEOUT = 2.0            # one attempt to open the port and get a hello answer
+
+
+class ReaderNotFound(LookupError):
+    def __init__(self, reader_id, known):
+        self.reader_id = reader_id
+        self.known = list(known)
+        super().__init__(f"no reader {reader_id!r}: the bridge serves "
+                         f"{', '.join(self.known) or 'no readers'}")
+
+
+class BridgeReader(Reader):
+    """The Reader client, with an event's own "type" kept apart from the message type.
+
+    Reader builds an event as {"type": message name} updated with the payload, so a payload
+    field called "type" (the QR code's type, e.g. "1") overwrites "qr". Here the payload's
+    field is kept as "code_type" and "type" stays the message name."""
+
+    def _deliver_event(self, msg, body):
+        if isinstance(body, dict) and "type" in body:
+            body = dict(body)
+            body["code_type"] = body.pop("type")
+        super()._deliver_event(msg, body)
+
+
+class ManagedReader:
+    def __init__(self, reader_id, port, sink, timeout=5.0, reader_factory=BridgeReader):
+        self.id = reader_id
+        self.port = str(port)
+        self.state = DISCONNECTED
+        self.device = None
+        self.last_error = None
+        self.since = time.time()
+        self.events = 0
+        self.reconnects = 0
+        self._sink = sink
+        self._loop = None
+        self._task = None
+        self._opened = False
+        self._seen_reconnects = 0
+        self.client = reader_factory(self.port, timeout=timeout, connect=False,
+                                     open_timeout=OPEN_TIMEOUT)
+        self.client.on_event(self._on_event_thread)
+
+    # -- what the API shows ---------------------------------------------------------------
+    def describe(self):
+        return {"id": self.id, "port": self.port, "state": self.state,
+                "since": round(self.since, 3), "device": self.device,
+                "last_error": self.last_error, "events": self.events,
+                "reconnects": self.reconnects}
+
+    # -- life ----------------------------------------------------------------------------
+    def start(self, loop):
+        self._loop = loop
+        self._task = loop.create_task(self._supervise(), name=f"supervise:{self.id}")
+
+    async def stop(self):
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        await asyncio.to_thread(self.client.close)
+
+    def _set_state(self, state, error=None):
+        if error is not None:
+            self.last_error = error
+        if state != self.state:
+            self.state = state
+            self.since = time.time()
+            self._sink(self.id, {"type": "state", "state": state,
+                                 "message": self.last_error if state != CONNECTED else None})
+
+    async def _supervise(self):
+        while True:
+            try:
+                await self._check()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - a supervisor must go on
+                self._set_state(DISCONNECTED, f"unexpected: {error!r}")
+            await asyncio.sleep(SUPERVISE_INTERVAL)
+
+    async def _check(self):
+        if not self._opened:
+            # the first connection: open() tries the port and a hello for OPEN_TIMEOUT
+            try:
+                self.device = await asyncio.to_thread(self.client.open)
+                self.device = self.client.device
+            except NotConnected as error:
+                self._set_state(DISCONNECTED, str(error))
+                return
+            except LinkTimeout as error:
+                self._set_state(DISCONNECTED, f"the port {self.port} opened but nothing "
+                                f"answered: {error}")
+                return
+            self._opened = True
+            self._set_state(CONNECTED)
+            return
+        if not self.client.connected:
+            # the client reopens the port itself; we only report it
+            self._set_state(DISCONNECTED, f"the port {self.port} is gone (unplugged?); "
+                            "reconnecting")
+            return
+        if self.client.stats["reconnects"] != self._seen_reconnects:
+            # reopened since the last look (a quick unplug and replug): a new session
+            self._seen_reconnects = self.client.stats["reconnects"]
+            self._set_state(CONNECTING)
+        if self.state != CONNECTED:
+            self._set_state(CONNECTING)
+            try:
+                await asyncio.to_thread(self.client.hello)
+            except ReaderError as error:
+                self.last_error = str(error)
+                return
+            self.device = self.client.device
+            self.reconnects += 1
+            self._set_state(CONNECTED)
+
+    # -- events (on the Reader's thread) -----------------------------------------------------
+    def _on_event_thread(self, event):
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._on_event, event)
+
+    def _on_event(self, event):
+        self.events += 1
+        self._sink(self.id, event)
+
+    # -- requests --------------------------------------------------------------------------
+    async def call(self, method, *args, **kwargs):
+        """Run one of the Reader's methods (Pythonic or national name) in a worker thread.
+        Raises the Reader's errors (NotConnected at once when the reader is not connected)."""
+        if self.state != CONNECTED:
+            raise NotConnected(f"reader {self.id} on {self.port} is {self.state}"
+                               + (f": {self.last_error}" if self.last_error else ""))
+        return await asyncio.to_thread(getattr(self.client, method), *args, **kwargs)
+
+
+class ReaderManager:
+    """One ManagedReader per port, ids r1, r2, … in the order given."""
+
+    def __init__(self, ports, sink, timeout=5.0, reader_factory=BridgeReader):
+        self.readers = {}
+        for n, port in enumerate(ports, 1):
+            rid = f"r{n}"
+            self.readers[rid] = ManagedReader(rid, port, sink, timeout=timeout,
+                                              reader_factory=reader_factory)
+
+    async def start(self):
+        loop = asyncio.get_running_loop()
+        for reader in self.readers.values():
+            reader.start(loop)
+
+    async def stop(self):
+        await asyncio.gather(*(r.stop() for r in self.readers.values()))
+
+    def get(self, reader_id):
+        try:
+            return self.readers[reader_id]
+        except KeyError:
+            raise ReaderNotFound(reader_id, self.readers) from None
+
+    def describe(self):
+        return [r.describe() for r in self.readers.values()]

@@ -1,0 +1,495 @@
+"""hcterm bridge end to end: the aiohttp app on 127.0.0.1 in front of virtual readers (the real
+firmware on the MicroPython unix port), HTTP and WebSocket clients, a fake QR platform."""
+
+import asyncio
+import io
+import json
+import logging
+import re
+import subprocess
+import sys
+import threading
+import time
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from hcterm.bridge import qrverify
+from hcterm.bridge.app import KEY_MANAGER, create_app, start_site
+from hcterm.bridge.logs import bridge_logger, mask_ids
+from hcterm.bridge.national import NATIONAL_READS, to_device, to_national
+from hcterm.bridge.openapi import openapi
+from hcterm.bridge.readers import CONNECTED, DISCONNECTED
+from hcterm.commands.bridge import parse_listen
+from hcterm.sim.virtualreader import VirtualReader
+from reader import hostlink
+
+TOKEN = "test-token-1"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+QR = "272EB52D0696FD625B6F3E1A830728532779BEB87520CC83948C50A43F439F58:1"
+SM4_KEY = "0123456789ABCDEFFEDCBA9876543210"
+SECRET = "platform-secret"
+
+
+def run(coro, timeout=45):
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+class Bridge:
+    """The bridge app served in the test's loop, with an HTTP session and a log capture."""
+
+    def __init__(self, ports, verifier=None, timeout=5.0):
+        self.log_stream = io.StringIO()
+        self.app = create_app(ports, TOKEN, verifier=verifier, timeout=timeout,
+                              log=bridge_logger(self.log_stream))
+
+    async def __aenter__(self):
+        self.runner, self.url = await start_site(self.app)
+        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20))
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.http.close()
+        await self.runner.cleanup()
+
+    @property
+    def manager(self):
+        return self.app[KEY_MANAGER]
+
+    async def get(self, path, **kw):
+        async with self.http.get(self.url + path, **kw) as r:
+            return r.status, await r.json()
+
+    async def post(self, path, body=None, **kw):
+        async with self.http.post(self.url + path, json=body, **kw) as r:
+            return r.status, await r.json()
+
+    async def wait_state(self, rid, state, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status, body = await self.get(f"/api/readers/{rid}")
+            if body["state"] == state:
+                return body
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{rid} not {state} within {timeout} s: {body}")
+
+    def logs(self):
+        return [json.loads(line) for line in self.log_stream.getvalue().splitlines()]
+
+
+async def next_event(ws, kind, timeout=15, where=None):
+    """The next WebSocket event of type `kind` (and matching `where`), skipping others."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"no {kind} event within {timeout} s")
+        msg = await ws.receive(timeout=left)
+        assert msg.type == aiohttp.WSMsgType.TEXT, msg
+        event = json.loads(msg.data)
+        if event["type"] == kind and all(event.get(k) == v for k, v in (where or {}).items()):
+            return event
+
+
+async def events_until(ws, wanted, timeout=15):
+    """Events until one of each wanted kind came (a type, or a state for state events)."""
+    seen, left = [], set(wanted)
+    deadline = time.monotonic() + timeout
+    while left:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"no {left} events within {timeout} s; got {seen}")
+        event = json.loads((await ws.receive(timeout=remaining)).data)
+        seen.append(event)
+        left.discard(event["type"] if event["type"] != "state" else event["state"])
+    return seen
+
+
+@pytest.fixture
+def vr(tmp_path):
+    with VirtualReader(flash=tmp_path / "flash.img", port_link=str(tmp_path / "usb0")) as v:
+        yield v
+
+
+def assert_device_error(status, body, reader="r1"):
+    """A device error as the bridge maps it: JSON with the device's code, name and message,
+    what to do, and the HTTP status of the table in bridge.errors."""
+    from hcterm.bridge.errors import DEVICE_STATUS
+
+    assert body["error"] in ("device-error", "not-supported"), body
+    assert body["name"] == hostlink.ERRORS[body["code"]] and body["message"], body
+    assert body["reader"] == reader and body["action"], body
+    assert status == DEVICE_STATUS[body["code"]][0], (status, body)
+
+
+# -- pure parts ---------------------------------------------------------------------------------
+def test_national_field_forms():
+    kh = "110101199003071234"
+    device = {"KH": kh.encode().hex().upper(), "XM": "张三".encode("gbk").hex().upper(),
+              "XB": "1", "CSRQ": "19900307", "FKJGZS": "00AB", "SFZH": kh}
+    assert to_national(device) == {"KH": kh, "XM": "张三", "XB": "1", "CSRQ": "19900307",
+                                   "FKJGZS": "00AB", "SFZH": kh}
+    assert to_device({"XM": "李四", "XB": "2"}) == {"XM": "C0EECBC4", "XB": "2"}
+    with pytest.raises(ValueError, match="XM"):
+        to_device({"XM": "🙂"})
+    assert NATIONAL_READS["iR_DDF1EF06Info"] == {
+        "file": "DDF1/EF06", "record": False, "fields": ["XM", "XB", "MZ", "CSRQ", "SFZH"]}
+    assert NATIONAL_READS["iR_DF02EF08Info"]["record"] is True
+    assert NATIONAL_READS["iR_DF02EF08Info"]["fields"] == ["MYJZMC", "MYJZSJ"]
+
+
+def test_log_lines_are_json_with_id_numbers_masked():
+    stream = io.StringIO()
+    log = bridge_logger(stream)
+    log.info("tap", extra={"fields": {"KH": "110101199003071234", "SFZH": "11010119900307123X",
+                                      "note": "id 440301198001011111 seen", "uid": "0102"}})
+    try:
+        raise ValueError("bad card 110101199003071234")
+    except ValueError:
+        log.exception("failed")
+    lines = stream.getvalue().splitlines()
+    first, second = json.loads(lines[0]), json.loads(lines[1])
+    assert first["event"] == "tap" and first["level"] == "info"
+    assert first["KH"] == "110101********1234" and first["SFZH"] == "110101********123X"
+    assert first["note"] == "id 440301********1111 seen"
+    assert "110101199003071234" not in second["exception"]
+    assert not re.search(r"\d{17}[\dX]", stream.getvalue())
+    assert mask_ids("a 12345678901234567890 b") == "a 12345678901234567890 b"  # 20 digits
+
+
+def test_listen_is_loopback_unless_allowed():
+    assert parse_listen("127.0.0.1:8765", False) == ("127.0.0.1", 8765)
+    assert parse_listen("[::1]:9000", False) == ("::1", 9000)
+    assert parse_listen("localhost:0", False) == ("localhost", 0)
+    with pytest.raises(ValueError, match="not a loopback address.*--allow-remote"):
+        parse_listen("0.0.0.0:8765", False)
+    assert parse_listen("0.0.0.0:8765", True) == ("0.0.0.0", 8765)
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        parse_listen("8765", False)
+    out = subprocess.run([sys.executable, "-m", "hcterm.cli", "bridge", "--port", "/dev/null",
+                          "--listen", "192.0.2.1:8765"], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 2 and "--allow-remote" in out.stderr
+
+
+def test_envelope_round_trip_and_tamper():
+    key = bytes.fromhex(SM4_KEY)
+    fields = {"qrCode": QR, "time": "20260101120000", "terminalId": "12345678X0101"}
+    body = qrverify.seal(fields, "app1", key, SECRET, timestamp=1767240000, nonce="n1")
+    assert set(body) == {"appId", "timestamp", "nonce", "data", "sign"}
+    assert len(body["data"]) % 32 == 0 and len(body["sign"]) == 64
+    assert qrverify.unseal(body, key, SECRET) == fields
+    with pytest.raises(ValueError, match="SM3 sign"):
+        qrverify.unseal(body, key, "other")
+    with pytest.raises(ValueError, match="SM3 sign"):
+        qrverify.unseal(dict(body, nonce="n2"), key, SECRET)
+    # SM3 of "abc" (GB/T 32905 example) through the same digest code path
+    from gmssl import func, sm3
+    assert sm3.sm3_hash(func.bytes_to_list(b"abc")).startswith("66c7f0f4")
+
+
+def test_openapi_matches_the_routes_exactly():
+    app = create_app(["/nonexistent"], TOKEN)
+    routes = set()
+    for route in app.router.routes():
+        if route.method == "HEAD":
+            continue
+        routes.add((route.method.lower(), route.resource.canonical))
+    spec = openapi()
+    described = {(method, path) for path, item in spec["paths"].items() for method in item}
+    assert routes == described
+    assert spec["openapi"].startswith("3.")
+    for path, item in spec["paths"].items():
+        for op in item.values():
+            params = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+            assert params == set(re.findall(r"{(\w+)}", path)), path
+
+
+# -- against virtual readers ----------------------------------------------------------------------
+def test_readers_national_reads_and_errors(vr):
+    async def scenario():
+        async with Bridge([vr.port, str(vr.port) + "-missing"]) as b:
+            await b.wait_state("r1", CONNECTED)
+            status, listing = await b.get("/api/readers")
+            assert status == 200
+            r1, r2 = listing["readers"]
+            assert (r1["id"], r1["port"], r1["state"]) == ("r1", vr.port, "connected")
+            assert r1["device"]["board"] == "sim-pn532-uart" and r1["device"]["firmware"]
+            assert (r2["id"], r2["state"]) == ("r2", DISCONNECTED)
+            assert "cannot open" in r2["last_error"]
+            # a reader that is not there: 503 with what to do; an unknown id: 404
+            status, body = await b.post("/api/readers/r2/read", {"profile": "identity"})
+            assert status == 503 and body["error"] == "reader-not-connected", body
+            assert "retry" in body["action"]
+            status, body = await b.get("/api/readers/r7")
+            assert (status, body["error"]) == (404, "reader-not-found")
+            assert "r1, r2" in body["message"]
+            status, body = await b.get("/api/nothing")
+            assert (status, body["error"]) == (404, "no-such-route")
+            # national reads without a card: the device's own error, mapped
+            for name, spec in NATIONAL_READS.items():
+                query = "?recNo=1" if spec["record"] else ""
+                status, body = await b.get(f"/api/readers/r1/{name}{query}")
+                if status == 200:
+                    continue
+                assert_device_error(status, body)
+            status, body = await b.get("/api/readers/r1/iR_DF02EF07Info")
+            assert status == 400 and "recNo" in body["message"]
+            status, body = await b.post("/api/readers/r1/read", {"profile": "nope"})
+            assert status == 400 and "identity" in body["message"]
+            # with a card: each read answers its fields, or the device's clear error
+            vr.devices.tap("adult")
+            for name, spec in NATIONAL_READS.items():
+                query = "?recNo=1" if spec["record"] else ""
+                status, body = await b.get(f"/api/readers/r1/{name}{query}")
+                if status == 200:
+                    assert body["reader"] == "r1"
+                    assert set(body) - {"reader"} <= set(spec["fields"]), body
+                else:
+                    assert_device_error(status, body)
+            status, body = await b.post("/api/readers/r1/read", {"files": ["DDF1/EF05"]})
+            if status == 200:
+                assert re.fullmatch(r"\d{17}[\dX]", body["KH"]), body
+            else:
+                assert_device_error(status, body)
+    run(scenario(), timeout=55)
+
+
+def test_apdu_pin_write_need_the_token(vr):
+    async def scenario():
+        async with Bridge([vr.port]) as b:
+            await b.wait_state("r1", CONNECTED)
+            apdu = {"slot": "sam1", "apdu": "00A4000002 3F00", "power_on": True}
+            status, body = await b.post("/api/readers/r1/apdu", apdu)
+            assert status == 401 and body["error"] == "unauthorized"
+            assert "Authorization: Bearer" in body["action"]
+            status, body = await b.post("/api/readers/r1/apdu", apdu,
+                                        headers={"Authorization": "Bearer wrong"})
+            assert status == 401 and "wrong" in body["message"]
+            for path in ("write", "pin"):
+                status, body = await b.post(f"/api/readers/r1/{path}", {"pin": "123456"})
+                assert status == 401, (path, body)
+            status, body = await b.post("/api/readers/r1/apdu", apdu, headers=AUTH)
+            assert status == 200, body
+            assert body["power"]["atr"] == "3B1A1348435053414D00002301"
+            assert body["responses"] == [{"apdu": "00A40000023F00", "rsp": "6F0483023F009000",
+                                          "sw": "9000"}]
+            status, body = await b.post("/api/readers/r1/apdu",
+                                        {"slot": "sam2", "apdu": "00A40000023F00",
+                                         "power_on": True}, headers=AUTH)
+            assert_device_error(status, body)
+            assert body["name"] == "no-slot"
+            status, body = await b.post("/api/readers/r1/apdu", {"slot": "sam9", "apdu": "00"},
+                                        headers=AUTH)
+            assert status == 400 and "unknown slot" in body["message"]
+            # PIN and write with the token, no card: the device's answer
+            status, body = await b.post("/api/readers/r1/pin", {"pin": "123456"},
+                                        headers=AUTH)
+            assert_device_error(status, body)
+            status, body = await b.post("/api/readers/r1/write",
+                                        {"file": "DDF1/EF08", "fields": {"BRDH1": "1380000"}},
+                                        headers=AUTH)
+            assert_device_error(status, body)
+            status, body = await b.post("/api/readers/r1/pin", {"nothing": 1}, headers=AUTH)
+            assert status == 400
+    run(scenario())
+
+
+def test_events_reach_two_subscribers_and_replug(tmp_path):
+    link = str(tmp_path / "usb0")
+    flash = tmp_path / "flash.img"
+
+    running = []
+
+    def plug():
+        running.append(VirtualReader(flash=flash, port_link=link).start())
+
+    def unplug():
+        running.pop().stop()
+
+    async def scenario():
+        plug()
+        async with Bridge([link]) as b:
+            one = await b.http.ws_connect(b.url + "/api/events")
+            two = await b.http.ws_connect(b.url + "/api/events")
+            hello = await next_event(one, "hello")
+            assert hello["readers"][0]["id"] == "r1"
+            for ws in (one, two):
+                event = await next_event(ws, "selftest")
+                assert event["reader"] == "r1" and event["ok"] is True
+                assert event["board"] == "sim-pn532-uart"
+            await b.wait_state("r1", CONNECTED)
+            # unplug: the virtual reader goes away, its port with it
+            await asyncio.to_thread(unplug)
+            await b.wait_state("r1", DISCONNECTED)
+            state = await next_event(one, "state", where={"state": DISCONNECTED})
+            assert "gone" in state["message"]
+            status, body = await b.post("/api/readers/r1/read", {"profile": "identity"})
+            assert status == 503 and body["error"] == "reader-not-connected"
+            # replug: the same port comes back with a new boot
+            plug()
+            await b.wait_state("r1", CONNECTED, timeout=25)
+            for ws in (one, two):
+                seen = await events_until(ws, {"selftest", "connected"})
+                boot = next(e for e in seen if e["type"] == "selftest")
+                assert boot["flash"]["boots"] == 2, boot
+            listing = (await b.get("/api/readers/r1"))[1]
+            assert listing["reconnects"] >= 1 and listing["device"]["board"]
+            await one.close()
+            await two.close()
+
+    try:
+        run(scenario(), timeout=58)
+    finally:
+        while running:
+            unplug()
+
+
+def test_two_readers_serve_at_once(tmp_path):
+    async def scenario(a, b_):
+        async with Bridge([a.port, b_.port]) as b:
+            await b.wait_state("r1", CONNECTED)
+            await b.wait_state("r2", CONNECTED)
+            ws = await b.http.ws_connect(b.url + "/api/events")
+            asks = [b.post(f"/api/readers/{rid}/apdu",
+                           {"slot": "sam1", "apdu": "00A40000023F00", "power_on": True},
+                           headers=AUTH) for rid in ("r1", "r2") for _ in range(3)]
+            answers = await asyncio.gather(*asks)
+            assert all(s == 200 and r["responses"][0]["sw"] == "9000" for s, r in answers)
+            assert [r["reader"] for _, r in answers] == ["r1"] * 3 + ["r2"] * 3
+            await ws.close()
+
+    with VirtualReader(flash=tmp_path / "a.img") as a, \
+            VirtualReader(flash=tmp_path / "b.img") as b_:
+        run(scenario(a, b_))
+
+
+# -- QR codes and the platform ------------------------------------------------------------
+class FakePlatform:
+    """The card management platform on 127.0.0.1: checks the envelope (SM3 sign with the app
+    secret, SM4-ECB body), the request fields, and answers an identity, sealed."""
+
+    IDENTITY = {"name": "王小明", "sex": "1", "nation": "01", "birthday": "19800101",
+                "idType": "01", "idNumber": "440301198001011111", "mainIndex": "EHC0001"}
+
+    def __init__(self):
+        self.requests = []
+        self.app = web.Application()
+        self.app.router.add_post("/verify", self.verify)
+
+    async def verify(self, request):
+        body = await request.json()
+        key = bytes.fromhex(SM4_KEY)
+        try:
+            fields = qrverify.unseal(body, key, SECRET)
+        except ValueError as error:
+            return web.json_response({"code": "401", "message": str(error)})
+        assert body["appId"] == "his-app"
+        self.requests.append(fields)
+        if fields["qrCode"] != QR:
+            return web.json_response({"code": "1001", "message": "二维码无效"})
+        answer = qrverify.seal(self.IDENTITY, "platform", key, SECRET)
+        answer.update(code="0", message="ok")
+        answer["sign"] = qrverify.sign(answer, SECRET)
+        return web.json_response(answer)
+
+
+def _verifier(url, secret=SECRET):
+    return qrverify.HttpQRVerifier(url, "12345678X", "0101", "440300", "H0001", "05",
+                                   "010101", app_id="his-app", app_secret=secret,
+                                   sm4_key=SM4_KEY, timeout=3)
+
+
+def test_qr_events_are_verified_by_the_platform():
+    async def scenario():
+        platform = FakePlatform()
+        runner, url = await start_site(platform.app)
+        try:
+            async with Bridge(["/nonexistent-port"], verifier=_verifier(url + "/verify")) as b:
+                ws = await b.http.ws_connect(b.url + "/api/events")
+                await next_event(ws, "hello")
+                client = b.manager.get("r1").client
+                qr_body = {"kind": "static", "id": QR[:64], "type": "1", "validity": "",
+                           "issuer": "", "status": "ok", "text": QR}
+                # as the Reader's receiving thread delivers it
+                threading.Thread(target=client._deliver_event,
+                                 args=(hostlink.EV_QR, qr_body)).start()
+                event = await next_event(ws, "qr")
+                assert event["verified"] is True and event["reader"] == "r1"
+                assert (event["XM"], event["SFZH"], event["ZSY"]) == \
+                    ("王小明", "440301198001011111", "EHC0001")
+                assert event["code_type"] == "1" and event["text"] == QR
+                sent = platform.requests[-1]
+                assert sent["qrCode"] == QR and sent["terminalId"] == "12345678X0101"
+                assert (sent["cityCode"], sent["hospitalCode"], sent["channelCode"],
+                        sent["careStep"]) == ("440300", "H0001", "05", "010101")
+                assert re.fullmatch(r"\d{14}", sent["time"])
+                # the platform refuses an unknown code
+                client._deliver_event(hostlink.EV_QR, dict(qr_body, text=QR[:-1] + "2"))
+                event = await next_event(ws, "qr")
+                assert event["verified"] is False and event["reason"] == "refused"
+                assert "二维码无效" in event["message"]
+                # the reader refused the code itself: not sent to the platform
+                count = len(platform.requests)
+                client._deliver_event(hostlink.EV_QR, {"status": "refused", "reason": "bad_id",
+                                                       "message": "ID must be 64 hex digits",
+                                                       "text": "garbage"})
+                event = await next_event(ws, "qr")
+                assert (event["verified"], event["reason"]) == (False, "bad_id")
+                assert len(platform.requests) == count
+                await ws.close()
+            logs = "\n".join(json.dumps(x, ensure_ascii=False) for x in b.logs())
+            assert "440301********1111" in logs and "440301198001011111" not in logs
+            assert QR not in logs
+            # a wrong app secret: the platform rejects the sign, the bridge says so
+            verifier = _verifier(url + "/verify", secret="wrong")
+            with pytest.raises(qrverify.QRVerifyError, match="refused.*SM3 sign"):
+                await verifier.verify(QR)
+            await verifier.close()
+            # nobody listening: unreachable
+            verifier = _verifier("http://127.0.0.1:9/verify")
+            with pytest.raises(qrverify.QRVerifyError) as error:
+                await verifier.verify(QR)
+            assert error.value.reason == "unreachable"
+            await verifier.close()
+        finally:
+            await runner.cleanup()
+    run(scenario())
+
+
+def test_bridge_command_serves_and_prints_its_token(vr):
+    proc = subprocess.Popen([sys.executable, "-m", "hcterm.cli", "bridge", "--port", vr.port,
+                             "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        url = re.search(r"(http://\S+)/ ", proc.stdout.readline()).group(1)
+        token = re.search(r"token for writes, PIN and APDUs: (\S+)",
+                          proc.stdout.readline()).group(1)
+
+        async def scenario():
+            async with aiohttp.ClientSession() as http:
+                deadline = time.monotonic() + 20
+                while True:
+                    async with http.get(url + "/api/readers/r1") as r:
+                        if (await r.json())["state"] == "connected":
+                            break
+                    assert time.monotonic() < deadline
+                    await asyncio.sleep(0.1)
+                body = {"slot": "sam1", "apdu": "00A40000023F00", "power_on": True}
+                async with http.post(url + "/api/readers/r1/apdu", json=body,
+                                     headers={"Authorization": f"Bearer {token}"}) as r:
+                    assert r.status == 200
+                async with http.get(url + "/") as r:
+                    assert "hcterm bridge" in await r.text()
+        run(scenario())
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert any(x["event"] == "http" and x["path"] == "/api/readers/r1/apdu" for x in lines)
+    assert token not in err
+
+
+logging.getLogger("aiohttp").setLevel(logging.WARNING)
