@@ -29,6 +29,9 @@ CONNECTING = "connecting"
 CONNECTED = "connected"
 DISCONNECTED = "disconnected"
 
+_STATE_TEXT = {CONNECTED: "the reader answered",
+               CONNECTING: "the port is back: starting a new session"}
+
 SUPERVISE_INTERVAL = 0.2      # seconds between state checks
 OPEN_TIMEOUT = 2.0            # one attempt to open the port and get a hello answer
 
@@ -102,7 +105,7 @@ class ManagedReader:
             self.state = state
             self.since = time.time()
             self._sink(self.id, {"type": "state", "state": state,
-                                 "message": self.last_error if state != CONNECTED else None})
+                                 "message": _STATE_TEXT.get(state) or self.last_error})
 
     async def _supervise(self):
         while True:

@@ -1,0 +1,177 @@
+"""The integrator page at / in headless Chromium (Debian's /usr/bin/chromium), driven over the
+DevTools protocol with aiohttp's WebSocket client: it lists the virtual reader, shows events
+the reader pushes (a replug: state changes and the new boot's self-test), and a click on
+Read shows the answer. Saves a screenshot (BRIDGE_PAGE_SCREENSHOT=path to keep it)."""
+
+import asyncio
+import base64
+import io
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from hcterm.bridge.app import create_app, start_site
+from hcterm.bridge.logs import bridge_logger
+from hcterm.sim.virtualreader import VirtualReader
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-extensions", "--window-size=1280,900", "--remote-debugging-port=0"]
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                reason="Debian chromium is not installed (/usr/bin/chromium)")
+
+
+class Chromium:
+    """Headless Chromium and one page, over the DevTools protocol."""
+
+    def __init__(self, http):
+        self.http = http
+        self.profile = tempfile.mkdtemp(prefix="bridge-chromium-")
+        self.proc = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}",
+                                      "about:blank"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        self.ids = itertools.count(1)
+        self.ws = None
+
+    async def connect(self, timeout=20):
+        active = Path(self.profile) / "DevToolsActivePort"
+        deadline = time.monotonic() + timeout
+        while not (active.exists() and active.read_text().count("\n") >= 1):
+            assert time.monotonic() < deadline, "Chromium did not open its DevTools port"
+            assert self.proc.poll() is None, "Chromium exited"
+            await asyncio.sleep(0.05)
+        port = int(active.read_text().split()[0])
+        while True:
+            async with self.http.get(f"http://127.0.0.1:{port}/json/list") as r:
+                pages = [t for t in await r.json() if t["type"] == "page"]
+            if pages:
+                break
+            assert time.monotonic() < deadline, "no page target"
+            await asyncio.sleep(0.05)
+        self.ws = await self.http.ws_connect(pages[0]["webSocketDebuggerUrl"],
+                                             max_msg_size=64 * 1024 * 1024)
+
+    async def send(self, method, timeout=15, **params):
+        ident = next(self.ids)
+        await self.ws.send_json({"id": ident, "method": method, "params": params})
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no answer to {method}"
+            msg = json.loads((await self.ws.receive(timeout=left)).data)
+            if msg.get("id") == ident:
+                assert "error" not in msg, msg
+                return msg["result"]
+
+    async def js(self, expression):
+        result = await self.send("Runtime.evaluate", expression=expression, returnByValue=True,
+                                 awaitPromise=True)
+        assert "exceptionDetails" not in result, result
+        return result["result"].get("value")
+
+    async def wait_for(self, expression, what, timeout=20):
+        deadline = time.monotonic() + timeout
+        while True:
+            value = await self.js(expression)
+            if value:
+                return value
+            assert time.monotonic() < deadline, f"the page did not show {what}"
+            await asyncio.sleep(0.1)
+
+    async def click(self, selector):
+        box = await self.js(f"""(() => {{ const r = document.querySelector({json.dumps(selector)})
+            .getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})()""")
+        for kind in ("mousePressed", "mouseReleased"):
+            await self.send("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1],
+                            button="left", clickCount=1)
+
+    async def close(self):
+        if self.ws is not None:
+            await self.ws.close()
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def test_page_lists_readers_shows_events_and_reads(tmp_path):
+    link = str(tmp_path / "usb0")
+    flash = tmp_path / "flash.img"
+    shot = Path(os.environ.get("BRIDGE_PAGE_SCREENSHOT", tmp_path / "page.png"))
+    running = [VirtualReader(flash=flash, port_link=link).start()]
+
+    async def scenario():
+        logs = io.StringIO()
+        app = create_app([link], "page-token", log=bridge_logger(logs))
+        runner, url = await start_site(app)
+        async with aiohttp.ClientSession() as http:
+            browser = Chromium(http)
+            try:
+                await browser.connect()
+                await browser.send("Page.enable")
+                await browser.send("Page.navigate", url=url + "/")
+                row = 'document.querySelector(\'tr[data-reader="r1"]\')'
+                await browser.wait_for(f"{row} && {row}.querySelector('.state').textContent"
+                                       " === 'connected' && document.getElementById('conn')"
+                                       ".textContent === 'live'", "r1 connected")
+                text = await browser.js(f"{row}.textContent")
+                assert link in text and "sim-pn532-uart" in text, text
+                # the reader is unplugged and comes back: its events reach the page
+                await asyncio.to_thread(running.pop().stop)
+                await browser.wait_for("document.querySelector('#events li[data-type=state]')"
+                                       "?.textContent.includes('disconnected')",
+                                       "the disconnected state")
+                running.append(VirtualReader(flash=flash, port_link=link).start())
+                await browser.wait_for("document.querySelector('#events li[data-type="
+                                       "selftest]')?.textContent.includes('self-test ok')",
+                                       "the self-test event of the new boot", timeout=25)
+                await browser.wait_for(f"{row}.querySelector('button.read').disabled === "
+                                       "false", "an enabled Read button")
+                # a card on the reader, then a click on Read: the answer is shown
+                running[0].devices.tap("adult")
+                await browser.click('tr[data-reader="r1"] button.read')
+                title = await browser.wait_for(
+                    "document.getElementById('result-title').textContent.includes('HTTP') &&"
+                    " document.getElementById('result-title').textContent", "a read result")
+                status = int(title.rsplit(" ", 1)[1])
+                async with http.post(url + "/api/readers/r1/read", json={}) as r:
+                    direct = await r.json()
+                    assert r.status == status, (title, direct)
+                if status == 200:
+                    rows = await browser.js("[...document.querySelectorAll('#result tr')]"
+                                            ".map(r => r.textContent).join('|')")
+                    assert "KH" in rows and direct["KH"] in rows, rows
+                else:
+                    shown = await browser.js("document.getElementById('result-error')"
+                                             ".textContent")
+                    # (the same error as a direct request; a firmware fault's text may vary)
+                    assert shown.startswith(direct["error"] + ": ") and \
+                        shown.endswith(direct["action"]), (shown, direct)
+                picture = await browser.send("Page.captureScreenshot", format="png")
+                shot.write_bytes(base64.b64decode(picture["data"]))
+                assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            except AssertionError as error:
+                raise AssertionError(f"{error}\nbridge log:\n{logs.getvalue()[-3000:]}") \
+                    from None
+            finally:
+                await browser.close()
+                await runner.cleanup()
+
+    try:
+        asyncio.run(asyncio.wait_for(scenario(), 55))
+    finally:
+        for vr in running:
+            vr.stop()
