@@ -4,8 +4,12 @@
 |--------------|------|---------|-------------------------------------------------------|
 | terminal_id  | str  | ""      | the terminal's id: 1-32 of A-Z a-z 0-9 - _            |
 | department   | str  | ""      | department code the reader serves (0-32 characters)   |
-| read_profile | str  | "basic" | which card files a tap reads: basic, standard, full   |
+| read_profile | str  | "identity" | what a tap reads: identity, issuer, cardholder     |
+|              |      |         | (reader.healthcard.PROFILES; docs/terminal-flow.md)   |
 | beeper       | bool | true    | beep on taps and feedback requests                    |
+| flow         | str  | "fast"  | tap flow: fast (reader.healthcard), or reference: the |
+|              |      |         | naive vendor sequence (reader.reference_flow, for the |
+|              |      |         | tap benchmark; SAM kept at 9600 baud)                 |
 
 `Config.set(changes)` validates every change before it stores any (ValueError names the bad
 one) and writes the file through a temporary name, so a power cut leaves the old or the new
@@ -16,14 +20,12 @@ import json
 import os
 
 PATH = "/config.json"
-DEFAULTS = {"terminal_id": "", "department": "", "read_profile": "basic", "beeper": True}
-# read profile -> card files a tap reads (the terminal flow uses these)
-PROFILES = {
-    "basic": ("DDF1/EF05", "DDF1/EF06"),
-    "standard": ("DDF1/EF05", "DDF1/EF06", "DDF1/EF08"),
-    "full": ("DDF1/EF05", "DDF1/EF06", "DDF1/EF07", "DDF1/EF08", "DF01/EF05", "DF01/EF06",
-             "DF02/EF05", "DF02/EF06", "DF02/EF07", "DF02/EF08"),
-}
+DEFAULTS = {"terminal_id": "", "department": "", "read_profile": "identity", "beeper": True,
+            "flow": "fast"}
+# read profiles a tap may use (names of reader.healthcard.PROFILES whose items fit in one
+# tap event of the host link)
+PROFILES = ("identity", "issuer", "cardholder")
+FLOWS = ("fast", "reference")
 _ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
@@ -43,7 +45,9 @@ def _check(name, value):
         if len(value) > 32:
             raise ValueError("department must be at most 32 characters")
     elif name == "read_profile" and value not in PROFILES:
-        raise ValueError("read_profile must be one of %s" % ", ".join(sorted(PROFILES)))
+        raise ValueError("read_profile must be one of %s" % ", ".join(PROFILES))
+    elif name == "flow" and value not in FLOWS:
+        raise ValueError("flow must be one of %s" % ", ".join(FLOWS))
 
 
 class Config:

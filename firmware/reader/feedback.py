@@ -8,7 +8,15 @@ A board either defines `feedback()` returning an object with this interface, or 
     async beep(ms, count)   sound the beeper `count` times for `ms` each
     led(on)                 switch the status LED
     display(text)           show a line of text
+    colour(name)            the status LED's colour: "green", "red", "amber" or "off" (a
+                            one-colour LED is on for green, off otherwise; a sim board also
+                            records the colour)
     features()              {"beeper": bool, "led": bool, "display": bool}
+
+`PATTERNS` are the terminal's outcomes (docs/terminal-flow.md): outcome -> (LED colour,
+beep ms, beep count). `signal(feedback, outcome, text, beeper_on)` shows the colour and the
+text at once and returns the beep coroutine (the caller runs it as a task, so the beeps never
+delay the event to the host), or None when the beeper is off or missing.
 
 A board without a part raises `FeedbackError` for it (never a silent success).
 """
@@ -16,6 +24,13 @@ A board without a part raises `FeedbackError` for it (never a silent success).
 import asyncio
 
 _GAP_MS = 80  # silence between beeps
+
+PATTERNS = {
+    "ok": ("green", 100, 1),
+    "refused": ("red", 60, 3),
+    "error": ("amber", 300, 1),
+    "qr": ("green", 50, 1),
+}
 
 
 class FeedbackError(Exception):
@@ -28,6 +43,7 @@ class PinFeedback:
         self._led = board.led() if hasattr(board, "led") else None
         self._beeper = board.beeper() if hasattr(board, "beeper") else None
         self._display = getattr(board, "display", None) or _sim_display()
+        self._record = _sim_record()
 
     def features(self):
         return {"beeper": self._beeper is not None, "led": self._led is not None,
@@ -53,6 +69,22 @@ class PinFeedback:
     def display(self, text):
         self._need(self._display, "display")(text)
 
+    def colour(self, name):
+        if self._led is not None:
+            self._led.value(1 if name == "green" else 0)
+        if self._record is not None:
+            self._record("led", colour=name)
+
+
+def signal(feedback, outcome, text, beeper_on=True):
+    colour, ms, count = PATTERNS[outcome]
+    feedback.colour(colour)
+    if feedback.features()["display"]:
+        feedback.display(text)
+    if beeper_on and feedback.features()["beeper"]:
+        return feedback.beep(ms, count)
+    return None
+
 
 def _sim_display():
     # A sim board mirrors a reader with a one-line display: the virtual reader records what
@@ -66,6 +98,14 @@ def _sim_display():
         record("display", text=text)
 
     return show
+
+
+def _sim_record():
+    try:
+        from simhal import record
+    except ImportError:
+        return None
+    return record
 
 
 def for_board(board):

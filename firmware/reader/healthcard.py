@@ -50,30 +50,59 @@ _VISITS = ("DF03/EE", "DF03/ED")
 def plan(profile):
     """The profile's entries as (path, record number, item or None, result key) tuples, grouped
     by DF (DDF1, DF01, DF02, DF03) and file in the card's order, so a read selects and
-    authenticates each DF once (pure; ValueError names an unknown entry)."""
+    authenticates each DF once (pure; ValueError names an unknown entry). Reads the item
+    table in place (healthcard_items.item_rows): only the items asked for become tuples."""
     entries = PROFILES[profile] if isinstance(profile, str) else profile
+    rows = []
+    others = []
     for entry in entries:
-        if hi.item_by_field(entry) is None and hi.file_info(entry) is None \
-                and entry not in _VISITS:
+        found = hi.item_rows(entry)
+        if found:
+            rows.extend(found)
+        elif hi.file_info(entry) is not None or entry in _VISITS:
+            others.append(entry)
+        else:
             raise ValueError("profile entry %r is neither an item field nor a file" % entry)
+    rows.sort()              # table order: DDF1, DF01, DF02, DF03, files and records in order
     steps = []
+    at = 0
     for df in _DFS:
+        first = -1
         prev = None
-        for item in hi.ITEMS:                  # in file and record order
-            path = item[0]
-            if path != prev:
-                prev = path
-                n = 0
-            n += 1
-            if path.startswith(df) and (item[5] in entries or path in entries):
-                steps.append((path, n, item, item[5]))
-        for info in hi.FILES:
-            path = info[0]
-            if info[1] != hi.LINEAR and path.startswith(df) and path in entries:
-                steps.append((path, 0, None, path))
+        while at < len(rows):
+            if at and rows[at] == rows[at - 1]:
+                at += 1
+                continue
+            item = hi.item_at(rows[at])
+            if not item[0].startswith(df):
+                break
+            if item[0] != prev:
+                prev = item[0]
+                first = hi.first_row(prev)
+            steps.append((item[0], rows[at] - first + 1, item, item[5]))
+            at += 1
+        if others:
+            for info in hi.each_file():
+                path = info[0]
+                if info[1] != hi.LINEAR and path.startswith(df) and path in others:
+                    steps.append((path, 0, None, path))
     for path in _VISITS:
-        if path in entries:
+        if path in others:
             steps.append((path, 0, None, path))
+    return steps
+
+
+_PLANS = {}
+
+
+def _plan(profile):
+    """plan() of a named profile is kept after its first read (a few hundred bytes), so a tap
+    allocates nothing for it; lists of entries are planned each time."""
+    if not isinstance(profile, str):
+        return plan(profile)
+    steps = _PLANS.get(profile)
+    if steps is None:
+        steps = _PLANS[profile] = plan(profile)
     return steps
 
 
@@ -103,7 +132,7 @@ class HealthCard(CardSession):
         if self.city8 is None:
             self.power_up()
         out = {}
-        for path, number, item, key in plan(profile):
+        for path, number, item, key in _plan(profile):
             if item is not None:
                 out[key] = self.read_item(item, number)
             else:
@@ -120,7 +149,7 @@ class HealthCard(CardSession):
             self.select_ef(path)
             value = self.read_tagged(item)
         else:
-            self.authenticate(hi.file_info(path)[4])
+            self.authenticate(hi.read_key(path))
             self.select_ef(path)
             value = self.read_numbered(item, number or hi.record_number(path, item[1]))
         if item[5] in _ID_FIELDS:

@@ -6,9 +6,14 @@
 | config-get, config-set   | yes (reader.config, /config.json on the flash)               |
 | feedback                 | yes (reader.feedback: beeper, LED, display)                  |
 | power-on, power-off, apdu| card: reader.hardware (PN532, MFRC522); sam1: SAM slot (T=0) |
-| read, read-file, write,  | not supported yet: the card application arrives with issue 6 |
-| verify-pin, change-pin   |                                                              |
-| blacklist-status/update  | not supported yet: the blacklist store arrives with its issue|
+| read, read-file, write,  | with a terminal (reader.terminal): reader.terminal_requests, |
+| verify-pin, change-pin,  | under the terminal's chip lock; without one: not supported   |
+| blacklist-status/update, |                                                              |
+| set-time (0x05)          |                                                              |
+
+Chip messages (power-on, power-off, apdu, the card requests) take the terminal's chip lock,
+so they never interleave with a tap being read; while the host holds the card slot powered
+the terminal does not poll the card.
 
 Every failure is an ERROR answer with a code of hostlink.ERRORS and a message saying what
 failed and what to do; nothing is answered with a success it did not achieve.
@@ -24,11 +29,18 @@ from reader.hostlink import ERROR, RESPONSE
 from reader.linkserver import error_body
 
 _CARD_APP = "not supported yet: the card application arrives with issue 6"
-_BLACKLIST = "not supported yet: the blacklist store arrives with the blacklist issue"
 RESUME = "import reader.main as m;m.resume()"
-# driver error kinds with an error code of their own (others: DEVICE, with the kind)
+SET_TIME = 0x05   # {"time": "YYYYMMDDhhmmss"} -> {"today"}: the reader's clock (terminal flow)
+_NAMES = {SET_TIME: "set-time"}
+# driver error kinds with an error code of their own (others: DEVICE, with the kind);
+# the health card application's kinds (reader.healthcard_errors) too
 _DRIVER_CODES = {CARD_GONE: hostlink.NO_CARD, UNSUPPORTED: hostlink.NOT_SUPPORTED,
-                 AUTH: hostlink.AUTH}
+                 AUTH: hostlink.AUTH, "communication": hostlink.NO_CARD,
+                 "auth-failed": hostlink.AUTH, "pin-wrong": hostlink.AUTH,
+                 "pin-blocked": hostlink.AUTH, "access-denied": hostlink.CARD,
+                 "locked": hostlink.CARD, "not-found": hostlink.CARD,
+                 "invalid-data": hostlink.CARD, "refused": hostlink.CARD}
+_CHIP = (hostlink.POWER_ON, hostlink.POWER_OFF, hostlink.APDU)
 
 
 class LinkError(Exception):
@@ -68,15 +80,22 @@ class Handlers:
         self._reader = None   # reader.hardware card reader, opened on first use
         self._sam = None
         self._channels = {}   # slot name -> powered APDU channel
+        self.terminal = None  # reader.terminal.Terminal, which sets these two
+        self.chip_lock = None
+        self.sam_touched = 0  # host commands that reset or used the SAM (terminal re-selects)
+        self._card_requests = None
         H = hostlink
         self.table = {
             H.HELLO: self.hello, H.INFO: self.info, H.SELFTEST: self.selftest,
             H.CONFIG_GET: self.config_get, H.CONFIG_SET: self.config_set,
             H.FEEDBACK: self.do_feedback, H.POWER_ON: self.power_on,
             H.POWER_OFF: self.power_off, H.APDU: self.apdu, H.REPL: self.repl,
-            H.READ: self.card_app, H.READ_FILE: self.card_app, H.WRITE: self.card_app,
-            H.VERIFY_PIN: self.card_app, H.CHANGE_PIN: self.card_app,
-            H.BLACKLIST_STATUS: self.blacklist, H.BLACKLIST_UPDATE: self.blacklist,
+            H.READ: self._card("read"), H.READ_FILE: self._card("read_file"),
+            H.WRITE: self._card("write"), H.VERIFY_PIN: self._card("verify_pin"),
+            H.CHANGE_PIN: self._card("change_pin"),
+            H.BLACKLIST_STATUS: self._card("blacklist_status"),
+            H.BLACKLIST_UPDATE: self._card("blacklist_update"),
+            SET_TIME: self._card("set_time"),
         }
 
     async def dispatch(self, msg, payload):
@@ -84,19 +103,25 @@ class Handlers:
         if handler is None:
             return ERROR, error_body(hostlink.UNKNOWN_MESSAGE, "unknown message 0x%02X: this "
                                      "firmware (%s) speaks %s" % (msg, VERSION, ", ".join(
-                                         sorted(hostlink.MESSAGES[m] for m in self.table))))
+                                         sorted(_name(m) for m in self.table))))
         try:
             obj = hostlink.unpack(payload)
         except ValueError as error:
             return ERROR, error_body(hostlink.BAD_REQUEST, "payload is not a JSON object "
                                      "(%s)" % error)
         try:
+            if msg in _CHIP and self.chip_lock is not None:
+                async with self.chip_lock:
+                    return RESPONSE, await handler(obj)
             return RESPONSE, await handler(obj)
         except LinkError as error:
             return ERROR, error_body(error.code, error.message, error.kind)
         except ReaderError as error:
             code = _DRIVER_CODES.get(error.kind, hostlink.DEVICE)
-            return ERROR, error_body(code, str(error), error.kind)
+            body = error_body(code, str(error), error.kind)
+            if getattr(error, "tries_left", None) is not None:
+                body["retries"] = error.tries_left
+            return ERROR, body
         except feedback.FeedbackError as error:
             return ERROR, error_body(hostlink.NOT_SUPPORTED, str(error))
         except OSError as error:
@@ -201,6 +226,9 @@ class Handlers:
         slot = self._slot(obj)
         self._channels.pop(slot, None)
         if slot == "card":
+            if self.terminal is not None and self.terminal._active:
+                self.terminal._active = False     # the terminal's last poll woke the card
+                self.terminal._release()
             card = self._card_reader().poll()
             if card is None:
                 raise LinkError(hostlink.NO_CARD, "no card in the field: tap a card and "
@@ -212,6 +240,7 @@ class Handlers:
             from reader import hardware
 
             self._sam = hardware.open_sam_slot(self.board)
+        self.sam_touched += 1
         atr = self._sam.power_on()
         self._channels[slot] = self._sam
         return {"slot": slot, "atr": _hexstr(atr.raw), "baud": self._sam.baudrate}
@@ -229,12 +258,22 @@ class Handlers:
         if channel is None:
             raise LinkError(hostlink.NO_CARD, "slot %s is not powered: send power-on first"
                             % slot)
+        if slot != "card":
+            self.sam_touched += 1
         data, sw = channel.transceive(command)
         return {"rsp": _hexstr(data) + "%04X" % sw}
 
-    # -- arriving with later issues -------------------------------------------------------
-    async def card_app(self, obj):
-        raise LinkError(hostlink.NOT_SUPPORTED, _CARD_APP)
+    # -- card application, blacklist, clock: the terminal's (reader.terminal_requests) ----
+    def _card(self, name):
+        async def handler(obj):
+            if self.terminal is None:
+                raise LinkError(hostlink.NOT_SUPPORTED, _CARD_APP)
+            if self._card_requests is None:
+                from reader.terminal_requests import CardRequests
+                self._card_requests = CardRequests(self.terminal)
+            return await getattr(self._card_requests, name)(obj)
+        return handler
 
-    async def blacklist(self, obj):
-        raise LinkError(hostlink.NOT_SUPPORTED, _BLACKLIST)
+
+def _name(msg):
+    return hostlink.MESSAGES.get(msg) or _NAMES.get(msg, "0x%02X" % msg)

@@ -67,6 +67,16 @@ def check_sam(board):
             "ta1": "%02X" % atr.ta1, "baud": sam.baudrate}
 
 
+def check_blacklist():
+    """The offline blacklist (reader.blacklist): installed or not, its version and size; a
+    damaged file fails the check."""
+    from reader.blacklist import Blacklist
+
+    status = Blacklist().status()
+    status["ok"] = "error" not in status
+    return status
+
+
 def _hex(data):
     return "".join("%02X" % b for b in data)
 
@@ -82,6 +92,7 @@ def run(board):
     gc.collect()
     report["sam"] = check_sam(board)
     gc.collect()
+    report["blacklist"] = check_blacklist()
     report["heap_free"] = gc.mem_free()
     report["ok"] = all(item["ok"] for item in report.values() if isinstance(item, dict))
     return report

@@ -1,0 +1,357 @@
+"""The terminal flow (layer 5): poll for cards and QR codes, read, check, give feedback, tell
+the host. docs/terminal-flow.md describes it; in short:
+
+    terminal = Terminal(board, server, handlers)   # after the self-test, with the link server
+    asyncio.create_task(terminal.run())            # beside server.serve()
+
+Each turn of `run()` polls the card reader once (a PN532 InListPassiveTarget with one retry,
+an MFRC522 WUPA: a poll always returns) and the QR scanner's UART once, then sleeps, so the
+link server's tasks run between polls. Chip access is serialised by `lock` (an asyncio.Lock):
+the host's card requests (reader.terminal_requests) take it too.
+
+A new card (a UID not on the reader before): activate, read the configured profile through
+reader.healthcard (or reader.reference_flow), check lock state (SELECT DDF1 6283), the ID
+check character (MOD 11-2, inside the read), expiry (KYXQ against the reader's date) and the
+offline blacklist, then send one tap event and give feedback. A card left on the reader is
+found again by each poll (after a DESELECT the next WUPA wakes it) and not reported again;
+a poll without it sends a removed event. A read that fails on the card's link checks at once
+whether the card is still there: gone -> error event reason card_removed; still there -> one
+more read, then error reason communication. Nothing read half is ever sent as ok.
+"""
+
+import time
+
+import asyncio
+from micropython import const
+
+from reader import feedback as fb
+from reader import hostlink
+from reader.driver_errors import ReaderError
+
+IDLE_MS = const(20)         # sleep between polls without a card
+PRESENT_MS = const(100)     # sleep between presence checks of a card left on the reader
+_READ_TRIES = const(2)      # a read that failed on the link is tried once more
+_SAM_BAUD_REFERENCE = const(9600)
+
+# QRCodeError codes (reader.qrcode) -> event reasons
+_QR_REASONS = ("", "empty", "fields", "bad_id", "bad_type", "bad_validity", "bad_issuer",
+               "too_long", "not_text")
+# HealthCardError kinds -> (event status, reason)
+_REFUSALS = {"locked": "locked", "invalid-data": "invalid_data", "auth-failed": "auth_failed",
+             "not-found": "not_a_health_card", "access-denied": "access_denied"}
+
+
+def _hex(data):
+    from binascii import hexlify
+    return hexlify(data).decode().upper()
+
+
+def event_fields(data):
+    """A profile read (healthcard values) -> event fields: CN digits as they are, AN and B
+    bytes as upper-case hex (the host decodes AN from GBK; docs/terminal-flow.md)."""
+    out = {}
+    for key in data:
+        value = data[key]
+        out[key] = value if isinstance(value, str) else _hex(value)
+    return out
+
+
+class Terminal:
+    def __init__(self, board, server, handlers, blacklist=None):
+        self.board = board
+        self.server = server
+        self.handlers = handlers
+        self.config = handlers.config
+        self.feedback = handlers.feedback
+        self._blacklist = blacklist    # reader.blacklist.Blacklist, opened on first use
+        self.lock = asyncio.Lock()
+        self.clock_offset = 0          # seconds added to time.time() (host "set-time")
+        self.present = None            # UID of the card on the reader, once reported
+        self.reader = None
+        self.slot = None
+        self.psam = None
+        self.sam_error = None
+        self.qr = None
+        self._flow = None              # the flow the SAM was set up for
+        self._sam_seen = -1
+        self._active = False           # a card was activated by the last poll
+        self._qr_ready = False         # self.qr is a QRScanner (else the bare UART)
+        self.stats = {"polls": 0, "taps": 0, "poll_errors": 0, "removed": 0, "qr": 0,
+                      "last_latency_ms": None}
+        handlers.terminal = self
+        handlers.chip_lock = self.lock
+
+    @property
+    def blacklist(self):
+        if self._blacklist is None:
+            from reader.blacklist import Blacklist
+            self._blacklist = Blacklist()
+        return self._blacklist
+
+    # -- set-up ---------------------------------------------------------------------------
+    def open(self):
+        """Open the card reader and the QR scanner. The SAM (reset, PPS, DF01) and the card
+        application are brought up by the first tap, so an idle reader keeps its heap for
+        the host (and the REPL); a part that fails is reported by the events that need it."""
+        from reader import hardware
+
+        if hasattr(self.board, "reader_chip"):
+            self.reader = self.handlers._reader or hardware.open_card_reader(self.board)
+            self.handlers._reader = self.reader
+        if hasattr(self.board, "qr_scanner"):
+            self.qr = self.board.qr_scanner()   # the UART; reader.qrcode once bytes arrive
+
+    def _sam_ready(self):
+        """The PSAM with DF01 selected, at the rate the configured flow wants; None when the
+        SAM does not answer (sam_error says why)."""
+        flow = self.config.get("flow")
+        touched = self.handlers.sam_touched
+        if self.psam is not None and flow == self._flow and touched == self._sam_seen:
+            return self.psam
+        from reader.healthcard_errors import HealthCardError
+        from reader.psam import PSAM
+
+        self.psam = None
+        self._flow = flow
+        self._sam_seen = touched
+        slot = self.slot = self.handlers._sam
+        if slot is None:
+            from reader import hardware
+            slot = self.slot = self.handlers._sam = hardware.open_sam_slot(self.board)
+        slot.max_baud = _SAM_BAUD_REFERENCE if flow == "reference" else getattr(
+            self.board, "SAM_MAX_BAUD", 115200)
+        try:
+            slot.power_on()
+            psam = PSAM(slot)
+            psam.select_df01()
+        except (ReaderError, HealthCardError) as error:
+            self.sam_error = str(error)
+            return None
+        self.sam_error = None
+        self.psam = psam
+        return psam
+
+    # -- the loop -------------------------------------------------------------------------
+    async def run(self):
+        if self.reader is None and self.qr is None:
+            self.open()
+        while True:
+            wait = IDLE_MS
+            try:
+                if self.reader is not None and not self.handlers._channels.get("card"):
+                    await self.poll_card()
+                    if self.present is not None:
+                        wait = PRESENT_MS
+                if self.qr is not None:
+                    self.poll_qr()
+            except Exception as error:  # noqa: BLE001 - a fault is reported, the loop goes on
+                self._fault(error)
+                wait = PRESENT_MS
+            await asyncio.sleep_ms(wait)
+
+    def _fault(self, error):
+        import gc
+        gc.collect()
+        self.stats["faults"] = self.stats.get("faults", 0) + 1
+        try:
+            self._send(hostlink.EV_ERROR, {
+                "status": "error", "reason": "internal", "code": hostlink.INTERNAL,
+                "name": hostlink.ERRORS[hostlink.INTERNAL],
+                "message": "terminal fault %s: %s" % (type(error).__name__, error)})
+        except MemoryError:
+            pass
+
+    def today(self):
+        t = time.localtime(time.time() + self.clock_offset)
+        return "%04d%02d%02d" % (t[0], t[1], t[2])
+
+    async def poll_card(self):
+        async with self.lock:
+            if self._active:
+                # the card of the last poll is released only now, so nothing crosses the
+                # wires between a tap's read and its event (the benchmark counts them)
+                self._active = False
+                self._release()
+            start = time.ticks_us()
+            self.stats["polls"] += 1
+            try:
+                card = self.reader.poll()
+            except ReaderError:
+                self.stats["poll_errors"] += 1
+                self._recover()
+                return
+            if card is None:
+                if self.present is not None:
+                    self._send(hostlink.EV_REMOVED, {"status": "ok", "uid": _hex(self.present)})
+                    self.stats["removed"] += 1
+                    self.present = None
+                return
+            uid = bytes(card.uid)
+            self._active = True
+            if uid != self.present:
+                self.present = uid
+                self._tap(card, uid, start)
+
+    def _recover(self):
+        try:
+            self.reader.reinit()
+        except ReaderError:
+            pass  # the next poll fails again and is counted
+
+    def _release(self):
+        try:
+            self.reader.release()
+        except ReaderError:
+            self._recover()
+
+    def _still_there(self, uid):
+        """After a failed read: is the card with `uid` still in the field?"""
+        self._release()
+        try:
+            card = self.reader.poll()
+        except ReaderError:
+            self._recover()
+            return None
+        if card is None or bytes(card.uid) != uid:
+            return None
+        return card
+
+    # -- one tap --------------------------------------------------------------------------
+    def _tap(self, card, uid, start):
+        from reader.healthcard_errors import COMMUNICATION, HealthCardError
+
+        self.stats["taps"] += 1
+        body = {"uid": _hex(uid)}
+        psam = self._sam_ready() if hasattr(self.board, "sam_slot") else None
+        if psam is None:
+            return self._finish(start, body, "error", "sam", self.sam_error or "no SAM slot")
+        data = None
+        for attempt in range(_READ_TRIES):
+            try:
+                data = self._read(card, psam)
+                break
+            except HealthCardError as error:
+                if error.kind != COMMUNICATION:
+                    if error.kind in _REFUSALS:
+                        return self._finish(start, body, "refused", _REFUSALS[error.kind],
+                                            str(error))
+                    return self._finish(start, body, "error", error.kind.replace("-", "_"),
+                                        str(error))
+                card = self._still_there(uid)
+                if card is None:
+                    self.present = None
+                    return self._finish(start, body, "error", "card_removed",
+                                        "the card left the field during the read (%s): tap "
+                                        "it again and hold it still" % error.where)
+                if attempt + 1 == _READ_TRIES:
+                    return self._finish(start, body, "error", "communication", str(error))
+        body.update(event_fields(data))
+        ident = data.get("SFZH") or data.get("KH")
+        if ident and self.blacklist.contains(ident):
+            return self._finish(start, body, "refused", "blacklisted",
+                                "the ID number is on the offline blacklist (version %d)"
+                                % self.blacklist.version)
+        expiry = data.get("KYXQ")
+        if expiry and expiry < self.today():
+            return self._finish(start, body, "refused", "expired",
+                                "the card expired on %s" % expiry)
+        return self._finish(start, body, "ok", None, None)
+
+    def _read(self, card, psam):
+        profile = self.config.get("read_profile")
+        if self.config.get("flow") == "reference":
+            from reader.reference_flow import ReferenceCard as Card
+        else:
+            from reader.healthcard import HealthCard as Card
+        return Card(card.channel, psam, card.ats).read(profile)
+
+    def _finish(self, start, body, status, reason, message):
+        body["status"] = status
+        if reason:
+            body["reason"] = reason
+            body["message"] = message
+        latency = time.ticks_diff(time.ticks_us(), start) // 100 / 10
+        body["latency_ms"] = latency
+        self.stats["last_latency_ms"] = latency
+        if status == "error":
+            body["code"] = hostlink.NO_CARD if reason == "card_removed" else hostlink.DEVICE
+            body["name"] = hostlink.ERRORS[body["code"]]
+            self._send(hostlink.EV_ERROR, body)
+        else:
+            self._send(hostlink.EV_TAP, body)
+        if status == "ok":
+            text = "OK " + self._kh_text(body)
+        else:
+            text = "%s: %s" % (status.upper(), reason)
+        self._signal("ok" if status == "ok" else status, text)
+
+    @staticmethod
+    def _kh_text(body):
+        from binascii import unhexlify
+        kh = body.get("KH")
+        return unhexlify(kh).decode() if kh else ""
+
+    # -- QR codes -------------------------------------------------------------------------
+    def poll_qr(self):
+        if not self._qr_ready:
+            if not self.qr.any():
+                return
+            from reader.qrcode import QRScanner
+            self.qr = QRScanner(self.qr)
+            self._qr_ready = True
+        from reader.qrcode import QRCodeError, expired, parse_qr
+
+        try:
+            code = self.qr.poll()
+        except QRCodeError as error:
+            self._qr_refused(None, error)
+            return
+        if code is None:
+            return
+        self.stats["qr"] += 1
+        try:
+            fields = parse_qr(code)
+        except QRCodeError as error:
+            self._qr_refused(code, error)
+            return
+        t = time.localtime(time.time() + self.clock_offset)
+        now = "%04d%02d%02d%02d%02d%02d" % t[0:6]
+        if expired(fields, now):
+            fields["status"] = "refused"
+            fields["reason"] = "expired"
+            fields["message"] = "the dynamic code expired at %s" % fields["validity"]
+            fields["text"] = _text(code)
+            self._send(hostlink.EV_QR, fields)
+            self._signal("refused", "QR: expired")
+            return
+        fields["status"] = "ok"
+        fields["text"] = _text(code)
+        self._send(hostlink.EV_QR, fields)
+        self._signal("qr", "QR " + fields["kind"])
+
+    def _qr_refused(self, code, error):
+        body = {"status": "refused", "reason": _QR_REASONS[error.code]
+                if error.code < len(_QR_REASONS) else "bad_code", "message": error.reason}
+        if code is not None:
+            body["text"] = _text(code)
+        self._send(hostlink.EV_QR, body)
+        self._signal("refused", "QR: " + body["reason"])
+
+    # -- output ---------------------------------------------------------------------------
+    def _send(self, msg, body):
+        self.server.event(msg, body)
+
+    def _signal(self, outcome, text):
+        try:
+            beep = fb.signal(self.feedback, outcome, text, self.config.get("beeper"))
+        except fb.FeedbackError:
+            return
+        if beep is not None:
+            asyncio.create_task(beep)
+
+
+def _text(code):
+    try:
+        return str(bytes(code), "utf-8")
+    except UnicodeError:
+        return _hex(code)

@@ -1,0 +1,216 @@
+"""The host's card, blacklist and clock requests, served by the terminal between its polls
+(docs/host-link.md messages read, read-file, write, verify-pin, change-pin, blacklist-status,
+blacklist-update; docs/terminal-flow.md "Host requests").
+
+Each card request takes the terminal's chip lock, activates the card in the field (no card:
+error no-card), runs reader.healthcard (powered up, SAM DF01) and releases the card. Values go
+as in tap events: CN digits, AN and B as upper-case hex (AN = GBK bytes; writes take the same).
+`LinkError`s and HealthCardErrors become ERROR answers in reader.linkhandlers.
+"""
+
+from binascii import hexlify, unhexlify
+
+from micropython import const
+
+from reader import healthcard_items as hi
+from reader import hostlink
+from reader.terminal import event_fields
+
+_MAX_READ = const(480)           # read-file: hex of 480 bytes fits one answer
+
+
+def _error(code, message):
+    from reader.linkhandlers import LinkError
+    return LinkError(code, message)
+
+
+class CardRequests:
+    def __init__(self, terminal):
+        self.t = terminal
+        self._writer = None          # blacklist.Writer of an update in progress
+
+    async def _with_card(self, fn, writer=False):
+        t = self.t
+        if t.reader is None:
+            raise _error(hostlink.NO_SLOT, "board %s has no card reader" % t.board.NAME)
+        async with t.lock:
+            if t._active:
+                t._active = False
+                t._release()
+            card = t.reader.poll()
+            if card is None:
+                raise _error(hostlink.NO_CARD, "no card in the field: put the card on the "
+                             "reader and ask again")
+            t._active = True
+            psam = t._sam_ready()
+            if psam is None:
+                raise _error(hostlink.DEVICE, "the SAM does not answer (%s): check the SAM "
+                             "slot" % t.sam_error)
+            if writer:
+                from reader.healthcard_write import HealthCardWriter as Card
+            else:
+                from reader.healthcard import HealthCard as Card
+            session = Card(card.channel, psam, card.ats)
+            session.power_up()
+            return fn(session)
+
+    # -- read -----------------------------------------------------------------------------
+    async def read(self, obj):
+        entries = list(obj.get("files") or []) + list(obj.get("fields") or [])
+        if not entries:
+            raise _error(hostlink.BAD_REQUEST, 'give "files": [...] or "fields": [...]')
+        for entry in entries:
+            if not isinstance(entry, str):
+                raise _error(hostlink.BAD_REQUEST, "files/fields: names as text")
+            if entry.startswith("DDF1/EF07") or entry.startswith("DF03/E"):
+                raise _error(hostlink.BAD_REQUEST, "%s is a binary file: use read-file "
+                             "(offset, length)" % entry)
+        record = obj.get("record")
+
+        def run(card):
+            from reader.healthcard import plan
+            try:
+                plan(entries)
+            except ValueError as error:
+                raise _error(hostlink.BAD_REQUEST, str(error)) from None
+            return card.read(entries)
+
+        data = await self._with_card(run)
+        out = {}
+        for key in data:
+            value = data[key]
+            if isinstance(value, list):        # cyclic records: dicts, newest first
+                value = [event_fields(r) if isinstance(r, dict) else r for r in value]
+                if isinstance(record, int):
+                    if not 1 <= record <= len(value):
+                        raise _error(hostlink.BAD_REQUEST, "%s has %d records, not %d"
+                                     % (key, len(value), record))
+                    out.update(value[record - 1])
+                    continue
+                out[key] = value
+            else:
+                out.update(event_fields({key: value}))
+        return out
+
+    async def read_file(self, obj):
+        path = obj.get("file")
+        info = hi.file_info(path) if isinstance(path, str) else None
+        if info is None or info[1] != hi.BINARY:
+            raise _error(hostlink.BAD_REQUEST, "file: a binary file (DDF1/EF07, DF03/EE01.."
+                         "ED05) expected; read linear files with read")
+        offset, length = obj.get("offset", 0), obj.get("length", 256)
+        if not (isinstance(offset, int) and isinstance(length, int) and offset >= 0
+                and 0 < length <= _MAX_READ and offset + length <= info[2]):
+            raise _error(hostlink.BAD_REQUEST, "offset/length: 1..%d bytes inside the %d "
+                         "bytes of %s" % (_MAX_READ, info[2], path))
+
+        def run(card):
+            card.authenticate(info[4])
+            card.select_ef(path)
+            return card.read_binary(offset, bytearray(length))
+
+        data = await self._with_card(run)
+        return {"data": hexlify(data).decode().upper()}
+
+    # -- write and PIN ----------------------------------------------------------------------
+    async def write(self, obj):
+        fields = obj.get("fields")
+        if not isinstance(fields, dict) or not fields:
+            raise _error(hostlink.BAD_REQUEST, 'fields: {"FIELD": value, ...} expected')
+        values = []
+        for name in fields:
+            item = hi.item_by_field(name)
+            if item is None:
+                raise _error(hostlink.BAD_REQUEST, "no item %r" % name)
+            value = fields[name]
+            if not isinstance(value, str):
+                raise _error(hostlink.BAD_REQUEST, "%s: text expected (CN digits, AN/B hex)"
+                             % name)
+            if item[3] != hi.CN:
+                try:
+                    value = unhexlify(value)
+                except ValueError:
+                    raise _error(hostlink.BAD_REQUEST, "%s: AN/B values as hex" % name) \
+                        from None
+            try:
+                hi.encode(item[3], value, item[2])
+            except ValueError as error:
+                raise _error(hostlink.BAD_REQUEST, "%s: %s" % (name, error)) from None
+            values.append((name, value))
+
+        def run(card):
+            for name, value in values:
+                card.write_item(name, value)
+            return {"written": [v[0] for v in values]}
+
+        return await self._with_card(run, writer=True)
+
+    async def verify_pin(self, obj):
+        pin = obj.get("pin")
+        if not isinstance(pin, str) or not 4 <= len(pin) <= 12 or not pin.isdigit():
+            raise _error(hostlink.BAD_REQUEST, "pin: 4 to 12 digits as text")
+
+        def run(card):
+            card.verify_pin(pin)
+            return {"retries": card.pin_tries()}
+
+        return await self._with_card(run)
+
+    async def change_pin(self, obj):
+        old, new = obj.get("old"), obj.get("new")
+        for value in (old, new):
+            if not isinstance(value, str) or not 4 <= len(value) <= 12 or not value.isdigit():
+                raise _error(hostlink.BAD_REQUEST, "old/new: 4 to 12 digits as text")
+
+        def run(card):
+            card.change_pin(old, new)
+            return {}
+
+        return await self._with_card(run)
+
+    # -- blacklist --------------------------------------------------------------------------
+    async def blacklist_status(self, obj):
+        return self.t.blacklist.status()
+
+    async def blacklist_update(self, obj):
+        """{"version": n, "ids": [...], "first": true, "last": true}: one or more chunks of
+        ID numbers in ascending packed order (docs/blacklist-format.md)."""
+        from reader.blacklist import BlacklistError, Writer
+
+        bl = self.t.blacklist
+        ids = obj.get("ids")
+        if not isinstance(ids, list):
+            raise _error(hostlink.BAD_REQUEST, 'ids: a list of ID numbers expected')
+        try:
+            if obj.get("first", True) or self._writer is None:
+                if self._writer is not None:
+                    self._writer.abort()
+                self._writer = Writer(bl.path, obj.get("version"))
+            w = self._writer
+            for id18 in ids:
+                w.add_id(id18)
+            if not obj.get("last", True):
+                return {"received": w.count}
+            self._writer = None
+            w.commit()
+        except BlacklistError as error:
+            if self._writer is not None:
+                self._writer.abort()
+                self._writer = None
+            raise _error(hostlink.BAD_REQUEST, "blacklist: %s" % error) from None
+        bl.reload()
+        return bl.status()
+
+    # -- clock ------------------------------------------------------------------------------
+    async def set_time(self, obj):
+        """{"time": "YYYYMMDDhhmmss"} (local time): the reader's date for expiry checks."""
+        import time
+
+        text = obj.get("time")
+        if not isinstance(text, str) or len(text) != 14 or not text.isdigit():
+            raise _error(hostlink.BAD_REQUEST, "time: YYYYMMDDhhmmss expected")
+        parts = [int(text[i:i + 2]) for i in range(2, 14, 2)]
+        want = time.mktime((int(text[0:4]), parts[0], parts[1], parts[2], parts[3], parts[4],
+                            0, 0))
+        self.t.clock_offset = want - time.time()
+        return {"today": self.t.today()}
