@@ -4,7 +4,6 @@ firmware on the MicroPython unix port), HTTP and WebSocket clients, a fake QR pl
 import asyncio
 import io
 import json
-import logging
 import re
 import subprocess
 import sys
@@ -492,4 +491,18 @@ def test_bridge_command_serves_and_prints_its_token(vr):
     assert token not in err
 
 
-logging.getLogger("aiohttp").setLevel(logging.WARNING)
+
+def test_bench_bridge_small_run():
+    out = subprocess.run([sys.executable, "-m", "hcterm.cli", "bench", "bridge", "--json",
+                          "--samples", "3", "--seconds", "0.5", "--readers", "1", "2"],
+                         capture_output=True, text=True, timeout=55)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout)
+    assert result["ok"] is True
+    latency = result["event_latency"]
+    assert latency["count"] == 3 and latency["p50_ms"] <= latency["p99_ms"]
+    assert latency["event_source"].split(" ")[0] in ("card", "QR", "injected")
+    assert [r["readers"] for r in result["throughput"]] == [1, 2]
+    for run_ in result["throughput"]:
+        assert run_["apdu"]["requests"] > 0 and run_["apdu"]["errors"] == 0
+        assert run_["apdu"]["requests_per_s"] > 0 and run_["list_readers"]["requests"] > 0

@@ -77,9 +77,21 @@ def noisy_requests(count, rate, seed):
             "host_duplicates": reader.stats["duplicates"], "reader_link": link}
 
 
+def _bridge_arguments(p):
+    from .bench_bridge import add_arguments
+    add_arguments(p)
+
+
+def _bridge(args):
+    from .bench_bridge import run
+    return run(args)
+
+
 BENCHES = {
     "link-fuzz": ("fuzz the host link codec on both ends and run requests over a noisy line",
                   _link_fuzz_arguments, link_fuzz),
+    "bridge": ("event latency device -> WebSocket and requests/s through the bridge (1 and "
+               "8 virtual readers)", _bridge_arguments, _bridge),
 }
 
 
