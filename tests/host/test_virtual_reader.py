@@ -28,7 +28,8 @@ def mpremote(port, *args):
 
 
 def test_firmware_boots_under_128k_heap_and_reports_selftest(tmp_path):
-    with VirtualReader("sim-pn532-uart", flash=tmp_path / "flash.img") as reader:
+    with VirtualReader("sim-pn532-uart", flash=tmp_path / "flash.img",
+                       heapsize="128k") as reader:
         report = selftest(reader)
         # the firmware's budget is 128 KiB; the ROMFS image (its "flash") comes on top
         image = reader.rom_image.stat().st_size
@@ -37,7 +38,8 @@ def test_firmware_boots_under_128k_heap_and_reports_selftest(tmp_path):
 
 
 def test_firmware_boots_from_source_under_128k_heap(tmp_path):
-    with VirtualReader(flash=tmp_path / "flash.img", from_source=True) as reader:
+    with VirtualReader(flash=tmp_path / "flash.img", from_source=True,
+                       heapsize="128k") as reader:
         report = selftest(reader)
         assert "heapsize=131072" in reader.process.args
         assert reader.rom_image is None

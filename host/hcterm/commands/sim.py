@@ -5,7 +5,7 @@ import threading
 
 from ..sim import boards
 from ..sim.control import DEFAULT_PATH
-from ..sim.virtualreader import DEFAULT_BOARD, SimError, VirtualReader
+from ..sim.virtualreader import DEFAULT_BOARD, DEFAULT_HEAP, SimError, VirtualReader
 
 
 def register(subparsers):
@@ -17,8 +17,9 @@ def register(subparsers):
     p.add_argument("--port-link", metavar="PATH", help="make PATH a symlink to the reader's port")
     p.add_argument("--control", metavar="PATH", default=DEFAULT_PATH,
                    help=f"control socket for hcterm tap/remove/scan (default {DEFAULT_PATH})")
-    p.add_argument("--heapsize", default="128k",
-                   help="the firmware's RAM budget (default 128k; the ROMFS image comes on top)")
+    p.add_argument("--heapsize", default=DEFAULT_HEAP,
+                   help=f"the firmware's RAM budget (default {DEFAULT_HEAP}; the ROMFS image "
+                        "comes on top)")
     p.add_argument("--pace", action="store_true",
                    help="deliver bytes at the modeled wire rates in real time (docs/link-model.md)")
     p.add_argument("--from-source", action="store_true",
