@@ -22,8 +22,7 @@ import pytest
 from hcterm.mpy import BOARDS_DIR, FIRMWARE_DIR, micropython_command
 from hcterm.sim import romimage
 from hcterm.sim.bus import SimBus
-from hcterm.sim.virtualreader import ROM_HEAP_SLACK
-from hcterm.sim.virtualreader import parse_size
+from hcterm.sim.virtualreader import ROM_HEAP_SLACK, parse_size
 
 HARNESS_DIR = Path(__file__).parent / "firmware"
 # MicroPython's module search path (MICROPYPATH): the firmware, the shared sim board HAL,

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from hcterm.emulator import cardcrypto as cc
 from reader import healthcard_items as hi
 
@@ -12,7 +13,8 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "card-crypto.md"
 
 def doc_vectors():
     block = re.search(r"```vectors\n(.*?)```", DOC.read_text(), re.DOTALL).group(1)
-    return {k: bytes.fromhex(v) for k, v in re.findall(r"^(\w+)\s*=\s*([0-9A-F]+)$", block, re.MULTILINE)}
+    pairs = re.findall(r"^(\w+)\s*=\s*([0-9A-F]+)$", block, re.MULTILINE)
+    return {k: bytes.fromhex(v) for k, v in pairs}
 
 
 def test_sm4_standard_vector():

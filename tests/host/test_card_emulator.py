@@ -7,6 +7,7 @@ A small terminal below moves bytes between card and SAM exactly as the contract 
 import json
 
 import pytest
+
 from hcterm.emulator import load_card, samples
 from reader import healthcard_items as hi
 

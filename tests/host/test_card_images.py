@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+
 from hcterm.emulator import cardcrypto as cc
 from hcterm.emulator import load_card, samples
 from hcterm.emulator.cardimage import ImageError, data_from_image
@@ -236,7 +237,8 @@ def test_writes_are_saved_back(tmp_path):
     ok(sam, H("80DE472E18") + card.ats[5:13] + b"41000000" + r2)
     sam.process(H("80FA000010") + r1 + bytes(8))
     ok(card, H("0082008711") + cc.fold(ok(sam, "00C0000010")) + r1 + b"\x01")
-    ok(card, H("00DC000318") + hi.encode_cyclic("DF02/EF08", ("水痘疫苗".encode("gbk"), "20251103")))
+    vaccine = hi.encode_cyclic("DF02/EF08", ("水痘疫苗".encode("gbk"), "20251103"))
+    ok(card, H("00DC000318") + vaccine)
     assert card.process(H("0020000003999999")) == H("63C2")
     card.save(tmp_path / "after.json")
     saved = image(tmp_path / "after.json")

@@ -3,6 +3,7 @@
 import random
 
 import pytest
+
 from hcterm.emulator import load_card, samples
 
 H = bytes.fromhex

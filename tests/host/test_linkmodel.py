@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from hcterm.emulator import linkmodel
 from hcterm.emulator.linkmodel import (
     LinkModel,

@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+
 from hcterm.emulator.linkmodel import LinkModel, garble
 from hcterm.emulator.qrscanner import (
     CMD_GET_VERSION,

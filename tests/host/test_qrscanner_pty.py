@@ -1,6 +1,7 @@
 """The QR module served on a pty: a real serial client (pyserial) reads codes and configures it."""
 
 import serial
+
 from hcterm.emulator.qrscanner import QrScanner, ack_frame, command_frame
 from hcterm.sim.ptyserve import PtyPort
 

@@ -1,6 +1,7 @@
 """The emulated PSAM: ATR, files of §4, 80DE/80FA through 61xx + 00C0, PIN, other province."""
 
 import pytest
+
 from hcterm.emulator import cardcrypto as cc
 from hcterm.emulator import samples
 from reader import healthcard_items as hi

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+
 from hcterm.emulator.linkmodel import LinkModel, garble
 from hcterm.emulator.samslot import (
     AtrError,

@@ -1,6 +1,7 @@
 """The SAM slot served on a pty: a real serial client (pyserial) resets it and talks T=0."""
 
 import serial
+
 from hcterm.emulator.samslot import SamSlot
 from hcterm.sim.ptyserve import PtyPort
 

@@ -120,7 +120,7 @@ def _cyclic_to_raw(path, entry):
     if isinstance(entry, dict) and "hex" in entry:
         return _hex(entry["hex"], path)
     values = []
-    for _name, field, _offset, length, coding in fields:
+    for _name, field, _offset, _length, coding in fields:
         value = entry.get(field)
         if value is None:
             value = "" if coding == hi.CN else b""

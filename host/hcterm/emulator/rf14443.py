@@ -18,8 +18,8 @@ Not modelled: type B, FeliCa, MIFARE Classic crypto, analog effects (load modula
 from reader.crc import check_crc_a, crc_a_bytes
 
 from .chipfaults import ChipFaults
-from .linkmodel import RF_FDT_PCD_PICC_S, RF_GUARD_PICC_PCD_S
 from .iso14443_4_card import CardT1
+from .linkmodel import RF_FDT_PCD_PICC_S, RF_GUARD_PICC_PCD_S
 
 # Short frames (7 bits) and 14443-3 commands.
 REQA = 0x26
