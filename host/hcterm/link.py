@@ -106,7 +106,9 @@ class Reader(NationalInterface):
         deadline = time.monotonic() + self.open_timeout
         while True:
             try:
-                self.hello()
+                # each try waits no longer than what is left of open_timeout
+                left = max(0.5, min(self.timeout, deadline - time.monotonic()))
+                self.hello(timeout=left)
                 return self
             except LinkTimeout:
                 if time.monotonic() > deadline:
@@ -361,8 +363,9 @@ class Reader(NationalInterface):
         return self.hello()
 
     # -- requests -------------------------------------------------------------------------
-    def hello(self):
-        self.device = self.request(hostlink.HELLO, {"session": random.randrange(1 << 30)})
+    def hello(self, timeout=None):
+        self.device = self.request(hostlink.HELLO, {"session": random.randrange(1 << 30)},
+                                   timeout=timeout)
         return self.device
 
     def info(self):
