@@ -56,7 +56,7 @@ case "$cmd" in
     demo)   setup_python "[dev]"; exec hcterm demo "$@" ;;
     hcterm) setup_python "[dev]"; exec hcterm "$@" ;;
     test)
-        apt_install libnfc-bin libnfc-examples
+        apt_install libnfc-bin libnfc-examples chromium  # real PN532 clients; the bridge page test
         setup_python "[dev]"
         exec python -m pytest "$@" ;;
     shell)  setup_python "[dev]"; exec "${SHELL:-bash}" ;;
