@@ -10,6 +10,9 @@
 | flow         | str  | "fast"  | tap flow: fast (reader.healthcard), or reference: the |
 |              |      |         | naive vendor sequence (reader.reference_flow, for the |
 |              |      |         | tap benchmark; SAM kept at 9600 baud)                 |
+| heap_probe   | bool | false   | diagnostics: after each tap's read and its event, a   |
+|              |      |         | gc.collect() and the live heap noted (info "terminal" |
+|              |      |         | "heap_peak"; docs/bench-tap.md); costs a collection   |
 
 `Config.set(changes)` validates every change before it stores any (ValueError names the bad
 one) and writes the file through a temporary name, so a power cut leaves the old or the new
@@ -21,7 +24,7 @@ import os
 
 PATH = "/config.json"
 DEFAULTS = {"terminal_id": "", "department": "", "read_profile": "identity", "beeper": True,
-            "flow": "fast"}
+            "flow": "fast", "heap_probe": False}
 # read profiles a tap may use (names of reader.healthcard.PROFILES whose items fit in one
 # tap event of the host link)
 PROFILES = ("identity", "issuer", "cardholder")
@@ -33,9 +36,9 @@ def _check(name, value):
     if name not in DEFAULTS:
         raise ValueError("unknown setting %r: the settings are %s"
                          % (name, ", ".join(sorted(DEFAULTS))))
-    if name == "beeper":
+    if name in ("beeper", "heap_probe"):
         if value is not True and value is not False:
-            raise ValueError("beeper must be true or false")
+            raise ValueError("%s must be true or false" % name)
     elif not isinstance(value, str):
         raise ValueError("%s must be text" % name)
     elif name == "terminal_id":

@@ -148,6 +148,8 @@ class Handlers:
             info["config_error"] = self.config.load_error
         if self.server is not None:
             info["link"] = self.server.counters()
+        if self.terminal is not None:
+            info["terminal"] = self.terminal.stats
         return info
 
     async def selftest(self, obj):

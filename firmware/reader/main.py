@@ -1,18 +1,30 @@
 """Entry point of the reader firmware: `reader.main.boot(board)` from main.py / simboot.py."""
 
+import gc
 import json
-
-from reader import selftest
+import sys
 
 _state = {}
+
+
+def _selftest(board):
+    """Run the self-test, then drop its module: it runs once, its code need not stay in RAM."""
+    from reader import selftest
+
+    report = selftest.run(board)
+    del selftest
+    sys.modules.pop("reader.selftest", None)
+    gc.collect()
+    return report
 
 
 def boot(board):
     """Power-on: run the self-test, print it as one line `SELFTEST {json}` (for people and
     tools watching the port before they speak the link), then serve the host link
-    (docs/host-link.md) on the USB port until the host asks for the REPL or Ctrl-C stops
-    it. Returns the self-test report; the REPL then has the port."""
-    report = selftest.run(board)
+    (docs/host-link.md) and run the terminal flow (docs/terminal-flow.md) on the USB port
+    until the host asks for the REPL or Ctrl-C stops it. Returns the self-test report; the
+    REPL then has the port."""
+    report = _selftest(board)
     print("SELFTEST " + json.dumps(report))
     _state["board"] = board
     _state["report"] = report
@@ -21,12 +33,47 @@ def boot(board):
 
 
 def serve(announce=False):
-    from reader import linkserver
-
     try:
-        linkserver.run(_state["board"], _state["report"], announce=announce)
+        run(_state["board"], _state["report"], announce=announce)
     except KeyboardInterrupt:
         print("\r\nhost link stopped by Ctrl-C; the REPL has the port")
+
+
+def run(board, report, port=None, announce=True):
+    """The link server and the terminal side by side until the host takes the REPL; returns
+    "repl". `announce`: send the self-test report as an event first (at boot, not when
+    resumed), so a host sees it before any tap."""
+    from reader import linkserver  # first: it makes the frozen asyncio importable
+
+    import asyncio
+
+    from reader import hostlink
+    from reader.linkhandlers import Handlers
+    from reader.terminal import Terminal
+
+    handlers = Handlers(board, report)
+    server = linkserver.LinkServer(port or linkserver.StdioPort(), handlers.dispatch)
+    handlers.server = server
+    if announce:
+        server.event(hostlink.EV_SELFTEST, report)
+    terminal = Terminal(board, server, handlers)
+    _state["terminal"] = terminal
+
+    async def main():
+        task = asyncio.create_task(terminal.run())
+        try:
+            await server.serve()
+        finally:
+            task.cancel()
+
+    # A fresh loop, also after the last one was left by Ctrl-C: MicroPython keeps one task
+    # queue, and the old server's tasks would otherwise run again and read the port too.
+    asyncio.new_event_loop()
+    try:
+        asyncio.run(main())
+    finally:
+        asyncio.new_event_loop()
+    return "repl"
 
 
 def resume():
@@ -36,5 +83,5 @@ def resume():
         import board
 
         _state["board"] = board
-        _state["report"] = selftest.run(board)
+        _state["report"] = _selftest(board)
     serve()

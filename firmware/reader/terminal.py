@@ -77,7 +77,7 @@ class Terminal:
         self._active = False           # a card was activated by the last poll
         self._qr_ready = False         # self.qr is a QRScanner (else the bare UART)
         self.stats = {"polls": 0, "taps": 0, "poll_errors": 0, "removed": 0, "qr": 0,
-                      "last_latency_ms": None}
+                      "last_latency_ms": None, "heap_peak": 0}
         handlers.terminal = self
         handlers.chip_lock = self.lock
 
@@ -245,6 +245,7 @@ class Terminal:
                                         "it again and hold it still" % error.where)
                 if attempt + 1 == _READ_TRIES:
                     return self._finish(start, body, "error", "communication", str(error))
+        self._probe()
         body.update(event_fields(data))
         ident = data.get("SFZH") or data.get("KH")
         if ident and self.blacklist.contains(ident):
@@ -279,6 +280,7 @@ class Terminal:
             self._send(hostlink.EV_ERROR, body)
         else:
             self._send(hostlink.EV_TAP, body)
+        self._probe()
         if status == "ok":
             text = "OK " + self._kh_text(body)
         else:
@@ -290,6 +292,15 @@ class Terminal:
         from binascii import unhexlify
         kh = body.get("KH")
         return unhexlify(kh).decode() if kh else ""
+
+    def _probe(self):
+        """Config heap_probe: collect, note the live heap (the tap's objects still held)."""
+        if self.config.get("heap_probe"):
+            import gc
+            gc.collect()
+            used = gc.mem_alloc()
+            if used > self.stats["heap_peak"]:
+                self.stats["heap_peak"] = used
 
     # -- QR codes -------------------------------------------------------------------------
     def poll_qr(self):
@@ -314,6 +325,8 @@ class Terminal:
         except QRCodeError as error:
             self._qr_refused(code, error)
             return
+        # the code's own "type" goes as "code_type": an event's "type" is its message name
+        fields["code_type"] = fields.pop("type")
         t = time.localtime(time.time() + self.clock_offset)
         now = "%04d%02d%02d%02d%02d%02d" % t[0:6]
         if expired(fields, now):

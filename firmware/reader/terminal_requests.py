@@ -57,8 +57,10 @@ class CardRequests:
     # -- read -----------------------------------------------------------------------------
     async def read(self, obj):
         entries = list(obj.get("files") or []) + list(obj.get("fields") or [])
-        if not entries:
-            raise _error(hostlink.BAD_REQUEST, 'give "files": [...] or "fields": [...]')
+        if not entries:            # nothing named: what a tap reads (config read_profile)
+            profile = self.t.config.get("read_profile")
+            data = await self._with_card(lambda card: card.read(profile))
+            return event_fields(data)
         for entry in entries:
             if not isinstance(entry, str):
                 raise _error(hostlink.BAD_REQUEST, "files/fields: names as text")
@@ -209,7 +211,7 @@ class CardRequests:
         text = obj.get("time")
         if not isinstance(text, str) or len(text) != 14 or not text.isdigit():
             raise _error(hostlink.BAD_REQUEST, "time: YYYYMMDDhhmmss expected")
-        parts = [int(text[i:i + 2]) for i in range(2, 14, 2)]
+        parts = [int(text[i:i + 2]) for i in range(4, 14, 2)]
         want = time.mktime((int(text[0:4]), parts[0], parts[1], parts[2], parts[3], parts[4],
                             0, 0))
         self.t.clock_offset = want - time.time()

@@ -1,13 +1,14 @@
 """hcterm.Reader end to end on the virtual reader: the real firmware's link server on the
 MicroPython unix port, its USB port a pty (or behind a TCP proxy that can be unplugged)."""
 
+import json
 import subprocess
 import sys
 import time
 
 import pytest
 
-from hcterm.link import DeviceError, NotConnected, NotSupported, Reader
+from hcterm.link import DeviceError, NotConnected, Reader
 from hcterm.link_fuzz import LineNoise, PortProxy
 from hcterm.sim.virtualreader import VirtualReader, wait_for_line
 from reader import config
@@ -65,10 +66,16 @@ def test_national_names_on_the_card_and_the_sam(virtual):
         assert reader.SendAPDU(0x01, bytes.fromhex("00A40000023F00")) == "6F0483023F009000"
         with pytest.raises(DeviceError, match="no slot sam2"):
             reader.PowerOn(0x12)
-        with pytest.raises(NotSupported, match="card application arrives with issue 6"):
-            reader.iR_DDF1EF06Info()
-        with pytest.raises(NotSupported, match="card application arrives with issue 6"):
-            reader.VerifyPIN("123456")
+        reader.power_off("card")
+        # the terminal serves the card application: AN as GBK hex, CN digits, B hex
+        assert reader.iR_DDF1EF06Info() == {
+            "XM": "张伟".encode("gbk").hex().upper(), "XB": "01", "MZ": "01",
+            "CSRQ": "19850315", "SFZH": b"410105198503154213".hex().upper()}
+        assert reader.VerifyPIN("123456") == {"retries": 3}
+        with pytest.raises(DeviceError, match="PIN") as error:
+            reader.VerifyPIN("000000")
+        assert error.value.name == "auth"
+        assert reader.VerifyPIN("123456") == {"retries": 3}
 
 
 def test_config_survives_a_restart_with_the_same_flash(tmp_path):
@@ -161,4 +168,10 @@ def test_cli_info_and_apdu(virtual):
     assert (out.returncode, out.stdout) == (0, "6F 04 83 02 3F 00 90 00\n"), out.stderr
     out = hcterm("read", "--port", virtual.port, "--json")
     assert out.returncode == 1
-    assert "not supported yet: the card application arrives with issue 6" in out.stderr
+    assert "no card in the field" in out.stderr
+    virtual.devices.tap("adult")
+    out = hcterm("read", "--port", virtual.port, "--json")
+    assert out.returncode == 0, out.stderr
+    fields = json.loads(out.stdout)
+    assert (fields["KH"], fields["CSRQ"], fields["KYXQ"]) == \
+        (b"410105198503154213".hex().upper(), "19850315", "20390316")

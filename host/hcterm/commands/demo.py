@@ -1,42 +1,254 @@
 """`hcterm demo`: the main job on a virtual reader, end to end.
 
-Until the terminal flow exists (issue 6) it boots the virtual reader and shows its
-power-on self-test, as the HIS side would receive it.
+A virtual reader boots (its self-test arrives as the first event), the host installs the
+sample blacklist (host/hcterm/emulator/samples/blacklist.txt, through the link's
+blacklist-update) and sets the reader's clock, then a person taps every sample card and takes
+it away again, pulls one card off in the middle of its read, and scans a few QR codes. What
+the HIS receives is shown as a table, or with --json as one JSON object per line per event
+(card text decoded from GBK to Unicode, as the national interface gives it).
+
+Each step has an expected outcome (a tap that is accepted, refused as locked, expired or
+blacklisted, an error for the card pulled too early, …); the command exits 1 and says which
+step went wrong when any event differs, or does not come.
 """
 
 import json
+import sys
+import time
+from pathlib import Path
 
-from ..sim.virtualreader import DEFAULT_BOARD, SimError, VirtualReader, wait_for_line
+from reader import blacklist as bl
+
+from ..emulator import samples
+from ..sim.virtualreader import DEFAULT_BOARD, SimError, VirtualReader
+
+EVENT_TIMEOUT = 10.0      # seconds an expected event may take (a tap is ~50 ms)
+QUIET_S = 0.4             # after a step, no further event may come within this time
+BLACKLIST_VERSION = 1
+# the card fields of a tap, under the national interface's names
+CARD_FIELDS = ("KH", "XM", "XB", "MZ", "CSRQ", "SFZH", "KYXQ")
+# sample card (the word after its number) -> expected tap (status, reason)
+CARD_OUTCOMES = {
+    "adult": ("ok", None), "child": ("ok", None), "elderly": ("ok", None),
+    "locked": ("refused", "locked"),
+    "pin": ("ok", None),            # PIN-blocked: the identity profile needs no PIN
+    "expired": ("refused", "expired"),
+    "blacklisted": ("refused", "blacklisted"),
+}
+# QR samples (qr_samples.json names) scanned, and the event each gives
+QR_SCANS = (("static", "ok", None), ("dynamic-valid", "ok", None),
+            ("dynamic-expired", "refused", "expired"), ("regional", "ok", None),
+            ("url", "refused", "bad_id"))
+# frames the card answers before the "pulled too early" card leaves the field: past its
+# activation, in the middle of the identity read
+PULL_AFTER_FRAMES = 10
+
+
+class DemoFailure(Exception):
+    pass
 
 
 def register(subparsers):
-    p = subparsers.add_parser("demo", help="boot a virtual reader and show what the HIS gets")
-    p.add_argument("--board", default=DEFAULT_BOARD)
+    p = subparsers.add_parser("demo", help="tap the sample cards and scan QR codes on a "
+                              "virtual reader; show what the HIS gets")
+    p.add_argument("--board", default=DEFAULT_BOARD,
+                   help="sim board (sim-pn532-uart, sim-pn532-spi, sim-rc522)")
     p.add_argument("--json", action="store_true", help="one JSON object per line per event")
     p.set_defaults(func=run)
 
 
 def run(args):
+    out = _JsonOut() if args.json else _TableOut()
     try:
-        with VirtualReader(args.board) as reader:
-            line = wait_for_line(reader.port, "SELFTEST ", timeout=30)
-    except SimError as error:
-        print(f"hcterm demo: {error}")
+        with VirtualReader(args.board) as vr:
+            Demo(vr, out).run()
+    except (SimError, DemoFailure) as error:
+        out.close()
+        print(f"hcterm demo: FAILED: {error}", file=sys.stderr)
         return 1
-    report = json.loads(line[len("SELFTEST "):])
-    event = {"type": "selftest", "status": "ok" if report["ok"] else "error", **report}
-    if args.json:
-        print(json.dumps(event, ensure_ascii=False))
-    else:
-        print_selftest(event)
-    return 0 if report["ok"] else 1
+    out.close()
+    if not args.json:
+        print(f"demo passed: every event on {args.board} was the expected one")
+    return 0
+
+
+def card_kind(path):
+    """card-04-locked-zhao-lei.json -> 'locked'."""
+    return Path(path).stem.split("-")[2]
+
+
+def national_event(event):
+    """An event as the Reader delivers it -> the HIS's view: AN card fields as text."""
+    from ..bridge.national import to_national
+
+    return to_national(event)
+
+
+def blacklist_ids(path):
+    """The ID numbers of a text blacklist, in the packed order the reader wants."""
+    with open(path, encoding="utf-8") as f:
+        return [bl.unpack(entry) for entry in bl.parse_text(f)]
+
+
+def install_blacklist(reader, path=None, version=BLACKLIST_VERSION):
+    """Send a text blacklist to the reader (docs/blacklist-format.md): its status after."""
+    ids = blacklist_ids(path or samples.blacklist_path())
+    return reader.blacklist_update({"version": version, "ids": ids})
+
+
+def set_clock(reader, when=None):
+    """The reader's clock to the host's local time (request set-time, 0x05)."""
+    stamp = time.strftime("%Y%m%d%H%M%S", time.localtime(when))
+    return reader.request(0x05, {"time": stamp})
+
+
+class Demo:
+    def __init__(self, vr, out):
+        self.vr = vr
+        self.out = out
+        self.reader = None
+
+    def run(self):
+        from ..link import Reader, ReaderError
+
+        try:
+            self.reader = Reader(self.vr.port, open_timeout=30, timeout=10)
+        except ReaderError as error:
+            raise DemoFailure(f"cannot talk to the virtual reader: {error}") from None
+        try:
+            self._steps()
+        except ReaderError as error:
+            raise DemoFailure(f"the reader failed a request: {error}") from None
+        finally:
+            self.reader.close()
+
+    def _steps(self):
+        self.expect("boot", "selftest", "ok", None)
+        status = install_blacklist(self.reader)
+        self.out.note(f"blacklist installed: version {status['version']}, "
+                      f"{status['count']} ID numbers")
+        self.out.note(f"reader clock set: today is {set_clock(self.reader)['today']}")
+        for path in samples.paths():
+            status, reason = CARD_OUTCOMES[card_kind(path)]
+            self.vr.devices.tap(path)
+            self.expect(_label(path), "tap", status, reason)
+            self.vr.devices.remove()
+            self.expect(_label(path), "removed", "ok", None)
+        first = samples.paths()[0]
+        self.vr.devices.field.faults.card_removed_after(PULL_AFTER_FRAMES)
+        self.vr.devices.tap(first)
+        pulled = _label(first) + " pulled early"
+        self.expect(pulled, "error", "error", "card_removed")
+        self.vr.devices.remove()
+        self.quiet(pulled)
+        codes = {s["name"]: s["text"] for s in _qr_samples()}
+        for name, status, reason in QR_SCANS:
+            self.vr.devices.scan(codes[name])
+            self.expect(f"QR {name}", "qr", status, reason)
+
+    def expect(self, step, kind, status, reason):
+        from ..link import LinkTimeout
+
+        try:
+            event = self.reader.next_event(timeout=EVENT_TIMEOUT)
+        except LinkTimeout:
+            raise DemoFailure(f"{step}: no {kind} event within {EVENT_TIMEOUT:.0f} s") \
+                from None
+        event = national_event(event)
+        if kind == "selftest":
+            event["status"] = "ok" if event.get("ok") else "error"
+        self.out.event(step, event)
+        got = (event.get("type"), event.get("status"), event.get("reason"))
+        if got != (kind, status, reason):
+            raise DemoFailure(f"{step}: expected {kind}/{status}/{reason or '-'}, the HIS got "
+                              f"{got[0]}/{got[1]}/{got[2] or '-'}: "
+                              f"{event.get('message', json.dumps(event, ensure_ascii=False))}")
+        return event
+
+    def quiet(self, step):
+        from ..link import LinkTimeout
+
+        try:
+            event = self.reader.next_event(timeout=QUIET_S)
+        except LinkTimeout:
+            return
+        raise DemoFailure(f"{step}: an unexpected {event.get('type')} event: "
+                          f"{json.dumps(event, ensure_ascii=False)}")
+
+
+def _label(path):
+    """card-01-adult-zhang-wei.json -> '01-adult-zhang-wei'."""
+    return Path(path).stem.split("-", 1)[1]
+
+
+def _qr_samples():
+    path = Path(samples.__file__).with_name("qr_samples.json")
+    return json.loads(path.read_text(encoding="utf-8"))["samples"]
+
+
+class _JsonOut:
+    """One JSON object per line per event, as the HIS receives it (plus "step")."""
+
+    def note(self, text):
+        pass
+
+    def event(self, step, event):
+        line = dict(event)
+        line.setdefault("status", None)
+        line.setdefault("reason", None)
+        line["step"] = step
+        print(json.dumps(line, ensure_ascii=False), flush=True)
+
+    def close(self):
+        sys.stdout.flush()
+
+
+class _TableOut:
+    COLUMNS = (("step", 34), ("event", 8), ("status", 8), ("reason", 13), ("ms", 6),
+               ("KH", 18), ("XM", 6), ("XB", 2), ("MZ", 2), ("CSRQ", 8), ("KYXQ", 8))
+
+    def __init__(self):
+        self._header = False
+
+    def note(self, text):
+        print(f"  · {text}")
+
+    def event(self, step, event):
+        if event.get("type") == "selftest":
+            print_selftest(event)
+            return
+        if not self._header:
+            print("  ".join(_cell(name, width) for name, width in self.COLUMNS))
+            print("  ".join("-" * width for _, width in self.COLUMNS))
+            self._header = True
+        values = {"step": step, "event": event.get("type"), "ms": event.get("latency_ms")}
+        values.update(event)
+        if event.get("type") == "qr":
+            values["KH"] = (event.get("text") or "")[:18]
+        print("  ".join(_cell(values.get(name), width) for name, width in self.COLUMNS),
+              flush=True)
+
+    def close(self):
+        sys.stdout.flush()
+
+
+def _cell(value, width):
+    text = "" if value is None else str(value)
+    # CJK characters take two columns on a terminal
+    wide = sum(1 for ch in text if ord(ch) > 0x2E80)
+    if len(text) + wide > width:
+        text = text[:max(1, width - wide - 1)] + "…"
+        wide = sum(1 for ch in text if ord(ch) > 0x2E80)
+    return text + " " * max(0, width - len(text) - wide)
 
 
 def print_selftest(event):
     print(f"virtual reader {event['board']} — firmware {event['firmware']} on MicroPython "
           f"{event['micropython']}, heap free {event['heap_free']} bytes")
-    for name in ("reader_chip", "flash"):
-        item = event[name]
+    for name in ("reader_chip", "sam", "flash", "blacklist"):
+        item = event.get(name)
+        if item is None:
+            continue
         if item["ok"]:
             details = ", ".join(f"{k}={v}" for k, v in item.items() if k != "ok")
             print(f"  {name:12} ok     {details}")
