@@ -23,7 +23,7 @@ _MP_STREAM_POLL = const(3)
 _MP_STREAM_GET_FILENO = const(10)
 _MP_STREAM_POLL_RD = const(1)
 _MP_STREAM_POLL_WR = const(4)
-_RX_SIZE = const(1024)
+_RX_SIZE = const(256)  # a port's UART ring buffer is typically 256 B; the socket holds more
 
 
 def sim_dir():
