@@ -179,3 +179,19 @@ def test_blacklist_status_and_set_time(vr_reader):
     finally:
         set_clock(reader)
 
+
+
+def test_blacklist_format_vectors_of_the_doc():
+    from pathlib import Path
+
+    from reader import blacklist as bl
+
+    doc = (Path(__file__).parents[2] / "docs" / "blacklist-format.md").read_text()
+    block = doc.split("```blacklist-vectors\n", 1)[1].split("```", 1)[0]
+    lines = [line.split() for line in block.strip().splitlines()]
+    for id18, packed in lines[:2]:
+        assert bl.pack(id18).hex().upper() == packed
+        assert bl.unpack(bytes.fromhex(packed)) == id18
+    assert lines[2] == ["header", "1", "4", bl.header(1, 4).hex().upper()]
+    with open(samples.blacklist_path(), encoding="utf-8") as f:
+        assert bl.build(f, 1).hex().upper() == lines[3][1]

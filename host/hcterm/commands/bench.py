@@ -87,11 +87,23 @@ def _bridge(args):
     return run(args)
 
 
+def _tap_arguments(p):
+    from .bench_tap import add_arguments
+    add_arguments(p)
+
+
+def _tap(args):
+    from .bench_tap import run
+    return run(args)
+
+
 BENCHES = {
     "link-fuzz": ("fuzz the host link codec on both ends and run requests over a noisy line",
                   _link_fuzz_arguments, link_fuzz),
     "bridge": ("event latency device -> WebSocket and requests/s through the bridge (1 and "
                "8 virtual readers)", _bridge_arguments, _bridge),
+    "tap": ("tap latency on paced virtual readers: our flow per sim board, the reference "
+            "flow, the wire floor, the firmware's peak heap", _tap_arguments, _tap),
 }
 
 

@@ -1,0 +1,74 @@
+"""`hcterm demo --json` on each sim board: the sequence of events the HIS receives, with the
+card text decoded, and exit 0 only when every outcome is the expected one."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from hcterm.emulator import samples
+
+EXPECTED_TAPS = [("tap", "ok", None), ("tap", "ok", None), ("tap", "ok", None),
+                 ("tap", "refused", "locked"), ("tap", "ok", None),
+                 ("tap", "refused", "expired"), ("tap", "refused", "blacklisted")]
+EXPECTED_QR = [("qr", "ok", None), ("qr", "ok", None), ("qr", "refused", "expired"),
+               ("qr", "ok", None), ("qr", "refused", "bad_id")]
+
+
+def expected_sequence():
+    seq = [("selftest", "ok", None)]
+    for tap in EXPECTED_TAPS:
+        seq += [tap, ("removed", "ok", None)]
+    seq.append(("error", "error", "card_removed"))
+    return seq + EXPECTED_QR
+
+
+@pytest.mark.parametrize("board", ["sim-pn532-uart", "sim-pn532-spi", "sim-rc522"])
+def test_demo_json_on_each_board(board):
+    out = subprocess.run([sys.executable, "-m", "hcterm.cli", "demo", "--json", "--board",
+                          board], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    events = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [(e["type"], e["status"], e["reason"]) for e in events] == expected_sequence()
+    assert events[0]["board"] == board and events[0]["ok"] is True
+    taps = [e for e in events if e["type"] == "tap"]
+    assert len(taps) == len(samples.paths())
+    for event, path in zip(taps, samples.paths()):
+        image = json.loads(path.read_text(encoding="utf-8"))
+        if "-locked-" in path.name:
+            assert "XM" not in event
+            continue
+        holder = image["files"]["DDF1/EF06"]
+        assert (event["XM"], event["SFZH"], event["CSRQ"]) == \
+            (holder["XM"], holder["SFZH"], holder["CSRQ"])
+        assert event["KH"] == image["files"]["DDF1/EF05"]["KH"]
+        assert event["KYXQ"] == image["files"]["DDF1/EF08"]["KYXQ"]
+        assert event["latency_ms"] > 0
+    assert taps[0]["XM"] == "张伟"
+
+
+def test_demo_table():
+    out = subprocess.run([sys.executable, "-m", "hcterm.cli", "demo"], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "blacklist installed: version 1, 4 ID numbers" in out.stdout
+    assert "张伟" in out.stdout and "blacklisted" in out.stdout
+    assert out.stdout.rstrip().endswith("demo passed: every event on sim-pn532-uart was "
+                                        "the expected one")
+
+
+def test_demo_fails_when_an_outcome_differs(monkeypatch, capsys):
+    """Told that the blacklisted card should pass, the demo stops there and exits 1."""
+    import argparse
+
+    from hcterm.commands import demo
+
+    monkeypatch.setitem(demo.CARD_OUTCOMES, "blacklisted", ("ok", None))
+    code = demo.run(argparse.Namespace(board="sim-pn532-uart", json=True))
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "07-blacklisted-sun-hao: expected tap/ok/-, the HIS got tap/refused/blacklisted" \
+        in err
+    assert json.loads(out.splitlines()[-1])["reason"] == "blacklisted"
+    assert not any(json.loads(line)["type"] == "qr" for line in out.splitlines())
