@@ -43,7 +43,7 @@ def run(board, report, port=None, announce=True):
     """The link server and the terminal side by side until the host takes the REPL; returns
     "repl". `announce`: send the self-test report as an event first (at boot, not when
     resumed), so a host sees it before any tap."""
-    from reader import linkserver  # first: it makes the frozen asyncio importable
+    from reader import linkserver  # noqa: I001 - first: makes the frozen asyncio importable
 
     import asyncio
 

@@ -19,9 +19,9 @@ whether the card is still there: gone -> error event reason card_removed; still 
 more read, then error reason communication. Nothing read half is ever sent as ok.
 """
 
+import asyncio
 import time
 
-import asyncio
 from micropython import const
 
 from reader import feedback as fb

@@ -1,0 +1,131 @@
+# heapsize: 96k
+# firmware: romfs
+# The terminal's decisions on one tap (reader.terminal), with the card read, the SAM and the
+# link server replaced by fakes: event fields, blacklist and expiry refusals, card removed
+# mid-read, events and feedback.
+import os
+
+from reader import blacklist as bl
+from reader import config, hostlink
+from reader.healthcard_errors import COMMUNICATION, HealthCardError
+from reader.terminal import Terminal, event_fields
+
+TMP = os.getenv("MPTEST_TMP")
+KH = b"410105198503154213"
+DATA = {"KH": KH, "XM": "张伟".encode("utf-8"), "XB": b"\x01", "MZ": "01",
+        "CSRQ": "19850315", "SFZH": KH, "KYXQ": "20390316"}
+
+
+class Server:
+    def __init__(self):
+        self.events = []
+
+    def event(self, msg, body):
+        self.events.append((msg, body))
+
+
+class Feedback:
+    def __init__(self):
+        self.shown = []
+
+    def colour(self, name):
+        self.shown.append(name)
+
+    def features(self):
+        return {"display": True, "beeper": False, "led": True}
+
+    def display(self, text):
+        self.shown.append(text)
+
+
+class Handlers:
+    def __init__(self):
+        self.config = config.Config(TMP + "/config.json")
+        self.feedback = Feedback()
+
+
+class Card:
+    uid = b"\x8a\x3f\x21\xc7"
+    channel = None
+    ats = b""
+
+
+class FakeTerminal(Terminal):
+    """The read and the SAM are fakes: `outcome` is the data or an exception to raise."""
+
+    outcome = None
+    gone = False
+
+    def _sam_ready(self):
+        return "psam"
+
+    def _read(self, card, psam):
+        if isinstance(self.outcome, Exception):
+            raise self.outcome
+        return self.outcome
+
+    def _still_there(self, uid):
+        return None if self.gone else Card()
+
+
+class Board:
+    NAME = "test"
+    sam_slot = None
+
+
+def tap(outcome, gone=False, blacklist=None):
+    server = Server()
+    handlers = Handlers()
+    t = FakeTerminal(Board, server, handlers, blacklist=blacklist or bl.Blacklist(
+        TMP + "/none.bin"))
+    t.outcome, t.gone = outcome, gone
+    t._tap(Card(), bytes(Card.uid), 0)
+    assert len(server.events) == 1, server.events
+    return server.events[0], handlers.feedback.shown
+
+
+def test_event_fields_cn_as_digits_an_and_b_as_hex():
+    out = event_fields(DATA)
+    assert out["KH"] == "343130313035313938353033313534323133"
+    assert out["XB"] == "01" and out["CSRQ"] == "19850315" and out["MZ"] == "01"
+
+
+def test_ok_tap_sends_the_fields_and_shows_green():
+    (msg, body), shown = tap(dict(DATA))
+    assert msg == hostlink.EV_TAP and body["status"] == "ok" and "reason" not in body
+    assert body["uid"] == "8A3F21C7" and body["CSRQ"] == "19850315"
+    assert body["latency_ms"] >= 0
+    assert shown == ["green", "OK 410105198503154213"]
+
+
+def test_expired_card_is_refused_with_its_date():
+    (msg, body), shown = tap(dict(DATA, KYXQ="20231231"))
+    assert (msg, body["status"], body["reason"]) == (hostlink.EV_TAP, "refused", "expired")
+    assert body["message"] == "the card expired on 20231231"
+    assert shown == ["red", "REFUSED: expired"]
+
+
+def test_blacklisted_id_is_refused():
+    path = TMP + "/bl.bin"
+    store = bl.Blacklist(path)
+    store.replace_text(["410105198503154213"], 7)
+    (msg, body), _ = tap(dict(DATA), blacklist=store)
+    assert (body["status"], body["reason"]) == ("refused", "blacklisted")
+    assert "version 7" in body["message"]
+
+
+def test_card_gone_mid_read_is_an_error_without_fields():
+    error = HealthCardError(COMMUNICATION, 1, "READ RECORD", "no answer")
+    (msg, body), shown = tap(error, gone=True)
+    assert msg == hostlink.EV_ERROR
+    assert (body["status"], body["reason"], body["code"]) == ("error", "card_removed",
+                                                             hostlink.NO_CARD)
+    assert "KH" not in body and "XM" not in body
+    assert shown == ["amber", "ERROR: card_removed"]
+
+
+def test_locked_card_is_refused():
+    from reader.healthcard_errors import LOCKED
+    (msg, body), _ = tap(HealthCardError(LOCKED, 0x6283, "SELECT DDF1", "locked"))
+    assert (body["status"], body["reason"]) == ("refused", "locked")
+
