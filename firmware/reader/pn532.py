@@ -39,66 +39,107 @@ _FRAME_MS = const(100)     # a whole frame, once the chip has started sending it
 ACK = b"\x00\x00\xff\x00\xff\x00"
 NACK = b"\x00\x00\xff\xff\x00\x00"
 
-# Commands this driver sends (code -> name); a response's code is the command's + 1.
-CMD = {
-    0x00: "Diagnose", 0x02: "GetFirmwareVersion", 0x04: "GetGeneralStatus",
-    0x06: "ReadRegister", 0x08: "WriteRegister", 0x10: "SetSerialBaudRate",
-    0x12: "SetParameters", 0x14: "SAMConfiguration", 0x16: "PowerDown",
-    0x32: "RFConfiguration", 0x40: "InDataExchange", 0x42: "InCommunicateThru",
-    0x44: "InDeselect", 0x4A: "InListPassiveTarget", 0x52: "InRelease", 0x54: "InSelect",
-}
-
-# Status codes of the chip (UM0701 7.1) -> (meaning, kind).
-ERR = {
-    0x01: ("timeout, the card did not answer", TIMEOUT),
-    0x02: ("CRC error detected by the CIU", TRANSMISSION),
-    0x03: ("parity error detected by the CIU", TRANSMISSION),
-    0x04: ("erroneous bit count during anticollision/select", TRANSMISSION),
-    0x05: ("framing error during a Mifare operation", TRANSMISSION),
-    0x06: ("abnormal bit collision during 106 kbps anticollision", TRANSMISSION),
-    0x07: ("communication buffer too small", CHIP),
-    0x09: ("RF buffer overflow detected by the CIU", TRANSMISSION),
-    0x0A: ("RF field not switched on in time by the counterpart", TRANSMISSION),
-    0x0B: ("RF protocol error", PROTOCOL),
-    0x0D: ("temperature error, antenna drivers switched off", CHIP),
-    0x0E: ("internal buffer overflow", CHIP),
-    0x10: ("invalid parameter", CHIP),
-    0x12: ("DEP command not supported by the initiator", UNSUPPORTED),
-    0x13: ("data format does not match the specification", PROTOCOL),
-    0x14: ("Mifare authentication error", AUTH),
-    0x23: ("UID check byte is wrong", TRANSMISSION),
-    0x25: ("invalid device state for this command", CHIP),
-    0x26: ("operation not allowed in this configuration", UNSUPPORTED),
-    0x27: ("command not acceptable in the current context", CHIP),
-    0x29: ("target released by the initiator", CARD_GONE),
-    0x2A: ("card ID does not match: the card was exchanged", CARD_GONE),
-    0x2B: ("the activated card has disappeared", CARD_GONE),
-    0x2C: ("NFCID3 mismatch", PROTOCOL),
-    0x2D: ("over-current event detected", CHIP),
-    0x2E: ("NAD missing in DEP frame", PROTOCOL),
-}
-
 # Driver-level codes (negative: never sent by the chip).
 NO_ACK = const(-1)
 NO_RESPONSE = const(-2)
 BAD_FRAME = const(-3)
 SYNTAX_ERROR = const(-4)
 WRONG_RESPONSE = const(-5)
-ERR.update({
-    NO_ACK: ("the chip did not acknowledge the command, even after re-wake and re-init", CHIP),
-    NO_RESPONSE: ("the chip acknowledged but sent no response in time", TIMEOUT),
-    BAD_FRAME: ("the response frame stayed corrupted after NACK", TRANSMISSION),
-    SYNTAX_ERROR: ("the chip answered with a syntax error frame", CHIP),
-    WRONG_RESPONSE: ("the response does not belong to the command", CHIP),
-})
+
+# The chip's tables as bytes constants, read in place (flash, or the ROMFS image of the
+# virtual reader): an entry is its code byte, then (errors) a kind letter of _KIND_LETTERS,
+# then the text up to "\n". Text is looked up when an error is raised, never kept in RAM.
+# `CMD` and `ERR` (module attributes, below) give them as dicts for the host and tests.
+
+# Commands this driver knows (code -> name); a response's code is the command's + 1.
+_CMD_NAMES = (
+    b"\x00Diagnose\n" b"\x02GetFirmwareVersion\n" b"\x04GetGeneralStatus\n"
+    b"\x06ReadRegister\n" b"\x08WriteRegister\n" b"\x10SetSerialBaudRate\n"
+    b"\x12SetParameters\n" b"\x14SAMConfiguration\n" b"\x16PowerDown\n"
+    b"\x32RFConfiguration\n" b"\x40InDataExchange\n" b"\x42InCommunicateThru\n"
+    b"\x44InDeselect\n" b"\x4AInListPassiveTarget\n" b"\x52InRelease\n" b"\x54InSelect\n"
+)
+
+_KIND_LETTERS = b"txpgacu"
+_KINDS = (TIMEOUT, TRANSMISSION, PROTOCOL, CARD_GONE, AUTH, CHIP, UNSUPPORTED)
+
+# Status codes of the chip (UM0701 7.1), then the driver's own (code & 0xFF).
+_ERRORS = (
+    b"\x01ttimeout, the card did not answer\n"
+    b"\x02xCRC error detected by the CIU\n"
+    b"\x03xparity error detected by the CIU\n"
+    b"\x04xerroneous bit count during anticollision/select\n"
+    b"\x05xframing error during a Mifare operation\n"
+    b"\x06xabnormal bit collision during 106 kbps anticollision\n"
+    b"\x07ccommunication buffer too small\n"
+    b"\x09xRF buffer overflow detected by the CIU\n"
+    b"\x0AxRF field not switched on in time by the counterpart\n"
+    b"\x0BpRF protocol error\n"
+    b"\x0Dctemperature error, antenna drivers switched off\n"
+    b"\x0Ecinternal buffer overflow\n"
+    b"\x10cinvalid parameter\n"
+    b"\x12uDEP command not supported by the initiator\n"
+    b"\x13pdata format does not match the specification\n"
+    b"\x14aMifare authentication error\n"
+    b"\x23xUID check byte is wrong\n"
+    b"\x25cinvalid device state for this command\n"
+    b"\x26uoperation not allowed in this configuration\n"
+    b"\x27ccommand not acceptable in the current context\n"
+    b"\x29gtarget released by the initiator\n"
+    b"\x2Agcard ID does not match: the card was exchanged\n"
+    b"\x2Bgthe activated card has disappeared\n"
+    b"\x2CpNFCID3 mismatch\n"
+    b"\x2Dcover-current event detected\n"
+    b"\x2EpNAD missing in DEP frame\n"
+    b"\xFFcthe chip did not acknowledge the command, even after re-wake and re-init\n"
+    b"\xFEtthe chip acknowledged but sent no response in time\n"
+    b"\xFDxthe response frame stayed corrupted after NACK\n"
+    b"\xFCcthe chip answered with a syntax error frame\n"
+    b"\xFBcthe response does not belong to the command\n"
+)
+
+
+def _entries(table):
+    """(code byte, start of the rest, end) of each entry of a table above."""
+    at = 0
+    while at < len(table):
+        end = table.find(b"\n", at + 1)       # from after the code byte: 0x0A is a code
+        yield table[at], at + 1, end
+        at = end + 1
+
+
+def command_name(command):
+    """The PN532 command's name (e.g. "InDataExchange"), or "?"."""
+    for code, a, b in _entries(_CMD_NAMES):
+        if code == command:
+            return _CMD_NAMES[a:b].decode()
+    return "?"
+
+
+def error_info(code):
+    """A status or driver code -> (meaning, kind); ("unknown status", CHIP) if unknown."""
+    for c, a, b in _entries(_ERRORS):
+        if c == code & 0xFF:
+            return _ERRORS[a + 1:b].decode(), _KINDS[_KIND_LETTERS.find(_ERRORS[a:a + 1])]
+    return "unknown status", CHIP
+
+
+def __getattr__(name):
+    # CMD {code: name} and ERR {code: (meaning, kind)} built when asked for (host, tests);
+    # the driver itself reads the bytes tables.
+    if name == "CMD":
+        return {c: _CMD_NAMES[a:b].decode() for c, a, b in _entries(_CMD_NAMES)}
+    if name == "ERR":
+        return {(c - 256 if c > 0x7F else c): error_info(c) for c, a, b in _entries(_ERRORS)}
+    raise AttributeError(name)
 
 
 class PN532Error(ReaderError):
     where = "PN532"
 
     def __init__(self, code, command=None):
-        meaning, kind = ERR.get(code, ("unknown status", CHIP))
-        name = CMD.get(command, "?") if command is not None else "-"
+        meaning, kind = error_info(code)
+        name = command_name(command) if command is not None else "-"
         super().__init__(code, kind, "error 0x%02X in %s: %s" % (code & 0xFF, name, meaning))
         self.command = command
 

@@ -211,3 +211,14 @@ def test_communicate_thru_frames_with_timeout_code():
     assert out[:frames.frame_exchange(h("02 00 A4"), out, 604)] == h("02 90 00")
     assert out[:frames.frame_exchange(h("03 00"), out, 604)] == h("03 90 00")   # cached
     uart.done()
+
+
+def test_error_text_is_found_for_codes_equal_to_the_table_separator():
+    # 0x0A is also "\n", the end of an entry in the driver's bytes table
+    from reader.pn532 import command_name, error_info
+    assert error_info(0x0A) == ("RF field not switched on in time by the counterpart",
+                                driver_errors.TRANSMISSION)
+    assert error_info(0x0B) == ("RF protocol error", driver_errors.PROTOCOL)
+    assert error_info(0x99) == ("unknown status", driver_errors.CHIP)
+    assert command_name(0x40) == "InDataExchange" and command_name(0x41) == "?"
+    assert "error 0x0A in InListPassiveTarget: RF field" in str(PN532Error(0x0A, 0x4A))
