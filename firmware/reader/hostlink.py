@@ -28,18 +28,8 @@ MAX_PAYLOAD = const(1024)
 HEADER = const(6)    # VER KIND SEQ MSG LEN_HI LEN_LO
 TRAILER = const(2)   # CRC_HI CRC_LO
 
-# Bytes sent only as ESC (b ^ 0x20).
+# Bytes sent only as ESC (b ^ 0x20); `b in ESCAPED` is the test (a constant, no RAM table).
 ESCAPED = b"\x01\x02\x03\x04\x05\x11\x13\x1b\x7e"
-
-
-def _escape_table():
-    table = bytearray(256)
-    for b in ESCAPED:
-        table[b] = 1
-    return bytes(table)
-
-
-_NEEDS_ESC = _escape_table()
 
 # Frame kinds.
 REQUEST = const(0x10)    # host -> reader, acknowledged, answered by RESPONSE or ERROR
@@ -47,7 +37,7 @@ RESPONSE = const(0x20)   # reader -> host, acknowledged; SEQ is the reader's own
 ERROR = const(0x21)      # reader -> host, acknowledged: the request failed, payload says why
 EVENT = const(0x30)      # reader -> host, acknowledged
 ACK = const(0x40)        # either way: SEQ and MSG of the data frame received; never answered
-KINDS = {REQUEST: "request", RESPONSE: "response", ERROR: "error", EVENT: "event", ACK: "ack"}
+_KIND_CODES = b"\x10\x20\x21\x30\x40"
 
 # Messages (MSG byte). Requests, answered with the same MSG:
 HELLO = const(0x00)          # {"session": n} -> device info; starts a session (see docs)
@@ -74,15 +64,18 @@ EV_QR = const(0x82)
 EV_ERROR = const(0x83)
 EV_SELFTEST = const(0x84)
 
-MESSAGES = {
-    HELLO: "hello", INFO: "info", SELFTEST: "selftest", CONFIG_GET: "config-get",
-    CONFIG_SET: "config-set", POWER_ON: "power-on", POWER_OFF: "power-off", APDU: "apdu",
-    READ: "read", READ_FILE: "read-file", WRITE: "write", VERIFY_PIN: "verify-pin",
-    CHANGE_PIN: "change-pin", FEEDBACK: "feedback", BLACKLIST_STATUS: "blacklist-status",
-    BLACKLIST_UPDATE: "blacklist-update", REPL: "repl",
-    EV_TAP: "tap", EV_REMOVED: "removed", EV_QR: "qr", EV_ERROR: "error",
-    EV_SELFTEST: "selftest",
-}
+# The names of the tables below, as bytes constants read in place (flash / the ROMFS image):
+# an entry is its code byte, the name, "\n". KINDS, MESSAGES, ERRORS and SLOTS (module
+# attributes, see __getattr__) give them as dicts for the host; the firmware looks names up
+# only when it reports an error.
+_KIND_NAMES = b"\x10request\n\x20response\n\x21error\n\x30event\n\x40ack\n"
+_MESSAGE_NAMES = (
+    b"\x00hello\n\x01info\n\x02selftest\n\x03config-get\n\x04config-set\n"
+    b"\x10power-on\n\x11power-off\n\x12apdu\n\x20read\n\x21read-file\n\x22write\n"
+    b"\x23verify-pin\n\x24change-pin\n\x30feedback\n\x40blacklist-status\n"
+    b"\x41blacklist-update\n\x70repl\n"
+    b"\x80tap\n\x81removed\n\x82qr\n\x83error\n\x84selftest\n"
+)
 
 # Error codes in ERROR payloads {"code": n, "name": …, "message": …}.
 BAD_REQUEST = const(1)
@@ -95,29 +88,63 @@ CARD = const(7)
 AUTH = const(8)
 CONFIG = const(9)
 INTERNAL = const(10)
-ERRORS = {
-    BAD_REQUEST: "bad-request",          # malformed payload or a parameter out of range
-    UNKNOWN_MESSAGE: "unknown-message",  # a MSG this firmware does not know
-    NOT_SUPPORTED: "not-supported",      # known, but not (yet) in this firmware or board
-    NO_CARD: "no-card",                  # no card in the field / slot not powered
-    NO_SLOT: "no-slot",                  # the board has no such slot
-    DEVICE: "device",                    # a chip or slot driver failed (see "kind")
-    CARD: "card",                        # the card answered an error status word
-    AUTH: "auth",                        # PIN or authentication refused
-    CONFIG: "config",                    # configuration could not be stored
-    INTERNAL: "internal",                # a firmware fault: report it
-}
+_ERROR_NAMES = (
+    b"\x01bad-request\n"          # malformed payload or a parameter out of range
+    b"\x02unknown-message\n"      # a MSG this firmware does not know
+    b"\x03not-supported\n"        # known, but not (yet) in this firmware or board
+    b"\x04no-card\n"              # no card in the field / slot not powered
+    b"\x05no-slot\n"              # the board has no such slot
+    b"\x06device\n"               # a chip or slot driver failed (see "kind")
+    b"\x07card\n"                 # the card answered an error status word
+    b"\x08auth\n"                 # PIN or authentication refused
+    b"\x09config\n"               # configuration could not be stored
+    b"\x0Ainternal\n"             # a firmware fault: report it
+)
 
 # Slots: names and the national interface's numbers (health-card.md section 5).
-SLOTS = {"card": 0x01, "sam1": 0x11, "sam2": 0x12, "sam3": 0x13, "sam4": 0x14}
+_SLOT_NAMES = b"\x01card\n\x11sam1\n\x12sam2\n\x13sam3\n\x14sam4\n"
+
+
+def _entries(table):
+    """(code, name) of each entry of a names table above (a new str each: error paths)."""
+    at = 0
+    while at < len(table):
+        end = table.find(b"\n", at + 1)       # from after the code byte: 0x0A is a code
+        yield table[at], table[at + 1:end].decode()
+        at = end + 1
+
+
+def _name(table, code, default):
+    for c, name in _entries(table):
+        if c == code:
+            return name
+    return default
+
+
+def message_name(msg, default="?"):
+    """The name of message type `msg` ("info", "tap", …)."""
+    return _name(_MESSAGE_NAMES, msg, default)
+
+
+def error_name(code, default="?"):
+    """The name of error code `code` ("bad-request", …)."""
+    return _name(_ERROR_NAMES, code, default)
+
+
+def __getattr__(name):
+    # The tables as dicts, built when asked for (host tools, tests, rare firmware paths).
+    table = {"KINDS": _KIND_NAMES, "MESSAGES": _MESSAGE_NAMES, "ERRORS": _ERROR_NAMES}.get(name)
+    if table is not None:
+        return dict(_entries(table))
+    if name == "SLOTS":
+        return {n: c for c, n in _entries(_SLOT_NAMES)}
+    raise AttributeError(name)
 
 
 def slot_name(slot):
     """'card' / 'sam1'…'sam4' from a name or a national slot number; ValueError otherwise."""
-    if isinstance(slot, str) and slot.lower() in SLOTS:
-        return slot.lower()
-    for name, number in SLOTS.items():
-        if slot == number:
+    for number, name in _entries(_SLOT_NAMES):
+        if slot == number or isinstance(slot, str) and slot.lower() == name:
             return name
     raise ValueError("unknown slot %r: use card, sam1..sam4 or 0x01, 0x11..0x14" % (slot,))
 
@@ -138,9 +165,8 @@ def unpack(payload):
 
 
 def _stuff(out, at, data):
-    esc = _NEEDS_ESC
     for b in data:
-        if esc[b]:
+        if b in ESCAPED:
             out[at] = ESC
             out[at + 1] = b ^ _FLIP
             at += 2
@@ -191,6 +217,57 @@ def encode(kind, seq, msg, payload=b""):
     return bytes(Encoder(max(len(payload), 1)).encode(kind, seq, msg, payload))
 
 
+class FrameWriter:
+    """Writes frames to a stream (`port.write`) through a small buffer: the firmware's
+    encoder, with no frame-sized buffer (a frame of a 1 KiB payload goes out in pieces of
+    `chunk` bytes, one after the other, with nothing else in between)."""
+
+    def __init__(self, chunk=128):
+        self._out = bytearray(chunk + 2)     # + room for one escaped byte over the mark
+        self._mv = memoryview(self._out)
+        self._hdr = bytearray(HEADER)
+        self._port = None
+
+    def write(self, port, kind, seq, msg, payload=b""):
+        n = len(payload)
+        if n > MAX_PAYLOAD:
+            raise ValueError("payload of %d bytes is over the maximum %d" % (n, MAX_PAYLOAD))
+        h = self._hdr
+        h[0] = VERSION
+        h[1] = kind
+        h[2] = seq & 0xFF
+        h[3] = msg
+        h[4] = n >> 8
+        h[5] = n & 0xFF
+        crc = crc16_ccitt(payload, crc16_ccitt(h))
+        self._port = port
+        self._out[0] = SYNC
+        at = self._put(1, h)
+        at = self._put(at, payload)
+        h[0] = crc >> 8
+        h[1] = crc & 0xFF
+        at = self._put(at, memoryview(h)[0:2])
+        self._out[at] = SYNC
+        port.write(self._mv[0:at + 1])
+        self._port = None
+
+    def _put(self, at, data):
+        out = self._out
+        full = len(out) - 2
+        for b in data:
+            if at >= full:
+                self._port.write(self._mv[0:at])
+                at = 0
+            if b in ESCAPED:
+                out[at] = ESC
+                out[at + 1] = b ^ _FLIP
+                at += 2
+            else:
+                out[at] = b
+                at += 1
+        return at
+
+
 _HUNT = const(0)     # outside a frame: bytes are garbage (REPL text, noise)
 _IN = const(1)
 _ESCAPED = const(2)
@@ -237,12 +314,12 @@ class Decoder:
             return False
         if state == _ESCAPED:
             b ^= _FLIP
-            if not _NEEDS_ESC[b]:
+            if b not in ESCAPED:
                 return self._drop()
         elif b == ESC:
             self._state = _ESCAPED
             return False
-        elif _NEEDS_ESC[b]:
+        elif b in ESCAPED:
             return self._drop()
         n = self._n
         if n == len(self._buf):
@@ -272,7 +349,7 @@ class Decoder:
         if buf[0] != VERSION:
             self.bad_version += 1
             return False
-        if buf[1] not in KINDS:
+        if buf[1] not in _KIND_CODES:
             self.bad_frames += 1
             return False
         self.kind = buf[1]

@@ -71,8 +71,7 @@ class LinkServer:
         self.ack_ms = ack_ms
         self.tries = tries
         self.decoder = hostlink.Decoder()
-        self._enc = hostlink.Encoder()
-        self._ack_enc = hostlink.Encoder(0)
+        self._writer = hostlink.FrameWriter()   # ACKs and data frames, piece by piece
         self._rxbuf = bytearray(_RX_CHUNK)
         self._tx_seq = 0
         self._last = None                  # (seq, crc) of the last data frame accepted
@@ -96,7 +95,7 @@ class LinkServer:
         if len(payload) > hostlink.MAX_PAYLOAD:
             payload = hostlink.pack(error_body(
                 hostlink.INTERNAL, "%s of %d bytes is over the link's maximum %d"
-                % (hostlink.MESSAGES.get(msg, "?"), len(payload), hostlink.MAX_PAYLOAD)))
+                % (hostlink.message_name(msg), len(payload), hostlink.MAX_PAYLOAD)))
             if kind == EVENT:
                 msg = hostlink.EV_ERROR
             else:
@@ -133,7 +132,7 @@ class LinkServer:
         if kind != REQUEST:
             self.stats["ignored"] += 1
             return
-        self.port.write(self._ack_enc.encode(ACK, dec.seq, dec.msg))
+        self._writer.write(self.port, ACK, dec.seq, dec.msg)
         key = (dec.seq, dec.crc)
         if key == self._last:
             self.stats["duplicates"] += 1
@@ -170,7 +169,7 @@ class LinkServer:
             if attempt:
                 self.stats["retransmits"] += 1
             self._acked.clear()
-            self.port.write(self._enc.encode(kind, seq, msg, payload))
+            self._writer.write(self.port, kind, seq, msg, payload)
             try:
                 await asyncio.wait_for_ms(self._acked.wait(), wait)
                 self._waiting = -1
@@ -213,7 +212,7 @@ class LinkServer:
 
 
 def error_body(code, message, kind=None):
-    body = {"code": code, "name": hostlink.ERRORS.get(code, "?"), "message": message}
+    body = {"code": code, "name": hostlink.error_name(code), "message": message}
     if kind:
         body["kind"] = kind
     return body
