@@ -9,14 +9,20 @@ the reader's own NotSupported error.
 """
 
 from reader import hostlink
-from reader.healthcard_items import ITEMS
+from reader.healthcard_items import CYCLIC_FIELDS, ITEMS
+
+from .cardfields import to_national
 
 # file -> the national field names of its items, in record order
 FILE_FIELDS = {}
 for _item in ITEMS:
     FILE_FIELDS.setdefault(_item[0], []).append(_item[5])
-FILE_FIELDS["DDF1/EF07"] = ["ZHAOPIAN"]  # the photo: a binary file, not TLV items
-del _item
+for _file, _layout in CYCLIC_FIELDS.items():  # allergies, immunisations: one record's fields
+    FILE_FIELDS[_file] = [field for (_, field, _, _, _) in _layout]
+del _item, _file, _layout
+PHOTO_FILE = "DDF1/EF07"   # binary: 2-byte big-endian length, then the JPEG (<= 3072 bytes)
+FILE_FIELDS[PHOTO_FILE] = ["ZHAOPIAN"]  # the photo is a binary file, not TLV items
+PHOTO_CHUNK = 240          # bytes per read-file request (its hex fits one link answer)
 
 
 class NationalInterface:
@@ -36,11 +42,21 @@ class NationalInterface:
         return self.apdu(slot, apdu).hex().upper()
 
     def _read_file(self, file, record=None):
+        """The file's fields under their national names, AN as text (as the DLL gives them)."""
         fields = {"files": [file]}
         if record is not None:
             fields = {"files": [file], "record": record}
-        answer = self.request(hostlink.READ, fields)
+        answer = to_national(self.request(hostlink.READ, fields))
         return {name: answer.get(name) for name in FILE_FIELDS[file]}
+
+    def _read_photo(self):
+        """The photo file in chunks: {"ZHAOPIAN": hex of the image}, "" when it is empty."""
+        head = self.read_file(PHOTO_FILE, 0, 2)
+        length = int.from_bytes(head, "big")
+        data = b""
+        while len(data) < length:
+            data += self.read_file(PHOTO_FILE, 2 + len(data), min(PHOTO_CHUNK, length - len(data)))
+        return {"ZHAOPIAN": data.hex().upper()}
 
     def iR_DDF1EF05Info(self):  # noqa: N802 - KLB GFBB FKJGMC FKJGDM FKJGZS FKSJ KH AQM XPXLH YYCSDM
         return self._read_file("DDF1/EF05")
@@ -49,7 +65,7 @@ class NationalInterface:
         return self._read_file("DDF1/EF06")
 
     def iR_DDF1EF07Info(self):  # noqa: N802 - ZHAOPIAN
-        return self._read_file("DDF1/EF07")
+        return self._read_photo()
 
     def iR_DDF1EF08Info(self):  # noqa: N802 - KYXQ BRDH1 BRDH2 YLFYZFFS1..3
         return self._read_file("DDF1/EF08")

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from hcterm.bridge.national import to_national
+from hcterm.cardfields import to_national
 from hcterm.commands.demo import install_blacklist, set_clock
 from hcterm.emulator import samples
 from hcterm.emulator.cardimage import WORD_FIELDS

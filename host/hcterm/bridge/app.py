@@ -20,10 +20,11 @@ from aiohttp import WSMsgType, web
 
 from reader import hostlink
 
+from ..cardfields import to_device, to_national
 from .errors import ApiError, bad_request, from_exception, json_response
 from .events import EventHub, EventRouter
 from .logs import bridge_logger
-from .national import NATIONAL_READS, to_device, to_national
+from .national import NATIONAL_READS
 from .openapi import openapi
 from .readers import ReaderManager
 
@@ -211,24 +212,11 @@ def _national_read(name):
             except (KeyError, ValueError):
                 raise bad_request(f"{name} needs ?recNo=N (the record number, from 1)") \
                     from None
-        if _client_knows(spec):
-            answer = await reader.call(name, *args)
-        else:
-            answer = await reader.call("request", hostlink.READ,
-                                       {"files": [spec["file"]], "record": args[0]})
-            answer = {k: answer.get(k) for k in spec["fields"]}
-        return json_response({"reader": reader.id, **to_national(answer)})
+        answer = await reader.call(name, *args)  # national forms: AN already text
+        return json_response({"reader": reader.id, **answer})
 
     handler.__name__ = name
     return handler
-
-
-def _client_knows(spec):
-    """Does the Reader's own national method return the file's fields? (the client's table
-    has none for the cyclic files; then the bridge asks for the record itself)"""
-    from ..link_national import FILE_FIELDS
-
-    return bool(FILE_FIELDS.get(spec["file"]))
 
 
 async def write(request):

@@ -16,8 +16,8 @@ bridge's other subscribers.
 import asyncio
 import time
 
+from ..cardfields import to_national
 from .logs import mask_qr
-from .national import to_national
 from .qrverify import QRVerifyError
 
 QUEUE = 256

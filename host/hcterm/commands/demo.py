@@ -79,7 +79,7 @@ def card_kind(path):
 
 def national_event(event):
     """An event as the Reader delivers it -> the HIS's view: AN card fields as text."""
-    from ..bridge.national import to_national
+    from ..cardfields import to_national
 
     return to_national(event)
 
