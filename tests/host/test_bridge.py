@@ -296,6 +296,19 @@ def test_apdu_pin_write_need_the_token(vr):
             assert_device_error(status, body)
             status, body = await b.post("/api/readers/r1/pin", {"nothing": 1}, headers=AUTH)
             assert status == 400
+            # with a card: write (AuthUK + encrypted, MACed record update), then read it back
+            vr.devices.tap("adult")
+            status, body = await b.post("/api/readers/r1/write",
+                                        {"file": "DDF1/EF08", "fields": {"BRDH1": "13912345678"}},
+                                        headers=AUTH)
+            assert status == 200, body
+            assert body["written"] == ["BRDH1"]
+            status, body = await b.get("/api/readers/r1/iR_DDF1EF08Info")
+            assert (status, body["BRDH1"], body["BRDH2"]) == (200, "13912345678",
+                                                              "037165432198"), body
+            status, body = await b.post("/api/readers/r1/pin", {"pin": "123456"},
+                                        headers=AUTH)
+            assert status == 200, body
     run(scenario())
 
 
