@@ -58,7 +58,8 @@ def test_pace_mode_takes_the_modeled_time():
     # HSU at 115200: 10 bits a byte; RF frames at 106 kbit/s plus FDT and guard times
     assert abs(hsu.modeled_s - (hsu.rx_bytes + hsu.tx_bytes) * 10 / 115200) < 1e-9
     assert rf.modeled_s > rf_frame_time(2)  # at least the RATS exchange
-    assert modeled * 0.9 <= elapsed <= modeled * 1.5 + 0.01, (elapsed, modeled)
+    # at least the modeled time; the upper bound only catches gross over-sleeping (CI load)
+    assert modeled * 0.9 <= elapsed <= modeled * 2 + 0.05, (elapsed, modeled)
 
 
 def test_card_processing_time_is_spent_per_apdu():
