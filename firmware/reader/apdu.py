@@ -16,54 +16,71 @@ from reader.driver_errors import ReaderError, AUTH, CARD, UNSUPPORTED, PROTOCOL
 
 _GET_RESPONSE_LIMIT = const(16)
 
-# Status words (ISO/IEC 7816-4 and the health card) -> meaning.
-SW = {
-    0x9000: "ok",
-    0x6281: "part of the returned data may be corrupted",
-    0x6282: "end of file or record reached before Le bytes",
-    0x6283: "selected file invalidated",
-    0x6300: "verification failed",
-    0x6400: "execution error, memory unchanged",
-    0x6581: "memory failure",
-    0x6700: "wrong length",
-    0x6881: "logical channel not supported",
-    0x6882: "secure messaging not supported",
-    0x6981: "command incompatible with the file structure",
-    0x6982: "security status not satisfied",
-    0x6983: "authentication method blocked",
-    0x6984: "referenced data invalidated",
-    0x6985: "conditions of use not satisfied",
-    0x6986: "command not allowed, no current EF",
-    0x6987: "expected secure messaging data objects missing",
-    0x6988: "secure messaging data objects incorrect (wrong MAC)",
-    0x6A80: "incorrect parameters in the data field",
-    0x6A81: "function not supported",
-    0x6A82: "file or application not found",
-    0x6A83: "record not found",
-    0x6A84: "not enough memory space in the file",
-    0x6A86: "incorrect parameters P1-P2",
-    0x6A88: "referenced data not found",
-    0x6B00: "wrong parameters P1-P2",
-    0x6D00: "instruction code not supported",
-    0x6E00: "class not supported",
-    0x6F00: "no precise diagnosis",
-}
-# SW1 alone, when SW2 is a count.
-SW1 = {
-    0x61: "more data available (SW2 bytes)",
-    0x6C: "wrong Le (SW2 = the right one)",
-}
+# Status words (ISO/IEC 7816-4 and the health card) -> meaning, as a bytes constant read in
+# place (flash / the ROMFS image): each entry is SW1 SW2, the text, "\n". `SW` (a module
+# attribute, below) gives it as a dict for the host and tests.
+_SW_TEXT = (
+    b"\x90\x00ok\n"
+    b"\x62\x81part of the returned data may be corrupted\n"
+    b"\x62\x82end of file or record reached before Le bytes\n"
+    b"\x62\x83selected file invalidated\n"
+    b"\x63\x00verification failed\n"
+    b"\x64\x00execution error, memory unchanged\n"
+    b"\x65\x81memory failure\n"
+    b"\x67\x00wrong length\n"
+    b"\x68\x81logical channel not supported\n"
+    b"\x68\x82secure messaging not supported\n"
+    b"\x69\x81command incompatible with the file structure\n"
+    b"\x69\x82security status not satisfied\n"
+    b"\x69\x83authentication method blocked\n"
+    b"\x69\x84referenced data invalidated\n"
+    b"\x69\x85conditions of use not satisfied\n"
+    b"\x69\x86command not allowed, no current EF\n"
+    b"\x69\x87expected secure messaging data objects missing\n"
+    b"\x69\x88secure messaging data objects incorrect (wrong MAC)\n"
+    b"\x6A\x80incorrect parameters in the data field\n"
+    b"\x6A\x81function not supported\n"
+    b"\x6A\x82file or application not found\n"
+    b"\x6A\x83record not found\n"
+    b"\x6A\x84not enough memory space in the file\n"
+    b"\x6A\x86incorrect parameters P1-P2\n"
+    b"\x6A\x88referenced data not found\n"
+    b"\x6B\x00wrong parameters P1-P2\n"
+    b"\x6D\x00instruction code not supported\n"
+    b"\x6E\x00class not supported\n"
+    b"\x6F\x00no precise diagnosis\n"
+)
 _AUTH = (0x6300, 0x6982, 0x6983, 0x6988)
 _UNSUPPORTED = (0x6881, 0x6882, 0x6A81, 0x6D00, 0x6E00)
 
 
 def sw_meaning(sw):
-    meaning = SW.get(sw)
-    if meaning:
-        return meaning
+    table = _SW_TEXT
+    at = 0
+    while at < len(table):
+        end = table.find(b"\n", at + 2)       # after SW1 SW2: 0x0A may be one of them
+        if (table[at] << 8) | table[at + 1] == sw:
+            return table[at + 2:end].decode()
+        at = end + 1
     if sw & 0xFFF0 == 0x63C0:
         return "verification failed, %d tries left" % (sw & 0x0F)
-    return SW1.get(sw >> 8, "unknown status")
+    if sw >> 8 == 0x61:                        # SW1 alone, when SW2 is a count
+        return "more data available (SW2 bytes)"
+    if sw >> 8 == 0x6C:
+        return "wrong Le (SW2 = the right one)"
+    return "unknown status"
+
+
+def __getattr__(name):
+    # SW {sw: meaning} built when asked for (host, tests); the firmware reads _SW_TEXT.
+    if name == "SW":
+        table, at, out = _SW_TEXT, 0, {}
+        while at < len(table):
+            sw = (table[at] << 8) | table[at + 1]
+            out[sw] = sw_meaning(sw)
+            at = table.find(b"\n", at + 2) + 1
+        return out
+    raise AttributeError(name)
 
 
 class APDUError(ReaderError):
@@ -110,8 +127,8 @@ class APDUChannel:
     def __init__(self, max_response=512):
         self._resp = bytearray(max_response + 2)
         self._respmv = memoryview(self._resp)
-        self._cmd = bytearray(5 + 255 + 1)
-        self._cmdmv = memoryview(self._cmd)
+        self._gr = bytearray(5)        # GET RESPONSE (61xx: every T=0 case 2/4 command)
+        self._cmd = None               # a 6Cxx re-send (rare): allocated on first use, kept
 
     def _exchange(self, apdu, out):
         raise NotImplementedError
@@ -123,9 +140,11 @@ class APDUChannel:
 
     def _resend_with_le(self, apdu, le):
         at, _ = le_index(apdu)
+        if self._cmd is None:
+            self._cmd = bytearray(5 + 255 + 1)
         self._cmd[0:at] = apdu[0:at]
         self._cmd[at] = le
-        return self._cmdmv[0:at + 1]
+        return memoryview(self._cmd)[0:at + 1]
 
     def transceive(self, apdu):
         """Send `apdu`; return (data, sw) after GET RESPONSE / 6Cxx handling."""
@@ -147,12 +166,10 @@ class APDUChannel:
         if at + (le or 256) + 2 > len(self._resp):
             raise APDUError(RESPONSE_TOO_LONG, "response longer than %d bytes" %
                             (len(self._resp) - 2))
-        c = self._cmd
-        c[0] = 0x00
+        c = self._gr
         c[1] = 0xC0
-        c[2] = c[3] = 0
         c[4] = le
-        n = self._exchange(self._cmdmv[0:5], self._respmv[at:])
+        n = self._exchange(c, self._respmv[at:])
         self._sw_at(at, n)
         return at + n - 2
 

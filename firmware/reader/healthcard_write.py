@@ -39,6 +39,17 @@ def choose_slot(used, ages=None):
     return oldest + 1
 
 
+def _zero(view):
+    """Clear a memoryview in place: zero the first chunk, then copy it over the rest."""
+    n = min(_CHUNK, len(view))
+    for i in range(n):
+        view[i] = 0
+    while n < len(view):
+        k = min(n, len(view) - n)
+        view[n:n + k] = view[0:k]
+        n += k
+
+
 def _padded(n):
     """Length of n bytes after `80 00..` padding to 16 (none when already a multiple)."""
     return n if n % 16 == 0 else (n // 16 + 1) * 16
@@ -143,7 +154,9 @@ class HealthCardWriter(HealthCard):
             raise ValueError("%s data is %d bytes, at most %d fit" % (kind, len(data), size))
         self.authenticate(hi.file_info(path)[5])
         self.select_ef(path)
-        area = bytearray(size + hi.SIGNATURE_LENGTH + hi.CERTIFICATE_LENGTH)
+        # built in the session's scratch (SCRATCH_SIZE >= 1893), not a new buffer per call
+        area = self._scratch_view(size + hi.SIGNATURE_LENGTH + hi.CERTIFICATE_LENGTH)
+        _zero(area)
         area[0:len(data)] = data
         if signature is not None:
             area[size:size + hi.SIGNATURE_LENGTH] = signature

@@ -23,6 +23,8 @@ import binascii
 import gc
 import sys
 
+from micropython import const
+
 from reader import VERSION, config, feedback, hostlink
 from reader.driver_errors import AUTH, CARD_GONE, UNSUPPORTED, ReaderError
 from reader.hostlink import ERROR, RESPONSE
@@ -41,6 +43,20 @@ _DRIVER_CODES = {CARD_GONE: hostlink.NO_CARD, UNSUPPORTED: hostlink.NOT_SUPPORTE
                  "locked": hostlink.CARD, "not-found": hostlink.CARD,
                  "invalid-data": hostlink.CARD, "refused": hostlink.CARD}
 _CHIP = (hostlink.POWER_ON, hostlink.POWER_OFF, hostlink.APDU)
+# message -> Handlers method, flat (msg, name, …); from _CARD_AT on, the terminal's
+# (reader.terminal_requests.CardRequests)
+_H = hostlink
+_TABLE = (
+    _H.HELLO, "hello", _H.INFO, "info", _H.SELFTEST, "selftest",
+    _H.CONFIG_GET, "config_get", _H.CONFIG_SET, "config_set", _H.FEEDBACK, "do_feedback",
+    _H.POWER_ON, "power_on", _H.POWER_OFF, "power_off", _H.APDU, "apdu", _H.REPL, "repl",
+    _H.READ, "read", _H.READ_FILE, "read_file", _H.WRITE, "write",
+    _H.VERIFY_PIN, "verify_pin", _H.CHANGE_PIN, "change_pin",
+    _H.BLACKLIST_STATUS, "blacklist_status", _H.BLACKLIST_UPDATE, "blacklist_update",
+    SET_TIME, "set_time",
+)
+_CARD_AT = const(20)
+del _H
 
 
 class LinkError(Exception):
@@ -72,7 +88,13 @@ def _hexstr(data):
 class Handlers:
     def __init__(self, board, report, config_path=config.PATH):
         self.board = board
-        self.report = report
+        # the self-test report, kept as its JSON text (a few hundred bytes, not a tree of
+        # dicts): asked for by selftest only
+        text = report if isinstance(report, str) else hostlink.json.dumps(report)
+        if not isinstance(report, dict):
+            report = hostlink.json.loads(text)      # once, to note "ok"
+        self._report_ok = report.get("ok")
+        self._report = text
         self.config = config.Config(config_path)
         self.feedback = feedback.for_board(board)
         self.server = None
@@ -84,26 +106,13 @@ class Handlers:
         self.chip_lock = None
         self.sam_touched = 0  # host commands that reset or used the SAM (terminal re-selects)
         self._card_requests = None
-        H = hostlink
-        self.table = {
-            H.HELLO: self.hello, H.INFO: self.info, H.SELFTEST: self.selftest,
-            H.CONFIG_GET: self.config_get, H.CONFIG_SET: self.config_set,
-            H.FEEDBACK: self.do_feedback, H.POWER_ON: self.power_on,
-            H.POWER_OFF: self.power_off, H.APDU: self.apdu, H.REPL: self.repl,
-            H.READ: self._card("read"), H.READ_FILE: self._card("read_file"),
-            H.WRITE: self._card("write"), H.VERIFY_PIN: self._card("verify_pin"),
-            H.CHANGE_PIN: self._card("change_pin"),
-            H.BLACKLIST_STATUS: self._card("blacklist_status"),
-            H.BLACKLIST_UPDATE: self._card("blacklist_update"),
-            SET_TIME: self._card("set_time"),
-        }
 
     async def dispatch(self, msg, payload):
-        handler = self.table.get(msg)
+        handler = self.handler(msg)
         if handler is None:
             return ERROR, error_body(hostlink.UNKNOWN_MESSAGE, "unknown message 0x%02X: this "
                                      "firmware (%s) speaks %s" % (msg, VERSION, ", ".join(
-                                         sorted(_name(m) for m in self.table))))
+                                         sorted(_name(_TABLE[i]) for i in range(0, len(_TABLE), 2)))))
         try:
             obj = hostlink.unpack(payload)
         except ValueError as error:
@@ -130,6 +139,17 @@ class Handlers:
             return ERROR, error_body(hostlink.INTERNAL, "%s: %s" % (type(error).__name__,
                                                                     error))
 
+    def handler(self, msg):
+        """The coroutine function serving message `msg` (None: not one this firmware speaks);
+        looked up in _TABLE on each request, not held as bound methods."""
+        for i in range(0, len(_TABLE), 2):
+            if _TABLE[i] == msg:
+                name = _TABLE[i + 1]
+                if i >= _CARD_AT:
+                    return self._card(name)
+                return getattr(self, name)
+        return None
+
     # -- device ---------------------------------------------------------------------------
     async def hello(self, obj):
         self.session = obj.get("session")
@@ -142,7 +162,7 @@ class Handlers:
             "max_payload": hostlink.MAX_PAYLOAD,
             "micropython": "%d.%d.%d" % sys.implementation.version[:3],
             "slots": self._slots(), "feedback": self.feedback.features(),
-            "heap_free": gc.mem_free(), "selftest_ok": self.report.get("ok"),
+            "heap_free": gc.mem_free(), "selftest_ok": self._report_ok,
         }
         if self.config.load_error:
             info["config_error"] = self.config.load_error
@@ -151,6 +171,10 @@ class Handlers:
         if self.terminal is not None:
             info["terminal"] = self.terminal.stats
         return info
+
+    @property
+    def report(self):
+        return hostlink.json.loads(self._report)
 
     async def selftest(self, obj):
         return self.report
@@ -270,12 +294,20 @@ class Handlers:
         async def handler(obj):
             if self.terminal is None:
                 raise LinkError(hostlink.NOT_SUPPORTED, _CARD_APP)
-            if self._card_requests is None:
+            requests = self._card_requests
+            if requests is None:
                 from reader.terminal_requests import CardRequests
-                self._card_requests = CardRequests(self.terminal)
-            return await getattr(self._card_requests, name)(obj)
+                requests = self._card_requests = CardRequests(self.terminal)
+            try:
+                return await getattr(requests, name)(obj)
+            finally:
+                if requests._writer is None and self._card_requests is requests:
+                    # host requests are rare: their code leaves the heap (not the taps') until
+                    # the next one; a blacklist update in progress keeps it
+                    self._card_requests = None
+                    sys.modules.pop("reader.terminal_requests", None)
         return handler
 
 
 def _name(msg):
-    return hostlink.MESSAGES.get(msg) or _NAMES.get(msg, "0x%02X" % msg)
+    return hostlink.message_name(msg, None) or _NAMES.get(msg, "0x%02X" % msg)

@@ -25,11 +25,13 @@ def boot(board):
     until the host asks for the REPL or Ctrl-C stops it. Returns the self-test report; the
     REPL then has the port."""
     report = _selftest(board)
-    print("SELFTEST " + json.dumps(report))
+    text = json.dumps(report)
+    print("SELFTEST " + text)
     _state["board"] = board
-    _state["report"] = report
+    _state["report"] = text        # kept as its JSON text, not a tree of dicts
+    del report
     serve(announce=True)
-    return report
+    return json.loads(text)
 
 
 def serve(announce=False):
@@ -55,7 +57,7 @@ def run(board, report, port=None, announce=True):
     server = linkserver.LinkServer(port or linkserver.StdioPort(), handlers.dispatch)
     handlers.server = server
     if announce:
-        server.event(hostlink.EV_SELFTEST, report)
+        server.event(hostlink.EV_SELFTEST, handlers.report)
     terminal = Terminal(board, server, handlers)
     _state["terminal"] = terminal
 
@@ -83,5 +85,5 @@ def resume():
         import board
 
         _state["board"] = board
-        _state["report"] = _selftest(board)
+        _state["report"] = json.dumps(_selftest(board))
     serve()

@@ -21,7 +21,6 @@ from reader.apdu import APDUChannel, le_index
 from reader.driver_errors import ReaderError, TIMEOUT, PROTOCOL, UNSUPPORTED, TRANSMISSION
 
 FI = (372, 372, 558, 744, 1116, 1488, 1860, 0, 0, 512, 768, 1024, 1536, 2048, 0, 0)
-DI = (0, 1, 2, 4, 8, 16, 32, 64, 12, 20, 0, 0, 0, 0, 0, 0)
 _NULL = const(0x60)
 _MAX_NULLS = const(2000)
 
@@ -32,22 +31,38 @@ PPS_FAILED = const(4)
 MUTE = const(5)
 BAD_PROCEDURE = const(6)
 NOT_T0 = const(7)
-_MESSAGES = {
-    NO_ATR: ("no ATR after reset: no SAM in the slot?", TIMEOUT),
-    BAD_ATR: ("malformed ATR", PROTOCOL),
-    BAD_TCK: ("ATR check byte TCK is wrong", TRANSMISSION),
-    PPS_FAILED: ("PPS not confirmed: the SAM was reset and runs at the default rate", PROTOCOL),
-    MUTE: ("the SAM did not answer within the work waiting time", TIMEOUT),
-    BAD_PROCEDURE: ("unexpected procedure byte", PROTOCOL),
-    NOT_T0: ("the SAM does not offer T=0", UNSUPPORTED),
-}
+# code -> kind letter (_KINDS) and meaning, one entry a line: a bytes constant read in place
+_MESSAGES = (
+    b"\x01Tno ATR after reset: no SAM in the slot?\n"
+    b"\x02Pmalformed ATR\n"
+    b"\x03XATR check byte TCK is wrong\n"
+    b"\x04PPPS not confirmed: the SAM was reset and runs at the default rate\n"
+    b"\x05Tthe SAM did not answer within the work waiting time\n"
+    b"\x06Punexpected procedure byte\n"
+    b"\x07Uthe SAM does not offer T=0\n"
+)
+_KIND_LETTERS = b"TPXU"
+_KINDS = (TIMEOUT, PROTOCOL, TRANSMISSION, UNSUPPORTED)
+DI = b"\x00\x01\x02\x04\x08\x10\x20\x40\x0c\x14\x00\x00\x00\x00\x00\x00"
+
+
+def _message(code):
+    """(meaning, kind) of SAMError `code`."""
+    t = _MESSAGES
+    at = 0
+    while at < len(t):
+        end = t.find(b"\n", at + 2)
+        if t[at] == code:
+            return t[at + 2:end].decode(), _KINDS[_KIND_LETTERS.find(t[at + 1:at + 2])]
+        at = end + 1
+    return "SAM slot error %d" % code, PROTOCOL
 
 
 class SAMError(ReaderError):
     where = "SAM slot"
 
     def __init__(self, code, detail=""):
-        meaning, kind = _MESSAGES[code]
+        meaning, kind = _message(code)
         super().__init__(code, kind, meaning + (": " + detail if detail else ""))
 
 

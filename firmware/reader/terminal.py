@@ -156,7 +156,7 @@ class Terminal:
         try:
             self._send(hostlink.EV_ERROR, {
                 "status": "error", "reason": "internal", "code": hostlink.INTERNAL,
-                "name": hostlink.ERRORS[hostlink.INTERNAL],
+                "name": hostlink.error_name(hostlink.INTERNAL),
                 "message": "terminal fault %s: %s" % (type(error).__name__, error)})
         except MemoryError:
             pass
@@ -276,7 +276,7 @@ class Terminal:
         self.stats["last_latency_ms"] = latency
         if status == "error":
             body["code"] = hostlink.NO_CARD if reason == "card_removed" else hostlink.DEVICE
-            body["name"] = hostlink.ERRORS[body["code"]]
+            body["name"] = hostlink.error_name(body["code"])
             self._send(hostlink.EV_ERROR, body)
         else:
             self._send(hostlink.EV_TAP, body)
