@@ -21,7 +21,7 @@ class PtyPort:
         self.path = os.ttyname(self._slave)
         self.link = link
         if link:
-            _replace_symlink(self.path, link)
+            replace_symlink(self.path, link)
         self._stop_r, self._stop_w = os.pipe()
         self._write_lock = threading.Lock()
         device.connect(self._to_client)
@@ -59,13 +59,7 @@ class PtyPort:
         self.device.connect(None)
         os.write(self._stop_w, b"x")
         self._thread.join(timeout=2)
-        for fd in (self.master, self._slave, self._stop_r, self._stop_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        if self.link and os.path.islink(self.link):
-            os.unlink(self.link)
+        release(self.link, self.master, self._slave, self._stop_r, self._stop_w)
 
     def __enter__(self):
         return self
@@ -74,7 +68,19 @@ class PtyPort:
         self.close()
 
 
-def _replace_symlink(target, link):
+def release(link, *fds):
+    """Close a pty's descriptors (quietly: some may be closed already) and remove its link."""
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    if link and os.path.islink(link):
+        os.unlink(link)
+
+
+def replace_symlink(target, link):
+    """Point `link` at `target` atomically (an old link is replaced, never left dangling)."""
     tmp = f"{link}.tmp{os.getpid()}"
     os.symlink(target, tmp)
     os.replace(tmp, link)

@@ -14,6 +14,8 @@ import termios
 import threading
 import tty
 
+from .ptyserve import release, replace_symlink
+
 
 class UsbPort:
     def __init__(self, link=None):
@@ -32,9 +34,7 @@ class UsbPort:
         self.path = os.ttyname(self._client_slave)
         self.link = link
         if link:
-            tmp = f"{link}.tmp{os.getpid()}"
-            os.symlink(self.path, tmp)
-            os.replace(tmp, link)
+            replace_symlink(self.path, link)
         self.to_client = 0
         self.to_firmware = 0
         self._stop_r, self._stop_w = os.pipe()
@@ -81,11 +81,5 @@ class UsbPort:
         os.write(self._stop_w, b"x")
         if self._thread.is_alive():
             self._thread.join(timeout=2)
-        for fd in (self.firmware_master, self.firmware_slave, self.client_master,
-                   self._client_slave, self._stop_r, self._stop_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        if self.link and os.path.islink(self.link):
-            os.unlink(self.link)
+        release(self.link, self.firmware_master, self.firmware_slave, self.client_master,
+                self._client_slave, self._stop_r, self._stop_w)
