@@ -219,7 +219,8 @@ class SPI:
         header[2] = n & 0xFF
         _write_all(self._sock, header)
         if self.firstbit == SPI.LSB:
-            _write_all(self._sock, bytes(_REVERSED[b] for b in wbuf))
+            table = _reversed()
+            _write_all(self._sock, bytes(table[b] for b in wbuf))
         else:
             _write_all(self._sock, wbuf)
         view = memoryview(rbuf)
@@ -231,7 +232,7 @@ class SPI:
             got += k
         if self.firstbit == SPI.LSB:
             for i in range(n):
-                rbuf[i] = _REVERSED[rbuf[i]]
+                rbuf[i] = table[rbuf[i]]
 
     def write(self, buf):
         self.write_readinto(buf, bytearray(len(buf)))
@@ -248,18 +249,20 @@ class SPI:
         return bytes(buf)
 
 
-def _reverse_table():
-    table = bytearray(256)
-    for value in range(256):
-        r = 0
-        for bit in range(8):
-            if value & (1 << bit):
-                r |= 0x80 >> bit
-        table[value] = r
-    return bytes(table)
+_REVERSED = []  # the bit-reversal table, built by the first LSB-first transfer (a PN532)
 
 
-_REVERSED = _reverse_table()
+def _reversed():
+    if not _REVERSED:
+        table = bytearray(256)
+        for value in range(256):
+            r = 0
+            for bit in range(8):
+                if value & (1 << bit):
+                    r |= 0x80 >> bit
+            table[value] = r
+        _REVERSED.append(bytes(table))
+    return _REVERSED[0]
 
 
 class ChipSelect:

@@ -29,3 +29,15 @@ class ReaderError(Exception):
 
     def retryable(self):
         return self.kind == TIMEOUT or self.kind == TRANSMISSION
+
+
+def table_text(table, code, skip=1):
+    """The text of entry `code` in a bytes table of entries `code byte, [skip-1 bytes], text,
+    "\n"` (a constant read in place, instead of a dict of str built in RAM); None if absent."""
+    at = 0
+    while at < len(table):
+        end = table.find(b"\n", at + skip)     # from after the code: 0x0A may be a code
+        if table[at] == code:
+            return table[at + skip:end].decode()
+        at = end + 1
+    return None

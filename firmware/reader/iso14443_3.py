@@ -11,7 +11,7 @@ a collision between two cards is not supported: it raises `ISO3Error` kind proto
 
 from micropython import const
 from reader.crc import crc_a, check_crc_a
-from reader.driver_errors import ReaderError, PROTOCOL, TIMEOUT
+from reader.driver_errors import ReaderError, PROTOCOL, TIMEOUT, table_text
 
 REQA = const(0x26)
 WUPA = const(0x52)
@@ -24,13 +24,13 @@ BAD_ATQA = const(2)
 BAD_SAK = const(3)
 COLLISION = const(4)
 NO_CARD = const(5)
-_MESSAGES = {
-    BAD_BCC: "UID check byte (BCC) is wrong",
-    BAD_ATQA: "ATQA is not 16 bits",
-    BAD_SAK: "SAK frame is not 1 byte + CRC_A",
-    COLLISION: "more than one card in the field: present one card",
-    NO_CARD: "no card answered",
-}
+_MESSAGES = (                  # code, meaning, "\n" (driver_errors.table_text)
+    b"\x01UID check byte (BCC) is wrong\n"
+    b"\x02ATQA is not 16 bits\n"
+    b"\x03SAK frame is not 1 byte + CRC_A\n"
+    b"\x04more than one card in the field: present one card\n"
+    b"\x05no card answered\n"
+)
 
 
 class ISO3Error(ReaderError):
@@ -38,7 +38,7 @@ class ISO3Error(ReaderError):
 
     def __init__(self, code, detail=""):
         super().__init__(code, TIMEOUT if code == NO_CARD else PROTOCOL,
-                         _MESSAGES[code] + (": " + detail if detail else ""))
+                         table_text(_MESSAGES, code) + (": " + detail if detail else ""))
 
 
 class Card3:

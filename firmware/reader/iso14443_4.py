@@ -20,7 +20,8 @@ FIFO), pn532.PN532Frames (InCommunicateThru).
 import time
 from micropython import const
 from reader.apdu import APDUChannel
-from reader.driver_errors import ReaderError, PROTOCOL, CARD_GONE, UNSUPPORTED
+from reader.driver_errors import (ReaderError, PROTOCOL, CARD_GONE, UNSUPPORTED,
+                                  table_text)
 
 FS_TABLE = (16, 24, 32, 40, 48, 64, 96, 128, 256)
 _FWI_MAX = const(14)
@@ -43,14 +44,14 @@ RETRIES = const(3)
 BAD_WTX = const(4)
 NOT_ACTIVE = const(5)
 NO_ATS = const(6)
-_MESSAGES = {
-    BAD_ATS: "malformed ATS",
-    BAD_BLOCK: "unexpected block from the card",
-    RETRIES: "no valid block after the retries: the card left or does not answer",
-    BAD_WTX: "S(WTX) with a WTXM outside 1..59",
-    NOT_ACTIVE: "no card activated (call activate() first)",
-    NO_ATS: "the card did not answer RATS",
-}
+_MESSAGES = (                     # code, meaning, "\n" (driver_errors.table_text)
+    b"\x01malformed ATS\n"
+    b"\x02unexpected block from the card\n"
+    b"\x03no valid block after the retries: the card left or does not answer\n"
+    b"\x04S(WTX) with a WTXM outside 1..59\n"
+    b"\x05no card activated (call activate() first)\n"
+    b"\x06the card did not answer RATS\n"
+)
 
 
 class TCLError(ReaderError):
@@ -58,7 +59,7 @@ class TCLError(ReaderError):
 
     def __init__(self, code, detail=""):
         kind = CARD_GONE if code in (RETRIES, NO_ATS) else PROTOCOL
-        super().__init__(code, kind, _MESSAGES[code] + (": " + detail if detail else ""))
+        super().__init__(code, kind, table_text(_MESSAGES, code) + (": " + detail if detail else ""))
 
 
 def fwt_us(fwi):

@@ -18,6 +18,7 @@ through it, as on any MicroPython program. Handlers: reader.linkhandlers.
 import asyncio
 import select
 import sys
+import time
 
 from micropython import const
 
@@ -27,6 +28,7 @@ from reader.hostlink import ACK, ERROR, EVENT, REQUEST
 OUTBOX = const(8)
 _RX_CHUNK = const(64)
 _HANDOFF_WAIT_MS = const(2000)
+_ACK_POLL_MS = const(1)
 
 
 class StdioPort:
@@ -39,11 +41,13 @@ class StdioPort:
         self._poll = select.poll()
         self._poll.register(self._in, select.POLLIN)
         self._one = bytearray(1)
-        self._reader = asyncio.StreamReader(self._in)
 
     async def readinto(self, buf):
         """Wait for at least one byte; return how many were put into buf."""
-        n = await self._reader.readinto(self._one)
+        # What asyncio.StreamReader.readinto does (the scheduler polls stdin in C until a
+        # byte is there), without importing asyncio.stream (1.7 KB of RAM) for one call.
+        yield asyncio.core._io_queue.queue_read(self._in)
+        n = self._in.readinto(self._one)
         if not n:
             await asyncio.sleep_ms(50)  # end of file: the port is gone for now
             return 0
@@ -170,14 +174,23 @@ class LinkServer:
                 self.stats["retransmits"] += 1
             self._acked.clear()
             self._writer.write(self.port, kind, seq, msg, payload)
-            try:
-                await asyncio.wait_for_ms(self._acked.wait(), wait)
+            if await self._ack_within(wait):
                 self._waiting = -1
                 return True
-            except asyncio.TimeoutError:
-                wait *= 2
+            wait *= 2
         self._waiting = -1
         return False
+
+    async def _ack_within(self, ms):
+        """True once the rx task saw the ACK, False after `ms`: checked every millisecond
+        (no task and timeout per frame as asyncio.wait_for_ms makes, nor asyncio.funcs in
+        RAM)."""
+        deadline = time.ticks_add(time.ticks_ms(), ms)
+        while not self._acked.is_set():
+            if time.ticks_diff(deadline, time.ticks_ms()) <= 0:
+                return False
+            await asyncio.sleep_ms(_ACK_POLL_MS)
+        return True
 
     # -- requests -------------------------------------------------------------------------
     async def _worker_task(self):

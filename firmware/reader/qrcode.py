@@ -95,7 +95,9 @@ def expired(fields, now):
 class QRScanner:
     """Collects codes from the scanner's UART: text up to CR or LF (CRLF counts once)."""
 
-    def __init__(self, uart, max_len=512):
+    # the longest valid code is 103 characters (ID:type:validity:issuer); a longer line is
+    # refused (TOO_LONG) whatever its length, so the line buffer stays small
+    def __init__(self, uart, max_len=256):
         self.uart = uart
         self._line = bytearray(max_len)
         self._n = 0

@@ -80,7 +80,7 @@ def test_garbage_bytes_are_rejected_and_the_next_code_reads():
 
 
 def test_an_overlong_line_is_dropped_once_then_codes_read_again():
-    bench("scanhex", "41" * 600)                     # 600 x 'A' + CR: longer than 512
+    bench("scanhex", "41" * 600)                     # 600 x 'A' + CR: longer than the line (256)
     error = None
     for _ in range(100):
         try:
