@@ -20,3 +20,13 @@ except ImportError:
     _mp.native = _mp.viper = lambda function: function
     _sys.modules["micropython"] = _mp
     del _sys, _types, _mp
+
+
+def forget(name):
+    """Let submodule `reader.<name>` leave the heap (its qstrs stay interned): both
+    sys.modules and this package hold it once imported. For code run once or rarely (the
+    self-test, host requests); objects of its classes still alive keep it anyway."""
+    import sys
+
+    sys.modules.pop("reader." + name, None)
+    globals().pop(name, None)

@@ -59,7 +59,8 @@ class TCLError(ReaderError):
 
     def __init__(self, code, detail=""):
         kind = CARD_GONE if code in (RETRIES, NO_ATS) else PROTOCOL
-        super().__init__(code, kind, table_text(_MESSAGES, code) + (": " + detail if detail else ""))
+        meaning = table_text(_MESSAGES, code)
+        super().__init__(code, kind, meaning + (": " + detail if detail else ""))
 
 
 def fwt_us(fwi):

@@ -19,12 +19,12 @@ Every failure is an ERROR answer with a code of hostlink.ERRORS and a message sa
 failed and what to do; nothing is answered with a success it did not achieve.
 """
 
-import binascii
 import gc
 import sys
 
 from micropython import const
 
+import reader
 from reader import VERSION, config, feedback, hostlink
 from reader.driver_errors import AUTH, CARD_GONE, UNSUPPORTED, ReaderError
 from reader.hostlink import ERROR, RESPONSE
@@ -43,19 +43,21 @@ _DRIVER_CODES = {CARD_GONE: hostlink.NO_CARD, UNSUPPORTED: hostlink.NOT_SUPPORTE
                  "locked": hostlink.CARD, "not-found": hostlink.CARD,
                  "invalid-data": hostlink.CARD, "refused": hostlink.CARD}
 _CHIP = (hostlink.POWER_ON, hostlink.POWER_OFF, hostlink.APDU)
-# message -> Handlers method, flat (msg, name, …); from _CARD_AT on, the terminal's
-# (reader.terminal_requests.CardRequests)
+# message -> what serves it, flat (msg, name, …): a Handlers method, a function of
+# reader.linkdevice, a CardRequests method
 _H = hostlink
 _TABLE = (
-    _H.HELLO, "hello", _H.INFO, "info", _H.SELFTEST, "selftest",
-    _H.CONFIG_GET, "config_get", _H.CONFIG_SET, "config_set", _H.FEEDBACK, "do_feedback",
-    _H.POWER_ON, "power_on", _H.POWER_OFF, "power_off", _H.APDU, "apdu", _H.REPL, "repl",
+    _H.HELLO, "hello", _H.INFO, "info", _H.SELFTEST, "selftest", _H.CONFIG_GET, "config_get",
+    _H.REPL, "repl",
+    _H.CONFIG_SET, "config_set", _H.FEEDBACK, "do_feedback", _H.POWER_ON, "power_on",
+    _H.POWER_OFF, "power_off", _H.APDU, "apdu",
     _H.READ, "read", _H.READ_FILE, "read_file", _H.WRITE, "write",
     _H.VERIFY_PIN, "verify_pin", _H.CHANGE_PIN, "change_pin",
     _H.BLACKLIST_STATUS, "blacklist_status", _H.BLACKLIST_UPDATE, "blacklist_update",
     SET_TIME, "set_time",
 )
-_CARD_AT = const(20)
+_DEVICE_AT = const(10)   # from here: reader.linkdevice's
+_CARD_AT = const(20)     # from here: the terminal's (reader.terminal_requests.CardRequests)
 del _H
 
 
@@ -65,24 +67,6 @@ class LinkError(Exception):
         self.code = code
         self.message = message
         self.kind = kind
-
-
-def _need(obj, name, kind, what):
-    value = obj.get(name)
-    if not isinstance(value, kind):
-        raise LinkError(hostlink.BAD_REQUEST, "%s: %s" % (name, what))
-    return value
-
-
-def _hex(obj, name):
-    try:
-        return binascii.unhexlify(_need(obj, name, str, "hex bytes expected"))
-    except ValueError:
-        raise LinkError(hostlink.BAD_REQUEST, "%s: not valid hex" % name) from None
-
-
-def _hexstr(data):
-    return binascii.hexlify(data).decode().upper()
 
 
 class Handlers:
@@ -110,9 +94,10 @@ class Handlers:
     async def dispatch(self, msg, payload):
         handler = self.handler(msg)
         if handler is None:
+            names = sorted(_name(_TABLE[i]) for i in range(0, len(_TABLE), 2))
             return ERROR, error_body(hostlink.UNKNOWN_MESSAGE, "unknown message 0x%02X: this "
-                                     "firmware (%s) speaks %s" % (msg, VERSION, ", ".join(
-                                         sorted(_name(_TABLE[i]) for i in range(0, len(_TABLE), 2)))))
+                                     "firmware (%s) speaks %s" % (msg, VERSION,
+                                                                  ", ".join(names)))
         try:
             obj = hostlink.unpack(payload)
         except ValueError as error:
@@ -147,6 +132,8 @@ class Handlers:
                 name = _TABLE[i + 1]
                 if i >= _CARD_AT:
                     return self._card(name)
+                if i >= _DEVICE_AT:
+                    return self._device(name)
                 return getattr(self, name)
         return None
 
@@ -182,42 +169,6 @@ class Handlers:
     async def config_get(self, obj):
         return dict(self.config.values)
 
-    async def config_set(self, obj):
-        try:
-            return self.config.set(obj)
-        except ValueError as error:
-            raise LinkError(hostlink.BAD_REQUEST, str(error)) from None
-        except OSError as error:
-            raise LinkError(hostlink.CONFIG, "cannot store %s (%s): the flash may be full "
-                            "or worn" % (self.config.path, error)) from None
-
-    async def do_feedback(self, obj):
-        done = {}
-        if "display" in obj:
-            self.feedback.display(_need(obj, "display", str, "text expected"))
-            done["display"] = obj["display"]
-        if "led" in obj:
-            on = _need(obj, "led", dict, '{"on": true|false} expected').get("on")
-            if on is not True and on is not False:
-                raise LinkError(hostlink.BAD_REQUEST, 'led: {"on": true|false} expected')
-            self.feedback.led(on)
-            done["led"] = on
-        if "beep" in obj:
-            beep = _need(obj, "beep", dict, '{"ms": n, "count": n} expected')
-            ms, count = beep.get("ms", 100), beep.get("count", 1)
-            if not (isinstance(ms, int) and 10 <= ms <= 2000 and isinstance(count, int)
-                    and 1 <= count <= 5):
-                raise LinkError(hostlink.BAD_REQUEST, "beep: ms 10..2000, count 1..5")
-            if self.config.get("beeper"):
-                await self.feedback.beep(ms, count)
-                done["beep"] = count
-            else:
-                done["beep"] = 0
-                done["muted"] = "beeper is off in the configuration"
-        if not done:
-            raise LinkError(hostlink.BAD_REQUEST, "give at least one of beep, led, display")
-        return done
-
     async def repl(self, obj):
         self.server.handoff = True
         return {"resume": RESUME}
@@ -231,63 +182,16 @@ class Handlers:
             slots.append("sam1")
         return slots
 
-    def _slot(self, obj):
-        try:
-            slot = hostlink.slot_name(obj.get("slot"))
-        except ValueError as error:
-            raise LinkError(hostlink.BAD_REQUEST, str(error)) from None
-        if slot not in self._slots():
-            raise LinkError(hostlink.NO_SLOT, "board %s has no slot %s; its slots: %s"
-                            % (self.board.NAME, slot, ", ".join(self._slots())))
-        return slot
-
-    def _card_reader(self):
-        if self._reader is None:
-            from reader import hardware
-
-            self._reader = hardware.open_card_reader(self.board)
-        return self._reader
-
-    async def power_on(self, obj):
-        slot = self._slot(obj)
-        self._channels.pop(slot, None)
-        if slot == "card":
-            if self.terminal is not None and self.terminal._active:
-                self.terminal._active = False     # the terminal's last poll woke the card
-                self.terminal._release()
-            card = self._card_reader().poll()
-            if card is None:
-                raise LinkError(hostlink.NO_CARD, "no card in the field: tap a card and "
-                                "power on again")
-            self._channels[slot] = card.channel
-            return {"slot": slot, "uid": _hexstr(card.uid), "ats": _hexstr(card.ats or b""),
-                    "atqa": "%04X" % card.atqa, "sak": "%02X" % card.sak}
-        if self._sam is None:
-            from reader import hardware
-
-            self._sam = hardware.open_sam_slot(self.board)
-        self.sam_touched += 1
-        atr = self._sam.power_on()
-        self._channels[slot] = self._sam
-        return {"slot": slot, "atr": _hexstr(atr.raw), "baud": self._sam.baudrate}
-
-    async def power_off(self, obj):
-        slot = self._slot(obj)
-        if self._channels.pop(slot, None) is not None and slot == "card":
-            self._reader.release()
-        return {"slot": slot}
-
-    async def apdu(self, obj):
-        slot = self._slot(obj)
-        command = _hex(obj, "apdu")
-        channel = self._channels.get(slot)
-        if channel is None:
-            raise LinkError(hostlink.NO_CARD, "slot %s is not powered: send power-on first"
-                            % slot)
-        if slot != "card":
-            self.sam_touched += 1
-        data, sw = channel.transceive(command)
-        return {"rsp": _hexstr(data) + "%04X" % sw}
+    # -- config-set, feedback, slots: reader.linkdevice, in RAM while a slot is powered --
+    def _device(self, name):
+        async def handler(obj):
+            from reader import linkdevice
+            try:
+                return await getattr(linkdevice, name)(self, obj)
+            finally:
+                if not self._channels:
+                    reader.forget("linkdevice")
+        return handler
 
     # -- card application, blacklist, clock: the terminal's (reader.terminal_requests) ----
     def _card(self, name):
@@ -305,7 +209,7 @@ class Handlers:
                     # host requests are rare: their code leaves the heap (not the taps') until
                     # the next one; a blacklist update in progress keeps it
                     self._card_requests = None
-                    sys.modules.pop("reader.terminal_requests", None)
+                    reader.forget("terminal_requests")
         return handler
 
 

@@ -2,18 +2,18 @@
 
 import gc
 import json
-import sys
 
 _state = {}
 
 
 def _selftest(board):
     """Run the self-test, then drop its module: it runs once, its code need not stay in RAM."""
+    import reader
     from reader import selftest
 
     report = selftest.run(board)
     del selftest
-    sys.modules.pop("reader.selftest", None)
+    reader.forget("selftest")
     gc.collect()
     return report
 

@@ -1,0 +1,131 @@
+"""The host's device requests (docs/host-link.md): config-set, feedback, power-on,
+power-off, apdu. They serve tools and tests, not the terminal flow, so reader.linkhandlers
+imports this module for a request and lets it go again once no slot is powered: its code is
+not in RAM while the reader only taps.
+
+Each function takes the `Handlers` (h) and the request object.
+"""
+
+import binascii
+
+from reader import hostlink
+from reader.linkhandlers import LinkError
+
+
+def _need(obj, name, kind, what):
+    value = obj.get(name)
+    if not isinstance(value, kind):
+        raise LinkError(hostlink.BAD_REQUEST, "%s: %s" % (name, what))
+    return value
+
+
+def _hex(obj, name):
+    try:
+        return binascii.unhexlify(_need(obj, name, str, "hex bytes expected"))
+    except ValueError:
+        raise LinkError(hostlink.BAD_REQUEST, "%s: not valid hex" % name) from None
+
+
+def _hexstr(data):
+    return binascii.hexlify(data).decode().upper()
+
+
+async def config_set(h, obj):
+    try:
+        return h.config.set(obj)
+    except ValueError as error:
+        raise LinkError(hostlink.BAD_REQUEST, str(error)) from None
+    except OSError as error:
+        raise LinkError(hostlink.CONFIG, "cannot store %s (%s): the flash may be full "
+                        "or worn" % (h.config.path, error)) from None
+
+
+async def do_feedback(h, obj):
+    done = {}
+    if "display" in obj:
+        h.feedback.display(_need(obj, "display", str, "text expected"))
+        done["display"] = obj["display"]
+    if "led" in obj:
+        on = _need(obj, "led", dict, '{"on": true|false} expected').get("on")
+        if on is not True and on is not False:
+            raise LinkError(hostlink.BAD_REQUEST, 'led: {"on": true|false} expected')
+        h.feedback.led(on)
+        done["led"] = on
+    if "beep" in obj:
+        beep = _need(obj, "beep", dict, '{"ms": n, "count": n} expected')
+        ms, count = beep.get("ms", 100), beep.get("count", 1)
+        if not (isinstance(ms, int) and 10 <= ms <= 2000 and isinstance(count, int)
+                and 1 <= count <= 5):
+            raise LinkError(hostlink.BAD_REQUEST, "beep: ms 10..2000, count 1..5")
+        if h.config.get("beeper"):
+            await h.feedback.beep(ms, count)
+            done["beep"] = count
+        else:
+            done["beep"] = 0
+            done["muted"] = "beeper is off in the configuration"
+    if not done:
+        raise LinkError(hostlink.BAD_REQUEST, "give at least one of beep, led, display")
+    return done
+
+
+def _slot(h, obj):
+    try:
+        slot = hostlink.slot_name(obj.get("slot"))
+    except ValueError as error:
+        raise LinkError(hostlink.BAD_REQUEST, str(error)) from None
+    if slot not in h._slots():
+        raise LinkError(hostlink.NO_SLOT, "board %s has no slot %s; its slots: %s"
+                        % (h.board.NAME, slot, ", ".join(h._slots())))
+    return slot
+
+
+def _card_reader(h):
+    if h._reader is None:
+        from reader import hardware
+
+        h._reader = hardware.open_card_reader(h.board)
+    return h._reader
+
+
+async def power_on(h, obj):
+    slot = _slot(h, obj)
+    h._channels.pop(slot, None)
+    if slot == "card":
+        if h.terminal is not None and h.terminal._active:
+            h.terminal._active = False     # the terminal's last poll woke the card
+            h.terminal._release()
+        card = _card_reader(h).poll()
+        if card is None:
+            raise LinkError(hostlink.NO_CARD, "no card in the field: tap a card and "
+                            "power on again")
+        h._channels[slot] = card.channel
+        return {"slot": slot, "uid": _hexstr(card.uid), "ats": _hexstr(card.ats or b""),
+                "atqa": "%04X" % card.atqa, "sak": "%02X" % card.sak}
+    if h._sam is None:
+        from reader import hardware
+
+        h._sam = hardware.open_sam_slot(h.board)
+    h.sam_touched += 1
+    atr = h._sam.power_on()
+    h._channels[slot] = h._sam
+    return {"slot": slot, "atr": _hexstr(atr.raw), "baud": h._sam.baudrate}
+
+
+async def power_off(h, obj):
+    slot = _slot(h, obj)
+    if h._channels.pop(slot, None) is not None and slot == "card":
+        h._reader.release()
+    return {"slot": slot}
+
+
+async def apdu(h, obj):
+    slot = _slot(h, obj)
+    command = _hex(obj, "apdu")
+    channel = h._channels.get(slot)
+    if channel is None:
+        raise LinkError(hostlink.NO_CARD, "slot %s is not powered: send power-on first"
+                        % slot)
+    if slot != "card":
+        h.sam_touched += 1
+    data, sw = channel.transceive(command)
+    return {"rsp": _hexstr(data) + "%04X" % sw}
