@@ -1,4 +1,4 @@
-# heapsize: 97k
+# heapsize: 93k
 # firmware: romfs
 # simbus: simbeds:health_card
 # The whole reader stack in one heap, measured stage by stage (docs/firmware-memory.md): the
