@@ -7,8 +7,9 @@ every assertion message.
 
 Budgets: 96k is issue 6's target and does not fit yet (docs/firmware-memory.md: the
 sim-pn532-uart demo needs 114k today), so it is an expected failure that turns into a test
-failure (strict) the day it fits: then drop the mark and set DEFAULT_HEAP to 96k. 119k is
-what this sequence fits in now (117k) with 2 KiB to spare: a regression over it fails.
+failure (strict) the day it fits: then drop the mark and set DEFAULT_HEAP to 96k. 124k is
+what this sequence fits in reliably now (15 of 15 runs; from ~117k some runs pass): a
+regression over it fails.
 """
 
 import json
@@ -22,7 +23,9 @@ from hcterm.link import LinkTimeout, Reader, ReaderError
 from hcterm.sim.virtualreader import VirtualReader
 
 TARGET = "96k"          # issue 6
-ACHIEVED = "119k"      # this sequence passes from 117k today (the host read is its peak)
+# this sequence passes from ~117k, but not in every run below 122k: the host read's card
+# session comes on top of the taps' heap, and how fragmented that is varies with timing
+ACHIEVED = "124k"
 BUDGETS = [pytest.param(TARGET, marks=pytest.mark.xfail(
                strict=True, reason="issue 6: the flow needs 114k on the unix port today")),
            ACHIEVED]
