@@ -52,6 +52,9 @@ def test_counters_without_pacing_cost_no_time():
 def test_pace_mode_takes_the_modeled_time():
     chip, model, out = chip_with_card(pacing=True)
     model.reset_counters()
+    # let the HSU line go idle: a burst right after the last one would continue its stream
+    # (catching up sleep overshoot) and start the measurement mid-stream
+    time.sleep(0.02)
     elapsed, frame, answer = list_target(chip, out)
     hsu, rf = model.counters("pn532"), model.counters("rf")
     modeled = hsu.modeled_s + rf.modeled_s
