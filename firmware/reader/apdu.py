@@ -12,7 +12,8 @@ T=CL over a raw-frame transceiver), `samslot.SAMSlot` (ISO 7816-3 T=0).
 """
 
 from micropython import const
-from reader.driver_errors import ReaderError, AUTH, CARD, UNSUPPORTED, PROTOCOL
+
+from reader.driver_errors import AUTH, CARD, PROTOCOL, UNSUPPORTED, ReaderError
 
 _GET_RESPONSE_LIMIT = const(16)
 

@@ -64,7 +64,7 @@ class CardSession:
         try:
             return self.channel.transceive(self._mv[0:n])
         except ReaderError as error:
-            raise link_error(error, _where(what, detail)) from error
+            raise link_error(error, _where(what, detail)) from None
 
     def _ok(self, n, what, detail=None):
         data, sw = self._transceive(n, what, detail)
@@ -201,4 +201,4 @@ def _decode(item, record):
         return hi.decode_item(item, record)
     except ValueError as error:
         raise HealthCardError(INVALID_DATA, 0, _where(item[0], item[5]), str(error)) \
-            from error
+            from None

@@ -10,8 +10,9 @@ a collision between two cards is not supported: it raises `ISO3Error` kind proto
 """
 
 from micropython import const
-from reader.crc import crc_a, check_crc_a
-from reader.driver_errors import ReaderError, PROTOCOL, TIMEOUT, table_text
+
+from reader.crc import check_crc_a, crc_a
+from reader.driver_errors import PROTOCOL, TIMEOUT, ReaderError, table_text
 
 REQA = const(0x26)
 WUPA = const(0x52)
@@ -80,7 +81,7 @@ class Activator:
             n = self.chip.transceive(self._txmv[0:2], self._rx, _FDT_US)
         except ReaderError as e:
             if getattr(e, "collision", False):
-                raise ISO3Error(COLLISION, e.message)
+                raise ISO3Error(COLLISION, e.message) from None
             raise
         rx = self._rx
         if n != 5 or rx[0] ^ rx[1] ^ rx[2] ^ rx[3] ^ rx[4]:

@@ -18,10 +18,11 @@ FIFO), pn532.PN532Frames (InCommunicateThru).
 """
 
 import time
+
 from micropython import const
+
 from reader.apdu import APDUChannel
-from reader.driver_errors import (ReaderError, PROTOCOL, CARD_GONE, UNSUPPORTED,
-                                  table_text)
+from reader.driver_errors import CARD_GONE, PROTOCOL, ReaderError, table_text
 
 FS_TABLE = (16, 24, 32, 40, 48, 64, 96, 128, 256)
 _FWI_MAX = const(14)
@@ -155,7 +156,7 @@ class TCL(APDUChannel):
                 break
             except ReaderError as e:
                 if not e.retryable() or attempt:
-                    raise TCLError(NO_ATS, e.message)
+                    raise TCLError(NO_ATS, e.message) from None
         self.ats = parse_ats(self._rxmv[0:n])
         self._send_limit = min(self.ats.fsc, getattr(self.frames, "max_frame", 256), 256)
         self._blk = 0

@@ -16,9 +16,11 @@ adapts this driver to T=CL's raw-frame interface (CRC_A in software with reader.
 """
 
 import time
+
 from micropython import const
-from reader.crc import crc_a, check_crc_a
-from reader.driver_errors import ReaderError, TIMEOUT, TRANSMISSION, CHIP, PROTOCOL
+
+from reader.crc import check_crc_a, crc_a
+from reader.driver_errors import CHIP, TIMEOUT, TRANSMISSION, ReaderError
 
 # Registers
 COMMAND = const(0x01)

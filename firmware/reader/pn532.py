@@ -16,14 +16,22 @@ ACK/NACK and recovery live here, once.
 | InDataExchange with MI chaining both ways | yes, APDUs up to the caller's buffer           |
 | InCommunicateThru (raw frames for T=CL)   | yes (`PN532Frames` adapter)                    |
 | InRelease, InDeselect                     | yes                                            |
-| chip stops answering                      | re-wake, SAMConfiguration, replay settings, retry once |
+| chip stops answering                      | re-wake, SAMConfiguration, replay, retry once |
 | target mode, FeliCa, Jewel, DEP           | no (raises `PN532Error` kind unsupported)      |
 """
 
-import time
 from micropython import const
-from reader.driver_errors import ReaderError, TIMEOUT, TRANSMISSION, PROTOCOL, CARD_GONE, \
-    AUTH, CHIP, UNSUPPORTED
+
+from reader.driver_errors import (
+    AUTH,
+    CARD_GONE,
+    CHIP,
+    PROTOCOL,
+    TIMEOUT,
+    TRANSMISSION,
+    UNSUPPORTED,
+    ReaderError,
+)
 
 _TFI_HOST = const(0xD4)
 _TFI_CHIP = const(0xD5)

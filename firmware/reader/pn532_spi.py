@@ -8,7 +8,9 @@ waits on the pin instead of polling SR.
 """
 
 import time
+
 from micropython import const
+
 from reader.pn532 import PN532
 
 _DW = const(0x01)

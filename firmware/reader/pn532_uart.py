@@ -6,7 +6,7 @@ the command; the wait here adds the command's own time on the wire.
 """
 
 import time
-from micropython import const
+
 from reader.pn532 import PN532
 
 _WAKEUP = b"\x55\x55" + bytes(14)

@@ -56,7 +56,7 @@ class PSAM:
         try:
             data, sw = self.channel.transceive(self._mv[0:n])
         except ReaderError as error:
-            raise link_error(error, "PSAM %s%s" % (what, detail), SAM) from error
+            raise link_error(error, "PSAM %s%s" % (what, detail), SAM) from None
         if sw != 0x9000:
             raise sam_sw_error(sw, "PSAM %s%s" % (what, detail))
         return data

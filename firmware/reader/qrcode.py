@@ -10,8 +10,10 @@ offline: the terminal forwards the text to the card management platform.
 """
 
 import time
+
 from micropython import const
-from reader.driver_errors import ReaderError, PROTOCOL
+
+from reader.driver_errors import PROTOCOL, ReaderError
 
 _ID_LEN = const(64)
 _HEX = "0123456789ABCDEFabcdef"
@@ -59,7 +61,7 @@ def parse_qr(text):
         try:
             text = str(bytes(text), "utf-8")
         except UnicodeError:
-            raise QRCodeError(NOT_TEXT, "not UTF-8 text")
+            raise QRCodeError(NOT_TEXT, "not UTF-8 text") from None
     text = text.strip()
     if not text:
         raise QRCodeError(EMPTY, "empty code")

@@ -16,9 +16,11 @@ parity, 2 stop bits on real hardware) and the RST pin. `SAMSlot` is an APDU chan
 """
 
 import time
+
 from micropython import const
+
 from reader.apdu import APDUChannel, le_index
-from reader.driver_errors import ReaderError, TIMEOUT, PROTOCOL, UNSUPPORTED, TRANSMISSION
+from reader.driver_errors import PROTOCOL, TIMEOUT, TRANSMISSION, UNSUPPORTED, ReaderError
 
 FI = (372, 372, 558, 744, 1116, 1488, 1860, 0, 0, 512, 768, 1024, 1536, 2048, 0, 0)
 _NULL = const(0x60)

@@ -7,7 +7,7 @@
 # FakePN532SPI: the SPI side of a PN532 (DW/SR/DR operations, CS framing, IRQ pin) over the
 #   same script; can present the wire bit-reversed, as an MSB-only SPI sees an LSB chip.
 # The frame helpers CMD/RSP/ACK/NACK compute LEN/LCS/DCS independently of the driver.
-from binascii import unhexlify, hexlify
+from binascii import hexlify, unhexlify
 
 
 def h(text):

@@ -40,6 +40,7 @@ def _run(module_name, wanted):
 def _mount_rom():
     # `# firmware: romfs` modules: the firmware imports in place from a ROMFS image.
     import os
+
     import vfs
 
     image = os.getenv("MPTEST_ROMFS")

@@ -1,18 +1,23 @@
 # Bytes allocated per APDU round trip (gc.mem_alloc, GC disabled) through each channel, with
 # transports that allocate nothing themselves. The figures are written in docs/firmware-memory.md.
 import gc
-from fakebus import RSP, ACK, h
+
+from fakebus import ACK, RSP, h
 
 # Imported one by one with a collection between: compiling .py source needs contiguous heap
 # (on a board the modules are frozen bytecode and cost no heap to import).
 gc.collect()
 from reader.apdu import PN532Channel  # noqa: E402
+
 gc.collect()
 from reader.pn532_uart import PN532_UART  # noqa: E402
+
 gc.collect()
 from reader.iso14443_4 import TCL  # noqa: E402
+
 gc.collect()
 from reader.samslot import SAMSlot  # noqa: E402
+
 gc.collect()
 
 ROUNDS = 50

@@ -1,8 +1,9 @@
 # ISO 14443-4 (T=CL) reader side: ATS, chaining both ways, block numbers, recovery, WTX.
 from fakebus import h
-from tclpeer import ScriptedFrames, PICC
-from reader.iso14443_4 import TCL, TCLError, parse_ats, fwt_us, RETRIES, BAD_WTX, NO_ATS
+from tclpeer import PICC, ScriptedFrames
+
 from reader import driver_errors
+from reader.iso14443_4 import BAD_WTX, NO_ATS, RETRIES, TCL, TCLError, fwt_us, parse_ats
 
 ATS = "05 78 80 70 02"      # FSCI 8 (256), TB FWI 7 SFGI 0, TC CID supported
 

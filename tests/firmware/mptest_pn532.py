@@ -1,9 +1,19 @@
 # PN532 command core over the UART transport: golden frames against a scripted UART.
-from fakebus import ScriptedUART, CMD, RSP, ACK, NACK, h
-from reader.pn532 import PN532Error, ERR, CMD as COMMANDS, parse_target_106a, PN532Frames, \
-    NO_ACK, NO_RESPONSE, SYNTAX_ERROR, frame
-from reader.pn532_uart import PN532_UART
+from fakebus import ACK, CMD, NACK, RSP, ScriptedUART, h
+
 from reader import driver_errors
+from reader.pn532 import CMD as COMMANDS
+from reader.pn532 import (
+    ERR,
+    NO_ACK,
+    NO_RESPONSE,
+    SYNTAX_ERROR,
+    PN532Error,
+    PN532Frames,
+    frame,
+    parse_target_106a,
+)
+from reader.pn532_uart import PN532_UART
 
 WAKE = h("55 55") + bytes(14)
 SAMCONF = CMD("14 01 14 01")
@@ -129,7 +139,7 @@ def test_every_chip_status_raises_with_code_meaning_and_kind():
 
 
 def test_tables_name_every_code():
-    for code, (meaning, kind) in ERR.items():
+    for _code, (meaning, kind) in ERR.items():
         assert meaning and kind in (driver_errors.TIMEOUT, driver_errors.TRANSMISSION,
                                     driver_errors.PROTOCOL, driver_errors.CARD_GONE,
                                     driver_errors.AUTH, driver_errors.CHIP,

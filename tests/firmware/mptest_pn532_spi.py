@@ -1,7 +1,8 @@
 # PN532 over SPI: DW/SR/DR operations, CS framing, IRQ pin, software LSB-first.
-from fakebus import FakePN532SPI, CMD, RSP, ACK, h
+from fakebus import ACK, CMD, RSP, FakePN532SPI, h
+
+from reader.pn532 import NO_ACK, PN532Error
 from reader.pn532_spi import PN532_SPI, REVERSE, reverse_bits
-from reader.pn532 import PN532Error, NO_ACK
 
 SAMCONF = CMD("14 01 14 01")
 

@@ -1,7 +1,20 @@
 # Electronic health card QR codes: every sample form, garbage with reasons, the UART reader.
 from fakebus import ScriptedUART
-from reader.qrcode import parse_qr, expired, QRScanner, QRCodeError, BAD_ID, FIELDS, \
-    BAD_TYPE, BAD_VALIDITY, BAD_ISSUER, EMPTY, TOO_LONG, NOT_TEXT
+
+from reader.qrcode import (
+    BAD_ID,
+    BAD_ISSUER,
+    BAD_TYPE,
+    BAD_VALIDITY,
+    EMPTY,
+    FIELDS,
+    NOT_TEXT,
+    TOO_LONG,
+    QRCodeError,
+    QRScanner,
+    expired,
+    parse_qr,
+)
 
 ID_DOMAIN = "272EB52D0696FD625B6F3E1A830728532779BEB87520CC83948C50A43F439F58"
 ID_B = "B143024C8AEB63C9DF702D8DCBCF4FE645BE42DB199516DBDF09A2E86915C0D1"

@@ -1,9 +1,21 @@
 # SAM slot: ATR parsing, PPS, T=0 procedure bytes, against a scripted UART and RST pin.
-from fakebus import ScriptedUART, FakePin, h
-from reader.samslot import SAMSlot, SAMError, parse_atr, atr_need, choose_fidi, pps_request, \
-    NO_ATR, BAD_TCK, MUTE, NOT_T0, BAD_ATR
-from reader.apdu import APDUError
+from fakebus import FakePin, ScriptedUART, h
+
 from reader import driver_errors
+from reader.apdu import APDUError
+from reader.samslot import (
+    BAD_ATR,
+    BAD_TCK,
+    MUTE,
+    NO_ATR,
+    NOT_T0,
+    SAMError,
+    SAMSlot,
+    atr_need,
+    choose_fidi,
+    parse_atr,
+    pps_request,
+)
 
 ATR_38400 = h("3B 95 13 00 50 53 41 4D 31")          # TA1 13: Fi 372 Di 4; T=0; "PSAM1"
 ATR_FAST = h("3B 95 96 00 50 53 41 4D 31")           # TA1 96: Fi 512 Di 32 (too fast)

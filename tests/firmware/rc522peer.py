@@ -3,7 +3,8 @@
 # on a read, each following byte clocked out returns the register and the byte sent is the
 # next address; on a write, following bytes are written to the same register (FIFO).
 from fakebus import FakePin, hx
-from reader.crc import crc_a_bytes, check_crc_a
+
+from reader.crc import check_crc_a, crc_a_bytes
 
 
 class FakeRC522:

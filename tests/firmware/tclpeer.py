@@ -1,7 +1,8 @@
 # Test peers for T=CL: a scripted frame transceiver and a small PICC that follows the
 # ISO 14443-4 PICC rules (block numbers, chaining, R(ACK)/R(NAK)), with fault injection.
 from fakebus import h, hx
-from reader.driver_errors import ReaderError, TIMEOUT, TRANSMISSION
+
+from reader.driver_errors import TIMEOUT, TRANSMISSION, ReaderError
 
 
 class FrameError(ReaderError):

@@ -16,17 +16,17 @@ def test_bench_tap_small_run():
                 "speedup_vs_reference", "wire_floor_ms", "floor_ratio", "peak_heap_bytes",
                 "qstr_pool_bytes", "heap_budget"):
         assert key in r, key
-    assert r["ok"] is True and r["taps"] == 3
-    assert list(r["per_board"]) == ["sim-pn532-uart"]
-    assert r["per_board"]["sim-pn532-uart"] == r["median_ms"]
+    assert r["ok"] is True and r["taps"] == 3, r
+    assert list(r["per_board"]) == ["sim-pn532-uart"], r
+    assert r["per_board"]["sim-pn532-uart"] == r["median_ms"], r
     # paced: a tap cannot beat its wires, and our flow is no slower than the naive one
-    assert 0 < r["wire_floor_ms"] <= r["median_ms"] <= r["p95_ms"] < 2000
-    assert r["floor_ratio"] == round(r["median_ms"] / r["wire_floor_ms"], 2) >= 1.0
-    assert r["reference_median_ms"] > r["median_ms"]
-    assert r["speedup_vs_reference"] == round(r["reference_median_ms"] / r["median_ms"], 2)
-    assert set(r["floor_breakdown"]) == {"pn532", "rf", "sam"}
-    assert abs(sum(v["ms"] for v in r["floor_breakdown"].values()) - r["wire_floor_ms"]) < 0.5
+    assert 0 < r["wire_floor_ms"] <= r["median_ms"] <= r["p95_ms"] < 2000, r
+    assert r["floor_ratio"] == round(r["median_ms"] / r["wire_floor_ms"], 2) >= 1.0, r
+    assert r["reference_median_ms"] > r["median_ms"], r
+    assert r["speedup_vs_reference"] == round(r["reference_median_ms"] / r["median_ms"], 2), r
+    assert set(r["floor_breakdown"]) == {"pn532", "rf", "sam"}, r
+    assert abs(sum(v["ms"] for v in r["floor_breakdown"].values()) - r["wire_floor_ms"]) < 0.5, r
     # the live heap of the firmware, without the ROMFS image the unix port keeps in its heap
-    assert 10_000 < r["peak_heap_bytes"] < r["heap_budget"] == 192 * 1024
-    assert r["peak_heap_raw_bytes"] == r["peak_heap_bytes"] + r["rom_image_bytes"]
-    assert 1000 < r["qstr_pool_bytes"] < 100_000
+    assert 10_000 < r["peak_heap_bytes"] < r["heap_budget"] == 192 * 1024, r
+    assert r["peak_heap_raw_bytes"] == r["peak_heap_bytes"] + r["rom_image_bytes"], r
+    assert 1000 < r["qstr_pool_bytes"] < 100_000, r
