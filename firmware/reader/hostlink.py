@@ -45,6 +45,7 @@ INFO = const(0x01)           # {} -> device info
 SELFTEST = const(0x02)       # {} -> the power-on self-test report
 CONFIG_GET = const(0x03)     # {} -> the whole configuration
 CONFIG_SET = const(0x04)     # {name: value, …} -> the whole configuration after the change
+SET_TIME = const(0x05)       # {"time": "YYYYMMDDhhmmss"} -> {"today"}: the reader's clock
 POWER_ON = const(0x10)       # {"slot": s} -> {"slot", "atr" | "ats", "uid"}
 POWER_OFF = const(0x11)      # {"slot": s} -> {"slot"}
 APDU = const(0x12)           # {"slot": s, "apdu": hex} -> {"rsp": hex (data + SW1 SW2)}
@@ -70,7 +71,7 @@ EV_SELFTEST = const(0x84)
 # only when it reports an error.
 _KIND_NAMES = b"\x10request\n\x20response\n\x21error\n\x30event\n\x40ack\n"
 _MESSAGE_NAMES = (
-    b"\x00hello\n\x01info\n\x02selftest\n\x03config-get\n\x04config-set\n"
+    b"\x00hello\n\x01info\n\x02selftest\n\x03config-get\n\x04config-set\n\x05set-time\n"
     b"\x10power-on\n\x11power-off\n\x12apdu\n\x20read\n\x21read-file\n\x22write\n"
     b"\x23verify-pin\n\x24change-pin\n\x30feedback\n\x40blacklist-status\n"
     b"\x41blacklist-update\n\x70repl\n"

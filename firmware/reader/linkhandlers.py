@@ -32,8 +32,6 @@ from reader.linkserver import error_body
 
 _CARD_APP = "not supported yet: the card application arrives with issue 6"
 RESUME = "import reader.main as m;m.resume()"
-SET_TIME = 0x05   # {"time": "YYYYMMDDhhmmss"} -> {"today"}: the reader's clock (terminal flow)
-_NAMES = {SET_TIME: "set-time"}
 # driver error kinds with an error code of their own (others: DEVICE, with the kind);
 # the health card application's kinds (reader.healthcard_errors) too
 _DRIVER_CODES = {CARD_GONE: hostlink.NO_CARD, UNSUPPORTED: hostlink.NOT_SUPPORTED,
@@ -54,7 +52,7 @@ _TABLE = (
     _H.READ, "read", _H.READ_FILE, "read_file", _H.WRITE, "write",
     _H.VERIFY_PIN, "verify_pin", _H.CHANGE_PIN, "change_pin",
     _H.BLACKLIST_STATUS, "blacklist_status", _H.BLACKLIST_UPDATE, "blacklist_update",
-    SET_TIME, "set_time",
+    _H.SET_TIME, "set_time",
 )
 _DEVICE_AT = const(10)   # from here: reader.linkdevice's
 _CARD_AT = const(20)     # from here: the terminal's (reader.terminal_requests.CardRequests)
@@ -214,4 +212,4 @@ class Handlers:
 
 
 def _name(msg):
-    return hostlink.message_name(msg, None) or _NAMES.get(msg, "0x%02X" % msg)
+    return hostlink.message_name(msg, "0x%02X" % msg)

@@ -377,6 +377,14 @@ class Reader(NationalInterface):
     def config(self):
         return self.request(hostlink.CONFIG_GET)
 
+    def set_time(self, when=None):
+        """Set the reader's clock (used for the card-expiry check) to `when` (a datetime;
+        default: the host's local time now). Returns the reader's answer ({"today"})."""
+        import datetime
+
+        when = when or datetime.datetime.now()
+        return self.request(hostlink.SET_TIME, {"time": when.strftime("%Y%m%d%H%M%S")})
+
     def set_config(self, **settings):
         return self.request(hostlink.CONFIG_SET, settings)
 

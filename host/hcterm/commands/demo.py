@@ -14,7 +14,6 @@ step went wrong when any event differs, or does not come.
 
 import json
 import sys
-import time
 from pathlib import Path
 
 from reader import blacklist as bl
@@ -97,9 +96,10 @@ def install_blacklist(reader, path=None, version=BLACKLIST_VERSION):
 
 
 def set_clock(reader, when=None):
-    """The reader's clock to the host's local time (request set-time, 0x05)."""
-    stamp = time.strftime("%Y%m%d%H%M%S", time.localtime(when))
-    return reader.request(0x05, {"time": stamp})
+    """The reader's clock to the host's local time (`when`: a Unix timestamp; default now)."""
+    import datetime
+
+    return reader.set_time(datetime.datetime.fromtimestamp(when) if when else None)
 
 
 class Demo:
