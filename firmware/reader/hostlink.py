@@ -10,7 +10,8 @@ with CRC-16/CCITT-FALSE over VER…PAYLOAD. Stuffing replaces each byte of ESCAP
 ESC (b ^ 0x20), so SYNC marks frame edges only, and the REPL's control bytes (01 raw REPL,
 02 friendly REPL, 03 Ctrl-C, 04 Ctrl-D, 05 paste mode) and XON/XOFF (11, 13) never appear.
 
-`Encoder` and `Decoder` use buffers allocated once; the decoder allocates nothing per byte.
+`FrameWriter` (streams a frame through a small buffer) and `Decoder` use buffers allocated
+once; the decoder allocates nothing per byte.
 Payloads are JSON objects in UTF-8 (`pack`/`unpack`), binary values as hex strings.
 """
 
@@ -165,57 +166,22 @@ def unpack(payload):
     return obj
 
 
-def _stuff(out, at, data):
-    for b in data:
-        if b in ESCAPED:
-            out[at] = ESC
-            out[at + 1] = b ^ _FLIP
-            at += 2
-        else:
-            out[at] = b
-            at += 1
-    return at
+class _Collect:
+    """A port that keeps what is written (for `encode`)."""
+
+    def __init__(self):
+        self.data = bytearray()
+
+    def write(self, data):
+        self.data += data
 
 
-class Encoder:
-    """Builds frames in one buffer allocated once (worst case: every byte escaped)."""
-
-    def __init__(self, max_payload=MAX_PAYLOAD):
-        self.max_payload = max_payload
-        self._out = bytearray(2 + 2 * (HEADER + max_payload + TRAILER))
-        self._hdr = bytearray(HEADER)
-
-    def encode(self, kind, seq, msg, payload=b""):
-        """One frame; a memoryview into the encoder's buffer, valid until the next call."""
-        n = len(payload)
-        if n > self.max_payload:
-            raise ValueError("payload of %d bytes is over the maximum %d"
-                             % (n, self.max_payload))
-        h = self._hdr
-        h[0] = VERSION
-        h[1] = kind
-        h[2] = seq & 0xFF
-        h[3] = msg
-        h[4] = n >> 8
-        h[5] = n & 0xFF
-        crc = crc16_ccitt(payload, crc16_ccitt(h))
-        out = self._out
-        out[0] = SYNC
-        at = _stuff(out, 1, h)
-        at = _stuff(out, at, payload)
-        h[0] = crc >> 8
-        h[1] = crc & 0xFF
-        at = _stuff(out, at, memoryview(h)[0:2])
-        out[at] = SYNC
-        return memoryview(out)[0:at + 1]
-
-
-def encode(kind, seq, msg, payload=b""):
-    """One frame as new bytes (host side and tests; the firmware keeps an Encoder)."""
-    if len(payload) > MAX_PAYLOAD:
-        raise ValueError("payload of %d bytes is over the maximum %d"
-                         % (len(payload), MAX_PAYLOAD))
-    return bytes(Encoder(max(len(payload), 1)).encode(kind, seq, msg, payload))
+def encode(kind, seq, msg, payload=b"", max_payload=MAX_PAYLOAD):
+    """One frame as new bytes (host side and tests; the firmware streams frames with a
+    FrameWriter). `max_payload` above the protocol's only to play a peer that breaks it."""
+    port = _Collect()
+    FrameWriter(max_payload=max_payload).write(port, kind, seq, msg, payload)
+    return bytes(port.data)
 
 
 class FrameWriter:
@@ -223,7 +189,8 @@ class FrameWriter:
     encoder, with no frame-sized buffer (a frame of a 1 KiB payload goes out in pieces of
     `chunk` bytes, one after the other, with nothing else in between)."""
 
-    def __init__(self, chunk=128):
+    def __init__(self, chunk=128, max_payload=MAX_PAYLOAD):
+        self.max_payload = max_payload
         self._out = bytearray(chunk + 2)     # + room for one escaped byte over the mark
         self._mv = memoryview(self._out)
         self._hdr = bytearray(HEADER)
@@ -231,8 +198,9 @@ class FrameWriter:
 
     def write(self, port, kind, seq, msg, payload=b""):
         n = len(payload)
-        if n > MAX_PAYLOAD:
-            raise ValueError("payload of %d bytes is over the maximum %d" % (n, MAX_PAYLOAD))
+        if n > self.max_payload:
+            raise ValueError("payload of %d bytes is over the maximum %d"
+                             % (n, self.max_payload))
         h = self._hdr
         h[0] = VERSION
         h[1] = kind

@@ -57,11 +57,10 @@ def test_every_byte_value_alone_and_together():
 def test_random_payloads_round_trip():
     random.seed(7)
     dec = H.Decoder()
-    enc = H.Encoder()
     for n in range(200):
         size = random.getrandbits(10)
         payload = bytes(random.getrandbits(8) for _ in range(size))
-        frame = bytes(enc.encode(H.RESPONSE, n & 0xFF, 0x20, payload))
+        frame = H.encode(H.RESPONSE, n & 0xFF, 0x20, payload)
         check_wire(frame)
         assert dec.feed(frame) == [(H.RESPONSE, n & 0xFF, 0x20, payload)]
     assert dec.frames == 200 and dec.crc_errors == 0
@@ -98,13 +97,13 @@ def test_max_payload_and_overrun():
     dec = H.Decoder()
     assert dec.feed(frame) == [(H.EVENT, 1, H.EV_QR, full)]
     try:
-        H.Encoder().encode(H.EVENT, 1, H.EV_QR, full + b"x")
+        H.encode(H.EVENT, 1, H.EV_QR, full + b"x")
     except ValueError as error:
         assert "over the maximum 1024" in str(error)
     else:
         raise AssertionError("1025 bytes encoded")
     # a peer with a bigger maximum: the frame is dropped, the next one arrives
-    big = H.Encoder(2000).encode(H.EVENT, 2, H.EV_QR, bytes(1500))
+    big = H.encode(H.EVENT, 2, H.EV_QR, bytes(1500), max_payload=2000)
     assert dec.feed(bytes(big) + frame) == [(H.EVENT, 1, H.EV_QR, full)]
     assert dec.overruns == 1
 
