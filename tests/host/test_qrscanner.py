@@ -3,12 +3,12 @@
 import ast
 import json
 import re
-import threading
 import time
 from importlib import resources
 from pathlib import Path
 
 import pytest
+from devicewire import Wire
 
 from hcterm.emulator.linkmodel import LinkModel, garble
 from hcterm.emulator.qrscanner import (
@@ -22,36 +22,6 @@ from hcterm.emulator.qrscanner import (
 )
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "qr-scanner.md"
-
-
-class Wire:
-    """The board's side of the module's UART; every read has a timeout."""
-
-    def __init__(self, device):
-        self.buf = bytearray()
-        self.cond = threading.Condition()
-        device.connect(self._sink)
-
-    def _sink(self, data):
-        with self.cond:
-            self.buf += data
-            self.cond.notify_all()
-
-    def read(self, n, timeout=1.0):
-        with self.cond:
-            self.cond.wait_for(lambda: len(self.buf) >= n, timeout)
-            out, self.buf[:] = bytes(self.buf[:n]), self.buf[n:]
-            return out
-
-    def wait(self, n, timeout):
-        with self.cond:
-            return self.cond.wait_for(lambda: len(self.buf) >= n, timeout)
-
-    def read_all(self, settle=0.0):
-        time.sleep(settle)
-        with self.cond:
-            out, self.buf[:] = bytes(self.buf), b""
-            return out
 
 
 def parse_expected(rest):

@@ -3,10 +3,10 @@
 A stand-in APDU-level SAM answers here; test_samslot_real.py drives the project's SAM.
 """
 
-import threading
 import time
 
 import pytest
+from devicewire import Wire
 
 from hcterm.emulator.linkmodel import LinkModel, garble
 from hcterm.emulator.samslot import (
@@ -58,31 +58,6 @@ class StandInSam:
         if apdu[1] == 0x84:
             return bytes(range(8))[: apdu[4]] + b"\x90\x00"
         return b"\x6D\x00"
-
-
-class Wire:
-    """The board's side: collects what the device sends; every read has a timeout."""
-
-    def __init__(self, device):
-        self.buf = bytearray()
-        self.cond = threading.Condition()
-        device.connect(self._sink)
-
-    def _sink(self, data):
-        with self.cond:
-            self.buf += data
-            self.cond.notify_all()
-
-    def read(self, n, timeout=1.0):
-        with self.cond:
-            self.cond.wait_for(lambda: len(self.buf) >= n, timeout)
-            out, self.buf[:] = bytes(self.buf[:n]), self.buf[n:]
-            return out
-
-    def read_all(self):
-        with self.cond:
-            out, self.buf[:] = bytes(self.buf), b""
-            return out
 
 
 def slot_and_wire(sam=None, **kw):

@@ -4,7 +4,7 @@ Each exchange through the slot is compared with the same APDU sent to a twin SAM
 and the file contents with the SAM image.
 """
 
-import threading
+from devicewire import Wire
 
 from hcterm.emulator import samples
 from hcterm.emulator.samslot import SamSlot, parse_atr, pps_request
@@ -13,24 +13,6 @@ from reader import healthcard_items as hi
 CARD_NO8 = bytes.fromhex("0102030405060708")
 CITY8 = b"41000000"
 RANDOM8 = bytes.fromhex("A1A2A3A4A5A6A7A8")
-
-
-class Wire:
-    def __init__(self, device):
-        self.buf = bytearray()
-        self.cond = threading.Condition()
-        device.connect(self._sink)
-
-    def _sink(self, data):
-        with self.cond:
-            self.buf += data
-            self.cond.notify_all()
-
-    def read(self, n, timeout=1.0):
-        with self.cond:
-            self.cond.wait_for(lambda: len(self.buf) >= n, timeout)
-            out, self.buf[:] = bytes(self.buf[:n]), self.buf[n:]
-            return out
 
 
 def powered(sam):
