@@ -22,11 +22,25 @@ except ImportError:
     del _sys, _types, _mp
 
 
-def forget(name):
-    """Let submodule `reader.<name>` leave the heap (its qstrs stay interned): both
-    sys.modules and this package hold it once imported. For code run once or rarely (the
-    self-test, host requests); objects of its classes still alive keep it anyway."""
+def forget(*names):
+    """Let submodules `reader.<name>` leave the heap (their qstrs stay interned): both
+    sys.modules and this package hold one once imported. For code run once or rarely (the
+    self-test, host requests, the card application between taps). Objects of its classes
+    still alive keep its code anyway; a module another resident module imported at its top
+    must not be forgotten (the next import would make a second copy beside it)."""
     import sys
 
-    sys.modules.pop("reader." + name, None)
-    globals().pop(name, None)
+    for name in names:
+        sys.modules.pop("reader." + name, None)
+        globals().pop(name, None)
+
+
+def open_device(board, kind):
+    """`reader.hardware.open_<kind>(board)` (kind: card_reader, sam_slot, qr_scanner)
+    without keeping reader.hardware in RAM: a device is opened once, its driver stays."""
+    from reader import hardware
+
+    try:
+        return getattr(hardware, "open_" + kind)(board)
+    finally:
+        forget("hardware")

@@ -8,6 +8,7 @@ Each function takes the `Handlers` (h) and the request object.
 
 import binascii
 
+import reader
 from reader import hostlink
 from reader.linkhandlers import LinkError
 
@@ -73,17 +74,15 @@ def _slot(h, obj):
         slot = hostlink.slot_name(obj.get("slot"))
     except ValueError as error:
         raise LinkError(hostlink.BAD_REQUEST, str(error)) from None
-    if slot not in h._slots():
+    if slot not in h.slots():
         raise LinkError(hostlink.NO_SLOT, "board %s has no slot %s; its slots: %s"
-                        % (h.board.NAME, slot, ", ".join(h._slots())))
+                        % (h.board.NAME, slot, ", ".join(h.slots())))
     return slot
 
 
 def _card_reader(h):
     if h._reader is None:
-        from reader import hardware
-
-        h._reader = hardware.open_card_reader(h.board)
+        h._reader = reader.open_device(h.board, "card_reader")
     return h._reader
 
 
@@ -102,9 +101,7 @@ async def power_on(h, obj):
         return {"slot": slot, "uid": _hexstr(card.uid), "ats": _hexstr(card.ats or b""),
                 "atqa": "%04X" % card.atqa, "sak": "%02X" % card.sak}
     if h._sam is None:
-        from reader import hardware
-
-        h._sam = hardware.open_sam_slot(h.board)
+        h._sam = reader.open_device(h.board, "sam_slot")
     h.sam_touched += 1
     atr = h._sam.power_on()
     h._channels[slot] = h._sam

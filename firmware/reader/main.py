@@ -7,13 +7,18 @@ _state = {}
 
 
 def _selftest(board):
-    """Run the self-test, then drop its module: it runs once, its code need not stay in RAM."""
+    """Run the self-test, then drop it and every reader module it brought in (drivers, the
+    blacklist): it runs once, and the terminal imports what it needs again itself."""
+    import sys
+
     import reader
+
+    before = set(sys.modules)
     from reader import selftest
 
     report = selftest.run(board)
     del selftest
-    reader.forget("selftest")
+    reader.forget(*[m[7:] for m in sys.modules if m not in before and m[:7] == "reader."])
     gc.collect()
     return report
 
@@ -57,7 +62,7 @@ def run(board, report, port=None, announce=True):
     server = linkserver.LinkServer(port or linkserver.StdioPort(), handlers.dispatch)
     handlers.server = server
     if announce:
-        server.event(hostlink.EV_SELFTEST, handlers.report)
+        server.event(hostlink.EV_SELFTEST, handlers.report())
     terminal = Terminal(board, server, handlers)
     _state["terminal"] = terminal
 

@@ -24,7 +24,6 @@ command. `key` is a `healthcard_items.KEYS` tuple (name, 80DE P1, key id, DF, ca
 
 from micropython import const
 
-from reader import healthcard_items as hi
 from reader.driver_errors import ReaderError
 from reader.healthcard_errors import SAM, HealthCardError, link_error, sam_sw_error
 
@@ -32,7 +31,15 @@ _BUF = const(5 + 255)
 _ZERO8 = bytes(8)
 
 
+def _cn(digits):
+    """PIN digits -> CN bytes (reader.healthcard_items, imported for the call: the card
+    application's modules leave RAM between taps, the SAM session stays)."""
+    from reader import healthcard_items as hi
+    return hi.encode(hi.CN, digits, (len(digits) + 1) // 2)
+
+
 def _bcd(raw):
+    from reader import healthcard_items as hi
     return hi.decode(hi.CN, raw)
 
 
@@ -121,12 +128,10 @@ class PSAM:
     # -- PIN --------------------------------------------------------------------------------
     def verify_pin(self, digits):
         """0020: raises pin-wrong (tries_left) or pin-blocked."""
-        self._command(0x00, 0x20, 0x00, 0x00, hi.encode(hi.CN, digits, (len(digits) + 1) // 2),
-                      "VERIFY PIN")
+        self._command(0x00, 0x20, 0x00, 0x00, _cn(digits), "VERIFY PIN")
 
     def change_pin(self, old, new):
-        data = hi.encode(hi.CN, old, (len(old) + 1) // 2) + b"\xFF" + \
-            hi.encode(hi.CN, new, (len(new) + 1) // 2)
+        data = _cn(old) + b"\xFF" + _cn(new)
         self._command(0x80, 0x5E, 0x01, 0x00, data, "CHANGE PIN")
 
     # -- keys and cipher ----------------------------------------------------------------------

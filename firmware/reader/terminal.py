@@ -24,6 +24,7 @@ import time
 
 from micropython import const
 
+import reader
 from reader import feedback as fb
 from reader import hostlink
 from reader.driver_errors import ReaderError
@@ -37,6 +38,9 @@ _SAM_BAUD_REFERENCE = const(9600)
 _QR_REASONS = ("", "empty", "fields", "bad_id", "bad_type", "bad_validity", "bad_issuer",
                "too_long", "not_text")
 # HealthCardError kinds -> (event status, reason)
+# imported for a tap (or a host card request) and dropped after it (Terminal.let_go)
+_CARD_APP = ("healthcard", "healthcard_auth", "healthcard_write", "healthcard_items",
+             "idnumber", "blacklist", "reference_flow")
 _REFUSALS = {"locked": "locked", "invalid-data": "invalid_data", "auth-failed": "auth_failed",
              "not-found": "not_a_health_card", "access-denied": "access_denied"}
 
@@ -63,7 +67,7 @@ class Terminal:
         self.handlers = handlers
         self.config = handlers.config
         self.feedback = handlers.feedback
-        self._blacklist = blacklist    # reader.blacklist.Blacklist, opened on first use
+        self._blacklist = blacklist    # a reader.blacklist.Blacklist (tests); None: the file
         self.lock = asyncio.Lock()
         self.clock_offset = 0          # seconds added to time.time() (host "set-time")
         self.present = None            # UID of the card on the reader, once reported
@@ -81,22 +85,29 @@ class Terminal:
         handlers.terminal = self
         handlers.chip_lock = self.lock
 
-    @property
     def blacklist(self):
-        if self._blacklist is None:
-            from reader.blacklist import Blacklist
-            self._blacklist = Blacklist()
-        return self._blacklist
+        """The offline blacklist (reader.blacklist.Blacklist), opened for this check; its
+        module leaves RAM with the card application's (`let_go`)."""
+        if self._blacklist is not None:
+            return self._blacklist
+        from reader.blacklist import Blacklist
+        return Blacklist()
+
+    @staticmethod
+    def let_go():
+        """Drop the card application's modules (and the blacklist's) after a tap or a host
+        card request: an idle reader does not keep them in RAM. The SAM session stays
+        (reader.psam, reader.samslot, reader.healthcard_errors)."""
+        reader.forget(*_CARD_APP)
 
     # -- set-up ---------------------------------------------------------------------------
     def open(self):
         """Open the card reader and the QR scanner. The SAM (reset, PPS, DF01) and the card
         application are brought up by the first tap, so an idle reader keeps its heap for
         the host (and the REPL); a part that fails is reported by the events that need it."""
-        from reader import hardware
-
         if hasattr(self.board, "reader_chip"):
-            self.reader = self.handlers._reader or hardware.open_card_reader(self.board)
+            self.reader = self.handlers._reader or reader.open_device(self.board,
+                                                                       "card_reader")
             self.handlers._reader = self.reader
         if hasattr(self.board, "qr_scanner"):
             self.qr = self.board.qr_scanner()   # the UART; reader.qrcode once bytes arrive
@@ -116,8 +127,7 @@ class Terminal:
         self._sam_seen = touched
         slot = self.slot = self.handlers._sam
         if slot is None:
-            from reader import hardware
-            slot = self.slot = self.handlers._sam = hardware.open_sam_slot(self.board)
+            slot = self.slot = self.handlers._sam = reader.open_device(self.board, "sam_slot")
         slot.max_baud = _SAM_BAUD_REFERENCE if flow == "reference" else getattr(
             self.board, "SAM_MAX_BAUD", 115200)
         try:
@@ -218,6 +228,12 @@ class Terminal:
 
     # -- one tap --------------------------------------------------------------------------
     def _tap(self, card, uid, start):
+        try:
+            self._tap_read(card, uid, start)
+        finally:
+            self.let_go()
+
+    def _tap_read(self, card, uid, start):
         from reader.healthcard_errors import COMMUNICATION, HealthCardError
 
         self.stats["taps"] += 1
@@ -246,12 +262,15 @@ class Terminal:
                 if attempt + 1 == _READ_TRIES:
                     return self._finish(start, body, "error", "communication", str(error))
         self._probe()
+        self.let_go()          # the read is done: its code leaves before the blacklist's comes
         body.update(event_fields(data))
         ident = data.get("SFZH") or data.get("KH")
-        if ident and self.blacklist.contains(ident):
-            return self._finish(start, body, "refused", "blacklisted",
-                                "the ID number is on the offline blacklist (version %d)"
-                                % self.blacklist.version)
+        if ident:
+            blacklist = self.blacklist()
+            if blacklist.contains(ident):
+                return self._finish(start, body, "refused", "blacklisted",
+                                    "the ID number is on the offline blacklist (version %d)"
+                                    % blacklist.version)
         expiry = data.get("KYXQ")
         if expiry and expiry < self.today():
             return self._finish(start, body, "refused", "expired",

@@ -172,14 +172,14 @@ class CardRequests:
 
     # -- blacklist --------------------------------------------------------------------------
     async def blacklist_status(self, obj):
-        return self.t.blacklist.status()
+        return self.t.blacklist().status()
 
     async def blacklist_update(self, obj):
         """{"version": n, "ids": [...], "first": true, "last": true}: one or more chunks of
         ID numbers in ascending packed order (docs/blacklist-format.md)."""
         from reader.blacklist import BlacklistError, Writer
 
-        bl = self.t.blacklist
+        bl = self.t.blacklist()
         ids = obj.get("ids")
         if not isinstance(ids, list):
             raise _error(hostlink.BAD_REQUEST, 'ids: a list of ID numbers expected')

@@ -1,0 +1,183 @@
+"""Serving one host request (docs/host-link.md, "Messages"): reader.linkhandlers.Handlers
+imports this module for each request and lets it go after the answer, so a reader that
+only taps does not keep the request code in RAM.
+
+| message                  | today                                                        |
+|--------------------------|--------------------------------------------------------------|
+| hello, info, selftest    | yes                                                          |
+| config-get, config-set   | yes (reader.config, /config.json on the flash)               |
+| feedback                 | yes (reader.feedback: beeper, LED, display)                  |
+| power-on, power-off, apdu| card: reader.hardware (PN532, MFRC522); sam1: SAM slot (T=0) |
+| read, read-file, write,  | with a terminal (reader.terminal): reader.terminal_requests, |
+| verify-pin, change-pin,  | under the terminal's chip lock; without one: not supported   |
+| blacklist-status/update, |                                                              |
+| set-time (0x05)          |                                                              |
+
+Chip messages (power-on, power-off, apdu, the card requests) take the terminal's chip lock,
+so they never interleave with a tap being read; while the host holds the card slot powered
+the terminal does not poll the card.
+
+Every failure is an ERROR answer with a code of hostlink.ERRORS and a message saying what
+failed and what to do; nothing is answered with a success it did not achieve.
+"""
+import gc
+import sys
+
+from micropython import const
+
+import reader
+from reader import VERSION, feedback, hostlink
+from reader.driver_errors import AUTH, CARD_GONE, UNSUPPORTED, ReaderError
+from reader.hostlink import ERROR, RESPONSE
+from reader.linkhandlers import RESUME, LinkError
+from reader.linkserver import error_body
+
+_NO_TERMINAL = ("card, blacklist and clock requests are served by the terminal flow, which "
+                "is not running: restart the reader (reader.main runs it)")
+# driver error kinds with an error code of their own (others: DEVICE, with the kind);
+# the health card application's kinds (reader.healthcard_errors) too
+_DRIVER_CODES = {CARD_GONE: hostlink.NO_CARD, UNSUPPORTED: hostlink.NOT_SUPPORTED,
+                 AUTH: hostlink.AUTH, "communication": hostlink.NO_CARD,
+                 "auth-failed": hostlink.AUTH, "pin-wrong": hostlink.AUTH,
+                 "pin-blocked": hostlink.AUTH, "access-denied": hostlink.CARD,
+                 "locked": hostlink.CARD, "not-found": hostlink.CARD,
+                 "invalid-data": hostlink.CARD, "refused": hostlink.CARD}
+_CHIP = (hostlink.POWER_ON, hostlink.POWER_OFF, hostlink.APDU)
+# message -> what serves it, flat (msg, name, …): a function of this module, a function of
+# reader.linkdevice, a CardRequests method
+_H = hostlink
+_TABLE = (
+    _H.HELLO, "hello", _H.INFO, "info", _H.SELFTEST, "selftest", _H.CONFIG_GET, "config_get",
+    _H.REPL, "repl",
+    _H.CONFIG_SET, "config_set", _H.FEEDBACK, "do_feedback", _H.POWER_ON, "power_on",
+    _H.POWER_OFF, "power_off", _H.APDU, "apdu",
+    _H.READ, "read", _H.READ_FILE, "read_file", _H.WRITE, "write",
+    _H.VERIFY_PIN, "verify_pin", _H.CHANGE_PIN, "change_pin",
+    _H.BLACKLIST_STATUS, "blacklist_status", _H.BLACKLIST_UPDATE, "blacklist_update",
+    _H.SET_TIME, "set_time",
+)
+_DEVICE_AT = const(10)   # from here: reader.linkdevice's
+_CARD_AT = const(20)     # from here: the terminal's (reader.terminal_requests.CardRequests)
+del _H
+
+
+async def serve(h, msg, payload):
+    """Request `msg` with its JSON `payload` for Handlers `h` -> (RESPONSE or ERROR, obj)."""
+    at = _find(msg)
+    if at < 0:
+        names = sorted(_name(_TABLE[i]) for i in range(0, len(_TABLE), 2))
+        return ERROR, error_body(hostlink.UNKNOWN_MESSAGE, "unknown message 0x%02X: this "
+                                 "firmware (%s) speaks %s" % (msg, VERSION, ", ".join(names)))
+    try:
+        obj = hostlink.unpack(payload)
+    except ValueError as error:
+        return ERROR, error_body(hostlink.BAD_REQUEST, "payload is not a JSON object "
+                                 "(%s)" % error)
+    try:
+        if msg in _CHIP and h.chip_lock is not None:
+            async with h.chip_lock:
+                return RESPONSE, await _call(h, at, obj)
+        return RESPONSE, await _call(h, at, obj)
+    except LinkError as error:
+        return ERROR, error_body(error.code, error.message, error.kind)
+    except ReaderError as error:
+        code = _DRIVER_CODES.get(error.kind, hostlink.DEVICE)
+        body = error_body(code, str(error), error.kind)
+        if getattr(error, "tries_left", None) is not None:
+            body["retries"] = error.tries_left
+        return ERROR, body
+    except feedback.FeedbackError as error:
+        return ERROR, error_body(hostlink.NOT_SUPPORTED, str(error))
+    except OSError as error:
+        return ERROR, error_body(hostlink.DEVICE, "I/O error: %s" % error)
+    except Exception as error:  # noqa: BLE001 - a firmware fault is reported, not fatal
+        return ERROR, error_body(hostlink.INTERNAL, "%s: %s" % (type(error).__name__, error))
+
+
+def _find(msg):
+    """Index of `msg` in _TABLE (-1: not a message this firmware speaks)."""
+    for i in range(0, len(_TABLE), 2):
+        if _TABLE[i] == msg:
+            return i
+    return -1
+
+
+async def _call(h, at, obj):
+    name = _TABLE[at + 1]
+    if at >= _CARD_AT:
+        return await _card(h, name, obj)
+    if at >= _DEVICE_AT:
+        return await _device(h, name, obj)
+    return await globals()[name](h, obj)
+
+
+# -- device -------------------------------------------------------------------------------
+async def hello(h, obj):
+    h.session = obj.get("session")
+    return await info(h, obj)
+
+
+async def info(h, obj):
+    gc.collect()
+    out = {
+        "firmware": VERSION, "board": h.board.NAME, "protocol": hostlink.VERSION,
+        "max_payload": hostlink.MAX_PAYLOAD,
+        "micropython": "%d.%d.%d" % sys.implementation.version[:3],
+        "slots": h.slots(), "feedback": h.feedback.features(),
+        "heap_free": gc.mem_free(), "selftest_ok": h.report_ok,
+    }
+    if h.config.load_error:
+        out["config_error"] = h.config.load_error
+    if h.server is not None:
+        out["link"] = h.server.counters()
+    if h.terminal is not None:
+        out["terminal"] = h.terminal.stats
+    return out
+
+
+async def selftest(h, obj):
+    return h.report()
+
+
+async def config_get(h, obj):
+    return dict(h.config.values)
+
+
+async def repl(h, obj):
+    h.server.handoff = True
+    return {"resume": RESUME}
+
+
+# -- config-set, feedback, slots: reader.linkdevice, in RAM while a slot is powered ------
+async def _device(h, name, obj):
+    from reader import linkdevice
+
+    try:
+        return await getattr(linkdevice, name)(h, obj)
+    finally:
+        if not h._channels:
+            reader.forget("linkdevice")
+
+
+# -- card application, blacklist, clock: the terminal's (reader.terminal_requests) --------
+async def _card(h, name, obj):
+    if h.terminal is None:
+        raise LinkError(hostlink.NOT_SUPPORTED, _NO_TERMINAL)
+    requests = h._card_requests
+    if requests is None:
+        from reader.terminal_requests import CardRequests
+
+        requests = h._card_requests = CardRequests(h.terminal)
+    try:
+        return await getattr(requests, name)(obj)
+    finally:
+        if requests._writer is None and h._card_requests is requests:
+            # host requests are rare: their code leaves the heap (not the taps') until the
+            # next one; a blacklist update in progress keeps it
+            h._card_requests = None
+            reader.forget("terminal_requests")
+            h.terminal.let_go()
+
+
+def _name(msg):
+    return hostlink.message_name(msg, "0x%02X" % msg)
