@@ -20,6 +20,7 @@ more read, then error reason communication. Nothing read half is ever sent as ok
 """
 
 import asyncio
+import gc
 import time
 
 from micropython import const
@@ -99,6 +100,7 @@ class Terminal:
         card request: an idle reader does not keep them in RAM. The SAM session stays
         (reader.psam, reader.samslot, reader.healthcard_errors)."""
         reader.forget(*_CARD_APP)
+        gc.collect()
 
     # -- set-up ---------------------------------------------------------------------------
     def open(self):
@@ -160,7 +162,6 @@ class Terminal:
             await asyncio.sleep_ms(wait)
 
     def _fault(self, error):
-        import gc
         gc.collect()
         self.stats["faults"] = self.stats.get("faults", 0) + 1
         try:
@@ -228,6 +229,7 @@ class Terminal:
 
     # -- one tap --------------------------------------------------------------------------
     def _tap(self, card, uid, start):
+        gc.collect()
         try:
             self._tap_read(card, uid, start)
         finally:
@@ -253,14 +255,17 @@ class Terminal:
                                             str(error))
                     return self._finish(start, body, "error", error.kind.replace("-", "_"),
                                         str(error))
-                card = self._still_there(uid)
-                if card is None:
-                    self.present = None
-                    return self._finish(start, body, "error", "card_removed",
-                                        "the card left the field during the read (%s): tap "
-                                        "it again and hold it still" % error.where)
-                if attempt + 1 == _READ_TRIES:
-                    return self._finish(start, body, "error", "communication", str(error))
+                where, message = error.where, str(error)
+            # the link failed: is the card still there? (the read's code leaves RAM first)
+            self.let_go()
+            card = self._still_there(uid)
+            if card is None:
+                self.present = None
+                return self._finish(start, body, "error", "card_removed",
+                                    "the card left the field during the read (%s): tap it "
+                                    "again and hold it still" % where)
+            if attempt + 1 == _READ_TRIES:
+                return self._finish(start, body, "error", "communication", message)
         self._probe()
         self.let_go()          # the read is done: its code leaves before the blacklist's comes
         body.update(event_fields(data))
@@ -315,7 +320,6 @@ class Terminal:
     def _probe(self):
         """Config heap_probe: collect, note the live heap (the tap's objects still held)."""
         if self.config.get("heap_probe"):
-            import gc
             gc.collect()
             used = gc.mem_alloc()
             if used > self.stats["heap_peak"]:
