@@ -6,7 +6,7 @@ parity, 2 stop bits on real hardware) and the RST pin. `SAMSlot` is an APDU chan
 
 | Feature                                      | Supported                                  |
 |----------------------------------------------|--------------------------------------------|
-| cold/warm reset, ATR (`parse_atr`, pure)     | yes: TS, T0, TAi/TBi/TCi/TDi, historical, TCK |
+| cold/warm reset, ATR (reader.atr, pure)      | yes: TS, T0, TAi/TBi/TCi/TDi, historical, TCK |
 | inverse convention (TS 3F)                   | yes (bytes reversed and inverted)          |
 | PPS to the fastest Fi/Di both sides allow    | yes, then `uart.init(baudrate=...)`        |
 | specific mode (TA2)                          | uses TA1 when the UART can, else refuses   |
@@ -22,7 +22,6 @@ from micropython import const
 from reader.apdu import APDUChannel, le_index
 from reader.driver_errors import PROTOCOL, TIMEOUT, TRANSMISSION, UNSUPPORTED, ReaderError
 
-FI = (372, 372, 558, 744, 1116, 1488, 1860, 0, 0, 512, 768, 1024, 1536, 2048, 0, 0)
 _NULL = const(0x60)
 _MAX_NULLS = const(2000)
 
@@ -45,7 +44,6 @@ _MESSAGES = (
 )
 _KIND_LETTERS = b"TPXU"
 _KINDS = (TIMEOUT, PROTOCOL, TRANSMISSION, UNSUPPORTED)
-DI = b"\x00\x01\x02\x04\x08\x10\x20\x40\x0c\x14\x00\x00\x00\x00\x00\x00"
 
 
 def _message(code):
@@ -60,6 +58,21 @@ def _message(code):
     return "SAM slot error %d" % code, PROTOCOL
 
 
+class ATR:
+    """An answer to reset, parsed by reader.atr.parse_atr: `raw`, `inverse` (convention),
+    `interface` (a dict of TA/TB/TC/TD per level), `historical`, `ta1` with its `fi`/`di`,
+    `n` (TC1, extra guard time), `protocols` offered, `specific` (TA2 present), `wi` (TC2:
+    work waiting integer). Defined here, not in reader.atr: a slot keeps its ATR after that
+    module has left RAM."""
+
+    def __init__(self, raw, inverse, interface, historical, ta1, fi, di, n, protocols,
+                 specific, wi):
+        self.raw, self.inverse, self.interface, self.historical = raw, inverse, interface, \
+            historical
+        self.ta1, self.fi, self.di, self.n = ta1, fi, di, n
+        self.protocols, self.specific, self.wi = protocols, specific, wi
+
+
 class SAMError(ReaderError):
     where = "SAM slot"
 
@@ -68,99 +81,14 @@ class SAMError(ReaderError):
         super().__init__(code, kind, meaning + (": " + detail if detail else ""))
 
 
-class ATR:
-    def __init__(self, raw, inverse, interface, historical):
-        self.raw, self.inverse, self.interface, self.historical = raw, inverse, interface, \
-            historical
-        first = interface[0] if interface else {}
-        ta1 = first.get("TA", 0x11)
-        self.ta1 = ta1
-        self.fi, self.di = FI[ta1 >> 4], DI[ta1 & 0x0F]
-        self.n = first.get("TC", 0)                       # extra guard time
-        self.protocols = tuple(i["TD"] & 0x0F for i in interface if "TD" in i) or (0,)
-        second = interface[1] if len(interface) > 1 else {}
-        self.specific = "TA" in second
-        self.wi = second.get("TC", 10) or 10              # TC2: work waiting integer
+_INV = None   # the inverse convention's byte map, built when a SAM first answers in it
 
 
-def _popcount4(y):
-    return (y & 1) + (y >> 1 & 1) + (y >> 2 & 1) + (y >> 3 & 1)
-
-
-def atr_need(atr):
-    """How many bytes the ATR has, judging from its first len(atr) bytes (pure): the result
-    is > len(atr) while more bytes are needed to know."""
-    n = len(atr)
-    if n < 2:
-        return 2
-    y, i, tck = atr[1] >> 4, 2, False
-    while True:
-        count = _popcount4(y)
-        if not y & 0x8:
-            i += count
-            break
-        td_at = i + count - 1
-        if td_at >= n:
-            return td_at + 1
-        td = atr[td_at]
-        tck = tck or td & 0x0F != 0
-        i += count
-        y = td >> 4
-    return i + (atr[1] & 0x0F) + (1 if tck else 0)
-
-
-def parse_atr(atr):
-    """ATR bytes (direct convention, TS first) -> ATR; raises SAMError (pure)."""
-    n = len(atr)
-    if n < 2 or atr[0] not in (0x3B, 0x3F):
-        raise SAMError(BAD_ATR, "TS %s" % ("%02X" % atr[0] if n else "missing"))
-    if atr_need(atr) != n:
-        raise SAMError(BAD_ATR, "%d bytes, structure says %d" % (n, atr_need(atr)))
-    interface = []
-    y, i, tck = atr[1] >> 4, 2, False
-    while y:
-        level = {}
-        for bit, name in ((1, "TA"), (2, "TB"), (4, "TC"), (8, "TD")):
-            if y & bit:
-                level[name] = atr[i]
-                i += 1
-        interface.append(level)
-        td = level.get("TD")
-        if td is None:
-            break
-        tck = tck or td & 0x0F != 0
-        y = td >> 4
-    k = atr[1] & 0x0F
-    historical = bytes(atr[i:i + k])
-    if tck:
-        x = 0
-        for b in atr[1:n]:
-            x ^= b
-        if x:
-            raise SAMError(BAD_TCK)
-    return ATR(bytes(atr), atr[0] == 0x3F, interface, historical)
-
-
-def choose_fidi(atr, clock_hz, max_baud):
-    """Fastest (FI index, DI index) the card offers and the UART reaches; (1, 1) = default."""
-    fi_i = atr.ta1 >> 4
-    f = FI[fi_i]
-    best = (1, 1)
-    best_baud = clock_hz // 372
-    for di_i in range(1, 10):
-        d = DI[di_i]
-        if not f or not d or d > atr.di:
-            continue
-        baud = clock_hz * d // f
-        if best_baud < baud <= max_baud:
-            best, best_baud = (fi_i, di_i), baud
-    return best
-
-
-def pps_request(fi_i, di_i, protocol=0):
-    pps1 = (fi_i << 4) | di_i
-    pps0 = 0x10 | protocol
-    return bytes((0xFF, pps0, pps1, 0xFF ^ pps0 ^ pps1))
+def _inverse_table():
+    global _INV
+    if _INV is None:
+        _INV = bytes(_inverse(b) for b in range(256))
+    return _INV
 
 
 def _inverse(b):
@@ -169,9 +97,6 @@ def _inverse(b):
         if b & (1 << i):
             r |= 0x80 >> i
     return r ^ 0xFF
-
-
-_INV = bytes(_inverse(b) for b in range(256))
 
 
 class SAMSlot(APDUChannel):
@@ -233,17 +158,22 @@ class SAMSlot(APDUChannel):
         time.sleep_ms(self.reset_ms)
         self._drain()
         self.rst.on()
+        from reader.atr import parse_atr
+
         self.atr = parse_atr(self._read_atr())
         if 0 not in self.atr.protocols:
             raise SAMError(NOT_T0, "offers T=%s" % ",".join(str(p) for p in self.atr.protocols))
         return self.atr
 
     def _read_atr(self):
+        from reader.atr import atr_need
+
         buf = self._atr
         b = self._read_byte(self.atr_first_ms)
         if b < 0:
             raise SAMError(NO_ATR)
         if b == 0x03:                      # 3F sent in inverse convention, read as direct
+            _inverse_table()
             self._inv = True
             b = 0x3F
         buf[0] = b
@@ -261,20 +191,28 @@ class SAMSlot(APDUChannel):
 
     def power_on(self):
         """Reset, then PPS to the fastest common rate (falls back to the default rate with a
-        second reset if the SAM refuses). Returns the ATR."""
-        atr = self.reset()
-        fi_i, di_i = choose_fidi(atr, self.clock_hz, self.max_baud)
-        if atr.specific:
-            if (fi_i, di_i) != (atr.ta1 >> 4, atr.ta1 & 0x0F):
-                raise SAMError(NOT_T0, "specific mode at a rate this UART cannot reach")
-            self._set_rate(FI[fi_i], DI[di_i])
-        elif (fi_i, di_i) != (1, 1):
-            if not self.pps(fi_i, di_i):
-                self.reset()
-        return atr
+        second reset if the SAM refuses). Returns the ATR. reader.atr is in RAM meanwhile."""
+        import reader
+        from reader.atr import DI, FI, choose_fidi
+
+        try:
+            atr = self.reset()
+            fi_i, di_i = choose_fidi(atr, self.clock_hz, self.max_baud)
+            if atr.specific:
+                if (fi_i, di_i) != (atr.ta1 >> 4, atr.ta1 & 0x0F):
+                    raise SAMError(NOT_T0, "specific mode at a rate this UART cannot reach")
+                self._set_rate(FI[fi_i], DI[di_i])
+            elif (fi_i, di_i) != (1, 1):
+                if not self.pps(fi_i, di_i):
+                    self.reset()
+            return atr
+        finally:
+            reader.forget("atr")
 
     def pps(self, fi_i, di_i):
         """Send PPS; True when the SAM echoed it (the UART then runs at the new rate)."""
+        from reader.atr import DI, FI, pps_request
+
         req = pps_request(fi_i, di_i)
         self._write(req)
         for i in range(4):

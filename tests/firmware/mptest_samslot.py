@@ -3,19 +3,8 @@ from fakebus import FakePin, ScriptedUART, h
 
 from reader import driver_errors
 from reader.apdu import APDUError
-from reader.samslot import (
-    BAD_ATR,
-    BAD_TCK,
-    MUTE,
-    NO_ATR,
-    NOT_T0,
-    SAMError,
-    SAMSlot,
-    atr_need,
-    choose_fidi,
-    parse_atr,
-    pps_request,
-)
+from reader.atr import atr_need, choose_fidi, parse_atr, pps_request
+from reader.samslot import BAD_ATR, BAD_TCK, MUTE, NO_ATR, NOT_T0, SAMError, SAMSlot
 
 ATR_38400 = h("3B 95 13 00 50 53 41 4D 31")          # TA1 13: Fi 372 Di 4; T=0; "PSAM1"
 ATR_FAST = h("3B 95 96 00 50 53 41 4D 31")           # TA1 96: Fi 512 Di 32 (too fast)
