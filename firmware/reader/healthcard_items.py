@@ -13,8 +13,10 @@ lookups below read single rows, so the firmware never holds the whole dictionary
   - tag: the TLV tag (int); length: the fixed value length in bytes; coding: AN, CN or B.
   - name: English name; field: the national reader interface's parameter name.
 
-`CYCLIC_FIELDS`: the fixed layouts of the cyclic records (allergies, immunisations), whose
-records are plain bytes (no TLV): file -> ((name, field, offset, length, coding), …).
+`CYCLIC_FIELDS` (the fixed layouts of the allergy and immunisation records), `encode`,
+`build_record`, `encode_cyclic`, `decode_cyclic`, `items_of`, `item_by_tag`, `to_hex` are
+defined in reader.healthcard_records and found here too (that module is imported on first
+use: a tap's read needs none of them).
 
 `FILES`: one tuple per elementary file:
     (file, kind, records_or_size, record_length, read_key, write_key)
@@ -28,8 +30,8 @@ initials of the Chinese item names, because no public list of them was found.
 Codecs (pure functions, no I/O):
   decode(coding, raw)   AN -> bytes with 00 padding stripped (GBK decoding is the host's job),
                         CN -> str of digits with F padding stripped, B -> bytes unchanged
-  encode(coding, value, length) the inverse, padded to `length` (ValueError with a reason)
-  build_record(tag, value) / parse_record(record) for `tag len value` records
+  parse_record(record) / decode_item(item, record) for `tag len value` records
+  (the inverse, encode and build_record: reader.healthcard_records)
 """
 
 import binascii
@@ -119,17 +121,6 @@ DF02/EF05 36   1 B  XZQBQBZ   pacemaker                     |
 DF02/EF05 37  40 AN QTYXJSMC  other medical warning         |
 DF02/EF06 38   1 B  JSBBZ     psychiatric flag              |
 """
-
-CYCLIC_FIELDS = {
-    "DF02/EF07": (
-        ("allergy substance", "GMWZMC", 0, 20, AN),
-        ("allergic reaction", "GMFY", 20, 100, AN),
-    ),
-    "DF02/EF08": (
-        ("vaccine", "MYJZMC", 0, 20, AN),
-        ("vaccination date", "MYJZSJ", 20, 4, CN),
-    ),
-}
 
 # One row per elementary file (41 bytes): path, kind, records or size, record length,
 # read key ("-": free), write key. Index files: write (84D2) needs UK_DF03_1, erase (840C)
@@ -276,9 +267,18 @@ def each_file():
 _BUILT = {}
 
 
+# what reader.healthcard_records defines (writes, whole-file reads, the host's tools): found
+# here too, that module imported on first use, so a tap's read never loads it
+_RECORDS = ("CYCLIC_FIELDS", "items_of", "item_by_tag", "encode", "to_hex", "build_record",
+            "decode_cyclic", "encode_cyclic")
+
+
 def __getattr__(name):
     # ITEMS, FILES, KEYS as tuples of tuples, built on first use (host tools, tests); the
     # firmware reads rows on demand and never builds them.
+    if name in _RECORDS:
+        from reader import healthcard_records
+        return getattr(healthcard_records, name)
     if name not in ("ITEMS", "FILES", "KEYS"):
         raise AttributeError(name)
     if name not in _BUILT:
@@ -344,19 +344,6 @@ def _read_key(path):
     return _text(memoryview(_FILE_TABLE)[i * _FILE_W:(i + 1) * _FILE_W], 21, 29)
 
 
-def items_of(path):
-    """The ITEMS tuples of a linear file, in record order (record n = index n-1)."""
-    return tuple(item for item in each_item() if item[0] == path)
-
-
-def item_by_tag(path, tag):
-    """The ITEMS tuple with `tag` in `path`, or None."""
-    for item in each_item():
-        if item[0] == path and item[1] == tag:
-            return item
-    return None
-
-
 def _item_by_field(field):
     """The ITEMS tuple whose interface field name is `field` ("KH"), or None."""
     if not isinstance(field, str) or not field or " " in field or "|" in field:
@@ -392,40 +379,6 @@ def decode(coding, raw):
     raise ValueError(f"unknown coding {coding!r}")
 
 
-def encode(coding, value, length):
-    """Encode `value` into exactly `length` bytes; ValueError says what is wrong."""
-    if coding == CN:
-        digits = str(value)
-        for ch in digits:
-            if ch not in "0123456789":
-                raise ValueError(f"CN value {digits!r} has a non-digit {ch!r}")
-        if len(digits) > 2 * length:
-            raise ValueError(f"CN value {digits!r} is longer than {2 * length} digits")
-        digits = digits + "F" * (2 * length - len(digits))
-        return binascii.unhexlify(digits)
-    if coding == AN or coding == B:
-        if isinstance(value, str):
-            if coding == B:
-                raise ValueError("B value must be bytes, not text")
-            value = value.encode()
-        if len(value) > length:
-            raise ValueError(f"{coding} value is {len(value)} bytes, at most {length} fit")
-        return bytes(value) + bytes(length - len(value))
-    raise ValueError(f"unknown coding {coding!r}")
-
-
-def to_hex(data):
-    """Upper-case hex text of bytes, as the interface prints B items."""
-    return binascii.hexlify(bytes(data)).decode().upper()
-
-
-def build_record(tag, value):
-    """A `tag len value` record."""
-    if not 0 <= tag <= 0xFF or len(value) > 0xFF:
-        raise ValueError(f"tag {tag!r} or value length {len(value)} out of range")
-    return bytes((tag, len(value))) + bytes(value)
-
-
 def parse_record(record):
     """(tag, value) of a `tag len value` record; ValueError when the length byte is wrong."""
     if len(record) < 2:
@@ -444,24 +397,6 @@ def decode_item(item, record):
     if len(value) != item[2]:
         raise ValueError(f"tag {tag:02X} has {len(value)} bytes, expected {item[2]}")
     return decode(item[3], value)
-
-
-def decode_cyclic(path, record):
-    """Decode a cyclic record of `path` to a tuple of values, one per CYCLIC_FIELDS entry."""
-    fields = CYCLIC_FIELDS[path]
-    out = []
-    for _name, _field, offset, length, coding in fields:
-        out.append(decode(coding, record[offset : offset + length]))
-    return tuple(out)
-
-
-def encode_cyclic(path, values):
-    """Build a cyclic record of `path` from a sequence of values in CYCLIC_FIELDS order."""
-    fields = CYCLIC_FIELDS[path]
-    parts = []
-    for i in range(len(fields)):
-        parts.append(encode(fields[i][4], values[i], fields[i][3]))
-    return b"".join(parts)
 
 
 # Keys of the card and the SAM commands that use them (shared/domain/health-card.md §3):

@@ -41,7 +41,7 @@ _QR_REASONS = ("", "empty", "fields", "bad_id", "bad_type", "bad_validity", "bad
 # HealthCardError kinds -> (event status, reason)
 # imported for a tap (or a host card request) and dropped after it (Terminal.let_go)
 _CARD_APP = ("healthcard", "healthcard_auth", "healthcard_write", "healthcard_items",
-             "idnumber", "blacklist", "reference_flow")
+             "healthcard_records", "idnumber", "blacklist", "reference_flow")
 _REFUSALS = {"locked": "locked", "invalid-data": "invalid_data", "auth-failed": "auth_failed",
              "not-found": "not_a_health_card", "access-denied": "access_denied"}
 
