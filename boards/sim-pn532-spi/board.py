@@ -2,7 +2,8 @@
 # Mirrors boards/esp32-pn532-spi bus for bus: the PN532 on an SPI that shifts LSB first in
 # hardware (as the ESP32's does), its chip select driven by the driver, its IRQ line (active
 # low) read as an input; the SAM and the QR scanner on UARTs.
-from simhal import SPI, UART, ChipSelect, Pin
+from simhal import UART, Pin
+from simspi import SPI, ChipSelect
 
 NAME = "sim-pn532-spi"
 SPI_LSB_FIRST = True          # the ESP32's SPI shifts LSB first: no software bit reversal

@@ -3,7 +3,8 @@
 # shift MSB first (asking it for LSB raises ValueError), its chip select and RST line driven
 # by the driver; the SAM (clocked at 125 MHz / 35, as the Pico's PWM makes it) and the QR
 # scanner on UARTs.
-from simhal import SPI, UART, ChipSelect, Pin
+from simhal import UART, Pin
+from simspi import SPI, ChipSelect
 
 NAME = "sim-rc522"
 SPI_LSB_FIRST = False         # rp2's SPI is MSB only (fine for the RC522, which is MSB first)

@@ -16,7 +16,7 @@ from simbench import (
     read_certificate,
     select_ef05,
 )
-from simhal import SPI, ChipSelect
+from simspi import SPI, ChipSelect
 
 from reader import driver_errors as de
 from reader import hardware

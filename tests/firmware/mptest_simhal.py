@@ -4,7 +4,8 @@
 import select
 import time
 
-from simhal import SPI, UART, ChipSelect, Pin, record
+from simhal import UART, Pin, record
+from simspi import SPI, ChipSelect
 
 
 def test_uart_round_trip_is_byte_exact():
