@@ -74,5 +74,5 @@ def open_sam_slot(board):
 def open_qr_scanner(board):
     """The QR scanner module's line reader on the board's QR UART."""
     uart = board.qr_scanner()
-    from reader.qrcode import QRScanner
+    from reader.qrscanner import QRScanner
     return QRScanner(uart)

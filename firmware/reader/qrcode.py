@@ -1,4 +1,6 @@
-"""Electronic health card QR codes: the pure parser and the scanner-UART line reader.
+"""Electronic health card QR codes: the pure parser (the scanner-UART line reader and the error
+are reader.qrscanner's, named here too). The terminal imports this module for a scan and lets
+it go after it.
 
 Plain-text forms (shared/domain/health-card.md section 1):
 - static   `ID:type`                     e.g. `272E…9F58:1`
@@ -9,32 +11,24 @@ ID = 64 hex digits (returned upper-case), type = 1-2 digits. Codes are never ver
 offline: the terminal forwards the text to the card management platform.
 """
 
-import time
-
 from micropython import const
 
-from reader.driver_errors import PROTOCOL, ReaderError
+from reader.qrscanner import (  # noqa: F401 - the error and its codes, named here too
+    BAD_ID,
+    BAD_ISSUER,
+    BAD_TYPE,
+    BAD_VALIDITY,
+    EMPTY,
+    FIELDS,
+    NOT_TEXT,
+    TOO_LONG,
+    QRCodeError,
+    QRScanner,
+)
 
 _ID_LEN = const(64)
 _HEX = "0123456789ABCDEFabcdef"
 _ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-EMPTY = const(1)
-FIELDS = const(2)
-BAD_ID = const(3)
-BAD_TYPE = const(4)
-BAD_VALIDITY = const(5)
-BAD_ISSUER = const(6)
-TOO_LONG = const(7)
-NOT_TEXT = const(8)
-
-
-class QRCodeError(ReaderError):
-    where = "QR code"
-
-    def __init__(self, code, reason):
-        super().__init__(code, PROTOCOL, reason)
-        self.reason = reason
 
 
 def _only(text, allowed):
@@ -92,58 +86,3 @@ def parse_qr(text):
 def expired(fields, now):
     """True when a dynamic code's validity is before `now` ('YYYYMMDDHHMMSS', UTC+8)."""
     return bool(fields["validity"]) and fields["validity"] < now
-
-
-class QRScanner:
-    """Collects codes from the scanner's UART: text up to CR or LF (CRLF counts once)."""
-
-    # the longest valid code is 103 characters (ID:type:validity:issuer); a longer line is
-    # refused (TOO_LONG) whatever its length, so the line buffer stays small
-    def __init__(self, uart, max_len=256):
-        self.uart = uart
-        self._line = bytearray(max_len)
-        self._n = 0
-        self._chunk = bytearray(64)
-        self._overflow = False
-        self._pos = self._k = 0          # unread bytes left in _chunk
-
-    def poll(self):
-        """Non-blocking: a complete code as bytes, or None. Raises QRCodeError(TOO_LONG)
-        once for a line longer than max_len (the rest of that line is dropped)."""
-        uart, chunk = self.uart, self._chunk
-        while True:
-            while self._pos < self._k:
-                self._pos += 1
-                code = self._byte(chunk[self._pos - 1])
-                if code is not None:
-                    return code
-            if not uart.any():
-                return None
-            self._k = uart.readinto(chunk) or 0
-            self._pos = 0
-
-    def _byte(self, b):
-        if b in (0x0D, 0x0A):
-            n, over = self._n, self._overflow
-            self._n = 0
-            self._overflow = False
-            if over:
-                raise QRCodeError(TOO_LONG, "code longer than %d bytes" % len(self._line))
-            return bytes(self._line[0:n]) if n else None
-        if self._n >= len(self._line):
-            self._overflow = True
-        else:
-            self._line[self._n] = b
-            self._n += 1
-        return None
-
-    def read(self, timeout_ms):
-        """Wait up to timeout_ms for a code; bytes or None."""
-        start = time.ticks_ms()
-        while True:
-            code = self.poll()
-            if code is not None:
-                return code
-            if time.ticks_diff(time.ticks_ms(), start) >= timeout_ms:
-                return None
-            time.sleep_ms(5)

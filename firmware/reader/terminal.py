@@ -35,10 +35,6 @@ PRESENT_MS = const(100)     # sleep between presence checks of a card left on th
 _READ_TRIES = const(2)      # a read that failed on the link is tried once more
 _SAM_BAUD_REFERENCE = const(9600)
 
-# QRCodeError codes (reader.qrcode) -> event reasons
-_QR_REASONS = ("", "empty", "fields", "bad_id", "bad_type", "bad_validity", "bad_issuer",
-               "too_long", "not_text")
-# HealthCardError kinds -> (event status, reason)
 # imported for a tap (or a host card request) and dropped after it (Terminal.let_go)
 _CARD_APP = ("healthcard", "healthcard_auth", "healthcard_write", "healthcard_items",
              "healthcard_records", "idnumber", "blacklist", "reference_flow")
@@ -327,51 +323,26 @@ class Terminal:
 
     # -- QR codes -------------------------------------------------------------------------
     def poll_qr(self):
+        """A code from the scanner -> a qr event (reader.terminal_qr, imported for the code
+        and let go after it, with the parser)."""
         if not self._qr_ready:
             if not self.qr.any():
                 return
-            from reader.qrcode import QRScanner
+            from reader.qrscanner import QRScanner
             self.qr = QRScanner(self.qr)
             self._qr_ready = True
-        from reader.qrcode import QRCodeError, expired, parse_qr
-
         try:
             code = self.qr.poll()
-        except QRCodeError as error:
-            self._qr_refused(None, error)
-            return
+        except ReaderError as error:       # QRCodeError: a line too long
+            code = error
         if code is None:
             return
         self.stats["qr"] += 1
+        from reader import terminal_qr
         try:
-            fields = parse_qr(code)
-        except QRCodeError as error:
-            self._qr_refused(code, error)
-            return
-        # the code's own "type" goes as "code_type": an event's "type" is its message name
-        fields["code_type"] = fields.pop("type")
-        t = time.localtime(time.time() + self.clock_offset)
-        now = "%04d%02d%02d%02d%02d%02d" % t[0:6]
-        if expired(fields, now):
-            fields["status"] = "refused"
-            fields["reason"] = "expired"
-            fields["message"] = "the dynamic code expired at %s" % fields["validity"]
-            fields["text"] = _text(code)
-            self._send(hostlink.EV_QR, fields)
-            self._signal("refused", "QR: expired")
-            return
-        fields["status"] = "ok"
-        fields["text"] = _text(code)
-        self._send(hostlink.EV_QR, fields)
-        self._signal("qr", "QR " + fields["kind"])
-
-    def _qr_refused(self, code, error):
-        body = {"status": "refused", "reason": _QR_REASONS[error.code]
-                if error.code < len(_QR_REASONS) else "bad_code", "message": error.reason}
-        if code is not None:
-            body["text"] = _text(code)
-        self._send(hostlink.EV_QR, body)
-        self._signal("refused", "QR: " + body["reason"])
+            terminal_qr.scanned(self, code)
+        finally:
+            reader.forget("terminal_qr", "qrcode")
 
     # -- output ---------------------------------------------------------------------------
     def _send(self, msg, body):
@@ -384,10 +355,3 @@ class Terminal:
             return
         if beep is not None:
             asyncio.create_task(beep)
-
-
-def _text(code):
-    try:
-        return str(bytes(code), "utf-8")
-    except UnicodeError:
-        return _hex(code)

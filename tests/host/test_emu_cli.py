@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import tty
+import weakref
 
 import pytest
 
@@ -32,10 +33,27 @@ def read_exactly(fd, n, timeout=5.0):
     return got
 
 
+_PENDING = weakref.WeakKeyDictionary()   # stream -> bytes read past its last line
+
+
 def read_line(stream, timeout=10.0):
-    if not select.select([stream], [], [], timeout)[0]:
-        return ""
-    return stream.readline()
+    """The next line the process printed ("" after `timeout`). Reads the pipe's fd itself:
+    `stream.readline()` would buffer the lines after the first, where select cannot see them."""
+    fd = stream.fileno()
+    buf = _PENDING.get(stream, b"")
+    deadline = time.monotonic() + timeout
+    while b"\n" not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            _PENDING[stream] = buf
+            return ""
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        buf += chunk
+    line, newline, rest = buf.partition(b"\n")
+    _PENDING[stream] = rest
+    return (line + newline).decode()
 
 
 @pytest.fixture
