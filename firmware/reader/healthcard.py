@@ -17,7 +17,8 @@ Reads follow health-card.md §3: DDF1/EF05 by tag without authentication, every 
 after AuthIRK of its DF, records by number (P2=04), binaries in 128-byte chunks. Entries are
 read grouped by DF and file, so each DF is selected and authenticated once per read. The card
 number KH and the ID number SFZH must carry a valid MOD 11-2 check character, else the read
-fails with kind invalid-data: nothing is returned half-checked.
+fails with kind invalid-data: nothing is returned half-checked. Whole files (photo, cyclic,
+index, EE/ED) are read by reader.healthcard_files, imported only when a profile asks for one.
 """
 
 from micropython import const
@@ -25,9 +26,8 @@ from micropython import const
 from reader import healthcard_items as hi
 from reader import idnumber
 from reader.healthcard_auth import CardSession
-from reader.healthcard_errors import INVALID_DATA, HealthCardError, card_sw_error
+from reader.healthcard_errors import INVALID_DATA, HealthCardError
 
-_CHUNK = const(0x80)
 SCRATCH_SIZE = const(3267)     # the largest binary file: ED0n (3013 + 64 + 190)
 
 PROFILES = {
@@ -162,116 +162,27 @@ class HealthCard(CardSession):
             raise ValueError("no item %r" % field)
         return self.read_item(item)
 
-    # -- files ----------------------------------------------------------------------------------
+    # -- files: reader.healthcard_files, imported when a read or write needs a whole file --
     def read_file(self, path):
-        if path == "DF03/EE" or path == "DF03/ED":
-            return self.read_visits(path[5:7])
-        info = hi.file_info(path)
-        kind = info[1]
-        if kind == hi.LINEAR:
-            return {it[5]: self.read_item(it) for it in hi.items_of(path)}
-        if path != "DDF1/EF05":
-            self.authenticate(info[4])
-        self.select_ef(path)
-        if kind == hi.CYCLIC:
-            return self._read_cyclic(path, info)
-        if kind == hi.INDEX:
-            return self._read_index(path, info[2])
-        if path == "DDF1/EF07":
-            return self._read_photo()
-        return self._read_visit_file(path, info[2])
-
-    def _read_record(self, number, path):
-        """READ RECORD by number in the selected EF -> data, or None for 6A83 (absent)."""
-        self._put(0x00, 0xB2, number, 0x04, 0x00)
-        data, sw = self._transceive(5, path, number)
-        if sw == 0x6A83:
-            return None
-        if sw != 0x9000:
-            raise card_sw_error(sw, "%s record %d" % (path, number))
-        return data
-
-    def _read_cyclic(self, path, info):
-        fields = hi.CYCLIC_FIELDS[path]
-        records = []
-        for n in range(1, info[2] + 1):
-            raw = self._read_record(n, path)
-            if raw is None:
-                break
-            if len(raw) != info[3]:
-                raise HealthCardError(INVALID_DATA, len(raw), "%s record %d" % (path, n),
-                                      "%d bytes, expected %d" % (len(raw), info[3]))
-            values = hi.decode_cyclic(path, raw)
-            records.append({fields[i][1]: values[i] for i in range(len(fields))})
-        return records
-
-    def _read_index(self, path, count):
-        flags = []
-        for n in range(1, count + 1):
-            raw = self._read_record(n, path)
-            if raw is None or len(raw) != 1 or raw[0] not in (hi.FLAG_USED, hi.FLAG_FREE):
-                raise HealthCardError(INVALID_DATA, 0, "%s record %d" % (path, n),
-                                      "index flag %r is neither 00 nor FF" % (
-                                          None if raw is None else bytes(raw)))
-            flags.append(raw[0] == hi.FLAG_USED)
-        return flags
+        """A whole file: a linear file's items (dict by field), cyclic records (list of dicts,
+        newest first), index flags (list of bools), the photo (bytes), an EE/ED record (dict),
+        "DF03/EE" / "DF03/ED" (every used record)."""
+        from reader import healthcard_files
+        return healthcard_files.read_file(self, path)
 
     def read_binary(self, offset, out):
-        """READ BINARY of the selected EF from `offset` into `out` (any writable buffer),
-        in chunks of at most 128 bytes (`00B0 offH offL Le`)."""
-        total = len(out)
-        done = 0
-        while done < total:
-            n = min(_CHUNK, total - done)
-            at = offset + done
-            self._put(0x00, 0xB0, at >> 8, at & 0xFF, n)
-            data = self._ok(5, self.ef, at)
-            if len(data) != n:
-                raise HealthCardError(INVALID_DATA, len(data), "%s offset %d" % (self.ef, at),
-                                      "%d bytes read, %d asked" % (len(data), n))
-            out[done:done + n] = data
-            done += n
-        return out
-
-    def _scratch_view(self, size):
-        if self._scratch is None or len(self._scratch) < SCRATCH_SIZE:
-            self._scratch = bytearray(SCRATCH_SIZE)
-        return memoryview(self._scratch)[0:size]
-
-    def _read_photo(self):
-        """DDF1/EF07: 2-byte big-endian length, then the JPEG -> bytes (b"": none)."""
-        head = self.read_binary(0, self._scratch_view(2))
-        n = (head[0] << 8) | head[1]
-        if n > hi.PHOTO_SIZE - 2:
-            raise HealthCardError(INVALID_DATA, n, "DDF1/EF07", "photo length %d is more "
-                                  "than %d" % (n, hi.PHOTO_SIZE - 2))
-        return bytes(self.read_binary(2, self._scratch_view(n)))
-
-    def _read_visit_file(self, path, size):
-        """EE0n/ED0n -> {"data", "signature", "certificate"} as bytes: data without its 00
-        padding, signature/certificate None when never written."""
-        raw = self.read_binary(0, self._scratch_view(size))
-        data_size = size - hi.SIGNATURE_LENGTH - hi.CERTIFICATE_LENGTH
-        end = data_size
-        while end and raw[end - 1] == 0:
-            end -= 1
-        sig_end = data_size + hi.SIGNATURE_LENGTH
-        return {"data": bytes(raw[0:end]), "signature": _or_none(raw[data_size:sig_end]),
-                "certificate": _or_none(raw[sig_end:size])}
+        """READ BINARY of the selected EF from `offset` into `out`, in 128-byte chunks."""
+        from reader import healthcard_files
+        return healthcard_files.read_binary(self, offset, out)
 
     def read_visits(self, kind):
         """Every used inpatient ("EE") or outpatient ("ED") record -> {number: record}."""
-        index = "DF03/EF05" if kind == "EE" else "DF03/EF06"
-        flags = self.read_file(index)
-        out = {}
-        for i in range(len(flags)):
-            if flags[i]:
-                out[i + 1] = self.read_file("DF03/%s%02d" % (kind, i + 1))
-        return out
+        from reader import healthcard_files
+        return healthcard_files.read_visits(self, kind)
 
-
-def _or_none(mv):
-    for b in mv:
-        if b:
-            return bytes(mv)
-    return None
+    def _scratch_view(self, size):
+        """The first `size` bytes of the session's scratch buffer (SCRATCH_SIZE, allocated
+        on first use unless given)."""
+        if self._scratch is None or len(self._scratch) < SCRATCH_SIZE:
+            self._scratch = bytearray(SCRATCH_SIZE)
+        return memoryview(self._scratch)[0:size]

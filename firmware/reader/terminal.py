@@ -36,8 +36,9 @@ _READ_TRIES = const(2)      # a read that failed on the link is tried once more
 _SAM_BAUD_REFERENCE = const(9600)
 
 # imported for a tap (or a host card request) and dropped after it (Terminal.let_go)
-_CARD_APP = ("healthcard", "healthcard_auth", "healthcard_write", "healthcard_items",
-             "healthcard_records", "idnumber", "blacklist", "reference_flow")
+_CARD_APP = ("healthcard", "healthcard_auth", "healthcard_files", "healthcard_write",
+             "healthcard_items", "healthcard_records", "idnumber", "blacklist",
+             "reference_flow")
 _REFUSALS = {"locked": "locked", "invalid-data": "invalid_data", "auth-failed": "auth_failed",
              "not-found": "not_a_health_card", "access-denied": "access_denied"}
 
