@@ -157,40 +157,6 @@ class CardSession:
         self._ok(22, "EXTERNAL AUTHENTICATE", key_name)
         self.granted.append(key_name)
 
-    # -- PIN ----------------------------------------------------------------------------------
-    def pin_tries(self):
-        """VERIFY without a PIN: the tries left (0 = blocked)."""
-        self._put(0x00, 0x20, 0x00, 0x00, 0)
-        _data, sw = self._transceive(4, "VERIFY PIN")
-        if sw & 0xFFF0 == 0x63C0:
-            return sw & 0x0F
-        if sw == 0x6983:
-            return 0
-        raise card_sw_error(sw, "VERIFY PIN")
-
-    def verify_pin(self, digits):
-        """VERIFY; raises pin-wrong (with tries_left) or pin-blocked."""
-        pin = _pin(digits)
-        self._put(0x00, 0x20, 0x00, 0x00, len(pin))
-        self._buf[5:5 + len(pin)] = pin
-        self._ok(5 + len(pin), "VERIFY PIN")
-
-    def change_pin(self, old, new):
-        """805E 0100: old | FF | new."""
-        a, b = _pin(old), _pin(new)
-        n = len(a) + 1 + len(b)
-        self._put(0x80, 0x5E, 0x01, 0x00, n)
-        self._buf[5:5 + len(a)] = a
-        self._buf[5 + len(a)] = 0xFF
-        self._buf[6 + len(a):5 + n] = b
-        self._ok(5 + n, "CHANGE PIN")
-
-
-def _pin(digits):
-    if not 4 <= len(digits) <= 12:
-        raise ValueError("a PIN has 4 to 12 digits, got %d" % len(digits))
-    return hi.encode(hi.CN, digits, (len(digits) + 1) // 2)
-
 
 def _where(what, detail):
     return what if detail is None else "%s %s" % (what, detail)

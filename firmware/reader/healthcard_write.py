@@ -5,6 +5,7 @@
     card.add_record("DF02/EF07", {"GMWZMC": b"…", "GMFY": b"…"})   # cyclic, plain 00DC
     n = card.write_visit("ED", b"…text…")                # slot choice, 00D6, index flag 84D2
     card.write_photo(jpeg)                               # 2-byte length + JPEG, 00D6 chunks
+    card.verify_pin("123456"); card.pin_tries(); card.change_pin(old, new)
 
 Every write first authenticates the file's update key (AuthUK) once per DF visit. Linear
 items go as `04 DC rr 04 Lc'` with ENC (80FA 00 00 under the DF's STK key, diversified with a
@@ -16,7 +17,7 @@ from micropython import const
 
 from reader import healthcard_items as hi
 from reader.healthcard import HealthCard
-from reader.healthcard_errors import INVALID_DATA, HealthCardError
+from reader.healthcard_errors import INVALID_DATA, HealthCardError, card_sw_error
 
 _CHUNK = const(0x80)
 _WORK = const(256)
@@ -181,3 +182,37 @@ class HealthCardWriter(HealthCard):
         self.select_ef("DDF1/EF07")
         self.write_binary(0, bytes((n >> 8, n & 0xFF)))
         self.write_binary(2, jpeg)
+
+    # -- PIN ----------------------------------------------------------------------------------
+    def pin_tries(self):
+        """VERIFY without a PIN: the tries left (0 = blocked)."""
+        self._put(0x00, 0x20, 0x00, 0x00, 0)
+        _data, sw = self._transceive(4, "VERIFY PIN")
+        if sw & 0xFFF0 == 0x63C0:
+            return sw & 0x0F
+        if sw == 0x6983:
+            return 0
+        raise card_sw_error(sw, "VERIFY PIN")
+
+    def verify_pin(self, digits):
+        """VERIFY; raises pin-wrong (with tries_left) or pin-blocked."""
+        pin = _pin(digits)
+        self._put(0x00, 0x20, 0x00, 0x00, len(pin))
+        self._buf[5:5 + len(pin)] = pin
+        self._ok(5 + len(pin), "VERIFY PIN")
+
+    def change_pin(self, old, new):
+        """805E 0100: old | FF | new."""
+        a, b = _pin(old), _pin(new)
+        n = len(a) + 1 + len(b)
+        self._put(0x80, 0x5E, 0x01, 0x00, n)
+        self._buf[5:5 + len(a)] = a
+        self._buf[5 + len(a)] = 0xFF
+        self._buf[6 + len(a):5 + n] = b
+        self._ok(5 + n, "CHANGE PIN")
+
+
+def _pin(digits):
+    if not 4 <= len(digits) <= 12:
+        raise ValueError("a PIN has 4 to 12 digits, got %d" % len(digits))
+    return hi.encode(hi.CN, digits, (len(digits) + 1) // 2)

@@ -156,7 +156,7 @@ class CardRequests:
             card.verify_pin(pin)
             return {"retries": card.pin_tries()}
 
-        return await self._with_card(run)
+        return await self._with_card(run, writer=True)
 
     async def change_pin(self, obj):
         old, new = obj.get("old"), obj.get("new")
@@ -168,7 +168,7 @@ class CardRequests:
             card.change_pin(old, new)
             return {}
 
-        return await self._with_card(run)
+        return await self._with_card(run, writer=True)
 
     # -- blacklist --------------------------------------------------------------------------
     async def blacklist_status(self, obj):

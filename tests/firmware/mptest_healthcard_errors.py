@@ -16,7 +16,7 @@ def test_locked_card_fails_at_power_up_with_a_clear_error():
 
 
 def test_pin_blocked_card():
-    card = bench.open_card("pin-blocked")
+    card = bench.open_card("pin-blocked", HealthCardWriter)
     assert card.pin_tries() == 0
     error = bench.raises("pin-blocked", card.verify_pin, "246810")
     assert error.code == 0x6983 and error.tries_left == 0
