@@ -14,9 +14,9 @@
 |              |      |         | gc.collect() and the live heap noted (info "terminal" |
 |              |      |         | "heap_peak"; docs/bench-tap.md); costs a collection   |
 
-`Config.set(changes)` validates every change before it stores any (ValueError names the bad
-one) and writes the file through a temporary name, so a power cut leaves the old or the new
-file, never half of one.
+`Config.set(changes)` validates every change (reader.config_check) before it stores any
+(ValueError names the bad one) and writes the file through a temporary name, so a power cut
+leaves the old or the new file, never half of one.
 """
 
 import json
@@ -25,32 +25,6 @@ import os
 PATH = "/config.json"
 DEFAULTS = {"terminal_id": "", "department": "", "read_profile": "identity", "beeper": True,
             "flow": "fast", "heap_probe": False}
-# read profiles a tap may use (names of reader.healthcard.PROFILES whose items fit in one
-# tap event of the host link)
-PROFILES = ("identity", "issuer", "cardholder")
-FLOWS = ("fast", "reference")
-_ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
-
-def _check(name, value):
-    if name not in DEFAULTS:
-        raise ValueError("unknown setting %r: the settings are %s"
-                         % (name, ", ".join(sorted(DEFAULTS))))
-    if name in ("beeper", "heap_probe"):
-        if value is not True and value is not False:
-            raise ValueError("%s must be true or false" % name)
-    elif not isinstance(value, str):
-        raise ValueError("%s must be text" % name)
-    elif name == "terminal_id":
-        if not 0 < len(value) <= 32 or any(c not in _ID_CHARS for c in value):
-            raise ValueError("terminal_id must be 1-32 characters of A-Z a-z 0-9 - _")
-    elif name == "department":
-        if len(value) > 32:
-            raise ValueError("department must be at most 32 characters")
-    elif name == "read_profile" and value not in PROFILES:
-        raise ValueError("read_profile must be one of %s" % ", ".join(PROFILES))
-    elif name == "flow" and value not in FLOWS:
-        raise ValueError("flow must be one of %s" % ", ".join(FLOWS))
 
 
 class Config:
@@ -61,8 +35,8 @@ class Config:
         try:
             with open(path) as f:
                 stored = json.load(f)
+            self._check(stored)
             for name, value in stored.items():
-                _check(name, value)
                 self.values[name] = value
         except OSError:
             pass  # no file yet: the defaults
@@ -74,10 +48,22 @@ class Config:
     def get(self, name):
         return self.values[name]
 
+    @staticmethod
+    def _check(settings):
+        """ValueError naming the first bad setting (reader.config_check, imported for the
+        check and let go: settings change rarely)."""
+        import reader
+        from reader.config_check import check
+
+        try:
+            for name, value in settings.items():
+                check(name, value)
+        finally:
+            reader.forget("config_check")
+
     def set(self, changes):
         """Apply {name: value} after checking all of them; store; return all values."""
-        for name, value in changes.items():
-            _check(name, value)
+        self._check(changes)
         values = dict(self.values)
         values.update(changes)
         tmp = self.path + ".tmp"

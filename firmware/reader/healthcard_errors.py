@@ -32,32 +32,43 @@ INVALID_DATA = "invalid-data"
 SAM = "sam"
 REFUSED = "refused"
 
-# Status word of the card -> kind (63Cx is handled apart: PIN tries).
-CARD_SW = {
-    0x6283: LOCKED,
-    0x6A81: LOCKED,
-    0x6982: ACCESS_DENIED,
-    0x6983: PIN_BLOCKED,
-    0x6300: AUTH_FAILED,
-    0x6984: AUTH_FAILED,
-    0x6988: AUTH_FAILED,
-    0x6A82: NOT_FOUND,
-    0x6A83: NOT_FOUND,
-    0x6A88: NOT_FOUND,
-}
+# Status word of the card -> kind (63Cx is handled apart: PIN tries), and kind -> what to do:
+# bytes constants read in place (no dicts built in RAM). _CARD_SW: SW1 SW2 and a letter of
+# _SW_KINDS per entry.
+_CARD_SW = (b"\x62\x83L\x6A\x81L\x69\x82D\x69\x83B\x63\x00A\x69\x84A\x69\x88A"
+            b"\x6A\x82N\x6A\x83N\x6A\x88N")
+_SW_KINDS = (LOCKED, ACCESS_DENIED, PIN_BLOCKED, AUTH_FAILED, NOT_FOUND)
+_SW_LETTERS = b"LDBAN"
+_ACTIONS = (            # "\n" kind ":" what to do, one a line
+    b"\ncommunication:tap the card again\n"
+    b"auth-failed:the SAM does not belong to the card's issuer, or the card is forged\n"
+    b"access-denied:the file needs an authentication that was not done\n"
+    b"locked:the card is locked: send the holder to the issuing office\n"
+    b"pin-blocked:the PIN is blocked: unblock it at the issuing office\n"
+    b"pin-wrong:ask for the PIN again\n"
+    b"not-found:the card does not hold this data\n"
+    b"invalid-data:do not trust this card's data\n"
+    b"sam:check the SAM in the reader's slot\n"
+    b"refused:the card refused the command\n"
+)
 
-_ACTION = {
-    COMMUNICATION: "tap the card again",
-    AUTH_FAILED: "the SAM does not belong to the card's issuer, or the card is forged",
-    ACCESS_DENIED: "the file needs an authentication that was not done",
-    LOCKED: "the card is locked: send the holder to the issuing office",
-    PIN_BLOCKED: "the PIN is blocked: unblock it at the issuing office",
-    PIN_WRONG: "ask for the PIN again",
-    NOT_FOUND: "the card does not hold this data",
-    INVALID_DATA: "do not trust this card's data",
-    SAM: "check the SAM in the reader's slot",
-    REFUSED: "the card refused the command",
-}
+
+def card_sw_kind(sw):
+    """The kind of a card status word (REFUSED for one not in the table)."""
+    t = _CARD_SW
+    for at in range(0, len(t), 3):
+        if t[at] == sw >> 8 and t[at + 1] == sw & 0xFF:
+            return _SW_KINDS[_SW_LETTERS.find(t[at + 2:at + 3])]
+    return REFUSED
+
+
+def _action(kind):
+    key = b"\n" + kind.encode() + b":"
+    at = _ACTIONS.find(key)
+    if at < 0:
+        return "report this error"
+    start = at + len(key)
+    return _ACTIONS[start:_ACTIONS.find(b"\n", start)].decode()
 
 
 class HealthCardError(ReaderError):
@@ -67,7 +78,7 @@ class HealthCardError(ReaderError):
 
     def __init__(self, kind, code, where, detail, tries_left=None):
         self.where = where
-        super().__init__(code, kind, "%s (%s)" % (detail, _ACTION[kind]))
+        super().__init__(code, kind, "%s (%s)" % (detail, _action(kind)))
         self.tries_left = tries_left
 
 
@@ -76,7 +87,7 @@ def card_sw_error(sw, where):
     if sw & 0xFFF0 == 0x63C0:
         return HealthCardError(PIN_WRONG, sw, where, "SW %04X: wrong PIN, %d tries left" %
                                (sw, sw & 0x0F), sw & 0x0F)
-    kind = CARD_SW.get(sw, REFUSED)
+    kind = card_sw_kind(sw)
     return HealthCardError(kind, sw, where, "SW %04X: %s" % (sw, sw_meaning(sw)),
                            0 if kind == PIN_BLOCKED else None)
 

@@ -48,3 +48,22 @@ def test_write_value_too_long_is_refused_before_any_apdu():
     else:
         raise AssertionError("accepted 21 bytes for a 20-byte item")
     assert card.apdus == sent
+
+
+def test_status_word_table_and_actions():
+    from reader import healthcard_errors as he
+
+    kinds = {0x6283: he.LOCKED, 0x6A81: he.LOCKED, 0x6982: he.ACCESS_DENIED,
+             0x6983: he.PIN_BLOCKED, 0x6300: he.AUTH_FAILED, 0x6984: he.AUTH_FAILED,
+             0x6988: he.AUTH_FAILED, 0x6A82: he.NOT_FOUND, 0x6A83: he.NOT_FOUND,
+             0x6A88: he.NOT_FOUND, 0x6A86: he.REFUSED, 0x9000: he.REFUSED, 0x6283 ^ 1: he.REFUSED}
+    for sw, kind in kinds.items():
+        assert he.card_sw_kind(sw) == kind, (hex(sw), he.card_sw_kind(sw), kind)
+    error = he.card_sw_error(0x6A82, "DF01/EF05")
+    assert error.kind == he.NOT_FOUND and error.message.endswith(
+        "(the card does not hold this data)"), error.message
+    for kind in (he.COMMUNICATION, he.AUTH_FAILED, he.ACCESS_DENIED, he.LOCKED, he.PIN_BLOCKED,
+                 he.PIN_WRONG, he.NOT_FOUND, he.INVALID_DATA, he.SAM, he.REFUSED):
+        message = he.HealthCardError(kind, 0, "x", "detail").message
+        assert message.startswith("detail (") and "report this error" not in message, message
+    assert he.HealthCardError("no-such-kind", 0, "x", "d").message == "d (report this error)"
