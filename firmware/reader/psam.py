@@ -7,19 +7,22 @@ mute or broken slot raises the same error kind `sam`, with the slot's message.
 
 | SAM function                                | method                                  |
 |---------------------------------------------|-----------------------------------------|
-| 3F00/0015 serial, versions (`00B000000E`)   | `info()` -> dict                         |
-| 3F00/0016 terminal number (`00B0000006`)    | `terminal_number()` -> 6 bytes           |
-| DF01/001A key index, ids, dates (`…19`)     | `key_info()` -> dict                     |
-| DF01/001B issuer certificate (180 B)        | `issuer_certificate()`                   |
-| DF01/001C SAM certificate (190 B)           | `sam_certificate()`                      |
+| 3F00/0015 serial, versions (`00B000000E`)   | `PSAMAdmin.info()` -> dict               |
+| 3F00/0016 terminal number (`00B0000006`)    | `PSAMAdmin.terminal_number()` -> 6 bytes |
+| DF01/001A key index, ids, dates (`…19`)     | `PSAMAdmin.key_info()` -> dict           |
+| DF01/001B issuer certificate (180 B)        | `PSAMAdmin.issuer_certificate()`         |
+| DF01/001C SAM certificate (190 B)           | `PSAMAdmin.sam_certificate()`            |
+| any EF: select and read its first n bytes   | `read_binary(df, fid, n)`                |
 | SELECT DF01                                 | `select_df01()` (after reset, before keys) |
-| 0020 VERIFY PIN, 805E CHANGE PIN            | `verify_pin(digits)`, `change_pin(old, new)` |
+| 0020 VERIFY PIN, 805E CHANGE PIN            | `PSAMAdmin.verify_pin(digits)`, `…change_pin` |
 | 80DE diversify (P1 2x one level, 4x two)    | `diversify(key, card_no8, city8, random8)` |
 | 80FA 00 00 encrypt, 80FA 05 00 MAC with IV  | `encrypt(data)`, `mac(iv_and_data)`      |
 | external-authentication cryptogram          | `cryptogram(key, card_no8, city8, random8, t8)` |
 
-Results of `encrypt`/`mac` are memoryviews into the channel's buffer, valid until the next
-command. `key` is a `healthcard_items.KEYS` tuple (name, 80DE P1, key id, DF, card ref).
+`PSAMAdmin` (reader.psam_admin) adds the SAM's files and PIN for the self-test, tools and
+tests; the terminal's taps use `PSAM` only. Results of `encrypt`/`mac` are memoryviews into
+the channel's buffer, valid until the next command. `key` is a `healthcard_items.KEYS` tuple
+(name, 80DE P1, key id, DF, card ref).
 """
 
 from micropython import const
@@ -29,18 +32,6 @@ from reader.healthcard_errors import SAM, HealthCardError, link_error, sam_sw_er
 
 _BUF = const(5 + 255)
 _ZERO8 = bytes(8)
-
-
-def _cn(digits):
-    """PIN digits -> CN bytes (reader.healthcard_items, imported for the call: the card
-    application's modules leave RAM between taps, the SAM session stays)."""
-    from reader import healthcard_items as hi
-    return hi.encode(hi.CN, digits, (len(digits) + 1) // 2)
-
-
-def _bcd(raw):
-    from reader import healthcard_items as hi
-    return hi.decode(hi.CN, raw)
 
 
 class PSAM:
@@ -101,38 +92,6 @@ class PSAM:
             raise HealthCardError(SAM, len(data), "PSAM %04X" % fid,
                                   "%d bytes read, %d expected" % (len(data), n))
         return bytes(data)
-
-    # -- files ------------------------------------------------------------------------------
-    def info(self):
-        """3F00/0015: serial (10 bytes), version, key card type, command set version, FCI."""
-        raw = self.read_binary(0x3F00, 0x0015, 14)
-        return {"serial": raw[0:10], "version": raw[10], "key_card_type": raw[11],
-                "command_set_version": raw[12], "fci": raw[13]}
-
-    def terminal_number(self):
-        """3F00/0016: province(1) city(1) issuer(1) serial(3)."""
-        return self.read_binary(0x3F00, 0x0016, 6)
-
-    def key_info(self):
-        """DF01/001A: key index, issuer id, receiver id, start and expiry dates."""
-        raw = self.read_binary(0xDF01, 0x001A, 25)
-        return {"key_index": raw[0], "issuer_id": raw[1:9], "receiver_id": raw[9:17],
-                "start_date": _bcd(raw[17:21]), "expiry_date": _bcd(raw[21:25])}
-
-    def issuer_certificate(self):
-        return self.read_binary(0xDF01, 0x001B, 0xB4)
-
-    def sam_certificate(self):
-        return self.read_binary(0xDF01, 0x001C, 0xBE)
-
-    # -- PIN --------------------------------------------------------------------------------
-    def verify_pin(self, digits):
-        """0020: raises pin-wrong (tries_left) or pin-blocked."""
-        self._command(0x00, 0x20, 0x00, 0x00, _cn(digits), "VERIFY PIN")
-
-    def change_pin(self, old, new):
-        data = _cn(old) + b"\xFF" + _cn(new)
-        self._command(0x80, 0x5E, 0x01, 0x00, data, "CHANGE PIN")
 
     # -- keys and cipher ----------------------------------------------------------------------
     def diversify(self, key, card_no8, city8, random8):

@@ -56,15 +56,27 @@ def open_reader_chip(board):
 
 
 def check_sam(board):
-    """The SAM answers reset with a T=0 ATR and runs at the fastest rate both sides allow."""
+    """The SAM answers reset with a T=0 ATR, runs at the fastest rate both sides allow, and
+    is a PSAM: its serial (3F00/0015) and terminal number (3F00/0016) read."""
     try:
         sam = hardware.open_sam_slot(board)
         atr = sam.power_on()
     except Exception as error:  # noqa: BLE001 - the self-test reports every failure
         return {"ok": False, "error": "SAM not answering (%s): check that a PSAM sits in "
                 "the slot, contacts up, then restart the reader" % error}
-    return {"ok": True, "atr": _hex(atr.raw), "historical": _hex(atr.historical),
-            "ta1": "%02X" % atr.ta1, "baud": sam.baudrate}
+    report = {"ok": True, "atr": _hex(atr.raw), "historical": _hex(atr.historical),
+              "ta1": "%02X" % atr.ta1, "baud": sam.baudrate}
+    try:
+        from reader.psam_admin import PSAMAdmin
+
+        psam = PSAMAdmin(sam)
+        report["serial"] = _hex(psam.info()["serial"])
+        report["terminal_number"] = _hex(psam.terminal_number())
+    except Exception as error:  # noqa: BLE001 - the self-test reports every failure
+        report["ok"] = False
+        report["error"] = ("the SAM answers reset but its serial and terminal number do not "
+                           "read (%s): is it a PSAM of the health card system?" % error)
+    return report
 
 
 def check_blacklist():

@@ -37,7 +37,7 @@ def _ask(line):
 
 from reader.apdu import PN532Channel  # noqa: E402
 from reader.pn532_uart import PN532_UART  # noqa: E402
-from reader.psam import PSAM  # noqa: E402
+from reader.psam_admin import PSAMAdmin  # noqa: E402
 from reader.samslot import SAMSlot  # noqa: E402
 
 _chip = None
@@ -95,10 +95,11 @@ def sam_slot():
 
 
 def psam():
-    """A freshly reset SAM (power_on, PPS) with DF01 selected."""
+    """A freshly reset SAM (power_on, PPS) with DF01 selected (a PSAMAdmin: the PSAM the
+    terminal uses plus the SAM's files and PIN)."""
     slot = sam_slot()
     slot.power_on()
-    p = PSAM(slot)
+    p = PSAMAdmin(slot)
     p.select_df01()
     return p
 

@@ -157,6 +157,9 @@ def test_demo_json_selftest_passes_on_the_spi_sim_boards(board, chip):
     # the sample PSAM: ATR at 9600 baud, then PPS to TA1 13 (Fi 372, Di 4): clock * 4 / 372
     assert event["sam"]["atr"] == "3B1A1348435053414D00002301"
     assert event["sam"]["baud"] == (38402 if board == "sim-rc522" else 38400)
+    # the sample PSAM's files (host/hcterm/emulator/samples/sam-henan.json 0015, 0016)
+    assert event["sam"]["serial"] == "41010000000000002301"
+    assert event["sam"]["terminal_number"] == "410101000123"
 
 
 def test_removing_a_card_a_fault_already_took_away():
