@@ -123,9 +123,10 @@ def le_index(apdu):
 
 
 class APDUChannel:
-    """Base of every channel: GET RESPONSE and 6Cxx once, here."""
+    """Base of every channel: GET RESPONSE and 6Cxx once, here. `max_response`: the longest
+    answer kept (default 256: a short APDU's Le maximum; the SW comes on top)."""
 
-    def __init__(self, max_response=512):
+    def __init__(self, max_response=256):
         self._resp = bytearray(max_response + 2)
         self._respmv = memoryview(self._resp)
         self._gr = bytearray(5)        # GET RESPONSE (61xx: every T=0 case 2/4 command)
@@ -185,7 +186,7 @@ class APDUChannel:
 class PN532Channel(APDUChannel):
     """APDUs through PN532 InDataExchange (the chip runs ISO-DEP; AutoRATS on)."""
 
-    def __init__(self, pn532, tg=1, max_response=512):
+    def __init__(self, pn532, tg=1, max_response=256):
         super().__init__(max_response)
         self.pn532 = pn532
         self.tg = tg

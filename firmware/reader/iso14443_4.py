@@ -4,7 +4,7 @@ The transceiver offers `frame_exchange(data, out, timeout_us) -> n` (CRC_A added
 below: frames here exclude it), raises a `ReaderError` whose `retryable()` is true for a
 timeout or a corrupted frame, and has `fsdi` (the largest frame it can receive, as FSDI) and
 `max_frame` (the largest it can send, CRC included). Users: mfrc522.RC522Frames (FSD 64: the
-FIFO), pn532.PN532Frames (InCommunicateThru).
+FIFO), pn532_thru.PN532Frames (InCommunicateThru).
 
 | Feature                                      | Supported                               |
 |----------------------------------------------|-----------------------------------------|
@@ -124,7 +124,7 @@ class TCL(APDUChannel):
     max_retries = 2
     max_wtx = 100
 
-    def __init__(self, frames, max_response=512):
+    def __init__(self, frames, max_response=256):
         super().__init__(max_response)
         self.frames = frames
         self.fsdi = min(getattr(frames, "fsdi", 8), 8)

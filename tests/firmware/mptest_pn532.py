@@ -9,10 +9,10 @@ from reader.pn532 import (
     NO_RESPONSE,
     SYNTAX_ERROR,
     PN532Error,
-    PN532Frames,
     frame,
     parse_target_106a,
 )
+from reader.pn532_thru import PN532Frames
 from reader.pn532_uart import PN532_UART
 
 WAKE = h("55 55") + bytes(14)
