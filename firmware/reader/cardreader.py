@@ -1,6 +1,6 @@
 """The contactless reader the terminal polls: a chip driver with its activation path.
 
-    reader = PN532Reader(kind, chip)   # or RC522Reader; built by reader.hardware
+    reader = PN532Reader(kind, chip)   # or rc522reader.RC522Reader; built by reader.hardware
     card = reader.poll()               # Card or None; card.channel.transceive(apdu)
     reader.release(); reader.reinit()
 
@@ -8,8 +8,6 @@ Kept apart from reader.hardware (which reads the board contract once and leaves 
 reader object lives as long as the firmware runs, and with it the module of its class.
 """
 
-import gc
-import time
 
 from reader.driver_errors import UNSUPPORTED, ReaderError
 
@@ -62,38 +60,3 @@ class PN532Reader:
     def reinit(self):
         """After a chip error: wake the chip, SAMConfiguration, replay the settings."""
         self.chip.reinit()
-
-
-class RC522Reader:
-    """MFRC522: ISO 14443-3 activation and T=CL (ISO 14443-4) run by the firmware."""
-
-    def __init__(self, kind, chip):
-        gc.collect()
-        from reader.iso14443_3 import Activator
-        from reader.iso14443_4 import TCL
-        from reader.mfrc522 import RC522Frames
-        self.kind, self.chip = kind, chip
-        self.activator = Activator(chip)
-        self.channel = TCL(RC522Frames(chip))
-
-    def poll(self):
-        """WUPA, anticollision/select, RATS -> Card, or None when no card answers."""
-        if self.channel.ats is not None:
-            self.channel.deselect()               # end the previous session first
-        card = self.activator.activate()
-        if card is None:
-            return None
-        if not card.iso_dep():
-            _not_iso_dep(card.sak)
-        ats = self.channel.activate()
-        return Card(card.uid, card.atqa, card.sak, ats.raw, self.channel)
-
-    def release(self):
-        self.channel.deselect()
-
-    def reinit(self):
-        """After a chip error: hard reset (RST) and re-initialise; cards in the field are
-        power-cycled with the antenna."""
-        self.channel.ats = None
-        self.chip.init()
-        time.sleep_ms(5)                          # field on before the first frame

@@ -13,7 +13,7 @@ never pays heap for the others.
 
 import gc
 
-from reader.cardreader import HardwareError, PN532Reader, RC522Reader
+from reader.cardreader import HardwareError, PN532Reader
 
 DEFAULT_SAM_CLOCK_HZ = 3571200     # 3.5712 MHz: clock/372 = 9600 baud at reset
 DEFAULT_SAM_MAX_BAUD = 115200
@@ -57,6 +57,7 @@ def open_card_reader(board):
     """The board's contactless chip with its activation path (PN532Reader, RC522Reader)."""
     kind, chip = open_reader_chip(board)
     if kind == "rc522":
+        from reader.rc522reader import RC522Reader
         return RC522Reader(kind, chip)
     return PN532Reader(kind, chip)
 

@@ -10,9 +10,9 @@
   the host sends any good frame, then sent again. Nothing unacknowledged is thrown away
   unless the outbox overflows (`OUTBOX` frames; the oldest goes, counted in `dropped`).
 
-`run(board, report)` serves the board's USB port (stdin/stdout) until the host asks for the
-REPL (message REPL) and returns "repl"; Ctrl-C (0x03 from mpremote) raises KeyboardInterrupt
-through it, as on any MicroPython program. Handlers: reader.linkhandlers.
+reader.main.run(board, report) serves the board's USB port (stdin/stdout) with it beside the
+terminal until the host asks for the REPL (message REPL); Ctrl-C (0x03 from mpremote) raises
+KeyboardInterrupt through it, as on any MicroPython program. Handlers: reader.linkhandlers.
 """
 
 import asyncio
@@ -229,24 +229,3 @@ def error_body(code, message, kind=None):
     if kind:
         body["kind"] = kind
     return body
-
-
-def run(board, report, port=None, announce=True):
-    """Serve the host link until the host asks for the REPL; returns "repl". `announce`:
-    send the self-test report as an event first (at boot, not when resumed)."""
-    from reader.linkhandlers import Handlers
-
-    handlers = Handlers(board, report)
-    server = LinkServer(port or StdioPort(), handlers.dispatch)
-    handlers.server = server
-    if announce:
-        server.event(hostlink.EV_SELFTEST, report)
-    # A fresh loop, also after the last one was left by Ctrl-C: MicroPython keeps one task
-    # queue, and the old server's tasks would otherwise run again and read the port too.
-    asyncio.new_event_loop()
-    try:
-        asyncio.run(server.serve())
-    finally:
-        asyncio.new_event_loop()
-    return "repl"
-
