@@ -92,20 +92,6 @@ def plan(profile):
     return steps
 
 
-_PLANS = {}
-
-
-def _plan(profile):
-    """plan() of a named profile is kept after its first read (a few hundred bytes), so a tap
-    allocates nothing for it; lists of entries are planned each time."""
-    if not isinstance(profile, str):
-        return plan(profile)
-    steps = _PLANS.get(profile)
-    if steps is None:
-        steps = _PLANS[profile] = plan(profile)
-    return steps
-
-
 def check_id_number(value, where):
     """An AN ID number (bytes) with a valid MOD 11-2 check character -> its text."""
     try:
@@ -132,7 +118,7 @@ class HealthCard(CardSession):
         if self.city8 is None:
             self.power_up()
         out = {}
-        for path, number, item, key in _plan(profile):
+        for path, number, item, key in plan(profile):
             if item is not None:
                 out[key] = self.read_item(item, number)
             else:

@@ -288,45 +288,7 @@ def __getattr__(name):
     return _BUILT[name]
 
 
-_MEMO = {}
-
-
-def _memo(kind, fn, arg):
-    # the few rows a reader uses are kept once looked up: a tap allocates nothing for them
-    key = (kind, arg)
-    try:
-        return _MEMO[key]
-    except KeyError:
-        pass
-    except TypeError:          # an unhashable argument: no such row
-        return None
-    value = fn(arg)
-    if value is not None:      # unknown names are not kept (a host could send any)
-        _MEMO[key] = value
-    return value
-
-
 def file_info(path):
-    """The FILES tuple of `path` ("DF02/EF07"), or None."""
-    return _memo(0, _file_info, path)
-
-
-def read_key(path):
-    """The read key of file `path` (None: free, or no such file)."""
-    return _memo(1, _read_key, path)
-
-
-def item_by_field(field):
-    """The ITEMS tuple whose interface field name is `field` ("KH"), or None."""
-    return _memo(2, _item_by_field, field)
-
-
-def key_info(name):
-    """The KEYS tuple named `name` ("UK_DF02_3"), or None."""
-    return _memo(3, _key_info, name)
-
-
-def _file_info(path):
     """The FILES tuple of `path` ("DF02/EF07"), or None."""
     if not isinstance(path, str) or len(path) != 9:
         return None
@@ -334,7 +296,7 @@ def _file_info(path):
     return None if i < 0 else _file(i)
 
 
-def _read_key(path):
+def read_key(path):
     """The read key of file `path` (None: free, or no such file); cheaper than file_info."""
     if not isinstance(path, str) or len(path) != 9:
         return None
@@ -344,12 +306,20 @@ def _read_key(path):
     return _text(memoryview(_FILE_TABLE)[i * _FILE_W:(i + 1) * _FILE_W], 21, 29)
 
 
-def _item_by_field(field):
+def item_by_field(field):
     """The ITEMS tuple whose interface field name is `field` ("KH"), or None."""
     if not isinstance(field, str) or not field or " " in field or "|" in field:
         return None
     i = _find(_ITEM_TABLE, _ITEM_W, 20, field, 9)
     return None if i < 0 else _item(i)
+
+
+def key_info(name):
+    """The KEYS tuple named `name` ("UK_DF02_3"), or None."""
+    if not isinstance(name, str) or not name or " " in name:
+        return None
+    i = _find(_KEY_TABLE, _KEY_W, 0, name, 9)
+    return None if i < 0 else _key(i)
 
 
 def record_number(path, tag):
@@ -421,11 +391,3 @@ STK_DF01  28 03 DF01 --|
 STK_DF02  48 04 DF02 --|
 STK_DF03  48 05 DF03 --|
 """
-
-
-def _key_info(name):
-    """The KEYS tuple named `name` ("UK_DF02_3"), or None."""
-    if not isinstance(name, str) or not name or " " in name:
-        return None
-    i = _find(_KEY_TABLE, _KEY_W, 0, name, 9)
-    return None if i < 0 else _key(i)

@@ -45,9 +45,11 @@ def test_identity_read_time_and_allocation():
           "power-up + read alone %d us, %d bytes; %d card APDUs"
           % (best[2], best[3], best[4], best[5], card.apdus))
     # Most of the bytes are the sim transport's (simhal UART over a socket: ~600 per
-    # exchange on top of the drivers' ~300, docs/firmware-memory.md); the bound catches
-    # a regression of the application's own share.
-    assert max(r[5] for r in results) < 24000, [r[5] for r in results]
+    # exchange on top of the drivers' ~300, docs/firmware-memory.md), then the item and key
+    # lookups: the dictionary's rows are read from its tables per lookup, not cached (a
+    # cache would sit in RAM at the tap's peak). The bound catches a regression of the
+    # application's own share.
+    assert max(r[5] for r in results) < 32000, [r[5] for r in results]
     assert best[2] < 500000, best[2]
 
 
