@@ -10,9 +10,10 @@
 | flow         | str  | "fast"  | tap flow: fast (reader.healthcard), or reference: the |
 |              |      |         | naive vendor sequence (reader.reference_flow, for the |
 |              |      |         | tap benchmark; SAM kept at 9600 baud)                 |
-| heap_probe   | bool | false   | diagnostics: after each tap's read and its event, a   |
-|              |      |         | gc.collect() and the live heap noted (info "terminal" |
-|              |      |         | "heap_peak"; docs/bench-tap.md); costs a collection   |
+| heap_probe   | bool | false   | diagnostics: after each tap's read and its event and  |
+|              |      |         | each host card request, a gc.collect() and the live   |
+|              |      |         | heap noted (info "terminal" "heap_peak";              |
+|              |      |         | docs/bench-tap.md); costs a collection                |
 
 `Config.set(changes)` validates every change (reader.config_check) before it stores any
 (ValueError names the bad one) and writes the file through a temporary name, so a power cut

@@ -56,6 +56,7 @@ _TABLE = (
     _H.BLACKLIST_STATUS, "blacklist_status", _H.BLACKLIST_UPDATE, "blacklist_update",
     _H.SET_TIME, "set_time",
 )
+_WRITES = ("write", "verify_pin", "change_pin", "blacklist_update")   # reader.terminal_writes
 _DEVICE_AT = const(10)   # from here: reader.linkdevice's
 _CARD_AT = const(20)     # from here: the terminal's (reader.terminal_requests.CardRequests)
 del _H
@@ -164,10 +165,12 @@ async def _card(h, name, obj):
     if h.terminal is None:
         raise LinkError(hostlink.NOT_SUPPORTED, _NO_TERMINAL)
     requests = h._card_requests
-    if requests is None:
-        from reader.terminal_requests import CardRequests
-
-        requests = h._card_requests = CardRequests(h.terminal)
+    if requests is None or not hasattr(requests, name):
+        if name in _WRITES:
+            from reader.terminal_writes import CardWrites as Requests
+        else:
+            from reader.terminal_requests import CardRequests as Requests
+        requests = h._card_requests = Requests(h.terminal)
     try:
         return await getattr(requests, name)(obj)
     finally:
@@ -175,7 +178,7 @@ async def _card(h, name, obj):
             # host requests are rare: their code leaves the heap (not the taps') until the
             # next one; a blacklist update in progress keeps it
             h._card_requests = None
-            reader.forget("terminal_requests")
+            reader.forget("terminal_writes", "terminal_requests")
             h.terminal.let_go()
 
 

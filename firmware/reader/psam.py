@@ -28,10 +28,16 @@ the channel's buffer, valid until the next command. `key` is a `healthcard_items
 from micropython import const
 
 from reader.driver_errors import ReaderError
-from reader.healthcard_errors import SAM, HealthCardError, link_error, sam_sw_error
 
 _BUF = const(5 + 255)
 _ZERO8 = bytes(8)
+
+
+def _error(code, where, detail):
+    """A HealthCardError of kind sam (reader.healthcard_errors is imported when one is
+    raised: the PSAM stays in RAM between taps, the card application's errors need not)."""
+    from reader.healthcard_errors import SAM, HealthCardError
+    return HealthCardError(SAM, code, where, detail)
 
 
 class PSAM:
@@ -54,8 +60,10 @@ class PSAM:
         try:
             data, sw = self.channel.transceive(self._mv[0:n])
         except ReaderError as error:
+            from reader.healthcard_errors import SAM, link_error
             raise link_error(error, "PSAM %s%s" % (what, detail), SAM) from None
         if sw != 0x9000:
+            from reader.healthcard_errors import sam_sw_error
             raise sam_sw_error(sw, "PSAM %s%s" % (what, detail))
         return data
 
@@ -89,8 +97,8 @@ class PSAM:
         self._buf[4] = n
         data = self._send(5, "READ BINARY %04X" % fid)
         if len(data) != n:
-            raise HealthCardError(SAM, len(data), "PSAM %04X" % fid,
-                                  "%d bytes read, %d expected" % (len(data), n))
+            raise _error(len(data), "PSAM %04X" % fid,
+                         "%d bytes read, %d expected" % (len(data), n))
         return bytes(data)
 
     # -- keys and cipher ----------------------------------------------------------------------
@@ -119,7 +127,7 @@ class PSAM:
         """80FA 05 00: 16-byte IV then the padded data -> 4-byte MAC (memoryview)."""
         out = self._command(0x80, 0xFA, 0x05, 0x00, iv_and_data, "80FA MAC")
         if len(out) != 4:
-            raise HealthCardError(SAM, len(out), "PSAM 80FA MAC", "MAC of %d bytes" % len(out))
+            raise _error(len(out), "PSAM 80FA MAC", "MAC of %d bytes" % len(out))
         return out
 
     def cryptogram(self, key, card_no8, city8, random8, terminal8, out):
@@ -133,6 +141,6 @@ class PSAM:
         b[13:21] = _ZERO8
         c = self._send(21, "80FA ", key[0])
         if len(c) != 16:
-            raise HealthCardError(SAM, len(c), "PSAM 80FA", "cryptogram of %d bytes" % len(c))
+            raise _error(len(c), "PSAM 80FA", "cryptogram of %d bytes" % len(c))
         for i in range(8):
             out[i] = c[i] ^ c[i + 8]

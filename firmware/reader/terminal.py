@@ -33,12 +33,13 @@ from reader.driver_errors import ReaderError
 IDLE_MS = const(20)         # sleep between polls without a card
 PRESENT_MS = const(100)     # sleep between presence checks of a card left on the reader
 _READ_TRIES = const(2)      # a read that failed on the link is tried once more
+_COMMUNICATION = "communication"    # healthcard_errors.COMMUNICATION: the link failed
 _SAM_BAUD_REFERENCE = const(9600)
 
 # imported for a tap (or a host card request) and dropped after it (Terminal.let_go)
 _CARD_APP = ("healthcard", "healthcard_auth", "healthcard_files", "healthcard_write",
-             "healthcard_items", "healthcard_records", "idnumber", "blacklist",
-             "reference_flow")
+             "healthcard_items", "healthcard_records", "healthcard_errors", "idnumber",
+             "blacklist", "reference_flow")
 _REFUSALS = {"locked": "locked", "invalid-data": "invalid_data", "auth-failed": "auth_failed",
              "not-found": "not_a_health_card", "access-denied": "access_denied"}
 
@@ -95,7 +96,7 @@ class Terminal:
     def let_go():
         """Drop the card application's modules (and the blacklist's) after a tap or a host
         card request: an idle reader does not keep them in RAM. The SAM session stays
-        (reader.psam, reader.samslot, reader.healthcard_errors)."""
+        (reader.psam, reader.samslot)."""
         reader.forget(*_CARD_APP)
         gc.collect()
 
@@ -118,7 +119,6 @@ class Terminal:
         touched = self.handlers.sam_touched
         if self.psam is not None and flow == self._flow and touched == self._sam_seen:
             return self.psam
-        from reader.healthcard_errors import HealthCardError
         from reader.psam import PSAM
 
         self.psam = None
@@ -133,8 +133,8 @@ class Terminal:
             slot.power_on()
             psam = PSAM(slot)
             psam.select_df01()
-        except (ReaderError, HealthCardError) as error:
-            self.sam_error = str(error)
+        except ReaderError as error:     # HealthCardError too (caught by its base: the
+            self.sam_error = str(error)  # card application's modules come and go)
             return None
         self.sam_error = None
         self.psam = psam
@@ -233,8 +233,6 @@ class Terminal:
             self.let_go()
 
     def _tap_read(self, card, uid, start):
-        from reader.healthcard_errors import COMMUNICATION, HealthCardError
-
         self.stats["taps"] += 1
         body = {"uid": _hex(uid)}
         psam = self._sam_ready() if hasattr(self.board, "sam_slot") else None
@@ -245,8 +243,8 @@ class Terminal:
             try:
                 data = self._read(card, psam)
                 break
-            except HealthCardError as error:
-                if error.kind != COMMUNICATION:
+            except ReaderError as error:  # a HealthCardError: its kind says what happened
+                if error.kind != _COMMUNICATION:
                     if error.kind in _REFUSALS:
                         return self._finish(start, body, "refused", _REFUSALS[error.kind],
                                             str(error))

@@ -129,3 +129,10 @@ def test_locked_card_is_refused():
     (msg, body), _ = tap(HealthCardError(LOCKED, 0x6283, "SELECT DDF1", "locked"))
     assert (body["status"], body["reason"]) == ("refused", "locked")
 
+
+
+def test_the_terminal_knows_the_communication_kind_by_its_value():
+    # the terminal catches the card application's errors by their base class (its modules
+    # leave RAM between taps) and tells a failed link by the kind's value
+    from reader import healthcard_errors, terminal
+    assert terminal._COMMUNICATION == healthcard_errors.COMMUNICATION

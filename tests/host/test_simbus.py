@@ -10,7 +10,8 @@ from hcterm.sim.bus import SimBus
 from hcterm.sim.devices import LoopbackSpi, LoopbackUart, UartDevice
 
 SCRIPT = """
-from simhal import UART, SPI, ChipSelect, Pin, record
+from simhal import UART, Pin, record
+from simspi import SPI, ChipSelect
 u = UART("pn532", 115200, timeout=200)
 u.init(baudrate=230400)
 spi = SPI("chip", 1000000)

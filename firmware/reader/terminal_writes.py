@@ -1,0 +1,98 @@
+"""The host's writes to the card, its PIN requests and blacklist updates (docs/host-link.md
+write, verify-pin, change-pin, blacklist-update): `CardWrites`, the terminal's CardRequests
+plus these, imported for such a request and let go after it (a blacklist update sent in
+chunks keeps it until its last chunk).
+"""
+
+from binascii import unhexlify
+
+from reader import healthcard_items as hi
+from reader import hostlink
+from reader.terminal_requests import CardRequests, _error
+
+
+class CardWrites(CardRequests):
+    # -- write and PIN ----------------------------------------------------------------------
+    async def write(self, obj):
+        fields = obj.get("fields")
+        if not isinstance(fields, dict) or not fields:
+            raise _error(hostlink.BAD_REQUEST, 'fields: {"FIELD": value, ...} expected')
+        values = []
+        for name in fields:
+            item = hi.item_by_field(name)
+            if item is None:
+                raise _error(hostlink.BAD_REQUEST, "no item %r" % name)
+            value = fields[name]
+            if not isinstance(value, str):
+                raise _error(hostlink.BAD_REQUEST, "%s: text expected (CN digits, AN/B hex)"
+                             % name)
+            if item[3] != hi.CN:
+                try:
+                    value = unhexlify(value)
+                except ValueError:
+                    raise _error(hostlink.BAD_REQUEST, "%s: AN/B values as hex" % name) \
+                        from None
+            try:
+                hi.encode(item[3], value, item[2])
+            except ValueError as error:
+                raise _error(hostlink.BAD_REQUEST, "%s: %s" % (name, error)) from None
+            values.append((name, value))
+
+        def run(card):
+            for name, value in values:
+                card.write_item(name, value)
+            return {"written": [v[0] for v in values]}
+
+        return await self._with_card(run, writer=True)
+
+    async def verify_pin(self, obj):
+        pin = obj.get("pin")
+        if not isinstance(pin, str) or not 4 <= len(pin) <= 12 or not pin.isdigit():
+            raise _error(hostlink.BAD_REQUEST, "pin: 4 to 12 digits as text")
+
+        def run(card):
+            card.verify_pin(pin)
+            return {"retries": card.pin_tries()}
+
+        return await self._with_card(run, writer=True)
+
+    async def change_pin(self, obj):
+        old, new = obj.get("old"), obj.get("new")
+        for value in (old, new):
+            if not isinstance(value, str) or not 4 <= len(value) <= 12 or not value.isdigit():
+                raise _error(hostlink.BAD_REQUEST, "old/new: 4 to 12 digits as text")
+
+        def run(card):
+            card.change_pin(old, new)
+            return {}
+
+        return await self._with_card(run, writer=True)
+
+    async def blacklist_update(self, obj):
+        """{"version": n, "ids": [...], "first": true, "last": true}: one or more chunks of
+        ID numbers in ascending packed order (docs/blacklist-format.md)."""
+        from reader.blacklist import BlacklistError, Writer
+
+        bl = self.t.blacklist()
+        ids = obj.get("ids")
+        if not isinstance(ids, list):
+            raise _error(hostlink.BAD_REQUEST, 'ids: a list of ID numbers expected')
+        try:
+            if obj.get("first", True) or self._writer is None:
+                if self._writer is not None:
+                    self._writer.abort()
+                self._writer = Writer(bl.path, obj.get("version"))
+            w = self._writer
+            for id18 in ids:
+                w.add_id(id18)
+            if not obj.get("last", True):
+                return {"received": w.count}
+            self._writer = None
+            w.commit()
+        except BlacklistError as error:
+            if self._writer is not None:
+                self._writer.abort()
+                self._writer = None
+            raise _error(hostlink.BAD_REQUEST, "blacklist: %s" % error) from None
+        bl.reload()
+        return bl.status()
