@@ -216,7 +216,10 @@ def _seal(buf, n):
 class PN532:
     """The chip's command set over an abstract bus (see the module docstring)."""
 
-    ack_timeout_ms = 15
+    # The chip ACKs within a few ms; waiting up to 100 ms (nfcpy's figure) keeps a late ACK
+    # (a busy host, a USB-serial bridge, the sim under load) from being taken for a silent
+    # chip, whose recovery would then meet the late frames. Only a dead chip waits it out.
+    ack_timeout_ms = 100
     response_timeout_ms = 1000
     max_exchange = 262     # InDataExchange DataOut per frame; longer data is chained (MI)
 

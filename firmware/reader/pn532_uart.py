@@ -1,8 +1,8 @@
 """PN532 over HSU (UART): only the bus. Frames and commands are in pn532.PN532.
 
 Wake-up: `55 55` then zeros (the chip leaves LowVbat/PowerDown on the 55s and needs the
-zeros as time to start its oscillator), then SAMConfiguration. The ACK is due ~15 ms after
-the command; the wait here adds the command's own time on the wire.
+zeros as time to start its oscillator), then SAMConfiguration. The ACK comes a few ms after
+the command; the wait (PN532.ack_timeout_ms) here adds the command's own time on the wire.
 """
 
 import time
@@ -32,7 +32,7 @@ class PN532_UART(PN532):
         self._sent = len(frame)
 
     def _wait_ack(self, command):
-        # count the bytes still leaving the UART on top of the chip's 15 ms
+        # count the bytes still leaving the UART on top of the chip's ACK time
         extra = (self._sent * 10000) // self.baudrate + 1
         n = self._read_frame(self.ack_timeout_ms + extra, command)
         return n == 0
