@@ -54,6 +54,10 @@ class QRScanner:
             self._k = uart.readinto(chunk) or 0
             self._pos = 0
 
+    def idle(self):
+        """True when nothing is half-read: no part of a line, no bytes read and not used."""
+        return not self._n and not self._overflow and self._pos >= self._k
+
     def _byte(self, b):
         if b in (0x0D, 0x0A):
             n, over = self._n, self._overflow

@@ -78,7 +78,7 @@ class Terminal:
         self._flow = None              # the flow the SAM was set up for
         self._sam_seen = -1
         self._active = False           # a card was activated by the last poll
-        self._qr_ready = False         # self.qr is a QRScanner (else the bare UART)
+        self._scanner = None           # reader.qrscanner.QRScanner while a line comes in
         self.stats = {"polls": 0, "taps": 0, "poll_errors": 0, "removed": 0, "qr": 0,
                       "last_latency_ms": None, "heap_peak": 0}
         handlers.terminal = self
@@ -110,7 +110,7 @@ class Terminal:
                                                                        "card_reader")
             self.handlers._reader = self.reader
         if hasattr(self.board, "qr_scanner"):
-            self.qr = self.board.qr_scanner()   # the UART; reader.qrcode once bytes arrive
+            self.qr = self.board.qr_scanner()   # the scanner's UART
 
     def _sam_ready(self):
         """The PSAM with DF01 selected, at the rate the configured flow wants; None when the
@@ -323,25 +323,28 @@ class Terminal:
     # -- QR codes -------------------------------------------------------------------------
     def poll_qr(self):
         """A code from the scanner -> a qr event (reader.terminal_qr, imported for the code
-        and let go after it, with the parser)."""
-        if not self._qr_ready:
+        and let go after it, with the parser). The line reader (reader.qrscanner) is made
+        when bytes arrive and let go again once nothing is half-read."""
+        scanner = self._scanner
+        if scanner is None:
             if not self.qr.any():
                 return
             from reader.qrscanner import QRScanner
-            self.qr = QRScanner(self.qr)
-            self._qr_ready = True
+            scanner = self._scanner = QRScanner(self.qr)
         try:
-            code = self.qr.poll()
+            code = scanner.poll()
         except ReaderError as error:       # QRCodeError: a line too long
             code = error
-        if code is None:
-            return
-        self.stats["qr"] += 1
-        from reader import terminal_qr
-        try:
-            terminal_qr.scanned(self, code)
-        finally:
-            reader.forget("terminal_qr", "qrcode")
+        if code is not None:
+            self.stats["qr"] += 1
+            from reader import terminal_qr
+            try:
+                terminal_qr.scanned(self, code)
+            finally:
+                reader.forget("terminal_qr", "qrcode")
+        if scanner.idle():
+            self._scanner = None
+            reader.forget("qrscanner")
 
     # -- output ---------------------------------------------------------------------------
     def _send(self, msg, body):

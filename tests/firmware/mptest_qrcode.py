@@ -70,13 +70,15 @@ def test_garbage_rejected_with_a_reason():
 def test_scanner_collects_lines_cr_lf_crlf_and_split_reads():
     uart = ScriptedUART()
     s = QRScanner(uart)
-    assert s.poll() is None
+    assert s.poll() is None and s.idle()
     uart.reply(ID_DOMAIN[:10])
     assert s.poll() is None
+    assert not s.idle()                             # half a line: the terminal keeps it
     uart.reply(ID_DOMAIN[10:] + ":1\r\n" + ID_B + ":1\n\r\n")
     assert s.poll() == bytes(ID_DOMAIN + ":1", "utf-8")
+    assert not s.idle()                             # the next code is read, not used yet
     assert s.poll() == bytes(ID_B + ":1", "utf-8")
-    assert s.poll() is None
+    assert s.poll() is None and s.idle()
     uart.reply(ID_B + ":1::5100A0013\r")
     assert parse_qr(s.read(5))["issuer"] == "5100A0013"
 
