@@ -1,16 +1,55 @@
-"""The host's device requests (docs/host-link.md): config-set, feedback, power-on,
-power-off, apdu. They serve tools and tests, not the terminal flow, so reader.linkhandlers
-imports this module for a request and lets it go again once no slot is powered: its code is
-not in RAM while the reader only taps.
+"""The host's device requests (docs/host-link.md): hello, info, selftest, config-get, repl,
+config-set, feedback, power-on, power-off, apdu. reader.linkrequests imports this module for
+a request and lets it go again once no slot is powered: its code is not in RAM while the
+reader taps or serves a card request.
 
 Each function takes the `Handlers` (h) and the request object.
 """
 
 import binascii
+import gc
+import sys
 
 import reader
-from reader import hostlink
-from reader.linkhandlers import LinkError
+from reader import VERSION, hostlink
+from reader.linkhandlers import RESUME, LinkError
+
+
+# -- device info --------------------------------------------------------------------------
+async def hello(h, obj):
+    h.session = obj.get("session")
+    return await info(h, obj)
+
+
+async def info(h, obj):
+    gc.collect()
+    out = {
+        "firmware": VERSION, "board": h.board.NAME, "protocol": hostlink.VERSION,
+        "max_payload": hostlink.MAX_PAYLOAD,
+        "micropython": "%d.%d.%d" % sys.implementation.version[:3],
+        "slots": h.slots(), "feedback": h.feedback.features(),
+        "heap_free": gc.mem_free(), "selftest_ok": h.report_ok,
+    }
+    if h.config.load_error:
+        out["config_error"] = h.config.load_error
+    if h.server is not None:
+        out["link"] = h.server.counters()
+    if h.terminal is not None:
+        out["terminal"] = h.terminal.stats
+    return out
+
+
+async def selftest(h, obj):
+    return h.report()
+
+
+async def config_get(h, obj):
+    return dict(h.config.values)
+
+
+async def repl(h, obj):
+    h.server.handoff = True
+    return {"resume": RESUME}
 
 
 def _need(obj, name, kind, what):

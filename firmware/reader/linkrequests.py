@@ -20,8 +20,6 @@ the terminal does not poll the card.
 Every failure is an ERROR answer with a code of hostlink.ERRORS and a message saying what
 failed and what to do; nothing is answered with a success it did not achieve.
 """
-import gc
-import sys
 
 from micropython import const
 
@@ -29,7 +27,7 @@ import reader
 from reader import VERSION, feedback, hostlink
 from reader.driver_errors import AUTH, CARD_GONE, UNSUPPORTED, ReaderError
 from reader.hostlink import ERROR, RESPONSE
-from reader.linkhandlers import RESUME, LinkError
+from reader.linkhandlers import LinkError
 from reader.linkserver import error_body
 
 _NO_TERMINAL = ("card, blacklist and clock requests are served by the terminal flow, which "
@@ -43,8 +41,8 @@ _DRIVER_CODES = {CARD_GONE: hostlink.NO_CARD, UNSUPPORTED: hostlink.NOT_SUPPORTE
                  "locked": hostlink.CARD, "not-found": hostlink.CARD,
                  "invalid-data": hostlink.CARD, "refused": hostlink.CARD}
 _CHIP = (hostlink.POWER_ON, hostlink.POWER_OFF, hostlink.APDU)
-# message -> what serves it, flat (msg, name, …): a function of this module, a function of
-# reader.linkdevice, a CardRequests method
+# message -> what serves it, flat (msg, name, …): a function of reader.linkdevice, then from
+# _CARD_AT a method of the terminal's CardRequests (CardWrites)
 _H = hostlink
 _TABLE = (
     _H.HELLO, "hello", _H.INFO, "info", _H.SELFTEST, "selftest", _H.CONFIG_GET, "config_get",
@@ -57,7 +55,6 @@ _TABLE = (
     _H.SET_TIME, "set_time",
 )
 _WRITES = ("write", "verify_pin", "change_pin", "blacklist_update")   # reader.terminal_writes
-_DEVICE_AT = const(10)   # from here: reader.linkdevice's
 _CARD_AT = const(20)     # from here: the terminal's (reader.terminal_requests.CardRequests)
 del _H
 
@@ -107,49 +104,10 @@ async def _call(h, at, obj):
     name = _TABLE[at + 1]
     if at >= _CARD_AT:
         return await _card(h, name, obj)
-    if at >= _DEVICE_AT:
-        return await _device(h, name, obj)
-    return await globals()[name](h, obj)
+    return await _device(h, name, obj)
 
 
-# -- device -------------------------------------------------------------------------------
-async def hello(h, obj):
-    h.session = obj.get("session")
-    return await info(h, obj)
-
-
-async def info(h, obj):
-    gc.collect()
-    out = {
-        "firmware": VERSION, "board": h.board.NAME, "protocol": hostlink.VERSION,
-        "max_payload": hostlink.MAX_PAYLOAD,
-        "micropython": "%d.%d.%d" % sys.implementation.version[:3],
-        "slots": h.slots(), "feedback": h.feedback.features(),
-        "heap_free": gc.mem_free(), "selftest_ok": h.report_ok,
-    }
-    if h.config.load_error:
-        out["config_error"] = h.config.load_error
-    if h.server is not None:
-        out["link"] = h.server.counters()
-    if h.terminal is not None:
-        out["terminal"] = h.terminal.stats
-    return out
-
-
-async def selftest(h, obj):
-    return h.report()
-
-
-async def config_get(h, obj):
-    return dict(h.config.values)
-
-
-async def repl(h, obj):
-    h.server.handoff = True
-    return {"resume": RESUME}
-
-
-# -- config-set, feedback, slots: reader.linkdevice, in RAM while a slot is powered ------
+# -- device info, config, feedback, slots: reader.linkdevice, in RAM while a slot is powered
 async def _device(h, name, obj):
     from reader import linkdevice
 
