@@ -30,17 +30,40 @@ from reader.healthcard_errors import INVALID_DATA, HealthCardError
 
 SCRATCH_SIZE = const(3267)     # the largest binary file: ED0n (3013 + 64 + 190)
 
-PROFILES = {
-    "identity": ("KH", "XM", "XB", "MZ", "CSRQ", "SFZH", "KYXQ"),
-    "issuer": ("DDF1/EF05",),
-    "cardholder": ("DDF1/EF05", "DDF1/EF06", "DDF1/EF08"),
-    "contacts": ("DF01/EF05", "DF01/EF06", "DF01/EF07", "DF01/EF08"),
-    "clinical": ("DF02/EF05", "DF02/EF06", "DF02/EF07", "DF02/EF08"),
-    "records": ("DF03/EF05", "DF03/EF06", "DF03/EE", "DF03/ED"),
-    "full": ("DDF1/EF05", "DDF1/EF06", "DDF1/EF07", "DDF1/EF08", "DF01/EF05", "DF01/EF06",
-             "DF01/EF07", "DF01/EF08", "DF02/EF05", "DF02/EF06", "DF02/EF07", "DF02/EF08",
-             "DF03/EF05", "DF03/EF06", "DF03/EE", "DF03/ED"),
-}
+# The named profiles, one a line: name, then its entries. A bytes constant read in place
+# (`profile_entries(name)`); PROFILES, a dict of tuples, is built when asked for (host tools).
+_PROFILES = (
+    b"\nidentity KH XM XB MZ CSRQ SFZH KYXQ"
+    b"\nissuer DDF1/EF05"
+    b"\ncardholder DDF1/EF05 DDF1/EF06 DDF1/EF08"
+    b"\ncontacts DF01/EF05 DF01/EF06 DF01/EF07 DF01/EF08"
+    b"\nclinical DF02/EF05 DF02/EF06 DF02/EF07 DF02/EF08"
+    b"\nrecords DF03/EF05 DF03/EF06 DF03/EE DF03/ED"
+    b"\nfull DDF1/EF05 DDF1/EF06 DDF1/EF07 DDF1/EF08 DF01/EF05 DF01/EF06 DF01/EF07 DF01/EF08"
+    b" DF02/EF05 DF02/EF06 DF02/EF07 DF02/EF08 DF03/EF05 DF03/EF06 DF03/EE DF03/ED"
+    b"\n"
+)
+
+
+def profile_entries(name):
+    """The entries of the named profile (a tuple of str); ValueError for an unknown name."""
+    key = b"\n" + name.encode() + b" "
+    at = _PROFILES.find(key)
+    if at < 0:
+        raise ValueError("no profile %r: the profiles are %s" % (name, ", ".join(_names())))
+    start = at + len(key)
+    return tuple(str(_PROFILES[start:_PROFILES.find(b"\n", start)], "ascii").split())
+
+
+def _names():
+    return [str(line.split(b" ")[0], "ascii") for line in _PROFILES.split(b"\n") if line]
+
+
+def __getattr__(name):
+    if name == "PROFILES":
+        return {n: profile_entries(n) for n in _names()}
+    raise AttributeError(name)
+
 
 _ID_FIELDS = ("KH", "SFZH")
 _DFS = ("DDF1", "DF01", "DF02", "DF03")
@@ -52,7 +75,7 @@ def plan(profile):
     by DF (DDF1, DF01, DF02, DF03) and file in the card's order, so a read selects and
     authenticates each DF once (pure; ValueError names an unknown entry). Reads the item
     table in place (healthcard_items.item_rows): only the items asked for become tuples."""
-    entries = PROFILES[profile] if isinstance(profile, str) else profile
+    entries = profile_entries(profile) if isinstance(profile, str) else profile
     rows = []
     others = []
     for entry in entries:

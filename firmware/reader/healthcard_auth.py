@@ -21,7 +21,6 @@ from reader.healthcard_errors import (
 _BUF = const(5 + 255 + 1)
 # The terminal's 8 bytes of AuthIRK (the vendor DLL's constant; health-card.md §3).
 TERMINAL8 = b"\x11\x22\x33\x44\x55\x66\x77\x88"
-_DF_FID = {"DDF1": 0xDDF1, "DF01": 0xDF01, "DF02": 0xDF02, "DF03": 0xDF03}
 
 
 class CardSession:
@@ -89,7 +88,7 @@ class CardSession:
             return
         self.df = self.ef = None
         self.granted = []
-        self._select(_DF_FID[df], df)
+        self._select(int(df, 16), df)          # "DDF1" -> DDF1, "DF02" -> DF02
         self.df = df
 
     def select_ef(self, path):

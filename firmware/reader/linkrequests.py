@@ -33,13 +33,13 @@ from reader.linkserver import error_body
 _NO_TERMINAL = ("card, blacklist and clock requests are served by the terminal flow, which "
                 "is not running: restart the reader (reader.main runs it)")
 # driver error kinds with an error code of their own (others: DEVICE, with the kind);
-# the health card application's kinds (reader.healthcard_errors) too
-_DRIVER_CODES = {CARD_GONE: hostlink.NO_CARD, UNSUPPORTED: hostlink.NOT_SUPPORTED,
-                 AUTH: hostlink.AUTH, "communication": hostlink.NO_CARD,
-                 "auth-failed": hostlink.AUTH, "pin-wrong": hostlink.AUTH,
-                 "pin-blocked": hostlink.AUTH, "access-denied": hostlink.CARD,
-                 "locked": hostlink.CARD, "not-found": hostlink.CARD,
-                 "invalid-data": hostlink.CARD, "refused": hostlink.CARD}
+# the health card application's kinds (reader.healthcard_errors) too: flat (kind, code, …)
+_DRIVER_CODES = (CARD_GONE, hostlink.NO_CARD, UNSUPPORTED, hostlink.NOT_SUPPORTED,
+                 AUTH, hostlink.AUTH, "communication", hostlink.NO_CARD,
+                 "auth-failed", hostlink.AUTH, "pin-wrong", hostlink.AUTH,
+                 "pin-blocked", hostlink.AUTH, "access-denied", hostlink.CARD,
+                 "locked", hostlink.CARD, "not-found", hostlink.CARD,
+                 "invalid-data", hostlink.CARD, "refused", hostlink.CARD)
 _CHIP = (hostlink.POWER_ON, hostlink.POWER_OFF, hostlink.APDU)
 # message -> what serves it, flat (msg, name, …): a function of reader.linkdevice, then from
 # _CARD_AT a method of the terminal's CardRequests (CardWrites)
@@ -79,7 +79,7 @@ async def serve(h, msg, payload):
     except LinkError as error:
         return ERROR, error_body(error.code, error.message, error.kind)
     except ReaderError as error:
-        code = _DRIVER_CODES.get(error.kind, hostlink.DEVICE)
+        code = _driver_code(error.kind)
         body = error_body(code, str(error), error.kind)
         if getattr(error, "tries_left", None) is not None:
             body["retries"] = error.tries_left
@@ -90,6 +90,14 @@ async def serve(h, msg, payload):
         return ERROR, error_body(hostlink.DEVICE, "I/O error: %s" % error)
     except Exception as error:  # noqa: BLE001 - a firmware fault is reported, not fatal
         return ERROR, error_body(hostlink.INTERNAL, "%s: %s" % (type(error).__name__, error))
+
+
+def _driver_code(kind):
+    t = _DRIVER_CODES
+    for i in range(0, len(t), 2):
+        if t[i] == kind:
+            return t[i + 1]
+    return hostlink.DEVICE
 
 
 def _find(msg):
