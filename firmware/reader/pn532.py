@@ -213,6 +213,11 @@ def _seal(buf, n):
     return start, _HDR + info + 2
 
 
+# methods of a PN532 that live in reader.pn532_setup (PN532.__getattr__)
+SETUP = ("sam_configuration", "firmware_version", "rf_configuration", "rf_field", "set_retries",
+         "set_max_retry_com", "set_timeouts", "set_parameters", "deselect", "recover", "reinit")
+
+
 class PN532:
     """The chip's command set over an abstract bus (see the module docstring)."""
 
@@ -313,7 +318,7 @@ class PN532:
             if self._recovering or attempt:
                 break
             saved = bytes(self._txmv[start:end])   # recovery reuses the buffer (rare path)
-            self._recover()
+            self.recover()
             self._tx[start:end] = saved
         raise PN532Error(NO_ACK, command)
 
@@ -351,66 +356,25 @@ class PN532:
         _raise_status(data, command)
         return data
 
-    def _remember(self, command, params):
-        if not self._recovering:
-            self._settings[(command, params[0]) if command == 0x32 else command] = \
-                (command, bytes(params))
+    # -- set-up and recovery: reader.pn532_setup, imported for the call ---------------------
+    def __getattr__(self, name):
+        """The chip's set-up, diagnostic and recovery commands (SETUP) are functions of
+        reader.pn532_setup: imported for the call and let go after it, so a polling reader
+        does not keep them in RAM."""
+        if name not in SETUP:
+            raise AttributeError(name)
+        import reader
+        from reader import pn532_setup
 
-    # -- recovery ------------------------------------------------------------------------------
-    def _recover(self):
-        """The chip stopped answering: wake it, re-run SAMConfiguration, replay settings."""
-        self._recovering = True
-        self.recoveries += 1
-        try:
-            self._drain()
-            self._wakeup()
-            self.sam_configuration()
-            for command, params in self._settings.values():
-                self.call(command, params)
-        finally:
-            self._recovering = False
+        fn = getattr(pn532_setup, name)
 
-    def reinit(self):
-        """Re-initialise a chip that answers wrongly (e.g. it lost power and sits in LowVbat):
-        the same steps as the automatic recovery, on the caller's request."""
-        self._recover()
+        def command(*args, **kw):
+            try:
+                return fn(self, *args, **kw)
+            finally:
+                reader.forget("pn532_setup")
 
-    # -- commands ------------------------------------------------------------------------------
-    def sam_configuration(self, mode=1, timeout=0x14, irq=1):
-        """Normal mode (no SAM behind the PN532); the first command after wake-up."""
-        self.call(0x14, bytes((mode, timeout, irq)))
-
-    def firmware_version(self):
-        """-> (ic, version, revision, support), e.g. (0x32, 1, 6, 7)."""
-        d = self.call(0x02)
-        if len(d) < 4:
-            raise PN532Error(WRONG_RESPONSE, 0x02)
-        return d[0], d[1], d[2], d[3]
-
-    def rf_configuration(self, item, data):
-        params = bytes((item,)) + bytes(data)
-        self._remember(0x32, params)
-        self.call(0x32, params)
-
-    def rf_field(self, on):
-        self.rf_configuration(0x01, (0x01 if on else 0x00,))
-
-    def set_retries(self, atr=0xFF, psl=0x01, passive=0x02):
-        """MxRtyATR, MxRtyPSL, MxRtyPassiveActivation (0xFF = forever: never use for polling)."""
-        self.rf_configuration(0x05, (atr, psl, passive))
-
-    def set_max_retry_com(self, n):
-        self.rf_configuration(0x04, (n,))
-
-    def set_timeouts(self, atr_res=0x0B, retry=0x0A):
-        """Item 02 codes: timeout = 100 us * 2^(code-1) (code 0 = none, 0x10 = 3.28 s)."""
-        self.rf_configuration(0x02, (0x00, atr_res, retry))
-
-    def set_parameters(self, flags):
-        """SetParameters: 0x10 AutoRATS, 0x04 AutoATR_RES, 0x02 DID, 0x01 NAD, 0x20 PICC."""
-        params = bytes((flags,))
-        self._remember(0x12, params)
-        self.call(0x12, params)
+        return command
 
     def list_passive_target(self, timeout_ms=None):
         """InListPassiveTarget for one type A card at 106 kbps -> Target or None."""
@@ -418,9 +382,6 @@ class PN532:
 
     def release(self, tg=0):
         self._call_status(0x52, bytes((tg,)))
-
-    def deselect(self, tg=0):
-        self._call_status(0x44, bytes((tg,)))
 
     def data_exchange(self, tg, data, out, timeout_ms=None):
         """InDataExchange with MI chaining both ways. Writes the card's answer into `out`

@@ -8,6 +8,7 @@ import gc
 import os
 import sys
 
+import reader
 from reader import VERSION, hardware
 
 BOOT_COUNT_FILE = "/boot_count"
@@ -76,6 +77,12 @@ def check_sam(board):
         report["ok"] = False
         report["error"] = ("the SAM answers reset but its serial and terminal number do not "
                            "read (%s): is it a PSAM of the health card system?" % error)
+    finally:
+        psam = None
+        # the next checks run in the heap these leave (a reader started from source
+        # compiles each module it imports)
+        reader.forget("psam_admin", "psam", "healthcard_items", "healthcard_records",
+                      "healthcard_errors", "samslot", "apdu")
     return report
 
 

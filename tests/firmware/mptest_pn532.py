@@ -232,3 +232,15 @@ def test_error_text_is_found_for_codes_equal_to_the_table_separator():
     assert error_info(0x99) == ("unknown status", driver_errors.CHIP)
     assert command_name(0x40) == "InDataExchange" and command_name(0x41) == "?"
     assert "error 0x0A in InListPassiveTarget: RF field" in str(PN532Error(0x0A, 0x4A))
+
+
+def test_set_up_commands_leave_ram_after_the_call():
+    import sys
+
+    drv, uart = chip((CMD("02"), ACK() + RSP("03 32 01 06 07")))
+    assert "reader.pn532_setup" not in sys.modules            # the wake-up's SAMConfiguration
+    assert drv.firmware_version() == (0x32, 1, 6, 7)
+    assert "reader.pn532_setup" not in sys.modules
+    assert not hasattr(drv, "no_such_command")                # not imported for a miss
+    assert "reader.pn532_setup" not in sys.modules
+    uart.done()
