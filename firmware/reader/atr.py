@@ -1,12 +1,16 @@
-"""ISO/IEC 7816-3 answer to reset and PPS, pure functions for reader.samslot: the slot
-imports this module while it resets the SAM and lets it go once the rate is set.
+"""ISO/IEC 7816-3 activation of the SAM slot: reset and answer to reset, PPS. A SAMSlot finds
+`reset`, `power_on` and `pps` here as its methods (SAMSlot.__getattr__): this module is
+imported for the call and let go after it, as the SAM is reset once and then only
+exchanges APDUs.
 
-`atr_need(prefix)`: how many bytes the ATR has; `parse_atr(raw)` -> ATR (TA1 -> Fi/Di, TC1,
-the protocols offered, specific mode, WI); `choose_fidi(atr, clock_hz, max_baud)`: the
+Pure: `atr_need(prefix)`: how many bytes the ATR has; `parse_atr(raw)` -> ATR (TA1 -> Fi/Di,
+TC1, the protocols offered, specific mode, WI); `choose_fidi(atr, clock_hz, max_baud)`: the
 fastest Fi/Di both sides allow; `pps_request(fi_i, di_i)`: the PPS bytes.
 """
 
-from reader.samslot import ATR, BAD_ATR, BAD_TCK, SAMError
+import time
+
+from reader.samslot import ATR, BAD_ATR, BAD_TCK, NO_ATR, NOT_T0, SAMError, _inverse_table
 
 FI = (372, 372, 558, 744, 1116, 1488, 1860, 0, 0, 512, 768, 1024, 1536, 2048, 0, 0)
 DI = b"\x00\x01\x02\x04\x08\x10\x20\x40\x0c\x14\x00\x00\x00\x00\x00\x00"
@@ -96,3 +100,81 @@ def pps_request(fi_i, di_i, protocol=0):
     pps1 = (fi_i << 4) | di_i
     pps0 = 0x10 | protocol
     return bytes((0xFF, pps0, pps1, 0xFF ^ pps0 ^ pps1))
+
+
+# -- activation (functions of a samslot.SAMSlot) ---------------------------------------
+def _drain(slot):
+    while slot.uart.any():
+        slot.uart.readinto(slot._one)
+
+
+def reset(slot):
+    """Reset the SAM, read and parse its ATR (at the initial rate)."""
+    slot.baudrate = slot.clock_hz // 372
+    slot._f = 372
+    slot.uart.init(baudrate=slot.baudrate)
+    slot._inv = False
+    slot.rst.off()
+    time.sleep_ms(slot.reset_ms)
+    _drain(slot)
+    slot.rst.on()
+    slot.atr = parse_atr(_read_atr(slot))
+    if 0 not in slot.atr.protocols:
+        raise SAMError(NOT_T0, "offers T=%s" % ",".join(str(p) for p in slot.atr.protocols))
+    return slot.atr
+
+
+def _read_atr(slot):
+    buf = slot._atr
+    b = slot._read_byte(slot.atr_first_ms)
+    if b < 0:
+        raise SAMError(NO_ATR)
+    if b == 0x03:                      # 3F sent in inverse convention, read as direct
+        _inverse_table()
+        slot._inv = True
+        b = 0x3F
+    buf[0] = b
+    got, need = 1, 2
+    while got < need:
+        b = slot._read_byte(slot.atr_byte_ms)
+        if b < 0:
+            raise SAMError(BAD_ATR, "truncated after %d bytes" % got)
+        buf[got] = b
+        got += 1
+        need = atr_need(memoryview(buf)[0:got])
+        if need > len(buf):
+            raise SAMError(BAD_ATR, "longer than 33 bytes")
+    return bytes(buf[0:got])
+
+
+def power_on(slot):
+    """Reset, then PPS to the fastest common rate (falls back to the default rate with a
+    second reset if the SAM refuses). Returns the ATR."""
+    atr = reset(slot)
+    fi_i, di_i = choose_fidi(atr, slot.clock_hz, slot.max_baud)
+    if atr.specific:
+        if (fi_i, di_i) != (atr.ta1 >> 4, atr.ta1 & 0x0F):
+            raise SAMError(NOT_T0, "specific mode at a rate this UART cannot reach")
+        _set_rate(slot, FI[fi_i], DI[di_i])
+    elif (fi_i, di_i) != (1, 1):
+        if not pps(slot, fi_i, di_i):
+            reset(slot)
+    return atr
+
+
+def pps(slot, fi_i, di_i):
+    """Send PPS; True when the SAM echoed it (the UART then runs at the new rate)."""
+    req = pps_request(fi_i, di_i)
+    slot._write(req)
+    for i in range(4):
+        b = slot._read_byte(slot._work_ms())
+        if b != req[i]:
+            return False
+    _set_rate(slot, FI[fi_i], DI[di_i])
+    return True
+
+
+def _set_rate(slot, f, d):
+    slot._f = f // d
+    slot.baudrate = slot.clock_hz * d // f
+    slot.uart.init(baudrate=slot.baudrate)

@@ -99,6 +99,10 @@ def _inverse(b):
     return r ^ 0xFF
 
 
+# methods of a SAMSlot that live in reader.atr (SAMSlot.__getattr__)
+ACTIVATION = ("reset", "power_on", "pps")
+
+
 class SAMSlot(APDUChannel):
     reset_ms = 5
     atr_first_ms = 50          # ISO: 400..40000 clocks; generous
@@ -137,95 +141,31 @@ class SAMSlot(APDUChannel):
             time.sleep_ms(1)
         return _INV[one[0]] if self._inv else one[0]
 
-    def _drain(self):
-        while self.uart.any():
-            self.uart.readinto(self._one)
-
     def _work_ms(self):
         if self.wwt_ms is not None:
             return self.wwt_ms
         wi = self.atr.wi if self.atr else 10
         return 960 * wi * self._f * 1100 // self.clock_hz + 20
 
-    # -- activation ------------------------------------------------------------------------
-    def reset(self):
-        """Reset the SAM, read and parse its ATR (at the initial rate)."""
-        self.baudrate = self.clock_hz // 372
-        self._f = 372
-        self.uart.init(baudrate=self.baudrate)
-        self._inv = False
-        self.rst.off()
-        time.sleep_ms(self.reset_ms)
-        self._drain()
-        self.rst.on()
-        from reader.atr import parse_atr
-
-        self.atr = parse_atr(self._read_atr())
-        if 0 not in self.atr.protocols:
-            raise SAMError(NOT_T0, "offers T=%s" % ",".join(str(p) for p in self.atr.protocols))
-        return self.atr
-
-    def _read_atr(self):
-        from reader.atr import atr_need
-
-        buf = self._atr
-        b = self._read_byte(self.atr_first_ms)
-        if b < 0:
-            raise SAMError(NO_ATR)
-        if b == 0x03:                      # 3F sent in inverse convention, read as direct
-            _inverse_table()
-            self._inv = True
-            b = 0x3F
-        buf[0] = b
-        got, need = 1, 2
-        while got < need:
-            b = self._read_byte(self.atr_byte_ms)
-            if b < 0:
-                raise SAMError(BAD_ATR, "truncated after %d bytes" % got)
-            buf[got] = b
-            got += 1
-            need = atr_need(memoryview(buf)[0:got])
-            if need > len(buf):
-                raise SAMError(BAD_ATR, "longer than 33 bytes")
-        return bytes(buf[0:got])
-
-    def power_on(self):
-        """Reset, then PPS to the fastest common rate (falls back to the default rate with a
-        second reset if the SAM refuses). Returns the ATR. reader.atr is in RAM meanwhile."""
+    # -- activation: reader.atr, imported for the call -------------------------------------
+    def __getattr__(self, name):
+        """reset(), power_on() and pps(fi_i, di_i) are functions of reader.atr (ISO 7816-3
+        activation): imported for the call and let go after it, as the SAM is reset once
+        and then only exchanges APDUs."""
+        if name not in ACTIVATION:
+            raise AttributeError(name)
         import reader
-        from reader.atr import DI, FI, choose_fidi
+        from reader import atr
 
-        try:
-            atr = self.reset()
-            fi_i, di_i = choose_fidi(atr, self.clock_hz, self.max_baud)
-            if atr.specific:
-                if (fi_i, di_i) != (atr.ta1 >> 4, atr.ta1 & 0x0F):
-                    raise SAMError(NOT_T0, "specific mode at a rate this UART cannot reach")
-                self._set_rate(FI[fi_i], DI[di_i])
-            elif (fi_i, di_i) != (1, 1):
-                if not self.pps(fi_i, di_i):
-                    self.reset()
-            return atr
-        finally:
-            reader.forget("atr")
+        fn = getattr(atr, name)
 
-    def pps(self, fi_i, di_i):
-        """Send PPS; True when the SAM echoed it (the UART then runs at the new rate)."""
-        from reader.atr import DI, FI, pps_request
+        def step(*args):
+            try:
+                return fn(self, *args)
+            finally:
+                reader.forget("atr")
 
-        req = pps_request(fi_i, di_i)
-        self._write(req)
-        for i in range(4):
-            b = self._read_byte(self._work_ms())
-            if b != req[i]:
-                return False
-        self._set_rate(FI[fi_i], DI[di_i])
-        return True
-
-    def _set_rate(self, f, d):
-        self._f = f // d
-        self.baudrate = self.clock_hz * d // f
-        self.uart.init(baudrate=self.baudrate)
+        return step
 
     # -- T=0 -------------------------------------------------------------------------------
     def _exchange(self, apdu, out):

@@ -84,6 +84,9 @@ def test_pps_refused_resets_to_default_rate():
     uart.expect(h("FF 10 13 FC"), b"")                     # mute: refused
     s.power_on()
     assert uart.inits == [9600, 9600] and s.baudrate == 9600
+    import sys
+    assert "reader.atr" not in sys.modules      # activation code leaves RAM after the call
+    assert not hasattr(s, "no_such_step") and "reader.atr" not in sys.modules
 
 
 def test_no_sam_in_slot():
