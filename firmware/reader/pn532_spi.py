@@ -19,23 +19,26 @@ _DR = const(0x03)
 _MAX_FRAME = const(8 + 265 + 2)
 
 
-def _reverse_table():
-    t = bytearray(256)
-    for b in range(256):
-        r = 0
-        for i in range(8):
-            if b & (1 << i):
-                r |= 0x80 >> i
-        t[b] = r
-    return bytes(t)
+_REVERSE = []   # the bit-reversal table, built for the first MSB-only bus (soft_lsb)
 
 
-REVERSE = _reverse_table()
+def reverse_table():
+    """The 256-byte bit-reversal table (bytes), built on first use."""
+    if not _REVERSE:
+        t = bytearray(256)
+        for b in range(256):
+            r = 0
+            for i in range(8):
+                if b & (1 << i):
+                    r |= 0x80 >> i
+            t[b] = r
+        _REVERSE.append(bytes(t))
+    return _REVERSE[0]
 
 
 def reverse_bits(buf, n):
     """Reverse the bit order of the first n bytes of buf in place."""
-    t = REVERSE
+    t = reverse_table()
     for i in range(n):
         buf[i] = t[buf[i]]
 
@@ -46,8 +49,9 @@ class PN532_SPI(PN532):
     def __init__(self, spi, cs, irq=None, soft_lsb=False, wake=True):
         super().__init__()
         self.spi, self.cs, self.irq, self.soft_lsb = spi, cs, irq, soft_lsb
-        self._out = bytearray(1 + _MAX_FRAME)
-        self._outmv = memoryview(self._out)
+        # an MSB-only bus needs the frame bit-reversed in a buffer of its own; an LSB-first
+        # one sends the driver's frame as it is
+        self._out = bytearray(_MAX_FRAME) if soft_lsb else None
         self._op = bytearray(1)
         self._st = bytearray(1)
         cs.on()
@@ -56,7 +60,7 @@ class PN532_SPI(PN532):
             self.sam_configuration()
 
     def _byte(self, value):
-        return REVERSE[value] if self.soft_lsb else value
+        return reverse_table()[value] if self.soft_lsb else value
 
     def _wakeup(self):
         # CS low for a couple of ms wakes the chip from power-down; it needs ~2 ms to start
@@ -66,15 +70,16 @@ class PN532_SPI(PN532):
         time.sleep_ms(2)
 
     def _send(self, frame):
-        n = len(frame)
-        out = self._out
-        out[0] = _DW
-        out[1:1 + n] = frame
         if self.soft_lsb:
-            reverse_bits(out, 1 + n)
+            n = len(frame)
+            self._out[0:n] = frame
+            reverse_bits(self._out, n)
+            frame = memoryview(self._out)[0:n]
+        self._op[0] = self._byte(_DW)
         self.cs.off()
         try:
-            self.spi.write(self._outmv[0:1 + n])
+            self.spi.write(self._op)        # DW, then the frame, under one chip select
+            self.spi.write(frame)
         finally:
             self.cs.on()
 

@@ -2,7 +2,7 @@
 from fakebus import ACK, CMD, RSP, FakePN532SPI, h
 
 from reader.pn532 import NO_ACK, PN532Error
-from reader.pn532_spi import PN532_SPI, REVERSE, reverse_bits
+from reader.pn532_spi import PN532_SPI, reverse_bits, reverse_table
 
 SAMCONF = CMD("14 01 14 01")
 
@@ -16,6 +16,7 @@ def spi_chip(wire_reversed=False, use_irq=False, soft_lsb=False):
 
 
 def test_reverse_table():
+    REVERSE = reverse_table()
     assert REVERSE[0x01] == 0x80 and REVERSE[0x02] == 0x40 and REVERSE[0xD4] == 0x2B
     buf = bytearray(b"\x01\x03\xff")
     reverse_bits(buf, 2)
