@@ -237,6 +237,7 @@ class FrameWriter:
         return at
 
 
+_SMALL = const(64)   # the decoder's buffer between frames (header, 56 payload bytes, CRC)
 _HUNT = const(0)     # outside a frame: bytes are garbage (REPL text, noise)
 _IN = const(1)
 _ESCAPED = const(2)
@@ -254,8 +255,11 @@ class Decoder:
     bad_version, garbage (bytes outside frames)."""
 
     def __init__(self, max_payload=MAX_PAYLOAD):
-        self._buf = bytearray(HEADER + max_payload + TRAILER)
-        self._mv = memoryview(self._buf)
+        # The buffer grows with the frame (doubling, up to the maximum) and goes back to its
+        # small size when the next frame starts: the ACKs and short requests of a session
+        # never hold the 1 KiB a maximum payload needs.
+        self._max = HEADER + max_payload + TRAILER
+        self._small()
         self._n = 0
         self._state = _HUNT
         self.kind = self.seq = self.msg = self.crc = 0
@@ -277,6 +281,8 @@ class Decoder:
                 self.bad_frames += 1
             self._state = _IN
             self._n = 0
+            if len(self._buf) > _SMALL:
+                self._small()
             return done
         if state == _HUNT or state == _DROP:
             self.garbage += 1
@@ -291,7 +297,7 @@ class Decoder:
         elif b in ESCAPED:
             return self._drop()
         n = self._n
-        if n == len(self._buf):
+        if n == len(self._buf) and not self._grow():
             self.overruns += 1
             self._state = _DROP
             return False
@@ -299,6 +305,25 @@ class Decoder:
         self._n = n + 1
         self._state = _IN
         return False
+
+    def _small(self):
+        self._buf = bytearray(min(_SMALL, self._max))
+        self._mv = memoryview(self._buf)
+
+    def _grow(self):
+        """Room for more bytes: False at the maximum (an overrun) or without the RAM for it
+        (the frame is dropped; the host sends it again when no ACK comes)."""
+        n = len(self._buf)
+        if n >= self._max:
+            return False
+        try:
+            buf = bytearray(min(2 * n, self._max))
+        except MemoryError:
+            return False
+        buf[0:n] = self._buf
+        self._buf = buf
+        self._mv = memoryview(buf)
+        return True
 
     def _drop(self):
         self.bad_frames += 1

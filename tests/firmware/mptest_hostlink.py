@@ -118,15 +118,26 @@ def test_other_version_is_dropped():
     assert dec.bad_version == 1
 
 
-def test_decoder_allocates_nothing_per_byte():
-    frame = H.encode(H.EVENT, 3, H.EV_QR, bytes(range(256)) * 4)
+def test_decoder_allocates_only_to_grow_its_buffer():
+    small = H.encode(H.REQUEST, 1, H.INFO, b"{}")[1:-1]       # the bytes between the SYNCs
+    big = H.encode(H.EVENT, 3, H.EV_QR, bytes(range(256)) * 4)[1:-1]
     dec = H.Decoder()
-    body = frame[:-1]
-    dec.feed_byte(0x7E)  # warm up
+    dec.feed_byte(0x7E)
     gc.collect()
-    before = gc.mem_free()
-    for b in body:
-        dec.feed_byte(b)
-    assert before - gc.mem_free() == 0
-    assert dec.feed_byte(0x7E)
-    assert len(dec.payload) == 1024
+    gc.disable()
+    try:
+        before = gc.mem_alloc()
+        for b in small:
+            dec.feed_byte(b)
+        assert gc.mem_alloc() == before            # a short frame: nothing allocated
+        assert dec.feed_byte(0x7E) and bytes(dec.payload) == b"{}"
+        before = gc.mem_alloc()
+        for b in big:
+            dec.feed_byte(b)
+        grown = gc.mem_alloc() - before            # 64 -> 128 -> ... -> 1032: the doublings
+        assert 0 < grown < 3400, grown
+        assert dec.feed_byte(0x7E)                 # ends it and starts the next frame
+    finally:
+        gc.enable()
+    assert len(dec.payload) == 1024 and bytes(dec.payload) == bytes(range(256)) * 4
+    assert len(dec._buf) == 64                     # back to its small size between frames
