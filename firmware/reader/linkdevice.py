@@ -80,7 +80,7 @@ async def config_set(h, obj):
                         "or worn" % (h.config.path, error)) from None
 
 
-async def do_feedback(h, obj):
+async def feedback(h, obj):
     done = {}
     if "display" in obj:
         h.feedback.display(_need(obj, "display", str, "text expected"))

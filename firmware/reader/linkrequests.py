@@ -21,7 +21,6 @@ Every failure is an ERROR answer with a code of hostlink.ERRORS and a message sa
 failed and what to do; nothing is answered with a success it did not achieve.
 """
 
-from micropython import const
 
 import reader
 from reader import VERSION, feedback, hostlink
@@ -41,29 +40,18 @@ _DRIVER_CODES = (CARD_GONE, hostlink.NO_CARD, UNSUPPORTED, hostlink.NOT_SUPPORTE
                  "locked", hostlink.CARD, "not-found", hostlink.CARD,
                  "invalid-data", hostlink.CARD, "refused", hostlink.CARD)
 _CHIP = (hostlink.POWER_ON, hostlink.POWER_OFF, hostlink.APDU)
-# message -> what serves it, flat (msg, name, …): a function of reader.linkdevice, then from
-# _CARD_AT a method of the terminal's CardRequests (CardWrites)
-_H = hostlink
-_TABLE = (
-    _H.HELLO, "hello", _H.INFO, "info", _H.SELFTEST, "selftest", _H.CONFIG_GET, "config_get",
-    _H.REPL, "repl",
-    _H.CONFIG_SET, "config_set", _H.FEEDBACK, "do_feedback", _H.POWER_ON, "power_on",
-    _H.POWER_OFF, "power_off", _H.APDU, "apdu",
-    _H.READ, "read", _H.READ_FILE, "read_file", _H.WRITE, "write",
-    _H.VERIFY_PIN, "verify_pin", _H.CHANGE_PIN, "change_pin",
-    _H.BLACKLIST_STATUS, "blacklist_status", _H.BLACKLIST_UPDATE, "blacklist_update",
-    _H.SET_TIME, "set_time",
-)
+# The requests this firmware serves, by code: the handler is named after the message
+# (hostlink's names table, "-" -> "_"): a function of reader.linkdevice, or for _CARD a
+# method of the terminal's CardRequests (CardWrites for _WRITES).
+_DEVICE = b"\x00\x01\x02\x03\x04\x10\x11\x12\x30\x70"
+_CARD = b"\x05\x20\x21\x22\x23\x24\x40\x41"
 _WRITES = ("write", "verify_pin", "change_pin", "blacklist_update")   # reader.terminal_writes
-_CARD_AT = const(20)     # from here: the terminal's (reader.terminal_requests.CardRequests)
-del _H
 
 
 async def serve(h, msg, payload):
     """Request `msg` with its JSON `payload` for Handlers `h` -> (RESPONSE or ERROR, obj)."""
-    at = _find(msg)
-    if at < 0:
-        names = sorted(_name(_TABLE[i]) for i in range(0, len(_TABLE), 2))
+    if msg not in _DEVICE and msg not in _CARD:
+        names = sorted(hostlink.message_name(m) for m in _DEVICE + _CARD)
         return ERROR, error_body(hostlink.UNKNOWN_MESSAGE, "unknown message 0x%02X: this "
                                  "firmware (%s) speaks %s" % (msg, VERSION, ", ".join(names)))
     try:
@@ -74,8 +62,8 @@ async def serve(h, msg, payload):
     try:
         if msg in _CHIP and h.chip_lock is not None:
             async with h.chip_lock:
-                return RESPONSE, await _call(h, at, obj)
-        return RESPONSE, await _call(h, at, obj)
+                return RESPONSE, await _call(h, msg, obj)
+        return RESPONSE, await _call(h, msg, obj)
     except LinkError as error:
         return ERROR, error_body(error.code, error.message, error.kind)
     except ReaderError as error:
@@ -100,17 +88,9 @@ def _driver_code(kind):
     return hostlink.DEVICE
 
 
-def _find(msg):
-    """Index of `msg` in _TABLE (-1: not a message this firmware speaks)."""
-    for i in range(0, len(_TABLE), 2):
-        if _TABLE[i] == msg:
-            return i
-    return -1
-
-
-async def _call(h, at, obj):
-    name = _TABLE[at + 1]
-    if at >= _CARD_AT:
+async def _call(h, msg, obj):
+    name = hostlink.message_name(msg).replace("-", "_")
+    if msg in _CARD:
         return await _card(h, name, obj)
     return await _device(h, name, obj)
 
@@ -146,7 +126,3 @@ async def _card(h, name, obj):
             h._card_requests = None
             reader.forget("terminal_writes", "terminal_requests")
             h.terminal.let_go()
-
-
-def _name(msg):
-    return hostlink.message_name(msg, "0x%02X" % msg)

@@ -1,4 +1,5 @@
 # ruff: noqa: I001 - reader.linkserver is imported before asyncio on purpose
+# firmware: romfs
 # The firmware's link server with a scripted port: ACK at once, retry on a lost ACK, parked
 # frames sent again when the host returns, duplicates answered once, sequence wrap, and
 # the handlers of config (persisted) and of messages the firmware cannot do yet.
@@ -175,3 +176,18 @@ def test_handlers_config_persists_and_unsupported_is_an_error():
     assert (kind, obj["code"]) == (H.ERROR, H.UNKNOWN_MESSAGE)
     kind, obj = asyncio.run(handlers.dispatch(H.INFO, b"[1]"))
     assert (kind, obj["code"]) == (H.ERROR, H.BAD_REQUEST)
+
+
+def test_every_served_message_has_its_handler():
+    # the dispatch finds a handler by the message's name in hostlink's table ("-" -> "_")
+    from reader import linkdevice, linkrequests
+    from reader.terminal_writes import CardWrites
+
+    for msg in linkrequests._DEVICE:
+        name = H.message_name(msg).replace("-", "_")
+        assert callable(getattr(linkdevice, name, None)), name
+    for msg in linkrequests._CARD:
+        name = H.message_name(msg).replace("-", "_")
+        assert callable(getattr(CardWrites, name, None)), name
+    assert sorted(linkrequests._DEVICE + linkrequests._CARD) == sorted(
+        m for m in H.MESSAGES if m < 0x80)          # every request of the protocol is served
