@@ -13,7 +13,7 @@ A board either defines `feedback()` returning an object with this interface, or 
                             records the colour)
     features()              {"beeper": bool, "led": bool, "display": bool}
 
-`PATTERNS` are the terminal's outcomes (docs/terminal-flow.md): outcome -> (LED colour,
+`pattern(outcome)` gives the terminal's outcomes (docs/terminal-flow.md): -> (LED colour,
 beep ms, beep count). `signal(feedback, outcome, text, beeper_on)` shows the colour and the
 text at once and returns the beep coroutine (the caller runs it as a task, so the beeps never
 delay the event to the host), or None when the beeper is off or missing.
@@ -25,12 +25,25 @@ import asyncio
 
 _GAP_MS = 80  # silence between beeps
 
-PATTERNS = {
-    "ok": ("green", 100, 1),
-    "refused": ("red", 60, 3),
-    "error": ("amber", 300, 1),
-    "qr": ("green", 50, 1),
-}
+# outcome -> LED colour, beep ms, beeps: one line each, a bytes constant read in place
+_PATTERNS = (
+    b"\nok green 100 1"
+    b"\nrefused red 60 3"
+    b"\nerror amber 300 1"
+    b"\nqr green 50 1"
+    b"\n"
+)
+
+
+def pattern(outcome):
+    """(LED colour, beep ms, number of beeps) of an outcome: ok, refused, error, qr."""
+    key = b"\n" + outcome.encode() + b" "
+    at = _PATTERNS.find(key)
+    if at < 0:
+        raise ValueError("no feedback pattern %r" % outcome)
+    start = at + len(key)
+    colour, ms, count = str(_PATTERNS[start:_PATTERNS.find(b"\n", start)], "ascii").split()
+    return colour, int(ms), int(count)
 
 
 class FeedbackError(Exception):
@@ -77,7 +90,7 @@ class PinFeedback:
 
 
 def signal(feedback, outcome, text, beeper_on=True):
-    colour, ms, count = PATTERNS[outcome]
+    colour, ms, count = pattern(outcome)
     feedback.colour(colour)
     if feedback.features()["display"]:
         feedback.display(text)
