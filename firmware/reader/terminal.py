@@ -38,7 +38,7 @@ _SAM_BAUD_REFERENCE = const(9600)
 _SAM_TRIES = const(2)       # a SAM that missed its ATR or DF01 gets one more cold reset
 
 # imported for a tap (or a host card request) and dropped after it (Terminal.let_go)
-_CARD_APP = ("healthcard", "healthcard_auth", "healthcard_files", "healthcard_write",
+_CARD_APP = ("healthcard", "healthcard_files", "healthcard_write",
              "healthcard_items", "healthcard_records", "healthcard_errors", "idnumber",
              "blacklist", "reference_flow")
 _REFUSALS = {"locked": "locked", "invalid-data": "invalid_data", "auth-failed": "auth_failed",

@@ -24,7 +24,7 @@ from hcterm.sim.virtualreader import VirtualReader
 
 # this sequence passes from ~117k, but not in every run below 122k: the host read's card
 # session comes on top of the taps' heap, and how fragmented that is varies with timing
-ACHIEVED = "97k"
+ACHIEVED = "96k"
 BUDGETS = [ACHIEVED]
 STATIC_QR = "E1EA526EEFCB84EF4A1704F5EEC0278EDA5CDB591104EBB27234BBE846225063:1"
 
