@@ -24,10 +24,14 @@ def expected_sequence():
     return seq + EXPECTED_QR
 
 
-@pytest.mark.parametrize("board", ["sim-pn532-uart", "sim-pn532-spi", "sim-rc522"])
-def test_demo_json_on_each_board(board):
-    out = subprocess.run([sys.executable, "-m", "hcterm.cli", "demo", "--json", "--board",
-                          board], capture_output=True, text=True, timeout=60)
+# the default board in the RAM budget (96k); the SPI boards at the default budget
+@pytest.mark.parametrize("board, heap", [("sim-pn532-uart", "96k"), ("sim-pn532-spi", None),
+                                         ("sim-rc522", None)])
+def test_demo_json_on_each_board(board, heap):
+    argv = [sys.executable, "-m", "hcterm.cli", "demo", "--json", "--board", board]
+    if heap:
+        argv += ["--heapsize", heap]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     events = [json.loads(line) for line in out.stdout.splitlines()]
     assert [(e["type"], e["status"], e["reason"]) for e in events] == expected_sequence()
@@ -65,7 +69,7 @@ def test_demo_fails_when_an_outcome_differs(monkeypatch, capsys):
     from hcterm.commands import demo
 
     monkeypatch.setitem(demo.CARD_OUTCOMES, "blacklisted", ("ok", None))
-    code = demo.run(argparse.Namespace(board="sim-pn532-uart", json=True))
+    code = demo.run(argparse.Namespace(board="sim-pn532-uart", json=True, heapsize="96k"))
     out, err = capsys.readouterr()
     assert code == 1
     assert "07-blacklisted-sun-hao: expected tap/ok/-, the HIS got tap/refused/blacklisted" \

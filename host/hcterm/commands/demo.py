@@ -19,7 +19,7 @@ from pathlib import Path
 from reader import blacklist as bl
 
 from ..emulator import samples
-from ..sim.virtualreader import DEFAULT_BOARD, SimError, VirtualReader
+from ..sim.virtualreader import DEFAULT_BOARD, DEFAULT_HEAP, SimError, VirtualReader
 
 EVENT_TIMEOUT = 10.0      # seconds an expected event may take (a tap is ~50 ms)
 QUIET_S = 0.4             # after a step, no further event may come within this time
@@ -53,13 +53,16 @@ def register(subparsers):
     p.add_argument("--board", default=DEFAULT_BOARD,
                    help="sim board (sim-pn532-uart, sim-pn532-spi, sim-rc522)")
     p.add_argument("--json", action="store_true", help="one JSON object per line per event")
+    p.add_argument("--heapsize", default=DEFAULT_HEAP,
+                   help=f"the firmware's RAM budget (default {DEFAULT_HEAP}; the flow fits 96k "
+                        "on sim-pn532-uart)")
     p.set_defaults(func=run)
 
 
 def run(args):
     out = _JsonOut() if args.json else _TableOut()
     try:
-        with VirtualReader(args.board) as vr:
+        with VirtualReader(args.board, heapsize=args.heapsize) as vr:
             Demo(vr, out).run()
     except (SimError, DemoFailure) as error:
         out.close()
