@@ -2,14 +2,12 @@
 (the ROMFS image is added on top, as a board has it in flash) boots, takes the blacklist,
 reads a tap, refuses a blacklisted card, sees the card leave, scans a QR code and serves a
 host read; every expected event arrives and none is a MemoryError. The firmware's peak live
-heap (config heap_probe: after each tap's read and its event, after a collection) is in
-every assertion message.
+heap (config heap_probe: after each tap's read and its event and each host card request,
+after a collection) is in every assertion message.
 
-Budget: 124k is what this sequence fits in reliably now (15 of 15 runs; from ~117k some runs
-pass): a regression over it fails. Issue 6's target is 96k and is not reached yet
-(docs/firmware-memory.md: the sim-pn532-uart demo needs 114k today, ~25 KB of it the qstr
-pool that a frozen build keeps in flash); when it fits, lower ACHIEVED to it and set the
-virtual reader's DEFAULT_HEAP to match.
+Budget: issue 6's 96k, on sim-pn532-uart (8 of 8 runs passed when it was set; the host read
+is the tightest point, ~93 KB live: docs/firmware-memory.md, round 3). A regression over it
+fails here.
 """
 
 import json
@@ -22,8 +20,6 @@ from hcterm.emulator import samples
 from hcterm.link import LinkTimeout, Reader, ReaderError
 from hcterm.sim.virtualreader import VirtualReader
 
-# this sequence passes from ~117k, but not in every run below 122k: the host read's card
-# session comes on top of the taps' heap, and how fragmented that is varies with timing
 ACHIEVED = "96k"
 BUDGETS = [ACHIEVED]
 STATIC_QR = "E1EA526EEFCB84EF4A1704F5EEC0278EDA5CDB591104EBB27234BBE846225063:1"
