@@ -8,8 +8,9 @@ only taps does not keep the request code in RAM.
 | config-get, config-set   | yes (reader.config, /config.json on the flash)               |
 | feedback                 | yes (reader.feedback: beeper, LED, display)                  |
 | power-on, power-off, apdu| card: reader.hardware (PN532, MFRC522); sam1: SAM slot (T=0) |
-| read, read-file, write,  | with a terminal (reader.terminal): reader.terminal_requests, |
-| verify-pin, change-pin,  | under the terminal's chip lock; without one: not supported   |
+| read, read-file, write,  | with a terminal (reader.terminal): reader.terminal_requests  |
+| verify-pin, change-pin,  | (writes, PIN: reader.terminal_writes), under the terminal's  |
+|                          | chip lock; without one: not supported                        |
 | blacklist-status/update, |                                                              |
 | set-time (0x05)          |                                                              |
 
@@ -20,7 +21,6 @@ the terminal does not poll the card.
 Every failure is an ERROR answer with a code of hostlink.ERRORS and a message saying what
 failed and what to do; nothing is answered with a success it did not achieve.
 """
-
 
 import reader
 from reader import VERSION, feedback, hostlink
