@@ -40,8 +40,7 @@ class SPI:
         header[2] = n & 0xFF
         _write_all(self._sock, header)
         if self.firstbit == SPI.LSB:
-            table = _reversed()
-            _write_all(self._sock, bytes(table[b] for b in wbuf))
+            _write_all(self._sock, bytes(_reverse(b) for b in wbuf))
         else:
             _write_all(self._sock, wbuf)
         view = memoryview(rbuf)
@@ -53,7 +52,7 @@ class SPI:
             got += k
         if self.firstbit == SPI.LSB:
             for i in range(n):
-                rbuf[i] = table[rbuf[i]]
+                rbuf[i] = _reverse(rbuf[i])
 
     def write(self, buf):
         self.write_readinto(buf, bytearray(len(buf)))
@@ -70,20 +69,14 @@ class SPI:
         return bytes(buf)
 
 
-_REVERSED = []  # the bit-reversal table, built by the first LSB-first transfer (a PN532)
+# bit order of a nibble reversed: a byte is reversed through it in two steps, so the sim's
+# LSB-first emulation keeps 16 bytes in RAM, not a 256-byte table (on a board the SPI
+# peripheral shifts LSB first in hardware)
+_NIBBLE = b"\x00\x08\x04\x0c\x02\x0a\x06\x0e\x01\x09\x05\x0d\x03\x0b\x07\x0f"
 
 
-def _reversed():
-    if not _REVERSED:
-        table = bytearray(256)
-        for value in range(256):
-            r = 0
-            for bit in range(8):
-                if value & (1 << bit):
-                    r |= 0x80 >> bit
-            table[value] = r
-        _REVERSED.append(bytes(table))
-    return _REVERSED[0]
+def _reverse(b):
+    return (_NIBBLE[b & 0x0F] << 4) | _NIBBLE[b >> 4]
 
 
 class ChipSelect:

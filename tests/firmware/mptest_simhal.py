@@ -84,3 +84,14 @@ def test_gpio_lines_and_records_reach_the_sim():
     irq = Pin("loop.irq", Pin.IN)
     assert irq.value() == 1  # an undriven line reads high (pull-up)
     record("display", text="请刷卡")
+
+
+def test_lsb_first_emulation_reverses_every_byte():
+    import simspi
+
+    for value in range(256):
+        r = 0
+        for bit in range(8):
+            if value & (1 << bit):
+                r |= 0x80 >> bit
+        assert simspi._reverse(value) == r, value
