@@ -8,11 +8,12 @@ import time
 import pytest
 
 from hcterm.cardfields import to_national
-from hcterm.commands.demo import install_blacklist, set_clock
+from hcterm.commands.demo import blacklist_ids, install_blacklist, set_clock
 from hcterm.emulator import samples
 from hcterm.emulator.cardimage import WORD_FIELDS
-from hcterm.link import Reader
+from hcterm.link import Reader, ReaderError
 from hcterm.sim.virtualreader import VirtualReader
+from reader import hostlink
 
 CARD_FIELDS = ("KH", "XM", "XB", "MZ", "CSRQ", "SFZH", "KYXQ")
 STATIC_QR = "E1EA526EEFCB84EF4A1704F5EEC0278EDA5CDB591104EBB27234BBE846225063:1"
@@ -179,6 +180,37 @@ def test_blacklist_status_and_set_time(vr_reader):
     finally:
         set_clock(reader)
 
+
+
+def test_chunked_blacklist_update_with_a_tap_between_chunks(vr_reader):
+    # the reader lets its blacklist module go after each tap; an update sent in chunks keeps
+    # its writer, and a bad entry in a later chunk is still a bad request, the old list kept
+    vr, reader = vr_reader
+    ids = blacklist_ids(samples.blacklist_path())
+    assert reader.blacklist_update({"version": 7, "ids": ids[:2], "first": True,
+                                    "last": False}) == {"received": 2}
+    event, _ = tap(vr, reader, "adult")
+    assert event["status"] == "ok", event
+    vr.devices.remove()
+    reader.next_event(timeout=5)
+    try:
+        reader.blacklist_update({"version": 7, "ids": [ids[1]], "first": False, "last": True})
+    except ReaderError as error:
+        assert error.code == hostlink.BAD_REQUEST and "not above the one before" in str(error)
+    else:
+        raise AssertionError("an entry out of order was accepted")
+    assert reader.blacklist_status() == {"installed": True, "version": 1, "count": 4}
+    assert reader.blacklist_update({"version": 7, "ids": ids[:2], "first": True,
+                                    "last": False}) == {"received": 2}
+    event, _ = tap(vr, reader, "child")
+    vr.devices.remove()
+    reader.next_event(timeout=5)
+    try:
+        assert reader.blacklist_update({"version": 7, "ids": ids[2:], "first": False,
+                                        "last": True})["count"] == 4
+        assert reader.blacklist_status() == {"installed": True, "version": 7, "count": 4}
+    finally:
+        install_blacklist(reader)                  # version 1 again for the other tests
 
 
 def test_blacklist_format_vectors_of_the_doc():
