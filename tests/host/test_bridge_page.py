@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import aiohttp
-import pytest
+from required_tools import needs
 
 from hcterm.bridge.app import create_app, start_site
 from hcterm.bridge.logs import bridge_logger
@@ -27,8 +27,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-extensions", "--window-size=1280,900", "--remote-debugging-port=0"]
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason="Debian chromium is not installed (/usr/bin/chromium)")
+pytestmark = needs(os.path.exists(CHROMIUM),
+                   "Debian chromium is not installed (/usr/bin/chromium)")
 
 
 class Chromium:

@@ -14,6 +14,7 @@ import subprocess
 import threading
 
 import pytest
+from required_tools import needs
 
 from hcterm.emulator.pn532_hsu import Pn532Uart
 from hcterm.emulator.rf14443 import Picc
@@ -51,7 +52,7 @@ def pn532_pty(tmp_path):
         yield chip, link
 
 
-@pytest.mark.skipif(NFC_LIST is None, reason="nfc-list not installed (apt-get install libnfc-bin)")
+@needs(NFC_LIST is not None, "nfc-list not installed (apt-get install libnfc-bin)")
 def test_nfc_list_lists_the_card_with_atqa_sak_uid_ats(pn532_pty):
     chip, link = pn532_pty
     env = dict(os.environ, LIBNFC_DEVICE=f"pn532_uart:{link}")
@@ -107,7 +108,7 @@ def libnfc_apdu(link, apdu):
         lib.nfc_exit(context)
 
 
-@pytest.mark.skipif(LIBNFC is None, reason="libnfc.so not installed (apt-get install libnfc-bin)")
+@needs(LIBNFC is not None, "libnfc.so not installed (apt-get install libnfc-bin)")
 def test_apdu_through_libnfc_gets_the_cards_answer(pn532_pty):
     chip, link = pn532_pty
     result = {}
@@ -126,7 +127,7 @@ def test_apdu_through_libnfc_gets_the_cards_answer(pn532_pty):
     assert 0x40 in chip.core.history  # InDataExchange carried it
 
 
-@pytest.mark.skipif(LIBNFC is None, reason="libnfc.so not installed (apt-get install libnfc-bin)")
+@needs(LIBNFC is not None, "libnfc.so not installed (apt-get install libnfc-bin)")
 def test_libnfc_selects_ddf1_on_the_first_sample_card(tmp_path):
     from hcterm.emulator import load_card, samples
 
