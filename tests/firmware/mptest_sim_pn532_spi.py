@@ -7,7 +7,6 @@ from simbench import (
     KH_RECORD,
     READ_KH,
     Bench,
-    check_card,
     exchange_lengths,
     expect,
     load_board,
@@ -27,39 +26,32 @@ bench = Bench()
 reader = hardware.open_card_reader(board)
 
 
-def fresh_card(card_reader=reader):
-    bench("clear")
-    bench("tap", "1")
-    card = card_reader.poll()
-    check_card(card)
-    return card
-
 
 def test_activation_over_lsb_first_spi_with_irq():
     assert reader.kind == "pn532-spi"
     assert reader.chip.irq is not None and not reader.chip.soft_lsb
-    fresh_card()
+    bench.fresh_card(reader)
 
 
 def test_apdus_select_read_record_and_long_answer():
-    card = fresh_card()
+    card = bench.fresh_card(reader)
     read_card_number(card.channel)
     read_certificate(card.channel)
 
 
 def test_apdus_of_every_length_1_to_261():
-    exchange_lengths(fresh_card().channel, range(1, 262))
+    exchange_lengths(bench.fresh_card(reader).channel, range(1, 262))
 
 
 def test_wtx_storm_is_answered_by_the_chip():
-    channel = fresh_card().channel
+    channel = bench.fresh_card(reader).channel
     bench("fault", "wtx_storm=5,1")
     read_card_number(channel)
     assert bench("log") == ["wtx_storm"] * 4, bench("log")
 
 
 def test_one_bad_crc_is_recovered_by_r_nak_persistent_is_an_error():
-    channel = fresh_card().channel
+    channel = bench.fresh_card(reader).channel
     select_ef05(channel)
     bench("fault", "bad_crc=1")
     expect(channel, READ_KH, KH_RECORD)
@@ -67,25 +59,25 @@ def test_one_bad_crc_is_recovered_by_r_nak_persistent_is_an_error():
     bench("fault", "parity=10")
     error = raises(de.TRANSMISSION, channel.transceive, READ_KH)
     assert error.code == 0x03, error
-    read_card_number(fresh_card().channel)
+    read_card_number(bench.fresh_card(reader).channel)
 
 
 def test_card_removed_then_retap():
-    channel = fresh_card().channel
+    channel = bench.fresh_card(reader).channel
     bench("fault", "card_removed_after=0")
     error = raises(de.TIMEOUT, channel.transceive, READ_KH)
     assert error.code == 0x01, error
     assert reader.poll() is None
-    read_card_number(fresh_card().channel)
+    read_card_number(bench.fresh_card(reader).channel)
 
 
 def test_chip_power_loss_then_reinit():
-    channel = fresh_card().channel
+    channel = bench.fresh_card(reader).channel
     bench("powercycle")            # chip select wakes it, but it sits in LowVbat
     error = raises(de.CHIP, channel.transceive, READ_KH)
     assert isinstance(error, PN532Error) and error.code == SYNTAX_ERROR, error
     reader.reinit()                # SAMConfiguration + SetParameters/RFConfiguration replayed
-    read_card_number(fresh_card().channel)
+    read_card_number(bench.fresh_card(reader).channel)
 
 
 class Rp2Board:
@@ -110,6 +102,6 @@ def test_msb_only_spi_uses_software_bit_reversal_and_status_polling():
     rp2 = hardware.open_card_reader(Rp2Board)
     assert rp2.chip.soft_lsb and rp2.chip.irq is None
     assert rp2.chip.firmware_version() == (0x32, 1, 6, 7)
-    card = fresh_card(rp2)
+    card = bench.fresh_card(rp2)
     read_card_number(card.channel)
     exchange_lengths(card.channel, (1, 4, 5, 6, 253, 254, 255, 260, 261))

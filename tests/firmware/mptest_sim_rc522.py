@@ -8,7 +8,6 @@ from simbench import (
     READ_CERT,
     READ_KH,
     Bench,
-    check_card,
     exchange_lengths,
     expect,
     load_board,
@@ -28,34 +27,27 @@ bench = Bench()
 reader = hardware.open_card_reader(board)
 
 
-def fresh_card():
-    bench("clear")
-    bench("tap", "1")
-    card = reader.poll()
-    check_card(card)
-    return card
-
 
 def test_activation_reads_uid_atqa_sak_ats():
     assert reader.kind == "rc522" and reader.chip.version == 0x92
-    fresh_card()
+    bench.fresh_card(reader)
     ats = reader.channel.ats
     assert ats.fsc == 256 and ats.fwi == 7 and ats.cid and not ats.nad
     assert reader.channel._send_limit == 64          # the FIFO caps our frames
 
 
 def test_apdus_select_read_record_and_long_chained_answer():
-    card = fresh_card()
+    card = bench.fresh_card(reader)
     read_card_number(card.channel)
     read_certificate(card.channel)                   # 184 bytes: 4 chained I-blocks
 
 
 def test_apdus_of_every_length_1_to_261():
-    exchange_lengths(fresh_card().channel, range(1, 262))
+    exchange_lengths(bench.fresh_card(reader).channel, range(1, 262))
 
 
 def test_wtx_storm_is_answered_and_waited_for():
-    channel = fresh_card().channel
+    channel = bench.fresh_card(reader).channel
     before = channel.wtx_count
     bench("fault", "wtx_storm=3,2")
     read_card_number(channel)
@@ -64,7 +56,7 @@ def test_wtx_storm_is_answered_and_waited_for():
 
 
 def test_one_bad_crc_is_recovered_by_r_nak_persistent_is_an_error():
-    channel = fresh_card().channel
+    channel = bench.fresh_card(reader).channel
     select_ef05(channel)
     bench("fault", "bad_crc=1")
     expect(channel, READ_KH, KH_RECORD)
@@ -72,11 +64,11 @@ def test_one_bad_crc_is_recovered_by_r_nak_persistent_is_an_error():
     bench("fault", "bad_crc=10")
     error = raises(de.CARD_GONE, channel.transceive, READ_KH)
     assert isinstance(error, TCLError) and error.code == RETRIES, error
-    read_card_number(fresh_card().channel)
+    read_card_number(bench.fresh_card(reader).channel)
 
 
 def test_parity_error_once_is_retried():
-    channel = fresh_card().channel
+    channel = bench.fresh_card(reader).channel
     select_ef05(channel)
     bench("fault", "parity=1")
     expect(channel, READ_KH, KH_RECORD)
@@ -84,36 +76,36 @@ def test_parity_error_once_is_retried():
 
 
 def test_card_removed_then_retap():
-    channel = fresh_card().channel
+    channel = bench.fresh_card(reader).channel
     bench("fault", "card_removed_after=0")
     error = raises(de.CARD_GONE, channel.transceive, READ_KH)
     assert error.code == RETRIES, error
     assert reader.poll() is None                     # no ATQA to WUPA
-    read_card_number(fresh_card().channel)
+    read_card_number(bench.fresh_card(reader).channel)
 
 
 def test_card_removed_within_a_chained_answer():
-    channel = fresh_card().channel
+    channel = bench.fresh_card(reader).channel
     select_ef05(channel)
     bench("fault", "card_removed_after=2")            # after 2 of the 4 answer blocks
     raises(de.CARD_GONE, channel.transceive, READ_CERT)
-    read_card_number(fresh_card().channel)
+    read_card_number(bench.fresh_card(reader).channel)
 
 
 def test_chip_hard_reset_mid_session_then_reactivation():
-    channel = fresh_card().channel
+    channel = bench.fresh_card(reader).channel
     select_ef05(channel)
     reader.reinit()                                  # RST low/high: the field drops too
     error = raises(de.PROTOCOL, channel.transceive, READ_KH)
     assert error.code == NOT_ACTIVE, error           # the session ended with the reset
-    read_card_number(fresh_card().channel)
+    read_card_number(bench.fresh_card(reader).channel)
 
 
 def test_chip_power_loss_is_a_chip_error_then_reinit():
-    channel = fresh_card().channel
+    channel = bench.fresh_card(reader).channel
     select_ef05(channel)
     bench("powercycle")                              # registers lost: no timer, no field
     error = raises(de.CHIP, channel.transceive, READ_KH)
     assert isinstance(error, RC522Error) and error.code == STUCK, error
     reader.reinit()
-    read_card_number(fresh_card().channel)
+    read_card_number(bench.fresh_card(reader).channel)

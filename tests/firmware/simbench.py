@@ -40,6 +40,14 @@ class Bench:
             raise BenchError(reply["error"])
         return reply["ok"]
 
+    def fresh_card(self, reader):
+        """Faults cleared, sample card 1 tapped and activated by `reader` -> the Card."""
+        self("clear")
+        self("tap", "1")
+        card = reader.poll()
+        check_card(card)
+        return card
+
 
 def load_board(name):
     """Import boards/<name>/board.py, as simboot.py does on the virtual reader."""
