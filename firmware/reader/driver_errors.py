@@ -41,3 +41,14 @@ def table_text(table, code, skip=1):
             return table[at + skip:end].decode()
         at = end + 1
     return None
+
+
+def table_line(table, name, sep=b" "):
+    """The rest of the line `"\n" name sep …` in a bytes table of named lines (a constant read
+    in place; its first line starts with "\n" too), as str; None if no line has that name."""
+    key = b"\n" + name.encode() + sep
+    at = table.find(key)
+    if at < 0:
+        return None
+    start = at + len(key)
+    return table[start:table.find(b"\n", start)].decode()

@@ -23,6 +23,8 @@ A board without a part raises `FeedbackError` for it (never a silent success).
 
 import asyncio
 
+from reader.driver_errors import table_line
+
 _GAP_MS = 80  # silence between beeps
 
 # outcome -> LED colour, beep ms, beeps: one line each, a bytes constant read in place
@@ -37,12 +39,10 @@ _PATTERNS = (
 
 def pattern(outcome):
     """(LED colour, beep ms, number of beeps) of an outcome: ok, refused, error, qr."""
-    key = b"\n" + outcome.encode() + b" "
-    at = _PATTERNS.find(key)
-    if at < 0:
+    line = table_line(_PATTERNS, outcome)
+    if line is None:
         raise ValueError("no feedback pattern %r" % outcome)
-    start = at + len(key)
-    colour, ms, count = str(_PATTERNS[start:_PATTERNS.find(b"\n", start)], "ascii").split()
+    colour, ms, count = line.split()
     return colour, int(ms), int(count)
 
 

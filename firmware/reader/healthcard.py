@@ -25,7 +25,7 @@ from micropython import const
 
 from reader import healthcard_items as hi
 from reader import idnumber
-from reader.driver_errors import ReaderError
+from reader.driver_errors import ReaderError, table_line
 from reader.healthcard_errors import (
     INVALID_DATA,
     LOCKED,
@@ -53,12 +53,10 @@ _PROFILES = (
 
 def profile_entries(name):
     """The entries of the named profile (a tuple of str); ValueError for an unknown name."""
-    key = b"\n" + name.encode() + b" "
-    at = _PROFILES.find(key)
-    if at < 0:
+    line = table_line(_PROFILES, name)
+    if line is None:
         raise ValueError("no profile %r: the profiles are %s" % (name, ", ".join(_names())))
-    start = at + len(key)
-    return tuple(str(_PROFILES[start:_PROFILES.find(b"\n", start)], "ascii").split())
+    return tuple(line.split())
 
 
 def _names():

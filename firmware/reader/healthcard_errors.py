@@ -19,7 +19,7 @@
 """
 
 from reader.apdu import sw_meaning
-from reader.driver_errors import ReaderError
+from reader.driver_errors import ReaderError, table_line
 
 COMMUNICATION = "communication"
 AUTH_FAILED = "auth-failed"
@@ -63,12 +63,7 @@ def card_sw_kind(sw):
 
 
 def _action(kind):
-    key = b"\n" + kind.encode() + b":"
-    at = _ACTIONS.find(key)
-    if at < 0:
-        return "report this error"
-    start = at + len(key)
-    return _ACTIONS[start:_ACTIONS.find(b"\n", start)].decode()
+    return table_line(_ACTIONS, kind, b":") or "report this error"
 
 
 class HealthCardError(ReaderError):
