@@ -28,15 +28,9 @@ def loopback():
 
 # -- health card application tests (tests/firmware/mptest_healthcard*.py, mptest_psam.py) --
 
-class Bench(UartDevice):
-    """The test operator on UART "bench": one command line in, one answer line out.
-
-    `tap NAME` puts a sample card on the antenna (a fresh copy of its image), `remove` takes
-    it away, `gbk NAME` answers the sample's AN items as hex of their GBK bytes (JSON: field ->
-    hex), which MicroPython cannot encode itself, `file NAME PATH` the sample image's entry of
-    one file (the whole image is too big for a small heap), `photo NAME` the length and SHA-256
-    of the sample's JPEG. Answers are JSON lines; errors
-    {"error"}."""
+class LineBench(UartDevice):
+    """A test operator on a UART: one command line in (words), one JSON line out, the answer
+    of the subclass's `_answer(words)` (`{"ok": …}` or `{"error": …}`)."""
 
     def __init__(self, devices):
         super().__init__()
@@ -49,6 +43,17 @@ class Bench(UartDevice):
             line, _, rest = bytes(self._line).partition(b"\n")
             self._line = bytearray(rest)
             self.send(json.dumps(self._answer(line.decode().split())).encode() + b"\n")
+
+
+class Bench(LineBench):
+    """The test operator on UART "bench": one command line in, one answer line out.
+
+    `tap NAME` puts a sample card on the antenna (a fresh copy of its image), `remove` takes
+    it away, `gbk NAME` answers the sample's AN items as hex of their GBK bytes (JSON: field ->
+    hex), which MicroPython cannot encode itself, `file NAME PATH` the sample image's entry of
+    one file (the whole image is too big for a small heap), `photo NAME` the length and SHA-256
+    of the sample's JPEG. Answers are JSON lines; errors
+    {"error"}."""
 
     def _answer(self, words):
         try:

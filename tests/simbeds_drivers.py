@@ -21,27 +21,19 @@ command line in, one JSON line out (`{"ok": …}` or `{"error": …}`).
 import json
 from pathlib import Path
 
+from simbeds import LineBench
+
 from hcterm.emulator.chipfaults import apply_fault_spec
 from hcterm.emulator.samslot import SamFaults, parse_fault
-from hcterm.sim.devices import UartDevice
 from hcterm.sim.wiring import Devices
 
 BOARDS = Path(__file__).resolve().parent.parent / "boards"
 
 
-class DriverBench(UartDevice):
+class DriverBench(LineBench):
     def __init__(self, devices, chip):
-        super().__init__()
-        self.devices = devices
+        super().__init__(devices)
         self.chip = chip
-        self._line = bytearray()
-
-    def on_receive(self, data):
-        self._line += data
-        while b"\n" in self._line:
-            line, _, rest = bytes(self._line).partition(b"\n")
-            self._line = bytearray(rest)
-            self.send(json.dumps(self._answer(line.decode().split())).encode() + b"\n")
 
     def _answer(self, words):
         try:

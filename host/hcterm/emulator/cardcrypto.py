@@ -86,24 +86,22 @@ def pad80_if_needed(data):
     return bytes(data) if len(data) % BLOCK == 0 else pad80(data)
 
 
-def encrypt_ecb(key, data):
+def _ecb(key, data, mode):
     if len(data) % BLOCK:
         raise ValueError(f"ECB data must be a multiple of 16 bytes, got {len(data)}")
-    cipher = _cipher(key, SM4_ENCRYPT)
+    cipher = _cipher(key, mode)
     out = b""
     for i in range(0, len(data), BLOCK):
         out += bytes(cipher.one_round(cipher.sk, list(data[i : i + BLOCK])))
     return out
+
+
+def encrypt_ecb(key, data):
+    return _ecb(key, data, SM4_ENCRYPT)
 
 
 def decrypt_ecb(key, data):
-    if len(data) % BLOCK:
-        raise ValueError(f"ECB data must be a multiple of 16 bytes, got {len(data)}")
-    cipher = _cipher(key, SM4_DECRYPT)
-    out = b""
-    for i in range(0, len(data), BLOCK):
-        out += bytes(cipher.one_round(cipher.sk, list(data[i : i + BLOCK])))
-    return out
+    return _ecb(key, data, SM4_DECRYPT)
 
 
 def cbc_mac(key, iv, data):
