@@ -13,6 +13,7 @@ import time
 import aiohttp
 import pytest
 from aiohttp import web
+from bridge_wait import reader_connected
 
 from hcterm.bridge import qrverify
 from hcterm.bridge.app import KEY_MANAGER, create_app, start_site
@@ -485,13 +486,7 @@ def test_bridge_command_serves_and_prints_its_token(vr):
 
         async def scenario():
             async with aiohttp.ClientSession() as http:
-                deadline = time.monotonic() + 20
-                while True:
-                    async with http.get(url + "/api/readers/r1") as r:
-                        if (await r.json())["state"] == "connected":
-                            break
-                    assert time.monotonic() < deadline
-                    await asyncio.sleep(0.1)
+                await reader_connected(http, url)
                 body = {"slot": "sam1", "apdu": "00A40000023F00", "power_on": True}
                 async with http.post(url + "/api/readers/r1/apdu", json=body,
                                      headers={"Authorization": f"Bearer {token}"}) as r:

@@ -2,9 +2,9 @@
 
 import asyncio
 import json
-import time
 
 import aiohttp
+from bridge_wait import reader_connected
 
 from hcterm.bridge.app import create_app, start_site
 from hcterm.sim.virtualreader import VirtualReader
@@ -17,13 +17,7 @@ def test_tap_and_removal_reach_the_websocket(tmp_path):
         try:
             async with aiohttp.ClientSession() as http:
                 ws = await http.ws_connect(url + "/api/events")
-                deadline = time.monotonic() + 20
-                while True:
-                    async with http.get(url + "/api/readers/r1") as r:
-                        if (await r.json())["state"] == "connected":
-                            break
-                    assert time.monotonic() < deadline
-                    await asyncio.sleep(0.1)
+                await reader_connected(http, url)
                 vr.devices.tap("adult")
                 event = None
                 while event is None or event["type"] != "tap":

@@ -1,29 +1,15 @@
 """The emulated MFRC522 driven over SPI byte by byte, as a MicroPython driver does it."""
 
 import pytest
+from standins import ATS, StandInCard
 
 from hcterm.emulator.mfrc522 import Mfrc522
 from hcterm.emulator.rf14443 import Picc
 from reader.crc import crc_a_bytes
 
-ATS = bytes.fromhex("0B788090028073C8211000")
 UID = bytes.fromhex("04A1B2C3")
 
 
-class StandInCard:
-    def __init__(self, uid=UID, answer=None, seconds=0.0):
-        self.uid, self.ats, self.answer, self.seconds = uid, ATS, answer, seconds
-        self.apdus = []
-
-    def power_on(self):
-        pass
-
-    def process(self, apdu):
-        self.apdus.append(apdu)
-        return self.answer if self.answer is not None else apdu[:4] + b"\x90\x00"
-
-    def processing_time(self, apdu):
-        return self.seconds
 
 
 class FakeClock:

@@ -1,12 +1,11 @@
 """The card on the air: ISO 14443-3 activation and ISO 14443-4 blocks, frame by frame."""
 
 import pytest
+from standins import ATS, StandInCard
 
 from hcterm.emulator.iso14443_4_card import fwt_seconds, parse_ats
 from hcterm.emulator.rf14443 import Field, Picc, frame_bits, pack_bits
 from reader.crc import crc_a_bytes
-
-ATS = bytes.fromhex("0B788090028073C8211000")  # FSCI 8, TB 90: FWI 9, TC 02: CID
 
 
 def crc(hex_frame):
@@ -14,20 +13,6 @@ def crc(hex_frame):
     return data + crc_a_bytes(data)
 
 
-class StandInCard:
-    def __init__(self, uid=bytes.fromhex("04A1B2C3"), ats=ATS, answer=None, seconds=0.0):
-        self.uid, self.ats, self.answer, self.seconds = uid, ats, answer, seconds
-        self.apdus = []
-
-    def power_on(self):
-        pass
-
-    def process(self, apdu):
-        self.apdus.append(apdu)
-        return self.answer if self.answer is not None else apdu[:4] + b"\x90\x00"
-
-    def processing_time(self, apdu):
-        return self.seconds
 
 
 def field_with(*cards):
