@@ -149,8 +149,14 @@ def _read_atr(slot):
 
 def power_on(slot):
     """Reset, then PPS to the fastest common rate (falls back to the default rate with a
-    second reset if the SAM refuses). Returns the ATR."""
-    atr = reset(slot)
+    second reset if the SAM refuses). Returns the ATR. A SAM silent after the first reset
+    gets one more cold reset (ISO 7816-3 allows activating again) before NO_ATR stands."""
+    try:
+        atr = reset(slot)
+    except SAMError as error:
+        if error.code != NO_ATR:
+            raise
+        atr = reset(slot)
     fi_i, di_i = choose_fidi(atr, slot.clock_hz, slot.max_baud)
     if atr.specific:
         if (fi_i, di_i) != (atr.ta1 >> 4, atr.ta1 & 0x0F):

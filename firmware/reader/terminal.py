@@ -35,7 +35,6 @@ PRESENT_MS = const(100)     # sleep between presence checks of a card left on th
 _READ_TRIES = const(2)      # a read that failed on the link is tried once more
 _COMMUNICATION = "communication"    # healthcard_errors.COMMUNICATION: the link failed
 _SAM_BAUD_REFERENCE = const(9600)
-_SAM_TRIES = const(2)       # a SAM that missed its ATR or DF01 gets one more cold reset
 
 # imported for a tap (or a host card request) and dropped after it (Terminal.let_go)
 _CARD_APP = ("healthcard", "healthcard_files", "healthcard_write",
@@ -130,16 +129,13 @@ class Terminal:
             slot = self.slot = self.handlers._sam = reader.open_device(self.board, "sam_slot")
         slot.max_baud = _SAM_BAUD_REFERENCE if flow == "reference" else getattr(
             self.board, "SAM_MAX_BAUD", 115200)
-        for attempt in range(_SAM_TRIES):
-            try:
-                slot.power_on()
-                psam = PSAM(slot)
-                psam.select_df01()
-                break
-            except ReaderError as error:  # HealthCardError too (caught by its base: the
-                if attempt + 1 == _SAM_TRIES:  # card application's modules come and go)
-                    self.sam_error = str(error)
-                    return None
+        try:
+            slot.power_on()
+            psam = PSAM(slot)
+            psam.select_df01()
+        except ReaderError as error:     # HealthCardError too (caught by its base: the
+            self.sam_error = str(error)  # card application's modules come and go)
+            return None
         self.sam_error = None
         self.psam = psam
         return psam

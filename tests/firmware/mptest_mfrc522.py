@@ -77,6 +77,8 @@ def test_reqa_is_a_7_bit_frame_and_timeout_means_no_card():
         chip.transceive(h("26"), bytearray(4), 1000, tx_last_bits=7)
     except RC522Error as e:
         assert e.code == NO_ANSWER and e.kind == driver_errors.TIMEOUT
+    else:
+        raise AssertionError("a REQA nobody answered was not a timeout")
 
 
 def test_activate_4_7_10_byte_uids_with_cascade():

@@ -91,12 +91,31 @@ def test_pps_refused_resets_to_default_rate():
 
 def test_no_sam_in_slot():
     uart = ScriptedUART()
-    s = SAMSlot(uart, FakePin(0))
+    rst = FakePin(0)
+    s = SAMSlot(uart, rst)
     s.atr_first_ms = 5
     try:
         s.power_on()
     except SAMError as e:
         assert e.code == NO_ATR and e.kind == driver_errors.TIMEOUT
+    else:
+        raise AssertionError("an empty slot powered on")
+    assert rst.history == [0, 1, 0, 1]              # two cold resets before NO_ATR stands
+
+
+def test_sam_silent_at_the_first_reset_answers_the_second():
+    uart = ScriptedUART()
+    releases = []
+
+    def on_rst(level):
+        if level:
+            releases.append(level)
+            if len(releases) == 2:                  # mute at the first activation only
+                uart.reply(ATR_DEFAULT)
+
+    s = SAMSlot(uart, FakePin(0, on_rst))
+    s.atr_first_ms = 5
+    assert s.power_on().historical == b"ABCD" and len(releases) == 2
 
 
 def test_t1_only_sam_refused():
@@ -156,6 +175,8 @@ def test_t0_case1_and_error_status():
         s.command(h("00 20 00 00"))
     except APDUError as e:
         assert e.sw == 0x6983 and e.kind == driver_errors.AUTH
+    else:
+        raise AssertionError("SW 6983 was taken for success")
 
 
 def test_t0_mute_sam():
