@@ -33,13 +33,17 @@ def flash(c, port, board, resume=False):
     (Frozen builds: the board's manifest.py; production images: `hcterm flash`, to come.)"""
     from pathlib import Path
 
-    sources = sorted(str(p) for p in Path("firmware/reader").glob("*.py"))
     board_py = Path("boards", board, "board.py")
     if not board_py.exists():
         raise SystemExit(f"no board named {board!r}: see `hcterm sim --list-boards`")
     mp = f"mpremote {'resume ' if resume else ''}connect {port}"
-    mkdir = "import os\ntry:\n os.mkdir('reader')\nexcept OSError:\n pass"
-    c.run(f'{mp} exec "{mkdir}" + cp {" ".join(sources)} :reader/ '
+    # the package and its layer subpackages, folder by folder
+    folders = sorted({p.parent for p in Path("firmware/reader").rglob("*.py")})
+    names = [f.relative_to("firmware").as_posix() for f in folders]
+    mkdir = "import os\nfor d in %r:\n try:\n  os.mkdir(d)\n except OSError:\n  pass" % names
+    copies = " ".join(f"+ cp {' '.join(sorted(str(p) for p in f.glob('*.py')))} :{n}/"
+                      for f, n in zip(folders, names))
+    c.run(f'{mp} exec "{mkdir}" {copies} '
           f"+ cp {board_py} :board.py + cp boards/main.py :main.py")
     if not resume:
         c.run(f"{mp} reset")

@@ -93,7 +93,7 @@ class Bench(LineBench):
     @staticmethod
     def _gbk(card):
         from hcterm.sim.wiring import resolve_card
-        from reader import healthcard_items as hi
+        from reader.cards import healthcard_items as hi
 
         image = json.loads(resolve_card(card).read_text(encoding="utf-8"))
         out = {}

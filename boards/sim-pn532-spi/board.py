@@ -2,7 +2,7 @@
 # Mirrors boards/esp32-pn532-spi bus for bus: the PN532 on an SPI that shifts LSB first in
 # hardware (as the ESP32's does), its chip select driven by the driver, its IRQ line (active
 # low) read as an input; the SAM and the QR scanner on UARTs.
-from simhal import UART, Pin
+from simhal import UART, Pin, record
 from simspi import SPI, ChipSelect
 
 NAME = "sim-pn532-spi"
@@ -33,3 +33,13 @@ def beeper():
 
 def flash():
     return None  # the sim "port" (simboot.py) mounts the sim flash at /, as a board's ROM does
+
+
+def display(text):
+    # a one-line display: the virtual reader records what it shows (docs/sim-bus.md)
+    record("display", text=text)
+
+
+def led_colour(name):
+    # the status LED's colour, recorded by the virtual reader ("green", "red", "amber", "off")
+    record("led", colour=name)

@@ -1,6 +1,6 @@
 # Sim board: the ESP32 + PN532 (HSU) + SAM + QR reader, wired to the emulator.
 # Mirrors boards/esp32-pn532-uart: same buses and lines, backed by the sim bus.
-from simhal import UART, Pin
+from simhal import UART, Pin, record
 
 NAME = "sim-pn532-uart"
 
@@ -27,3 +27,13 @@ def beeper():
 
 def flash():
     return None  # the sim "port" (simboot.py) mounts the sim flash at /, as a board's ROM does
+
+
+def display(text):
+    # a one-line display: the virtual reader records what it shows (docs/sim-bus.md)
+    record("display", text=text)
+
+
+def led_colour(name):
+    # the status LED's colour, recorded by the virtual reader ("green", "red", "amber", "off")
+    record("led", colour=name)

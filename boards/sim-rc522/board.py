@@ -3,7 +3,7 @@
 # shift MSB first (asking it for LSB raises ValueError), its chip select and RST line driven
 # by the driver; the SAM (clocked at 125 MHz / 35, as the Pico's PWM makes it) and the QR
 # scanner on UARTs.
-from simhal import UART, Pin
+from simhal import UART, Pin, record
 from simspi import SPI, ChipSelect
 
 NAME = "sim-rc522"
@@ -35,3 +35,13 @@ def beeper():
 
 def flash():
     return None  # the sim "port" (simboot.py) mounts the sim flash at /, as a board's ROM does
+
+
+def display(text):
+    # a one-line display: the virtual reader records what it shows (docs/sim-bus.md)
+    record("display", text=text)
+
+
+def led_colour(name):
+    # the status LED's colour, recorded by the virtual reader ("green", "red", "amber", "off")
+    record("led", colour=name)

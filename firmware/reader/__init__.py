@@ -1,8 +1,24 @@
 """Firmware of the health card reader (MicroPython package `reader`).
 
-The same package is installed on the host, where the shared data definitions (the health
-card item dictionary, CRC helpers, the host link codec, the blacklist format) are imported
-by the `hcterm` tools, so each format is defined once.
+The layers are the subpackages; each imports only from the ones listed above it
+(docs/architecture.md; tests/host/test_layers.py checks every import, on-demand ones too):
+
+    reader.crc, reader.hostlink, reader.errors   the shared wire formats and the error base
+    reader.chips       chip drivers: PN532 (+ its UART and SPI buses), MFRC522, SAM slot, QR module
+    reader.protocols   ISO 14443-3/-4, APDU channels, the card reader of each chip
+    reader.cards       the health card, PSAM and QR code applications
+    reader.terminal    the flow, blacklist, settings, feedback, host requests, link server
+    reader.main        power-on: the self-test, then the terminal and the link side by side
+
+The same package is installed on the host, where the shared definitions (the card item
+dictionary, CRC helpers, the host link codec, the blacklist format) are imported by the
+`hcterm` tools, so each format is defined once.
+
+Code that leaves RAM after use (the one mechanism; docs/architecture.md, "RAM rules"): each
+subpackage lists its transient modules in `TRANSIENT`. `call(name, function, *args)` imports
+one for a call and lets it go after it; `let_go(*names)` lets transient modules go; `hold(name)`
+keeps one while a resident object needs its classes (an update spread over requests),
+`release(name)` ends that. Names are relative to `reader` ("chips.pn532_control").
 """
 
 VERSION = "0.1.0"
@@ -21,26 +37,77 @@ except ImportError:
     _sys.modules["micropython"] = _mp
     del _sys, _types, _mp
 
+_held = {}      # name -> how many holders keep it
 
-def forget(*names):
-    """Let submodules `reader.<name>` leave the heap (their qstrs stay interned): both
-    sys.modules and this package hold one once imported. For code run once or rarely (the
-    self-test, host requests, the card application between taps). Objects of its classes
-    still alive keep its code anyway; a module another resident module imported at its top
-    must not be forgotten (the next import would make a second copy beside it)."""
+
+def _drop(full):
+    """Take module `full` ("reader.x.y") out of sys.modules and its package."""
+    import sys
+
+    if sys.modules.pop(full, None) is not None:
+        parent, _, leaf = full.rpartition(".")
+        package = sys.modules.get(parent)
+        if package is not None and leaf in package.__dict__:
+            delattr(package, leaf)
+
+
+def let_go(*names):
+    """Let the transient modules `names` leave the heap (their qstrs stay interned); a held
+    one stays. ValueError for a module its package does not list as transient: a resident
+    module let go would come back as a second copy beside the one its users hold."""
     import sys
 
     for name in names:
-        sys.modules.pop("reader." + name, None)
-        globals().pop(name, None)
+        full = "reader." + name
+        if full not in sys.modules or name in _held:
+            continue
+        package, _, leaf = full.rpartition(".")
+        if leaf not in getattr(sys.modules[package], "TRANSIENT", ()):
+            raise ValueError("reader.%s is not in %s.TRANSIENT" % (name, package))
+        _drop(full)
 
 
-def open_device(board, kind):
-    """`reader.hardware.open_<kind>(board)` (kind: card_reader, sam_slot, qr_scanner)
-    without keeping reader.hardware in RAM: a device is opened once, its driver stays."""
-    from reader import hardware
-
+def call(name, function, *args):
+    """`reader.<name>.<function>(*args)`, the transient module `name` let go after it."""
+    module = __import__("reader." + name, None, None, (function,))
     try:
-        return getattr(hardware, "open_" + kind)(board)
+        return getattr(module, function)(*args)
     finally:
-        forget("hardware")
+        module = None
+        let_go(name)
+
+
+async def call_async(name, function, *args):
+    """`await reader.<name>.<function>(*args)`, the transient module `name` let go after it."""
+    module = __import__("reader." + name, None, None, (function,))
+    try:
+        return await getattr(module, function)(*args)
+    finally:
+        module = None
+        let_go(name)
+
+
+def hold(name):
+    """Keep transient module `name` in RAM until as many `release(name)`."""
+    _held[name] = _held.get(name, 0) + 1
+
+
+def release(name):
+    count = _held.get(name, 0) - 1
+    if count > 0:
+        _held[name] = count
+    else:
+        _held.pop(name, None)
+
+
+def run_once(name, function, *args):
+    """For a job done once (the power-on self-test): `call`, then every reader module that
+    the job imported leaves too, resident or not: nothing outlives the job to hold them."""
+    import sys
+
+    before = set(sys.modules)
+    try:
+        return getattr(__import__("reader." + name, None, None, (function,)), function)(*args)
+    finally:
+        for full in [m for m in sys.modules if m not in before and m[:7] == "reader."]:
+            _drop(full)

@@ -1,6 +1,6 @@
 """Host link: frame codec and message types of the reader's USB/serial link.
 
-The one definition, shared: the firmware's link server (reader.linkserver) and the host's
+The one definition, shared: the firmware's link server (reader.terminal.link_server) and the host's
 client (hcterm.link) both import this module. Specification with test vectors:
 docs/host-link.md. Pure code: bytes in, values out, no I/O.
 

@@ -1,24 +1,23 @@
-"""Entry point of the reader firmware: `reader.main.boot(board)` from main.py / simboot.py."""
+"""Entry point of the reader firmware: `reader.main.boot(board)` from main.py / simboot.py.
+
+The one place the parts are wired together: the self-test runs once, then a session
+(reader.terminal.session) joins the link server (reader.terminal.link_server), whose dispatch
+serves each host request through reader.terminal.requests, and the terminal flow
+(reader.terminal.flow), which polls beside it.
+"""
 
 import gc
 import json
+
+import reader
 
 _state = {}
 
 
 def _selftest(board):
-    """Run the self-test, then drop it and every reader module it brought in (drivers, the
-    blacklist): it runs once, and the terminal imports what it needs again itself."""
-    import sys
-
-    import reader
-
-    before = set(sys.modules)
-    from reader import selftest
-
-    report = selftest.run(board)
-    del selftest
-    reader.forget(*[m[7:] for m in sys.modules if m not in before and m[:7] == "reader."])
+    """Run the self-test; it and every reader module it brought in (drivers, the blacklist)
+    leave RAM after it: it runs once, and the terminal imports what it needs again itself."""
+    report = reader.run_once("terminal.selftest", "run", board)
     gc.collect()
     return report
 
@@ -50,21 +49,23 @@ def run(board, report, port=None, announce=True):
     """The link server and the terminal side by side until the host takes the REPL; returns
     "repl". `announce`: send the self-test report as an event first (at boot, not when
     resumed), so a host sees it before any tap."""
-    from reader import linkserver  # noqa: I001 - first: makes the frozen asyncio importable
-
     import asyncio
 
     from reader import hostlink
-    from reader.linkhandlers import Handlers
-    from reader.terminal import Terminal
+    from reader.terminal.flow import Terminal
+    from reader.terminal.link_server import LinkServer, StdioPort
+    from reader.terminal.session import Session
 
-    handlers = Handlers(board, report)
-    server = linkserver.LinkServer(port or linkserver.StdioPort(), handlers.dispatch)
-    handlers.server = server
+    session = Session(board, report)
+
+    def dispatch(msg, payload):
+        return reader.call_async("terminal.requests", "serve", session, msg, payload)
+
+    server = session.server = LinkServer(port or StdioPort(), dispatch)
     if announce:
-        server.event(hostlink.EV_SELFTEST, handlers.report())
-    terminal = Terminal(board, server, handlers)
-    _state["terminal"] = terminal
+        server.event(hostlink.EV_SELFTEST, session.report())
+    terminal = Terminal(session)
+    _state["session"] = session
 
     async def main():
         task = asyncio.create_task(terminal.run())

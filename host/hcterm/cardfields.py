@@ -1,7 +1,7 @@
 """Card fields as the national interface gives them: AN as text, CN as digits, B as hex.
 
 The reader sends AN values (names, addresses, the card number) as upper-case hex of their GBK
-bytes (firmware reader.terminal / reader.terminal_requests, docs/terminal-flow.md); the HIS
+bytes (firmware reader.terminal.flow / reader.terminal.card_requests, docs/terminal-flow.md); the HIS
 expects text, as the national DLL writes it. `to_national(fields)` decodes every AN field that
 is hex of printable GBK text and leaves everything else as it came (CN digits, B hex, fields
 that are already text, fields the dictionary does not know). `to_device(fields)` is the
@@ -11,10 +11,12 @@ methods, the bridge and the demo all use these.
 
 import binascii
 
-from reader import healthcard_items as hi
+from reader.cards import healthcard_items as hi
 
+
+from reader.cards import healthcard_records as hr
 AN_FIELDS = frozenset(item[5] for item in hi.ITEMS if item[3] == hi.AN) | frozenset(
-    field for layout in hi.CYCLIC_FIELDS.values() for (_, field, _, _, coding) in layout
+    field for layout in hr.CYCLIC_FIELDS.values() for (_, field, _, _, coding) in layout
     if coding == hi.AN)
 
 

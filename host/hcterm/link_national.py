@@ -3,13 +3,14 @@
 HIS integrators know `OpenDevice`, `PowerOn(slot)`, `SendAPDU(slot, apdu)`,
 `iR_DDF1EF05Info()` … `VerifyPIN(pin)`; here they take the same inputs (without the device
 handle) and return what the DLL writes into its output parameters, as a dict keyed by the
-national field names (KH, XM, XB, MZ, CSRQ, SFZH, …; the dictionary is reader.healthcard_items).
+national field names (KH, XM, XB, MZ, CSRQ, SFZH, …; the dictionary is reader.cards.healthcard_items).
 Errors raise the Reader's exceptions; a function whose firmware side is not there yet raises
 the reader's own NotSupported error.
 """
 
 from reader import hostlink
-from reader.healthcard_items import CYCLIC_FIELDS, ITEMS
+from reader.cards.healthcard_items import ITEMS
+from reader.cards.healthcard_records import CYCLIC_FIELDS
 
 from .cardfields import to_national
 

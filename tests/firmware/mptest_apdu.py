@@ -1,9 +1,9 @@
 # APDU channel: GET RESPONSE (61xx) and 6Cxx in one place, the status-word table.
 from fakebus import ACK, CMD, RSP, ScriptedUART, h
 
-from reader import driver_errors
-from reader.apdu import SW, APDUChannel, APDUError, PN532Channel, le_index, sw_meaning
-from reader.pn532_uart import PN532_UART
+from reader import errors as driver_errors
+from reader.protocols.apdu import SW, APDUChannel, APDUError, PN532Channel, le_index, sw_meaning
+from reader.chips.pn532_uart import PN532_UART
 
 
 class ScriptedChannel(APDUChannel):

@@ -7,16 +7,16 @@ from fakebus import ACK, RSP, h
 # Imported one by one with a collection between: compiling .py source needs contiguous heap
 # (on a board the modules are frozen bytecode and cost no heap to import).
 gc.collect()
-from reader.apdu import PN532Channel  # noqa: E402
+from reader.protocols.apdu import PN532Channel, SAMChannel  # noqa: E402
 
 gc.collect()
-from reader.pn532_uart import PN532_UART  # noqa: E402
+from reader.chips.pn532_uart import PN532_UART  # noqa: E402
 
 gc.collect()
-from reader.iso14443_4 import TCL  # noqa: E402
+from reader.protocols.iso14443_4 import TCL  # noqa: E402
 
 gc.collect()
-from reader.samslot import SAMSlot  # noqa: E402
+from reader.chips.sam_slot import SAMSlot  # noqa: E402
 
 gc.collect()
 
@@ -117,7 +117,7 @@ def test_bytes_per_apdu_round_trip():
     sam.reset_ms = 0
     sam.reset()
     sam_uart.reply = bytearray(h("B0") + answer)
-    t0 = measure(sam, apdu)
+    t0 = measure(SAMChannel(sam), apdu)
 
     print("bytes per APDU round trip: PN532 InDataExchange %d, T=CL %d, SAM T=0 %d"
           % (pn532, t_cl, t0))

@@ -1,10 +1,10 @@
 # heapsize: 96k
 # firmware: romfs
-# The offline blacklist store (reader.blacklist, docs in its module): packed form, text
+# The offline blacklist store (reader.terminal.blacklist, docs in its module): packed form, text
 # lists, streamed writer with order checks, binary-search lookups on the file, status.
 import os
 
-from reader import blacklist as bl
+from reader.terminal import blacklist as bl
 
 TMP = os.getenv("MPTEST_TMP")
 SAMPLE = ("# comment\n410702198804302754\n\n410105199001011233  # withdrawn\n"
@@ -67,7 +67,7 @@ def test_writer_refuses_unsorted_input_and_keeps_the_old_list():
 
 def test_many_entries_streamed_in_order_then_looked_up():
     path = TMP + "/bl3.bin"
-    from reader.idnumber import check_character
+    from reader.cards.idnumber import check_character
     w = bl.Writer(path, 3)
     for n in range(2000):
         first = "41010519%02d0101%03d" % (50 + n // 1000, n % 1000)

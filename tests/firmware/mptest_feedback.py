@@ -1,6 +1,6 @@
 # firmware: romfs
 # The feedback patterns and signal(): what a person sees and hears for each outcome.
-from reader import feedback
+from reader.terminal import feedback
 
 
 class Parts:

@@ -11,8 +11,10 @@ from binascii import hexlify
 
 import mptest_healthcard_bench as bench
 
-from reader import healthcard_items as hi
-from reader.healthcard import plan
+from reader.cards import healthcard_items as hi
+
+from reader.cards import healthcard_records as hr
+from reader.cards.healthcard import plan
 
 IDENTITY = ("KH", "XM", "XB", "MZ", "CSRQ", "SFZH", "KYXQ")
 
@@ -37,7 +39,7 @@ def _compare_linear(card, name, paths, texts):
     n = 0
     for path in paths:
         entry = bench.sample_file(name, path)
-        for item in hi.items_of(path):
+        for item in hr.items_of(path):
             want = bench.expected(item, entry, texts)
             assert got[item[5]] == want, (item[5], got[item[5]], want)
             n += 1

@@ -35,10 +35,10 @@ def _ask(line):
         raise OSError("bench: " + answer["error"])
     return answer
 
-from reader.apdu import PN532Channel  # noqa: E402
-from reader.pn532_uart import PN532_UART  # noqa: E402
-from reader.psam_admin import PSAMAdmin  # noqa: E402
-from reader.samslot import SAMSlot  # noqa: E402
+from reader.protocols.apdu import PN532Channel, SAMChannel  # noqa: E402
+from reader.chips.pn532_uart import PN532_UART  # noqa: E402
+from reader.cards.psam_admin import PSAMAdmin  # noqa: E402
+from reader.chips.sam_slot import SAMSlot  # noqa: E402
 
 _chip = None
 _sam = None
@@ -99,7 +99,7 @@ def psam():
     terminal uses plus the SAM's files and PIN)."""
     slot = sam_slot()
     slot.power_on()
-    p = PSAMAdmin(slot)
+    p = PSAMAdmin(SAMChannel(slot))
     p.select_df01()
     return p
 
@@ -129,7 +129,7 @@ def expected(item, entry, texts):
 
 def open_card(name, cls=None, sam=None):
     """Tap sample `name`, reset the SAM, activate the card -> a powered-up card session."""
-    from reader.healthcard import HealthCard
+    from reader.cards.healthcard import HealthCard
     tap(name)
     p = sam or psam()
     channel, ats = activate()
@@ -140,7 +140,7 @@ def open_card(name, cls=None, sam=None):
 
 def raises(kind, fn, *args):
     """Call fn(*args); return the HealthCardError of `kind` it must raise."""
-    from reader.healthcard_errors import HealthCardError
+    from reader.cards.healthcard_errors import HealthCardError
     try:
         fn(*args)
     except HealthCardError as error:

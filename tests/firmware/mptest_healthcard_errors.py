@@ -5,8 +5,8 @@
 # blocked, card taken away mid-session, a wrong value refused before it is sent.
 import mptest_healthcard_bench as bench
 
-from reader.healthcard import check_id_number
-from reader.healthcard_write import HealthCardWriter
+from reader.cards.healthcard import check_id_number
+from reader.cards.healthcard_write import HealthCardWriter
 
 
 def test_locked_card_fails_at_power_up_with_a_clear_error():
@@ -51,7 +51,7 @@ def test_write_value_too_long_is_refused_before_any_apdu():
 
 
 def test_status_word_table_and_actions():
-    from reader import healthcard_errors as he
+    from reader.cards import healthcard_errors as he
 
     kinds = {0x6283: he.LOCKED, 0x6A81: he.LOCKED, 0x6982: he.ACCESS_DENIED,
              0x6983: he.PIN_BLOCKED, 0x6300: he.AUTH_FAILED, 0x6984: he.AUTH_FAILED,

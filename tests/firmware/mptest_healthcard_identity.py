@@ -8,7 +8,7 @@ import time
 
 import mptest_healthcard_bench as bench
 
-from reader.healthcard import HealthCard
+from reader.cards.healthcard import HealthCard
 
 
 def _identity(sam):

@@ -1,7 +1,8 @@
 # The shared health card item dictionary and its codecs, under MicroPython.
-from reader import healthcard_items as hi
+from reader.cards import healthcard_items as hi
 
 
+from reader.cards import healthcard_records as hr
 def test_every_file_and_item_count():
     counts = {}
     for item in hi.ITEMS:
@@ -23,7 +24,7 @@ def test_tags_are_unique_and_fields_unique():
 def test_lookups():
     kh = hi.item_by_field("KH")
     assert kh == ("DDF1/EF05", 0x08, 18, hi.AN, "card number", "KH")
-    assert hi.item_by_tag("DDF1/EF05", 0x39)[5] == "YYCSDM"
+    assert hr.item_by_tag("DDF1/EF05", 0x39)[5] == "YYCSDM"
     assert hi.record_number("DDF1/EF05", 0x08) == 7
     assert hi.record_number("DDF1/EF05", 0x39) == 10
     assert hi.record_number("DDF1/EF05", 0x0B) == 0
@@ -34,10 +35,10 @@ def test_lookups():
 
 
 def test_cn_codec():
-    assert hi.encode(hi.CN, "20130301", 4) == b"\x20\x13\x03\x01"
-    assert hi.encode(hi.CN, "410100", 3) == b"\x41\x01\x00"
-    assert hi.encode(hi.CN, "1", 1) == b"\x1F"
-    assert hi.encode(hi.CN, "", 2) == b"\xFF\xFF"
+    assert hr.encode(hi.CN, "20130301", 4) == b"\x20\x13\x03\x01"
+    assert hr.encode(hi.CN, "410100", 3) == b"\x41\x01\x00"
+    assert hr.encode(hi.CN, "1", 1) == b"\x1F"
+    assert hr.encode(hi.CN, "", 2) == b"\xFF\xFF"
     assert hi.decode(hi.CN, b"\x1F") == "1"
     assert hi.decode(hi.CN, b"\x20\x13\x03\x01") == "20130301"
     assert hi.decode(hi.CN, b"\x41\x01\x00\xFF\xFF\xFF") == "410100"
@@ -47,13 +48,13 @@ def test_cn_codec():
 
 def test_an_and_b_codecs():
     name = b"\xd5\xc5\xce\xb0"  # GBK bytes stay bytes here
-    raw = hi.encode(hi.AN, name, 30)
+    raw = hr.encode(hi.AN, name, 30)
     assert len(raw) == 30 and raw[:4] == name and raw[4:] == bytes(26)
     assert hi.decode(hi.AN, raw) == name
-    assert hi.encode(hi.AN, "V1.0", 4) == b"V1.0"
+    assert hr.encode(hi.AN, "V1.0", 4) == b"V1.0"
     assert hi.decode(hi.B, b"\x01\x00") == b"\x01\x00"
-    assert hi.encode(hi.B, b"\x02", 1) == b"\x02"
-    assert hi.to_hex(b"\x0a\xff") == "0AFF"
+    assert hr.encode(hi.B, b"\x02", 1) == b"\x02"
+    assert hr.to_hex(b"\x0a\xff") == "0AFF"
 
 
 def test_encode_errors_say_why():
@@ -65,7 +66,7 @@ def test_encode_errors_say_why():
     )
     for coding, value, length, words in cases:
         try:
-            hi.encode(coding, value, length)
+            hr.encode(coding, value, length)
         except ValueError as error:
             assert words in str(error), str(error)
         else:
@@ -73,10 +74,10 @@ def test_encode_errors_say_why():
 
 
 def test_tlv_records():
-    record = hi.build_record(0x39, b"\x41\x01\x00")
+    record = hr.build_record(0x39, b"\x41\x01\x00")
     assert record == b"\x39\x03\x41\x01\x00"
     assert hi.parse_record(record) == (0x39, b"\x41\x01\x00")
-    assert hi.decode_item(hi.item_by_tag("DDF1/EF05", 0x39), record) == "410100"
+    assert hi.decode_item(hr.item_by_tag("DDF1/EF05", 0x39), record) == "410100"
     for bad in (b"\x39", b"\x39\x04\x41\x01\x00"):
         try:
             hi.parse_record(bad)
@@ -85,7 +86,7 @@ def test_tlv_records():
         else:
             raise AssertionError(f"accepted {bad!r}")
     try:
-        hi.decode_item(hi.item_by_tag("DDF1/EF05", 0x08), record)
+        hi.decode_item(hr.item_by_tag("DDF1/EF05", 0x08), record)
     except ValueError as error:
         assert "expected 08" in str(error)
     else:
@@ -93,10 +94,10 @@ def test_tlv_records():
 
 
 def test_cyclic_records():
-    record = hi.encode_cyclic("DF02/EF08", (b"BCG", "20200105"))
+    record = hr.encode_cyclic("DF02/EF08", (b"BCG", "20200105"))
     assert len(record) == 24
     assert record[20:] == b"\x20\x20\x01\x05"
-    assert hi.decode_cyclic("DF02/EF08", record) == (b"BCG", "20200105")
-    allergy = hi.encode_cyclic("DF02/EF07", (b"PENICILLIN", b"RASH"))
+    assert hr.decode_cyclic("DF02/EF08", record) == (b"BCG", "20200105")
+    allergy = hr.encode_cyclic("DF02/EF07", (b"PENICILLIN", b"RASH"))
     assert len(allergy) == 120
-    assert hi.decode_cyclic("DF02/EF07", allergy) == (b"PENICILLIN", b"RASH")
+    assert hr.decode_cyclic("DF02/EF07", allergy) == (b"PENICILLIN", b"RASH")

@@ -5,8 +5,8 @@
 # MAC): secure record writes read back, cyclic records, DF03 slots and flags, photo, PIN.
 import mptest_healthcard_bench as bench
 
-from reader.healthcard import HealthCard
-from reader.healthcard_write import HealthCardWriter, choose_slot
+from reader.cards.healthcard import HealthCard
+from reader.cards.healthcard_write import HealthCardWriter, choose_slot
 
 
 def writer(name):

@@ -1,11 +1,11 @@
-# ruff: noqa: I001 - reader.linkserver is imported before asyncio on purpose
+# ruff: noqa: I001 - reader.terminal.link_server is imported before asyncio on purpose
 # firmware: romfs
 # The firmware's link server with a scripted port: ACK at once, retry on a lost ACK, parked
 # frames sent again when the host returns, duplicates answered once, sequence wrap, and
-# the handlers of config (persisted) and of messages the firmware cannot do yet.
+# the requests of config (persisted) and of messages the firmware cannot do yet.
 import os
 
-from reader.linkserver import LinkServer  # first: it makes the frozen asyncio importable
+from reader.terminal.link_server import LinkServer  # first: it makes the frozen asyncio importable
 
 import asyncio  # noqa: E402
 from reader import hostlink as H  # noqa: E402
@@ -143,22 +143,23 @@ def test_outbox_overflow_drops_the_oldest_waiting_frame():
     run(scenario, ack_ms=1000)
 
 
-def test_handlers_config_persists_and_unsupported_is_an_error():
-    from reader.linkhandlers import Handlers
+def test_session_config_persists_and_unsupported_is_an_error():
+    import reader
+    from reader.terminal.session import Session
 
     class Board:
         NAME = "test-board"
 
     path = os.getenv("MPTEST_TMP") + "/config.json"
-    handlers = Handlers(Board, {"ok": True}, config_path=path)
+    session = Session(Board, {"ok": True}, settings_path=path)
 
     async def call(msg, body):
-        kind, obj = await handlers.dispatch(msg, H.pack(body))
-        return kind, obj
+        # as reader.main wires the link's dispatch
+        return await reader.call_async("terminal.requests", "serve", session, msg, H.pack(body))
 
     kind, obj = asyncio.run(call(H.CONFIG_SET, {"terminal_id": "ER-07", "beeper": False}))
     assert kind == H.RESPONSE and obj["terminal_id"] == "ER-07" and obj["beeper"] is False
-    again = Handlers(Board, {"ok": True}, config_path=path)
+    again = Session(Board, {"ok": True}, settings_path=path)
     assert again.config.values["terminal_id"] == "ER-07"
     kind, obj = asyncio.run(call(H.CONFIG_SET, {"read_profile": "everything"}))
     assert kind == H.ERROR and obj["code"] == H.BAD_REQUEST
@@ -174,14 +175,16 @@ def test_handlers_config_persists_and_unsupported_is_an_error():
     assert obj["message"] == "board test-board has no LED"
     kind, obj = asyncio.run(call(0x5A, {}))
     assert (kind, obj["code"]) == (H.ERROR, H.UNKNOWN_MESSAGE)
-    kind, obj = asyncio.run(handlers.dispatch(H.INFO, b"[1]"))
+    kind, obj = asyncio.run(reader.call_async("terminal.requests", "serve", session, H.INFO,
+                                              b"[1]"))
     assert (kind, obj["code"]) == (H.ERROR, H.BAD_REQUEST)
 
 
 def test_every_served_message_has_its_handler():
     # the dispatch finds a handler by the message's name in hostlink's table ("-" -> "_")
-    from reader import linkdevice, linkrequests
-    from reader.terminal_writes import CardWrites
+    from reader.terminal import device_requests as linkdevice
+    from reader.terminal import requests as linkrequests
+    from reader.terminal.card_writes import CardWrites
 
     for msg in linkrequests._DEVICE:
         name = H.message_name(msg).replace("-", "_")

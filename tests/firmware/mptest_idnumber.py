@@ -1,5 +1,5 @@
 # ISO 7064 MOD 11-2 check character of the citizen ID number, under MicroPython.
-from reader.idnumber import check_character, is_valid, validate
+from reader.cards.idnumber import check_character, is_valid, validate
 
 # The GB 11643 example number and two checked by hand with the weights 7 9 10 5 8 4 2 1 6 3 7 9
 # 10 5 8 4 2 and the map 10X98765432.

@@ -2,8 +2,8 @@
 from fakebus import h
 from tclpeer import PICC, ScriptedFrames
 
-from reader import driver_errors
-from reader.iso14443_4 import BAD_WTX, NO_ATS, RETRIES, TCL, TCLError, fwt_us, parse_ats
+from reader import errors as driver_errors
+from reader.protocols.iso14443_4 import BAD_WTX, NO_ATS, RETRIES, TCL, TCLError, fwt_us, parse_ats
 
 ATS = "05 78 80 70 02"      # FSCI 8 (256), TB FWI 7 SFGI 0, TC CID supported
 

@@ -78,7 +78,7 @@ def _report(total):
 async def _tap(asyncio, hostlink, server, contactless, psam, fields):
     from binascii import hexlify
 
-    from reader.healthcard import HealthCard
+    from reader.cards.healthcard import HealthCard
 
     card = contactless.poll()
     assert card is not None, "no card on the antenna"
@@ -99,32 +99,35 @@ def test_whole_stack_fits_the_budget():
     import board
     _stage("board")
 
-    from reader import selftest
+    from reader.terminal import selftest
     chip = selftest.check_reader_chip(board)
     sam = selftest.check_sam(board)
     assert chip["ok"] and sam["ok"], (chip, sam)
     chip = sam = selftest = None
-    sys.modules.pop("reader.selftest")           # as reader.main does after the self-test
+    sys.modules.pop("reader.terminal.selftest")           # as reader.main does after the self-test
     _stage("self-test")
 
-    from reader import hardware
-    contactless = hardware.open_card_reader(board)
-    slot = hardware.open_sam_slot(board)
-    # reader.iso14443_4 is not imported: on a PN532 board the chip runs ISO-DEP, and only
-    # hardware.RC522Reader imports it (with iso14443_3 and mfrc522 instead of pn532)
+    from reader.terminal import devices
+    contactless = devices.open_card_reader(board)
+    slot = devices.open_sam_slot(board)
+    # reader.protocols.iso14443_4 is not imported: on a PN532 board the chip runs ISO-DEP,
+    # and only the RC522Reader imports it (with iso14443_3 and mfrc522 instead of pn532)
     _stage("drivers")
 
-    from reader.psam import PSAM
+    from reader.cards.psam import PSAM
+    from reader.protocols.apdu import SAMChannel
     slot.power_on()
-    _sampled(slot)
-    psam = PSAM(slot)
+    channel = SAMChannel(slot)
+    _sampled(channel)
+    psam = PSAM(channel)
     psam.select_df01()
-    from reader import healthcard  # noqa: F401
+    from reader.cards import healthcard  # noqa: F401
     _stage("card app")
 
     import asyncio
 
-    from reader import hostlink, linkserver
+    from reader import hostlink
+    from reader.terminal import link_server as linkserver
 
     port = _IdlePort(asyncio)
     server = linkserver.LinkServer(port, None)

@@ -1,9 +1,9 @@
 # PN532 command core over the UART transport: golden frames against a scripted UART.
 from fakebus import ACK, CMD, NACK, RSP, ScriptedUART, h
 
-from reader import driver_errors
-from reader.pn532 import CMD as COMMANDS
-from reader.pn532 import (
+from reader import errors as driver_errors
+from reader.chips.pn532 import CMD as COMMANDS
+from reader.chips.pn532 import (
     ERR,
     NO_ACK,
     NO_RESPONSE,
@@ -12,8 +12,8 @@ from reader.pn532 import (
     frame,
     parse_target_106a,
 )
-from reader.pn532_thru import PN532Frames
-from reader.pn532_uart import PN532_UART
+from reader.chips.pn532_raw_frames import PN532Frames
+from reader.chips.pn532_uart import PN532_UART
 
 WAKE = h("55 55") + bytes(14)
 SAMCONF = CMD("14 01 14 01")
@@ -225,7 +225,7 @@ def test_communicate_thru_frames_with_timeout_code():
 
 def test_error_text_is_found_for_codes_equal_to_the_table_separator():
     # 0x0A is also "\n", the end of an entry in the driver's bytes table
-    from reader.pn532 import command_name, error_info
+    from reader.chips.pn532 import command_name, error_info
     assert error_info(0x0A) == ("RF field not switched on in time by the counterpart",
                                 driver_errors.TRANSMISSION)
     assert error_info(0x0B) == ("RF protocol error", driver_errors.PROTOCOL)
@@ -238,9 +238,9 @@ def test_set_up_commands_leave_ram_after_the_call():
     import sys
 
     drv, uart = chip((CMD("02"), ACK() + RSP("03 32 01 06 07")))
-    assert "reader.pn532_setup" not in sys.modules            # the wake-up's SAMConfiguration
+    assert "reader.chips.pn532_control" not in sys.modules            # the wake-up's SAMConfiguration
     assert drv.firmware_version() == (0x32, 1, 6, 7)
-    assert "reader.pn532_setup" not in sys.modules
+    assert "reader.chips.pn532_control" not in sys.modules
     assert not hasattr(drv, "no_such_command")                # not imported for a miss
-    assert "reader.pn532_setup" not in sys.modules
+    assert "reader.chips.pn532_control" not in sys.modules
     uart.done()

@@ -1,8 +1,8 @@
 # PN532 over SPI: DW/SR/DR operations, CS framing, IRQ pin, software LSB-first.
 from fakebus import ACK, CMD, RSP, FakePN532SPI, h
 
-from reader.pn532 import NO_ACK, PN532Error
-from reader.pn532_spi import PN532_SPI, reverse_bits, reverse_table
+from reader.chips.pn532 import NO_ACK, PN532Error
+from reader.chips.pn532_spi import PN532_SPI, reverse_bits, reverse_table
 
 SAMCONF = CMD("14 01 14 01")
 

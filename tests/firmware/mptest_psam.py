@@ -5,8 +5,8 @@
 # its PIN (123456): files, PIN, diversification, the cryptogram a card accepts.
 import mptest_healthcard_bench as bench
 
-from reader import healthcard_items as hi
-from reader.healthcard_errors import HealthCardError
+from reader.cards import healthcard_items as hi
+from reader.cards.healthcard_errors import HealthCardError
 
 SAM_JSON = "../../host/hcterm/emulator/samples/sam-henan-pin.json"
 

@@ -1,7 +1,7 @@
 # Electronic health card QR codes: every sample form, garbage with reasons, the UART reader.
 from fakebus import ScriptedUART
 
-from reader.qrcode import (
+from reader.cards.qrcode import (
     BAD_ID,
     BAD_ISSUER,
     BAD_TYPE,

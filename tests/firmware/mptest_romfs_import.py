@@ -4,10 +4,10 @@ import gc
 
 
 def test_firmware_modules_come_from_the_rom_image():
+    import reader.chips.pn532_uart
     import reader.crc
-    import reader.pn532_uart
     assert reader.crc.__file__ == "/rom/reader/crc.mpy", reader.crc.__file__
-    assert reader.pn532_uart.__file__ == "/rom/reader/pn532_uart.mpy"
+    assert reader.chips.pn532_uart.__file__ == "/rom/reader/chips/pn532_uart.mpy"
     assert reader.crc.crc_a_bytes(b"\x50\x00") == b"\x57\xCD"
 
 

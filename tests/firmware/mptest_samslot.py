@@ -1,10 +1,11 @@
 # SAM slot: ATR parsing, PPS, T=0 procedure bytes, against a scripted UART and RST pin.
 from fakebus import FakePin, ScriptedUART, h
 
-from reader import driver_errors
-from reader.apdu import APDUError
-from reader.atr import atr_need, choose_fidi, parse_atr, pps_request
-from reader.samslot import BAD_ATR, BAD_TCK, MUTE, NO_ATR, NOT_T0, SAMError, SAMSlot
+from reader import errors as driver_errors
+from reader.chips.iso7816_3 import BAD_APDU, BAD_ATR, BAD_TCK, MUTE, NO_ATR, NOT_T0, SAMError
+from reader.chips.sam_activation import atr_need, choose_fidi, parse_atr, pps_request
+from reader.chips.sam_slot import SAMSlot
+from reader.protocols.apdu import APDUError, SAMChannel
 
 ATR_38400 = h("3B 95 13 00 50 53 41 4D 31")          # TA1 13: Fi 372 Di 4; T=0; "PSAM1"
 ATR_FAST = h("3B 95 96 00 50 53 41 4D 31")           # TA1 96: Fi 512 Di 32 (too fast)
@@ -85,8 +86,8 @@ def test_pps_refused_resets_to_default_rate():
     s.power_on()
     assert uart.inits == [9600, 9600] and s.baudrate == 9600
     import sys
-    assert "reader.atr" not in sys.modules      # activation code leaves RAM after the call
-    assert not hasattr(s, "no_such_step") and "reader.atr" not in sys.modules
+    # the activation code leaves RAM after the call
+    assert "reader.chips.sam_activation" not in sys.modules
 
 
 def test_no_sam_in_slot():
@@ -137,7 +138,7 @@ def powered(atr=ATR_DEFAULT, echo=False):
 def test_t0_case2_read_binary_with_nulls():
     s, uart = powered()
     uart.expect(h("00 B0 00 00 0E"), h("60 60 B0") + bytes(range(1, 15)) + h("90 00"))
-    data, sw = s.transceive(h("00 B0 00 00 0E"))
+    data, sw = SAMChannel(s).transceive(h("00 B0 00 00 0E"))
     assert sw == 0x9000 and bytes(data) == bytes(range(1, 15))
     uart.done()
 
@@ -147,7 +148,7 @@ def test_t0_case4_encrypt_then_get_response():
     data16 = h("1122334455667788 0000000000000000")
     uart.expect(h("80 FA 00 00 10"), h("FA")).expect(data16, h("61 10"))
     uart.expect(h("00 C0 00 00 10"), h("C0") + bytes(range(16)) + h("90 00"))
-    out = s.command(h("80 FA 00 00 10") + data16 + h("00"))      # Le is not sent in T=0
+    out = SAMChannel(s).command(h("80 FA 00 00 10") + data16 + h("00"))      # Le is not sent in T=0
     assert bytes(out) == bytes(range(16))
     uart.done()
 
@@ -156,7 +157,7 @@ def test_t0_byte_by_byte_procedure():
     s, uart = powered()
     uart.expect(h("80 DE 47 31 03"), h("21")).expect(h("AA"), h("21")).expect(h("BB"), h("DE"))
     uart.expect(h("CC"), h("90 00"))
-    assert s.transceive(h("80 DE 47 31 03 AA BB CC"))[1] == 0x9000
+    assert SAMChannel(s).transceive(h("80 DE 47 31 03 AA BB CC"))[1] == 0x9000
     uart.done()
 
 
@@ -164,7 +165,7 @@ def test_t0_6cxx_resend():
     s, uart = powered()
     uart.expect(h("00 B0 00 00 00"), h("6C 06"))
     uart.expect(h("00 B0 00 00 06"), h("B0 01 02 03 04 05 06 90 00"))
-    data, sw = s.transceive(h("00 B0 00 00 00"))
+    data, sw = SAMChannel(s).transceive(h("00 B0 00 00 00"))
     assert bytes(data) == h("01 02 03 04 05 06")
 
 
@@ -172,18 +173,30 @@ def test_t0_case1_and_error_status():
     s, uart = powered()
     uart.expect(h("00 20 00 00 00"), h("69 83"))
     try:
-        s.command(h("00 20 00 00"))
+        SAMChannel(s).command(h("00 20 00 00"))
     except APDUError as e:
         assert e.sw == 0x6983 and e.kind == driver_errors.AUTH
     else:
         raise AssertionError("SW 6983 was taken for success")
 
 
+def test_malformed_apdu_is_refused_before_a_byte_is_sent():
+    s, uart = powered()
+    for bad in (h("00 B0 00"), h("00 D6 00 00 05 01 02"), h("00 D6 00 00 00 01")):
+        try:
+            s.exchange(bad, bytearray(16))
+        except SAMError as e:
+            assert e.code == BAD_APDU and e.kind == driver_errors.PROTOCOL, e
+        else:
+            raise AssertionError("malformed APDU %s was sent" % bad)
+    uart.done()
+
+
 def test_t0_mute_sam():
     s, uart = powered()
     uart.expect(h("00 B0 00 00 0E"), b"")
     try:
-        s.transceive(h("00 B0 00 00 0E"))
+        SAMChannel(s).transceive(h("00 B0 00 00 0E"))
     except SAMError as e:
         assert e.code == MUTE and e.kind == driver_errors.TIMEOUT
     else:
@@ -206,10 +219,10 @@ def test_inverse_convention():
     uart.expect(inv(h("00 B0 00 00 01")), inv(h("B0 7E 90 00")))
     a = s.power_on()
     assert a.inverse and a.historical == b"AB"
-    assert s.transceive(h("00 B0 00 00 01"))[0][0] == 0x7E
+    assert SAMChannel(s).transceive(h("00 B0 00 00 01"))[0][0] == 0x7E
 
 
 def test_single_wire_echo_is_discarded():
     s, uart = powered(echo=True)
     uart.expect(h("00 B0 00 00 02"), h("B0 12 34 90 00"))
-    assert bytes(s.command(h("00 B0 00 00 02"))) == h("12 34")
+    assert bytes(SAMChannel(s).command(h("00 B0 00 00 02"))) == h("12 34")

@@ -1,6 +1,6 @@
 # simbus: simbeds_drivers:sim_pn532_spi
 # The PN532 SPI driver on the sim-pn532-spi board (LSB-first SPI, IRQ line) through
-# reader.hardware against the emulated PN532 and sample card 1: activation, APDUs of 1..261
+# reader.terminal.devices against the emulated PN532 and sample card 1: activation, APDUs of 1..261
 # bytes, WTX, R(NAK) retries, card removal, power loss; and the same chip from an MSB-only
 # port (rp2) with the driver's software bit reversal.
 from simbench import (
@@ -17,9 +17,9 @@ from simbench import (
 )
 from simspi import SPI, ChipSelect
 
-from reader import driver_errors as de
-from reader import hardware
-from reader.pn532 import SYNTAX_ERROR, PN532Error
+from reader import errors as de
+from reader.terminal import devices as hardware
+from reader.chips.pn532 import SYNTAX_ERROR, PN532Error
 
 board = load_board("sim-pn532-spi")
 bench = Bench()

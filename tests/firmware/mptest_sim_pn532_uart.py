@@ -1,6 +1,6 @@
 # simbus: simbeds_drivers:sim_pn532_uart
 # The PN532 HSU driver on the sim-pn532-uart board (boards/sim-pn532-uart/board.py through
-# reader.hardware) against the emulated PN532 and sample card 1: activation, APDUs of 1..261
+# reader.terminal.devices) against the emulated PN532 and sample card 1: activation, APDUs of 1..261
 # bytes, WTX, R(NAK) retries, card removal, and the chip's recovery (NACK, lost ACK, line
 # noise, power loss). Faults are armed through the bench UART (tests/simbeds_drivers.py).
 from simbench import (
@@ -17,9 +17,9 @@ from simbench import (
     update_binary,
 )
 
-from reader import driver_errors as de
-from reader import hardware
-from reader.pn532 import PN532Error
+from reader import errors as de
+from reader.terminal import devices as hardware
+from reader.chips.pn532 import PN532Error
 
 board = load_board("sim-pn532-uart")
 bench = Bench()

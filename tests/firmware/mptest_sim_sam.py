@@ -1,16 +1,18 @@
 # simbus: simbeds_drivers:sim_rc522
 # The SAM slot driver (ISO 7816-3: ATR, PPS, T=0) on the sim-rc522 board (SAM clocked at the
-# Pico's 125 MHz / 35) through reader.hardware, against the emulated slot with the sample
+# Pico's 125 MHz / 35) through reader.terminal.devices, against the emulated slot with the sample
 # Henan PSAM (host/hcterm/emulator/samples/sam-henan.json).
 from simbench import Bench, expect, h, load_board
 
-from reader import driver_errors as de
-from reader import hardware
-from reader.samslot import NO_ATR, SAMError
+from reader import errors as de
+from reader.chips.iso7816_3 import NO_ATR, SAMError
+from reader.protocols.apdu import SAMChannel
+from reader.terminal import devices
 
 board = load_board("sim-rc522")
 bench = Bench()
-sam = hardware.open_sam_slot(board)
+sam = devices.open_sam_slot(board)
+channel = SAMChannel(sam)
 
 ATR = h("3B 1A 13 48 43 50 53 41 4D 00 00 23 01")    # T0 1A: TA1 13 (Fi 372, Di 4), 10 hist.
 EF0015 = h("41010000000000002301 10 06 01 00")        # serial, version, key type, cmd set, FCI
@@ -40,35 +42,35 @@ def test_atr_is_parsed_and_pps_raises_the_rate():
 
 def test_select_and_read_binary_0015():
     powered()
-    expect(sam, h("00A40000020015"), b"")                   # case 3: INS ACK, data, 9000
-    expect(sam, h("00B000000E"), EF0015)                    # case 2: INS ACK, 14 bytes, 9000
+    expect(channel, h("00A40000020015"), b"")                   # case 3: INS ACK, data, 9000
+    expect(channel, h("00B000000E"), EF0015)                    # case 2: INS ACK, 14 bytes, 9000
 
 
 def test_wrong_le_is_corrected_once_by_6cxx():
     powered()
-    expect(sam, h("00A40000020015"), b"")
-    expect(sam, h("00B0000010"), EF0015)                    # 6C0E -> re-sent with Le 0E
+    expect(channel, h("00A40000020015"), b"")
+    expect(channel, h("00B0000010"), EF0015)                    # 6C0E -> re-sent with Le 0E
 
 
 def test_case4_answers_come_through_61xx_and_get_response():
     powered()
-    expect(sam, h("00A4000002DF01"), h("6F048302DF01"))     # 61 06 -> 00C0000006
-    expect(sam, h("80DE272A10") + CARD_NO8 + RANDOM8, b"")  # load and diversify UK_DDF1
-    expect(sam, h("80FA000010") + PLAIN, CIPHER)            # 61 10 -> 00C0000010
-    expect(sam, h("80FA000010") + PLAIN, b"", 0x6985)       # the session key served once
+    expect(channel, h("00A4000002DF01"), h("6F048302DF01"))     # 61 06 -> 00C0000006
+    expect(channel, h("80DE272A10") + CARD_NO8 + RANDOM8, b"")  # load and diversify UK_DDF1
+    expect(channel, h("80FA000010") + PLAIN, CIPHER)            # 61 10 -> 00C0000010
+    expect(channel, h("80FA000010") + PLAIN, b"", 0x6985)       # the session key served once
 
 
 def test_unknown_file_and_class_are_status_words():
     powered()
-    expect(sam, h("00A40000020099"), b"", 0x6A82)
-    expect(sam, h("FFCA000000"), b"", 0x6E00)
+    expect(channel, h("00A40000020099"), b"", 0x6A82)
+    expect(channel, h("FFCA000000"), b"", 0x6E00)
 
 
 def test_null_procedure_bytes_from_a_slow_sam():
     bench("samfault", "slow:20")                  # 20 NULL (60) bytes before every answer
     assert sam.power_on().raw == ATR
-    expect(sam, h("00A40000020015"), b"")
-    expect(sam, h("00B000000E"), EF0015)
+    expect(channel, h("00A40000020015"), b"")
+    expect(channel, h("00B000000E"), EF0015)
     bench("samfault", "none")
 
 
@@ -82,4 +84,4 @@ def test_mute_slot_is_a_clear_timeout_then_a_sam_answers_again():
     assert error is not None and error.code == NO_ATR and error.kind == de.TIMEOUT, error
     assert "no SAM in the slot" in error.message
     powered()
-    expect(sam, h("00A40000020015"), b"")
+    expect(channel, h("00A40000020015"), b"")

@@ -1,14 +1,15 @@
 # heapsize: 96k
 # firmware: romfs
-# The terminal's decisions on one tap (reader.terminal), with the card read, the SAM and the
+# The terminal's decisions on one tap (reader.terminal.flow), with the card read, the SAM and the
 # link server replaced by fakes: event fields, blacklist and expiry refusals, card removed
 # mid-read, events and feedback.
 import os
 
-from reader import blacklist as bl
-from reader import config, hostlink
-from reader.healthcard_errors import COMMUNICATION, HealthCardError
-from reader.terminal import Terminal, event_fields
+from reader import hostlink
+from reader.cards.healthcard_errors import COMMUNICATION, HealthCardError
+from reader.terminal import blacklist as bl
+from reader.terminal import settings
+from reader.terminal.flow import Terminal, event_fields
 
 TMP = os.getenv("MPTEST_TMP")
 KH = b"410105198503154213"
@@ -38,10 +39,14 @@ class Feedback:
         self.shown.append(text)
 
 
-class Handlers:
-    def __init__(self):
-        self.config = config.Config(TMP + "/config.json")
+class Session:
+    """What the flow reads of reader.terminal.session.Session."""
+
+    def __init__(self, board, server):
+        self.board, self.server = board, server
+        self.config = settings.Config(TMP + "/config.json")
         self.feedback = Feedback()
+        self.terminal = None
 
 
 class Card:
@@ -56,7 +61,7 @@ class FakeTerminal(Terminal):
     outcome = None
     gone = False
 
-    def _sam_ready(self):
+    def sam_ready(self):
         return "psam"
 
     def _read(self, card, psam):
@@ -75,13 +80,12 @@ class Board:
 
 def tap(outcome, gone=False, blacklist=None):
     server = Server()
-    handlers = Handlers()
-    t = FakeTerminal(Board, server, handlers, blacklist=blacklist or bl.Blacklist(
-        TMP + "/none.bin"))
+    session = Session(Board, server)
+    t = FakeTerminal(session, blacklist=blacklist or bl.Blacklist(TMP + "/none.bin"))
     t.outcome, t.gone = outcome, gone
     t._tap(Card(), bytes(Card.uid), 0)
     assert len(server.events) == 1, server.events
-    return server.events[0], handlers.feedback.shown
+    return server.events[0], session.feedback.shown
 
 
 def test_event_fields_cn_as_digits_an_and_b_as_hex():
@@ -125,7 +129,7 @@ def test_card_gone_mid_read_is_an_error_without_fields():
 
 
 def test_locked_card_is_refused():
-    from reader.healthcard_errors import LOCKED
+    from reader.cards.healthcard_errors import LOCKED
     (msg, body), _ = tap(HealthCardError(LOCKED, 0x6283, "SELECT DDF1", "locked"))
     assert (body["status"], body["reason"]) == ("refused", "locked")
 
@@ -134,5 +138,6 @@ def test_locked_card_is_refused():
 def test_the_terminal_knows_the_communication_kind_by_its_value():
     # the terminal catches the card application's errors by their base class (its modules
     # leave RAM between taps) and tells a failed link by the kind's value
-    from reader import healthcard_errors, terminal
+    from reader.cards import healthcard_errors
+    from reader.terminal import flow as terminal
     assert terminal._COMMUNICATION == healthcard_errors.COMMUNICATION

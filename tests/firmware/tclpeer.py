@@ -2,7 +2,7 @@
 # ISO 14443-4 PICC rules (block numbers, chaining, R(ACK)/R(NAK)), with fault injection.
 from fakebus import h, hx
 
-from reader.driver_errors import TIMEOUT, TRANSMISSION, ReaderError
+from reader.errors import TIMEOUT, TRANSMISSION, ReaderError
 
 
 class FrameError(ReaderError):

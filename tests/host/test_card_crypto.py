@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from hcterm.emulator import cardcrypto as cc
-from reader import healthcard_items as hi
+from reader.cards import healthcard_items as hi
 
+from reader.cards import healthcard_records as hr
 DOC = Path(__file__).resolve().parents[2] / "docs" / "card-crypto.md"
 
 
@@ -49,7 +50,7 @@ def test_doc_vectors():
     assert cc.session_key(v["card_key_1"], v["R"]) == v["session_1"]
     assert cc.sm4_encrypt_block(v["session_1"], v["R1"] + bytes(8)) == v["C_uk"]
     assert cc.fold(v["C_uk"]) == v["X_uk"]
-    record = hi.build_record(0x10, hi.encode(hi.AN, b"13800138000", 20))
+    record = hr.build_record(0x10, hr.encode(hi.AN, b"13800138000", 20))
     assert cc.record_plaintext(record) == v["plain"]
     assert cc.encrypt_ecb(v["session_1"], v["plain"]) == v["enc"]
     assert cc.secure_write_apdu(v["session_1"], 2, record) == v["apdu"]
@@ -67,7 +68,7 @@ def test_diversification_is_d_of_data_and_its_complement():
                                    (30, 52), (100, 116), (120, 132)])
 def test_secure_write_lc(n, lc):
     assert cc.secure_write_lc(n) == lc
-    record = hi.build_record(0x01, bytes(n))
+    record = hr.build_record(0x01, bytes(n))
     assert len(cc.record_plaintext(record)) + 4 == lc
 
 

@@ -9,8 +9,9 @@ import json
 import pytest
 
 from hcterm.emulator import load_card, samples
-from reader import healthcard_items as hi
+from reader.cards import healthcard_items as hi
 
+from reader.cards import healthcard_records as hr
 H = bytes.fromhex
 ADULT, CHILD, ELDERLY, LOCKED, PIN_BLOCKED, EXPIRED, BLACKLISTED = samples.paths()
 TERMINAL_DATA = H("1122334455667788")
@@ -136,7 +137,7 @@ PUBLIC_READS = ["00B2080014", "00B2390005", "00B2010003", "00B2020006", "00B2030
 def test_public_reads_by_tag(term, apdu):
     tag, le = H(apdu)[2], H(apdu)[4]
     response = term.send(term.card, apdu)
-    item = hi.item_by_tag("DDF1/EF05", tag)
+    item = hr.item_by_tag("DDF1/EF05", tag)
     assert len(response) == le == item[2] + 2 and response[:2] == bytes((tag, item[2]))
     value = image(ADULT)["files"]["DDF1/EF05"][item[5]]
     decoded = hi.decode_item(item, response)
@@ -145,7 +146,7 @@ def test_public_reads_by_tag(term, apdu):
     elif item[3] == hi.CN:
         assert decoded == value
     else:
-        assert hi.to_hex(decoded) == value
+        assert hr.to_hex(decoded) == value
     # the same record by number (P2=04) and with Le=00
     n = hi.record_number("DDF1/EF05", tag)
     assert term.send(term.card, bytes((0, 0xB2, n, 0x04, 0))) == response
@@ -203,8 +204,8 @@ def readback(term, rr):
 ])
 def test_secure_record_write(term, df, ef, uk, tag, value):
     path = f"{df}/{ef}"
-    item = hi.item_by_tag(path, tag)
-    full = hi.encode(item[3], value, item[2])
+    item = hr.item_by_tag(path, tag)
+    full = hr.encode(item[3], value, item[2])
     if df != "DDF1":
         term.select(df)
     term.select(ef)
@@ -231,15 +232,15 @@ def test_cyclic_writes_newest_is_record_one(term):
     term.auth_uk("UK_DF02_3")
     allergens = [f"过敏原{i}".encode("gbk") for i in range(4)]
     for a in allergens:
-        rec = hi.encode_cyclic("DF02/EF07", (a, "皮疹".encode("gbk")))
+        rec = hr.encode_cyclic("DF02/EF07", (a, "皮疹".encode("gbk")))
         assert term.card.process(H("00DC000378") + rec) == H("9000")
     term.auth_irk("DF02")
-    assert hi.decode_cyclic("DF02/EF07", readback(term, 1))[0] == allergens[3]
-    assert hi.decode_cyclic("DF02/EF07", readback(term, 3))[0] == allergens[1]
+    assert hr.decode_cyclic("DF02/EF07", readback(term, 1))[0] == allergens[3]
+    assert hr.decode_cyclic("DF02/EF07", readback(term, 3))[0] == allergens[1]
     assert term.card.process(H("00B2040400")) == H("6A83")  # only 3 slots
     term.select("EF08")
     term.auth_uk("UK_DF02_3")
-    vac = hi.encode_cyclic("DF02/EF08", ("流感疫苗".encode("gbk"), "20251020"))
+    vac = hr.encode_cyclic("DF02/EF08", ("流感疫苗".encode("gbk"), "20251020"))
     assert term.card.process(H("00DC000318") + vac) == H("9000")
     term.auth_irk("DF02")
     assert term.send(term.card, "00B2010418") == vac

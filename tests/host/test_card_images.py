@@ -1,5 +1,5 @@
 """Sample card images: every item of every sample read through APDUs, decoded with the shared
-dictionary (reader.healthcard_items) and compared with the JSON image; image round trips."""
+dictionary (reader.cards.healthcard_items) and compared with the JSON image; image round trips."""
 
 import base64
 import json
@@ -10,8 +10,9 @@ import pytest
 from hcterm.emulator import cardcrypto as cc
 from hcterm.emulator import load_card, samples
 from hcterm.emulator.cardimage import ImageError, data_from_image
-from reader import healthcard_items as hi
-from reader.idnumber import validate
+from reader.cards import healthcard_items as hi
+from reader.cards import healthcard_records as hr
+from reader.cards.idnumber import validate
 
 H = bytes.fromhex
 SEX = {"male": 1, "female": 2}
@@ -106,7 +107,7 @@ def check_item(item, record, value):
     decoded = hi.decode_item(item, record)
     want = expected_raw(item, value)
     if item[3] == hi.B and item[5] not in FLAGS | {"XB", "ABOXX"}:
-        assert hi.to_hex(decoded) == value.upper()
+        assert hr.to_hex(decoded) == value.upper()
     elif item[3] == hi.B:
         assert record[2:] == want, item[5]
     else:
@@ -130,7 +131,7 @@ def test_every_item_of_every_sample_matches_its_image(path):
             if kind == hi.LINEAR:
                 records = reader.records(ef)
                 assert len(records) == count
-                for item, record in zip(hi.items_of(fpath), records):
+                for item, record in zip(hr.items_of(fpath), records):
                     check_item(item, record, img[fpath][item[5]])
                     checked += 1
             elif kind == hi.CYCLIC:
@@ -138,8 +139,8 @@ def test_every_item_of_every_sample_matches_its_image(path):
                 assert len(records) == len(img[fpath])
                 for record, entry in zip(records, img[fpath]):
                     assert len(record) == reclen
-                    values = hi.decode_cyclic(fpath, record)
-                    for (_n, field, _o, _l, coding), v in zip(hi.CYCLIC_FIELDS[fpath], values):
+                    values = hr.decode_cyclic(fpath, record)
+                    for (_n, field, _o, _l, coding), v in zip(hr.CYCLIC_FIELDS[fpath], values):
                         assert v == (entry[field].encode("gbk") if coding == hi.AN
                                      else entry[field])
                         checked += 1
@@ -237,7 +238,7 @@ def test_writes_are_saved_back(tmp_path):
     ok(sam, H("80DE472E18") + card.ats[5:13] + b"41000000" + r2)
     sam.process(H("80FA000010") + r1 + bytes(8))
     ok(card, H("0082008711") + cc.fold(ok(sam, "00C0000010")) + r1 + b"\x01")
-    vaccine = hi.encode_cyclic("DF02/EF08", ("水痘疫苗".encode("gbk"), "20251103"))
+    vaccine = hr.encode_cyclic("DF02/EF08", ("水痘疫苗".encode("gbk"), "20251103"))
     ok(card, H("00DC000318") + vaccine)
     assert card.process(H("0020000003999999")) == H("63C2")
     card.save(tmp_path / "after.json")

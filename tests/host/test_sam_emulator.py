@@ -4,7 +4,7 @@ import pytest
 
 from hcterm.emulator import cardcrypto as cc
 from hcterm.emulator import samples
-from reader import healthcard_items as hi
+from reader.cards import healthcard_items as hi
 
 H = bytes.fromhex
 CARD_NO8 = H("4101052019031601")

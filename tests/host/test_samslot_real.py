@@ -8,7 +8,7 @@ from devicewire import Wire
 
 from hcterm.emulator import samples
 from hcterm.emulator.samslot import SamSlot, parse_atr, pps_request
-from reader import healthcard_items as hi
+from reader.cards import healthcard_items as hi
 
 CARD_NO8 = bytes.fromhex("0102030405060708")
 CITY8 = b"41000000"

@@ -216,7 +216,7 @@ def test_chunked_blacklist_update_with_a_tap_between_chunks(vr_reader):
 def test_blacklist_format_vectors_of_the_doc():
     from pathlib import Path
 
-    from reader import blacklist as bl
+    from reader.terminal import blacklist as bl
 
     doc = (Path(__file__).parents[2] / "docs" / "blacklist-format.md").read_text()
     block = doc.split("```blacklist-vectors\n", 1)[1].split("```", 1)[0]

@@ -162,7 +162,7 @@ async def get_reader(request):
 
 
 def _profile_entries(name):
-    from reader.healthcard import PROFILES
+    from reader.cards.healthcard import PROFILES
 
     if name not in PROFILES:
         raise bad_request(f"unknown profile {name!r}: the profiles are "

@@ -5,8 +5,10 @@ name of hcterm.link_national to its card file and whether it takes a record numb
 
 import inspect
 
-from reader import healthcard_items as hi
+from reader.cards import healthcard_items as hi
 
+
+from reader.cards import healthcard_records as hr
 from ..link_national import FILE_FIELDS, NationalInterface
 
 
@@ -16,7 +18,7 @@ def _national_reads():
         if name.startswith("iR_") and name.endswith("Info"):
             params = [p for p in inspect.signature(func).parameters if p != "self"]
             file = f"{name[3:7]}/{name[7:11]}"
-            fields = FILE_FIELDS.get(file) or [f[1] for f in hi.CYCLIC_FIELDS.get(file, ())]
+            fields = FILE_FIELDS.get(file) or [f[1] for f in hr.CYCLIC_FIELDS.get(file, ())]
             table[name] = {"file": file, "record": "recNo" in params, "fields": fields}
     return table
 

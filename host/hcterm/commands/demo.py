@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from reader import blacklist as bl
+from reader.terminal import blacklist as bl
 
 from ..emulator import samples
 from ..sim.virtualreader import DEFAULT_BOARD, DEFAULT_HEAP, SimError, VirtualReader

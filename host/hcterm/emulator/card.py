@@ -11,8 +11,10 @@ Every APDU gets a status word; the card never raises on bad input (docs/card-cry
 import os
 from typing import ClassVar
 
-from reader import healthcard_items as hi
+from reader.cards import healthcard_items as hi
 
+
+from reader.cards import healthcard_records as hr
 from . import cardcrypto as cc
 from .cardimage import data_from_image, image_from_data, read_image, write_image
 from .cardsecurity import SW_OK, CardSecurity, sw
@@ -230,8 +232,8 @@ class HealthCard(CardSecurity):
     def _records(self, path):
         kind = hi.file_info(path)[1]
         if kind == hi.LINEAR:
-            return [hi.build_record(item[1], raw)
-                    for item, raw in zip(hi.items_of(path), self.data.linear[path])]
+            return [hr.build_record(item[1], raw)
+                    for item, raw in zip(hr.items_of(path), self.data.linear[path])]
         if kind == hi.CYCLIC:
             return list(self.data.cyclic[path])
         return [bytes((flag,)) for flag in self.data.index[path]]
@@ -290,7 +292,7 @@ class HealthCard(CardSecurity):
         header = cmd.header + bytes((len(cmd.data),))
         if cc.write_mac(session, header, enc) != mac:
             return sw(0x6988)
-        items = hi.items_of(ef.path)
+        items = hr.items_of(ef.path)
         if cmd.p1 > len(items):
             return sw(0x6A83)
         item = items[cmd.p1 - 1]

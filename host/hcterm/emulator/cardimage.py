@@ -2,14 +2,16 @@
 
 `CardData` is the card's memory (every file of shared/domain/health-card.md §2, raw bytes);
 `data_from_image` builds it from a parsed image, `image_from_data` writes it back in human
-terms. Items are looked up in the shared dictionary `reader.healthcard_items`, never copied.
+terms. Items are looked up in the shared dictionary `reader.cards.healthcard_items`, never copied.
 """
 
 import base64
 import json
 
-from reader import healthcard_items as hi
+from reader.cards import healthcard_items as hi
 
+
+from reader.cards import healthcard_records as hr
 FORMAT = "hcterm-card-image/1"
 
 # 1-byte B items shown as booleans (flag set = 01).
@@ -69,7 +71,7 @@ def item_value_to_raw(item, value):
             raise ImageError(f"{where}: hex value has {len(raw)} bytes, expected {length}")
         return raw
     if value is None:
-        return hi.encode(coding, b"" if coding != hi.CN else "", length)
+        return hr.encode(coding, b"" if coding != hi.CN else "", length)
     try:
         if field in FLAG_FIELDS:
             if not isinstance(value, bool):
@@ -80,10 +82,10 @@ def item_value_to_raw(item, value):
                 raise ImageError(f"{where}: {value!r} is not one of {list(WORD_FIELDS[field])}")
             return bytes((WORD_FIELDS[field][value],))
         if coding == hi.AN:
-            return hi.encode(coding, value.encode("gbk"), length)
+            return hr.encode(coding, value.encode("gbk"), length)
         if coding == hi.CN:
-            return hi.encode(coding, value, length)
-        return hi.encode(coding, _hex(value, where), length)
+            return hr.encode(coding, value, length)
+        return hr.encode(coding, _hex(value, where), length)
     except (ValueError, AttributeError, UnicodeEncodeError) as error:
         if isinstance(error, ImageError):
             raise
@@ -109,14 +111,14 @@ def item_raw_to_value(item, raw):
         digits = hi.decode(coding, raw)
         if not digits.isdigit() and digits != "":
             return {"hex": raw.hex().upper()}
-        if hi.encode(coding, digits, len(raw)) != raw:
+        if hr.encode(coding, digits, len(raw)) != raw:
             return {"hex": raw.hex().upper()}
         return digits
     return raw.hex().upper()
 
 
 def _cyclic_to_raw(path, entry):
-    fields = hi.CYCLIC_FIELDS[path]
+    fields = hr.CYCLIC_FIELDS[path]
     if isinstance(entry, dict) and "hex" in entry:
         return _hex(entry["hex"], path)
     values = []
@@ -128,14 +130,14 @@ def _cyclic_to_raw(path, entry):
             value = value.encode("gbk")
         values.append(value)
     try:
-        return hi.encode_cyclic(path, values)
+        return hr.encode_cyclic(path, values)
     except ValueError as error:
         raise ImageError(f"{path}: {error}") from None
 
 
 def _cyclic_to_value(path, raw):
     out = {}
-    for _name, field, offset, length, coding in hi.CYCLIC_FIELDS[path]:
+    for _name, field, offset, length, coding in hr.CYCLIC_FIELDS[path]:
         part = raw[offset : offset + length]
         try:
             out[field] = hi.decode(coding, part).decode("gbk") if coding == hi.AN else (
@@ -239,11 +241,11 @@ def data_from_image(image):
         entry = files.get(path)
         if kind == hi.LINEAR:
             entry = entry or {}
-            unknown = set(entry) - {item[5] for item in hi.items_of(path)}
+            unknown = set(entry) - {item[5] for item in hr.items_of(path)}
             if unknown:
                 raise ImageError(f"{path}: unknown fields {sorted(unknown)}")
             data.linear[path] = [item_value_to_raw(item, entry.get(item[5]))
-                                 for item in hi.items_of(path)]
+                                 for item in hr.items_of(path)]
         elif kind == hi.CYCLIC:
             entries = entry or []
             if len(entries) > count:
@@ -267,7 +269,7 @@ def image_from_data(data):
     for path, kind, _count, _reclen, _r, _w in hi.FILES:
         if kind == hi.LINEAR:
             files[path] = {item[5]: item_raw_to_value(item, raw)
-                           for item, raw in zip(hi.items_of(path), data.linear[path])}
+                           for item, raw in zip(hr.items_of(path), data.linear[path])}
         elif kind == hi.CYCLIC:
             files[path] = [_cyclic_to_value(path, raw) for raw in data.cyclic[path]]
         elif kind == hi.INDEX:

@@ -5,8 +5,10 @@ protected lock commands 841E/8418/8416. The scheme is docs/card-crypto.md; the s
 (`data`, `_df`, `_granted`, `_challenges`, `_rng`) belongs to HealthCard.
 """
 
-from reader import healthcard_items as hi
+from reader.cards import healthcard_items as hi
 
+
+from reader.cards import healthcard_records as hr
 from . import cardcrypto as cc
 
 SW_OK = b"\x90\x00"
@@ -62,7 +64,7 @@ class CardSecurity:
     # -- PIN and locks ---------------------------------------------------------------------
     def _pin_bytes(self):
         digits = self.data.pin
-        return hi.encode(hi.CN, digits, (len(digits) + 1) // 2)
+        return hr.encode(hi.CN, digits, (len(digits) + 1) // 2)
 
     def _pin_failed(self):
         self.data.pin_tries_left = max(0, self.data.pin_tries_left - 1)
@@ -90,7 +92,7 @@ class CardSecurity:
         old, sep, new = bytes(cmd.data).partition(b"\xFF")
         digits = hi.decode(hi.CN, new) if sep else ""
         if not sep or not 2 <= len(new) <= 6 or not digits.isdigit() or len(digits) < 4 \
-                or hi.encode(hi.CN, digits, len(new)) != new:
+                or hr.encode(hi.CN, digits, len(new)) != new:
             return sw(0x6A80)
         if old != self._pin_bytes():
             return self._pin_failed()

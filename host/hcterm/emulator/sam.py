@@ -11,8 +11,10 @@ serves one 80FA and is then cleared, so every 80FA follows its own 80DE (docs/ca
 import json
 from typing import ClassVar
 
-from reader import healthcard_items as hi
+from reader.cards import healthcard_items as hi
 
+
+from reader.cards import healthcard_records as hr
 from . import cardcrypto as cc
 from .card import Apdu
 from .cardsecurity import SW_OK, sw
@@ -22,7 +24,7 @@ _KEY_BY_ID = {entry[2]: entry for entry in hi.KEYS}
 
 
 def _bcd_date(text):
-    return hi.encode(hi.CN, text, 4)
+    return hr.encode(hi.CN, text, 4)
 
 
 class Sam:
@@ -150,7 +152,7 @@ class Sam:
         return content[offset : offset + wanted] + SW_OK
 
     def _pin_bytes(self):
-        return hi.encode(hi.CN, self.pin, (len(self.pin) + 1) // 2)
+        return hr.encode(hi.CN, self.pin, (len(self.pin) + 1) // 2)
 
     def _verify(self, cmd):
         if cmd.p1 or cmd.p2:

@@ -28,7 +28,8 @@ CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "
 def sources(board=None):
     """(path in the image, file on disk) for everything the firmware imports on `board`
     (board None: the firmware and the sim HAL only, for firmware tests)."""
-    files = [(f"reader/{p.name}", p) for p in sorted((FIRMWARE_DIR / "reader").glob("*.py"))]
+    files = [(p.relative_to(FIRMWARE_DIR).as_posix(), p)
+             for p in sorted((FIRMWARE_DIR / "reader").rglob("*.py"))]
     folders = [BOARDS_DIR / boards.COMMON] + ([BOARDS_DIR / board] if board else [])
     for folder in folders:
         files += [(p.name, p) for p in sorted(folder.glob("*.py"))

@@ -1,0 +1,75 @@
+"""PN532 over HSU (UART): only the bus. Frames and commands are in pn532.PN532.
+
+Wake-up: `55 55` then zeros (the chip leaves LowVbat/PowerDown on the 55s and needs the
+zeros as time to start its oscillator), then SAMConfiguration. The ACK comes a few ms after
+the command; the wait (PN532.ack_timeout_ms) here adds the command's own time on the wire.
+"""
+
+import time
+
+from reader.chips.pn532 import PN532
+
+_WAKEUP = b"\x55\x55" + bytes(14)
+
+
+class PN532_UART(PN532):
+    def __init__(self, uart, baudrate=115200, wake=True):
+        super().__init__()
+        self.uart = uart
+        self.baudrate = baudrate
+        self._sent = 0
+        self._scratch = bytearray(32)
+        if wake:
+            self._wakeup()
+            self.sam_configuration()
+
+    def _wakeup(self):
+        self.uart.write(_WAKEUP)
+        self._sent = 0
+
+    def _send(self, frame):
+        self.uart.write(frame)
+        self._sent = len(frame)
+
+    def _wait_ack(self, command):
+        # count the bytes still leaving the UART on top of the chip's ACK time
+        extra = (self._sent * 10000) // self.baudrate + 1
+        n = self._read_frame(self.ack_timeout_ms + extra, command)
+        return n == 0
+
+    def _ready(self, timeout_ms):
+        uart = self.uart
+        start = time.ticks_ms()
+        while not uart.any():
+            if time.ticks_diff(time.ticks_ms(), start) >= timeout_ms:
+                return False
+            time.sleep_ms(1)
+        return True
+
+    def _recv(self, mv, timeout_ms):
+        uart = self.uart
+        want = len(mv)
+        got = uart.readinto(mv) or 0
+        if got == want:
+            return True
+        start = time.ticks_ms()
+        while got < want:
+            n = uart.readinto(mv[got:]) or 0
+            got += n
+            if not n:
+                if time.ticks_diff(time.ticks_ms(), start) >= timeout_ms:
+                    return False
+                time.sleep_ms(1)
+        return True
+
+    def _drain(self):
+        # until the line has been quiet for 2 ms: the end of a frame may still be arriving
+        uart = self.uart
+        quiet = 0
+        while quiet < 2:
+            if uart.any():
+                uart.readinto(self._scratch)
+                quiet = 0
+            else:
+                quiet += 1
+                time.sleep_ms(1)

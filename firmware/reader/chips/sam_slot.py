@@ -1,0 +1,156 @@
+"""SAM slot: ISO/IEC 7816-3 over a UART with a reset pin (ATR, PPS, T=0).
+
+The board hands over the UART (at clock/372 baud: 9600 at 3.5712 MHz, 8 data bits, even
+parity, 2 stop bits on real hardware) and the RST pin. `SAMSlot.exchange` sends one command
+APDU as a T=0 TPDU; reader.protocols.apdu.SAMChannel makes the slot an APDU channel (61xx GET
+RESPONSE and 6Cxx are handled there, not in T=0).
+
+| Feature                                      | Supported                                  |
+|----------------------------------------------|--------------------------------------------|
+| cold/warm reset, ATR (sam_activation, pure) | yes: TS, T0, TAi/TBi/TCi/TDi, historical, TCK |
+| inverse convention (TS 3F)                   | yes (bytes reversed and inverted)          |
+| PPS to the fastest Fi/Di both sides allow    | yes, then `uart.init(baudrate=...)`        |
+| specific mode (TA2)                          | uses TA1 when the UART can, else refuses   |
+| T=0: INS / ~INS / NULL 60 procedure bytes    | yes; case 4 sends no Le (7816-3 mapping)   |
+| T=1                                          | no (raises SAMError kind unsupported)      |
+| echo of a single-wire UART (TX tied to RX)   | yes with `echo=True`                       |
+"""
+
+import time
+
+from micropython import const
+
+import reader
+from reader.chips.iso7816_3 import BAD_APDU, BAD_PROCEDURE, MUTE, NO_ATR, SAMError
+
+_NULL = const(0x60)
+_MAX_NULLS = const(2000)
+_ACTIVATION = "chips.sam_activation"   # reset, ATR, PPS: transient (reader.call)
+
+
+class SAMSlot:
+    reset_ms = 5
+    atr_first_ms = 50          # ISO: 400..40000 clocks; generous
+    atr_byte_ms = 1100         # 9600 etu at the initial rate
+    wwt_ms = None              # None: from WI and Fi (960 * WI * Fi / f), + 10 %
+
+    def __init__(self, uart, rst, clock_hz=3571200, max_baud=115200, echo=False):
+        self.uart, self.rst, self.clock_hz, self.max_baud, self.echo = \
+            uart, rst, clock_hz, max_baud, echo
+        self._one = bytearray(1)
+        self._hdr = bytearray(5)
+        self.atr_buf = bytearray(33)   # the ATR as it comes in (sam_activation)
+        self.atr = None                # the parsed ATR (iso7816_3.ATR) after a reset
+        self.baudrate = clock_hz // 372
+        self.inverse = None            # the inverse convention's byte map, for a SAM using it
+        self.etu = 372                 # clock cycles per character bit (F / D)
+
+    # -- byte I/O --------------------------------------------------------------------------
+    def write(self, data):
+        if self.inverse is not None:
+            data = bytes(self.inverse[b] for b in data)
+        self.uart.write(data)
+        if self.echo:
+            for _ in range(len(data)):
+                self.read_byte(self.work_ms())
+
+    def drain(self):
+        while self.uart.any():
+            self.uart.readinto(self._one)
+
+    def read_byte(self, timeout_ms):
+        """The next byte (-1 after `timeout_ms` of silence)."""
+        uart, one = self.uart, self._one
+        start = time.ticks_ms()
+        while not uart.readinto(one):
+            if time.ticks_diff(time.ticks_ms(), start) >= timeout_ms:
+                return -1
+            time.sleep_ms(1)
+        return self.inverse[one[0]] if self.inverse is not None else one[0]
+
+    def work_ms(self):
+        """The work waiting time in ms (ISO 7816-3: 960 * WI * F / f), + 10 %."""
+        if self.wwt_ms is not None:
+            return self.wwt_ms
+        wi = self.atr.wi if self.atr else 10
+        return 960 * wi * self.etu * 1100 // self.clock_hz + 20
+
+    # -- activation: reader.chips.sam_activation, imported for the call -------------------
+    # (the SAM is reset once, then only exchanges APDUs)
+    def reset(self):
+        """Reset the SAM, read and parse its ATR (at the initial rate) -> iso7816_3.ATR."""
+        return reader.call(_ACTIVATION, "reset", self)
+
+    def power_on(self):
+        """Reset, then PPS to the fastest rate both sides allow -> iso7816_3.ATR."""
+        return reader.call(_ACTIVATION, "power_on", self)
+
+    def pps(self, fi_i, di_i):
+        """PPS to rate (Fi index, Di index); True when the SAM confirmed it."""
+        return reader.call(_ACTIVATION, "pps", self, fi_i, di_i)
+
+    # -- T=0 -------------------------------------------------------------------------------
+    def exchange(self, apdu, out):
+        """One short command APDU as a T=0 TPDU (case 4 goes without Le: its answer comes
+        by 61xx) -> the answer's length in `out`, SW1 SW2 last."""
+        if self.atr is None:
+            raise SAMError(NO_ATR, "call power_on() first")
+        n = len(apdu)
+        if n < 4:
+            raise SAMError(BAD_APDU, "%d bytes, shorter than the header" % n)
+        hdr = self._hdr
+        hdr[0:4] = apdu[0:4]
+        send = recv = 0
+        if n == 5:
+            hdr[4] = apdu[4]
+            recv = apdu[4] or 256
+        elif n > 5:
+            send = hdr[4] = apdu[4]
+            if send == 0 or n not in (5 + send, 6 + send):
+                raise SAMError(BAD_APDU, "Lc %d in an APDU of %d bytes" % (send, n))
+        else:
+            hdr[4] = 0
+        self.write(hdr)
+        return self._procedure(apdu, out, send, recv)
+
+    def _procedure(self, apdu, out, send, recv):
+        ins = apdu[1]
+        sent = got = nulls = 0
+        while True:
+            pb = self.read_byte(self.work_ms())
+            if pb < 0:
+                raise SAMError(MUTE, "INS %02X" % ins)
+            if pb == _NULL:
+                nulls += 1
+                if nulls > _MAX_NULLS:
+                    raise SAMError(BAD_PROCEDURE, "endless NULL bytes")
+                continue
+            if pb == ins or pb == ins ^ 0xFF:
+                step = 1 if pb != ins else max(send - sent, recv - got)
+                if send > sent:
+                    k = min(step, send - sent)
+                    self.write(apdu[5 + sent:5 + sent + k])
+                    sent += k
+                elif recv > got:
+                    got = self._receive(out, got, min(step, recv - got))
+                else:
+                    raise SAMError(BAD_PROCEDURE, "ACK with nothing left to transfer")
+                continue
+            if pb & 0xF0 in (0x60, 0x90):
+                sw2 = self.read_byte(self.work_ms())
+                if sw2 < 0:
+                    raise SAMError(MUTE, "SW2 missing")
+                out[got] = pb
+                out[got + 1] = sw2
+                return got + 2
+            raise SAMError(BAD_PROCEDURE, "%02X after INS %02X" % (pb, ins))
+
+    def _receive(self, out, got, k):
+        if got + k + 2 > len(out):
+            raise SAMError(BAD_PROCEDURE, "answer longer than the buffer")
+        for i in range(k):
+            b = self.read_byte(self.work_ms())
+            if b < 0:
+                raise SAMError(MUTE, "data byte %d" % (got + i))
+            out[got + i] = b
+        return got + k

@@ -1,0 +1,114 @@
+"""The host's writes to the card, its PIN requests and blacklist updates (docs/host-link.md
+write, verify-pin, change-pin, blacklist-update): `CardWrites`, CardRequests plus these,
+imported for such a request and let go after it. A blacklist update sent in chunks keeps its
+writer in the session and holds reader.terminal.blacklist in RAM until its last chunk
+(`reader.hold`), so the writer's classes stay the ones a tap imports.
+"""
+
+from binascii import unhexlify
+
+import reader
+from reader import hostlink
+from reader.cards import healthcard_items as hi
+from reader.cards import healthcard_records as hr
+from reader.terminal.card_requests import CardRequests, _error
+
+_BLACKLIST = "terminal.blacklist"
+
+
+class CardWrites(CardRequests):
+    # -- write and PIN ----------------------------------------------------------------------
+    async def write(self, obj):
+        fields = obj.get("fields")
+        if not isinstance(fields, dict) or not fields:
+            raise _error(hostlink.BAD_REQUEST, 'fields: {"FIELD": value, ...} expected')
+        values = []
+        for name in fields:
+            item = hi.item_by_field(name)
+            if item is None:
+                raise _error(hostlink.BAD_REQUEST, "no item %r" % name)
+            value = fields[name]
+            if not isinstance(value, str):
+                raise _error(hostlink.BAD_REQUEST, "%s: text expected (CN digits, AN/B hex)"
+                             % name)
+            if item[3] != hi.CN:
+                try:
+                    value = unhexlify(value)
+                except ValueError:
+                    raise _error(hostlink.BAD_REQUEST, "%s: AN/B values as hex" % name) \
+                        from None
+            try:
+                hr.encode(item[3], value, item[2])
+            except ValueError as error:
+                raise _error(hostlink.BAD_REQUEST, "%s: %s" % (name, error)) from None
+            values.append((name, value))
+
+        def run(card):
+            for name, value in values:
+                card.write_item(name, value)
+            return {"written": [v[0] for v in values]}
+
+        return await self._with_card(run, writer=True)
+
+    async def verify_pin(self, obj):
+        pin = obj.get("pin")
+        if not isinstance(pin, str) or not 4 <= len(pin) <= 12 or not pin.isdigit():
+            raise _error(hostlink.BAD_REQUEST, "pin: 4 to 12 digits as text")
+
+        def run(card):
+            card.verify_pin(pin)
+            return {"retries": card.pin_tries()}
+
+        return await self._with_card(run, writer=True)
+
+    async def change_pin(self, obj):
+        old, new = obj.get("old"), obj.get("new")
+        for value in (old, new):
+            if not isinstance(value, str) or not 4 <= len(value) <= 12 or not value.isdigit():
+                raise _error(hostlink.BAD_REQUEST, "old/new: 4 to 12 digits as text")
+
+        def run(card):
+            card.change_pin(old, new)
+            return {}
+
+        return await self._with_card(run, writer=True)
+
+    async def blacklist_update(self, obj):
+        """{"version": n, "ids": [...], "first": true, "last": true}: one or more chunks of
+        ID numbers in ascending packed order (docs/blacklist-format.md)."""
+        from reader.terminal.blacklist import BlacklistError, Writer
+
+        s = self.session
+        bl = self.t.blacklist()
+        ids = obj.get("ids")
+        if not isinstance(ids, list):
+            raise _error(hostlink.BAD_REQUEST, 'ids: a list of ID numbers expected')
+        try:
+            if obj.get("first", True) or s.blacklist_update is None:
+                _end_update(s)
+                s.blacklist_update = Writer(bl.path, obj.get("version"))
+                reader.hold(_BLACKLIST)
+            w = s.blacklist_update
+            for id18 in ids:
+                w.add_id(id18)
+            if not obj.get("last", True):
+                return {"received": w.count}
+            _end_update(s, w)
+            w.commit()
+        except BlacklistError as error:
+            _end_update(s)
+            raise _error(hostlink.BAD_REQUEST, "blacklist: %s" % error) from None
+        bl.reload()
+        return bl.status()
+
+
+def _end_update(session, keep=None):
+    """The session's blacklist update ends: its file is removed unless it is `keep` (about to
+    be committed), and reader.terminal.blacklist may leave RAM again."""
+    writer = session.blacklist_update
+    if writer is None:
+        return
+    session.blacklist_update = None
+    reader.release(_BLACKLIST)
+    if writer is not keep:
+        writer.abort()

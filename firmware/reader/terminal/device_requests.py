@@ -1,0 +1,158 @@
+"""The host's device requests (docs/host-link.md): hello, info, selftest, config-get, repl,
+config-set, feedback, power-on, power-off, apdu. reader.terminal.requests imports this module
+for a request and lets it go again once no slot is powered: its code is not in RAM while the
+reader taps or serves a card request.
+
+Each function takes the `Session` (h, reader.terminal.session) and the request object.
+"""
+
+import binascii
+import gc
+import sys
+
+from reader import VERSION, hostlink
+from reader.terminal.session import RESUME, LinkError
+
+
+# -- device info --------------------------------------------------------------------------
+async def hello(h, obj):
+    h.host_name = obj.get("session")
+    return await info(h, obj)
+
+
+async def info(h, obj):
+    gc.collect()
+    out = {
+        "firmware": VERSION, "board": h.board.NAME, "protocol": hostlink.VERSION,
+        "max_payload": hostlink.MAX_PAYLOAD,
+        "micropython": "%d.%d.%d" % sys.implementation.version[:3],
+        "slots": h.slots(), "feedback": h.feedback.features(),
+        "heap_free": gc.mem_free(), "selftest_ok": h.report_ok,
+    }
+    if h.config.load_error:
+        out["config_error"] = h.config.load_error
+    if h.server is not None:
+        out["link"] = h.server.counters()
+    if h.terminal is not None:
+        out["terminal"] = h.terminal.stats
+    return out
+
+
+async def selftest(h, obj):
+    return h.report()
+
+
+async def config_get(h, obj):
+    return dict(h.config.values)
+
+
+async def repl(h, obj):
+    h.server.handoff = True
+    return {"resume": RESUME}
+
+
+def _need(obj, name, kind, what):
+    value = obj.get(name)
+    if not isinstance(value, kind):
+        raise LinkError(hostlink.BAD_REQUEST, "%s: %s" % (name, what))
+    return value
+
+
+def _hex(obj, name):
+    try:
+        return binascii.unhexlify(_need(obj, name, str, "hex bytes expected"))
+    except ValueError:
+        raise LinkError(hostlink.BAD_REQUEST, "%s: not valid hex" % name) from None
+
+
+def _hexstr(data):
+    return binascii.hexlify(data).decode().upper()
+
+
+async def config_set(h, obj):
+    try:
+        return h.config.set(obj)
+    except ValueError as error:
+        raise LinkError(hostlink.BAD_REQUEST, str(error)) from None
+    except OSError as error:
+        raise LinkError(hostlink.CONFIG, "cannot store %s (%s): the flash may be full "
+                        "or worn" % (h.config.path, error)) from None
+
+
+async def feedback(h, obj):
+    done = {}
+    if "display" in obj:
+        h.feedback.display(_need(obj, "display", str, "text expected"))
+        done["display"] = obj["display"]
+    if "led" in obj:
+        on = _need(obj, "led", dict, '{"on": true|false} expected').get("on")
+        if on is not True and on is not False:
+            raise LinkError(hostlink.BAD_REQUEST, 'led: {"on": true|false} expected')
+        h.feedback.led(on)
+        done["led"] = on
+    if "beep" in obj:
+        beep = _need(obj, "beep", dict, '{"ms": n, "count": n} expected')
+        ms, count = beep.get("ms", 100), beep.get("count", 1)
+        if not (isinstance(ms, int) and 10 <= ms <= 2000 and isinstance(count, int)
+                and 1 <= count <= 5):
+            raise LinkError(hostlink.BAD_REQUEST, "beep: ms 10..2000, count 1..5")
+        if h.config.get("beeper"):
+            await h.feedback.beep(ms, count)
+            done["beep"] = count
+        else:
+            done["beep"] = 0
+            done["muted"] = "beeper is off in the configuration"
+    if not done:
+        raise LinkError(hostlink.BAD_REQUEST, "give at least one of beep, led, display")
+    return done
+
+
+def _slot(h, obj):
+    try:
+        slot = hostlink.slot_name(obj.get("slot"))
+    except ValueError as error:
+        raise LinkError(hostlink.BAD_REQUEST, str(error)) from None
+    if slot not in h.slots():
+        raise LinkError(hostlink.NO_SLOT, "board %s has no slot %s; its slots: %s"
+                        % (h.board.NAME, slot, ", ".join(h.slots())))
+    return slot
+
+
+async def power_on(h, obj):
+    slot = _slot(h, obj)
+    h.host_channels.pop(slot, None)
+    if slot == "card":
+        if h.terminal is not None:
+            h.terminal.release_card()      # the terminal's last poll woke the card
+        card = h.open_card_reader().poll()
+        if card is None:
+            raise LinkError(hostlink.NO_CARD, "no card in the field: tap a card and "
+                            "power on again")
+        h.host_channels[slot] = card.channel
+        return {"slot": slot, "uid": _hexstr(card.uid), "ats": _hexstr(card.ats or b""),
+                "atqa": "%04X" % card.atqa, "sak": "%02X" % card.sak}
+    sam = h.open_sam_slot()
+    h.sam_touched += 1
+    atr = sam.power_on()
+    h.host_channels[slot] = h.sam_channel
+    return {"slot": slot, "atr": _hexstr(atr.raw), "baud": sam.baudrate}
+
+
+async def power_off(h, obj):
+    slot = _slot(h, obj)
+    if h.host_channels.pop(slot, None) is not None and slot == "card":
+        h.card_reader.release()
+    return {"slot": slot}
+
+
+async def apdu(h, obj):
+    slot = _slot(h, obj)
+    command = _hex(obj, "apdu")
+    channel = h.host_channels.get(slot)
+    if channel is None:
+        raise LinkError(hostlink.NO_CARD, "slot %s is not powered: send power-on first"
+                        % slot)
+    if slot != "card":
+        h.sam_touched += 1
+    data, sw = channel.transceive(command)
+    return {"rsp": _hexstr(data) + "%04X" % sw}

@@ -1,0 +1,53 @@
+"""A scanned QR code -> the qr event and the feedback (docs/terminal-flow.md): the terminal
+imports this module, and the parser reader.cards.qrcode, for each code and lets both go after it.
+"""
+
+import time
+
+from reader import hostlink
+from reader.cards.qrcode import QRCodeError, expired, parse_qr
+
+# QRCodeError codes (reader.chips.qr_scanner) -> event reasons
+_QR_REASONS = ("", "empty", "fields", "bad_id", "bad_type", "bad_validity", "bad_issuer",
+               "too_long", "not_text")
+
+
+def scanned(t, code):
+    """Terminal `t` got `code` (bytes) from the scanner, or the QRCodeError of a bad line."""
+    if isinstance(code, QRCodeError):
+        return _refused(t, None, code)
+    try:
+        fields = parse_qr(code)
+    except QRCodeError as error:
+        return _refused(t, code, error)
+    # the code's own "type" goes as "code_type": an event's "type" is its message name
+    fields["code_type"] = fields.pop("type")
+    now = "%04d%02d%02d%02d%02d%02d" % time.localtime(time.time() + t.clock_offset)[0:6]
+    fields["text"] = _text(code)
+    if expired(fields, now):
+        fields["status"] = "refused"
+        fields["reason"] = "expired"
+        fields["message"] = "the dynamic code expired at %s" % fields["validity"]
+        t.send(hostlink.EV_QR, fields)
+        t.signal("refused", "QR: expired")
+        return
+    fields["status"] = "ok"
+    t.send(hostlink.EV_QR, fields)
+    t.signal("qr", "QR " + fields["kind"])
+
+
+def _refused(t, code, error):
+    body = {"status": "refused", "reason": _QR_REASONS[error.code]
+            if error.code < len(_QR_REASONS) else "bad_code", "message": error.reason}
+    if code is not None:
+        body["text"] = _text(code)
+    t.send(hostlink.EV_QR, body)
+    t.signal("refused", "QR: " + body["reason"])
+
+
+def _text(code):
+    try:
+        return str(bytes(code), "utf-8")
+    except UnicodeError:
+        from binascii import hexlify
+        return hexlify(code).decode().upper()

@@ -1,0 +1,123 @@
+"""Serving one host request (docs/host-link.md, "Messages"): the link's dispatch (wired once
+in reader.main) calls `serve(session, msg, payload)` through `reader.call_async`, so this module
+is in RAM for the request only and a reader that only taps does not keep the request code.
+
+| message                  | today                                                        |
+|--------------------------|--------------------------------------------------------------|
+| hello, info, selftest    | yes                                                          |
+| config-get, config-set   | yes (reader.terminal.settings, /config.json on the flash)    |
+| feedback                 | yes (reader.terminal.feedback: beeper, LED, display)         |
+| power-on, power-off, apdu| card: the board's card reader (PN532, MFRC522); sam1: SAM slot |
+| read, read-file, write,  | with a terminal flow: reader.terminal.card_requests (writes, |
+| verify-pin, change-pin,  | PIN, blacklist updates: reader.terminal.card_writes), under  |
+|                          | the chip lock; without a flow: not supported                 |
+| blacklist-status/update, |                                                              |
+| set-time (0x05)          |                                                              |
+
+Chip messages (power-on, power-off, apdu, the card requests) take the terminal's chip lock,
+so they never interleave with a tap being read; while the host holds the card slot powered
+the terminal does not poll the card.
+
+Every failure is an ERROR answer with a code of hostlink.ERRORS and a message saying what
+failed and what to do; nothing is answered with a success it did not achieve.
+"""
+
+import reader
+from reader import VERSION, hostlink
+from reader.errors import AUTH, CARD_GONE, UNSUPPORTED, ReaderError
+from reader.hostlink import ERROR, RESPONSE
+from reader.terminal import feedback
+from reader.terminal.link_server import error_body
+from reader.terminal.session import LinkError
+
+_NO_TERMINAL = ("card, blacklist and clock requests are served by the terminal flow, which "
+                "is not running: restart the reader (reader.main runs it)")
+# driver error kinds with an error code of their own (others: DEVICE, with the kind);
+# the health card application's kinds (reader.cards.healthcard_errors) too: flat (kind, code, …)
+_DRIVER_CODES = (CARD_GONE, hostlink.NO_CARD, UNSUPPORTED, hostlink.NOT_SUPPORTED,
+                 AUTH, hostlink.AUTH, "communication", hostlink.NO_CARD,
+                 "auth-failed", hostlink.AUTH, "pin-wrong", hostlink.AUTH,
+                 "pin-blocked", hostlink.AUTH, "access-denied", hostlink.CARD,
+                 "locked", hostlink.CARD, "not-found", hostlink.CARD,
+                 "invalid-data", hostlink.CARD, "refused", hostlink.CARD)
+_CHIP = (hostlink.POWER_ON, hostlink.POWER_OFF, hostlink.APDU)
+# The requests this firmware serves, by code: the handler is named after the message
+# (hostlink's names table, "-" -> "_"): a function of reader.terminal.device_requests, or for
+# _CARD a method of CardRequests (reader.terminal.card_requests; CardWrites for _WRITES).
+_DEVICE = b"\x00\x01\x02\x03\x04\x10\x11\x12\x30\x70"
+_CARD = b"\x05\x20\x21\x22\x23\x24\x40\x41"
+_WRITES = ("write", "verify_pin", "change_pin", "blacklist_update")   # reader.terminal.card_writes
+
+
+async def serve(h, msg, payload):
+    """Request `msg` with its JSON `payload` for session `h` -> (RESPONSE or ERROR, obj)."""
+    if msg not in _DEVICE and msg not in _CARD:
+        names = sorted(hostlink.message_name(m) for m in _DEVICE + _CARD)
+        return ERROR, error_body(hostlink.UNKNOWN_MESSAGE, "unknown message 0x%02X: this "
+                                 "firmware (%s) speaks %s" % (msg, VERSION, ", ".join(names)))
+    try:
+        obj = hostlink.unpack(payload)
+    except ValueError as error:
+        return ERROR, error_body(hostlink.BAD_REQUEST, "payload is not a JSON object "
+                                 "(%s)" % error)
+    try:
+        if msg in _CHIP and h.chip_lock is not None:
+            async with h.chip_lock:
+                return RESPONSE, await _call(h, msg, obj)
+        return RESPONSE, await _call(h, msg, obj)
+    except LinkError as error:
+        return ERROR, error_body(error.code, error.message, error.kind)
+    except ReaderError as error:
+        code = _driver_code(error.kind)
+        body = error_body(code, str(error), error.kind)
+        if getattr(error, "tries_left", None) is not None:
+            body["retries"] = error.tries_left
+        return ERROR, body
+    except feedback.FeedbackError as error:
+        return ERROR, error_body(hostlink.NOT_SUPPORTED, str(error))
+    except OSError as error:
+        return ERROR, error_body(hostlink.DEVICE, "I/O error: %s" % error)
+    except Exception as error:  # noqa: BLE001 - a firmware fault is reported, not fatal
+        return ERROR, error_body(hostlink.INTERNAL, "%s: %s" % (type(error).__name__, error))
+
+
+def _driver_code(kind):
+    t = _DRIVER_CODES
+    for i in range(0, len(t), 2):
+        if t[i] == kind:
+            return t[i + 1]
+    return hostlink.DEVICE
+
+
+async def _call(h, msg, obj):
+    name = hostlink.message_name(msg).replace("-", "_")
+    if msg in _CARD:
+        return await _card(h, name, obj)
+    return await _device(h, name, obj)
+
+
+# -- device info, config, feedback, slots: in RAM while the host holds a slot powered -----
+async def _device(h, name, obj):
+    from reader.terminal import device_requests
+
+    try:
+        return await getattr(device_requests, name)(h, obj)
+    finally:
+        if not h.host_channels:
+            reader.let_go("terminal.device_requests")
+
+
+# -- card application, blacklist, clock: served beside the terminal flow -------------------
+async def _card(h, name, obj):
+    if h.terminal is None:
+        raise LinkError(hostlink.NOT_SUPPORTED, _NO_TERMINAL)
+    if name in _WRITES:
+        from reader.terminal.card_writes import CardWrites as Requests
+    else:
+        from reader.terminal.card_requests import CardRequests as Requests
+    try:
+        return await getattr(Requests(h), name)(obj)
+    finally:
+        # host requests are rare: their code leaves the heap until the next one
+        reader.let_go("terminal.card_writes", "terminal.card_requests")
+        h.terminal.let_go()

@@ -1,0 +1,120 @@
+"""The reader's power-on self-test: what works, measured, for the host and the vendor. Run
+once (reader.main: `reader.run_once`), after which every module it imported leaves RAM.
+
+Each check returns a dict with `ok` and either its findings or `error` (what failed and what
+to do). A failing check never stops the others: a reader with a dead SAM still says so.
+"""
+
+import gc
+import os
+import sys
+
+import reader
+from reader import VERSION
+from reader.terminal import devices
+
+BOOT_COUNT_FILE = "/boot_count"
+
+
+def check_filesystem(path="/"):
+    """The flash filesystem is mounted, writable, and keeps data across restarts."""
+    try:
+        st = os.statvfs(path)
+        boots = _bump_boot_count()
+    except OSError as error:
+        return {"ok": False, "error": "flash filesystem not usable (%s): reflash the "
+                "filesystem image or replace the board" % error}
+    return {"ok": True, "size": st[0] * st[2], "free": st[0] * st[3], "boots": boots}
+
+
+def _bump_boot_count():
+    try:
+        with open(BOOT_COUNT_FILE) as f:
+            boots = int(f.read() or 0)
+    except (OSError, ValueError):
+        boots = 0
+    boots += 1
+    with open(BOOT_COUNT_FILE, "w") as f:
+        f.write(str(boots))
+    return boots
+
+
+def check_reader_chip(board):
+    """The contactless chip answers and says what it is (PN532: firmware version; MFRC522:
+    its Version register)."""
+    try:
+        kind, chip = devices.open_reader_chip(board)
+        identity = devices.chip_identity(kind, chip)
+    except Exception as error:  # noqa: BLE001 - the self-test reports every failure
+        return {"ok": False, "error": "reader chip not answering (%s): check its wiring "
+                "and power, then restart the reader" % error}
+    report = {"ok": True}
+    report.update(identity)
+    return report
+
+
+def open_reader_chip(board):
+    """Build the chip driver for the bus the board hands out (see reader.terminal.devices)."""
+    return devices.open_reader_chip(board)
+
+
+def check_sam(board):
+    """The SAM answers reset with a T=0 ATR, runs at the fastest rate both sides allow, and
+    is a PSAM: its serial (3F00/0015) and terminal number (3F00/0016) read."""
+    try:
+        sam = devices.open_sam_slot(board)
+        atr = sam.power_on()
+    except Exception as error:  # noqa: BLE001 - the self-test reports every failure
+        return {"ok": False, "error": "SAM not answering (%s): check that a PSAM sits in "
+                "the slot, contacts up, then restart the reader" % error}
+    report = {"ok": True, "atr": _hex(atr.raw), "historical": _hex(atr.historical),
+              "ta1": "%02X" % atr.ta1, "baud": sam.baudrate}
+    try:
+        from reader.cards.psam_admin import PSAMAdmin
+        from reader.protocols.apdu import SAMChannel
+
+        psam = PSAMAdmin(SAMChannel(sam))
+        report["serial"] = _hex(psam.info()["serial"])
+        report["terminal_number"] = _hex(psam.terminal_number())
+    except Exception as error:  # noqa: BLE001 - the self-test reports every failure
+        report["ok"] = False
+        report["error"] = ("the SAM answers reset but its serial and terminal number do not "
+                           "read (%s): is it a PSAM of the health card system?" % error)
+    finally:
+        psam = None
+        # the next checks run in the heap these leave (a reader started from source
+        # compiles each module it imports); the rest goes when the self-test ends
+        reader.let_go("cards.psam_admin", "cards.healthcard_items", "cards.healthcard_records",
+                      "cards.healthcard_errors")
+    return report
+
+
+def check_blacklist():
+    """The offline blacklist (reader.terminal.blacklist): installed or not, its version and size; a
+    damaged file fails the check."""
+    from reader.terminal.blacklist import Blacklist
+
+    status = Blacklist().status()
+    status["ok"] = "error" not in status
+    return status
+
+
+def _hex(data):
+    return "".join("%02X" % b for b in data)
+
+
+def run(board):
+    report = {
+        "firmware": VERSION,
+        "board": board.NAME,
+        "micropython": "%d.%d.%d" % sys.implementation.version[:3],
+        "flash": check_filesystem(),
+        "reader_chip": check_reader_chip(board),
+    }
+    gc.collect()
+    report["sam"] = check_sam(board)
+    gc.collect()
+    report["blacklist"] = check_blacklist()
+    report["heap_free"] = gc.mem_free()
+    report["ok"] = all(item["ok"] for item in report.values() if isinstance(item, dict))
+    return report
