@@ -113,7 +113,7 @@ def test_lost_ack_means_the_request_again_then_one_answer(peer_factory):
 
     peer = peer_factory(forgetful)
     with Reader(peer.url, timeout=2, ack_timeout=0.05) as reader:
-        assert reader.terminal.settings() == {"terminal_id": "A"}
+        assert reader.config() == {"terminal_id": "A"}
         assert reader.stats["retransmits"] == 1
     gets = [f for f in peer.received if f[0] == H.REQUEST and f[2] == H.CONFIG_GET]
     assert len(gets) == 2 and gets[0] == gets[1]  # the same bytes again

@@ -39,13 +39,13 @@ def test_info_selftest_event_feedback_and_round_trip(virtual):
         assert (info["firmware"], info["board"], info["protocol"]) == \
             ("0.1.0", "sim-pn532-uart", 1)
         assert info["slots"] == ["card", "sam1"] and info["max_payload"] == 1024
-        assert reader.terminal.selftest() == {k: v for k, v in event.items() if k != "type"}
+        assert reader.selftest() == {k: v for k, v in event.items() if k != "type"}
         start = time.perf_counter()
         for _ in range(20):
             reader.info()
         round_trip = (time.perf_counter() - start) / 20
         assert round_trip < 0.05, round_trip
-        done = reader.terminal.feedback(beep={"ms": 20, "count": 2}, led=True, display="请刷卡")
+        done = reader.feedback(beep={"ms": 20, "count": 2}, led=True, display="请刷卡")
         assert done == {"beep": 2, "led": True, "display": "请刷卡"}
     records = [(r["kind"], r.get("name"), r.get("value", r.get("text")))
                for r in virtual.bus.records if r["t"] > 0]
@@ -83,14 +83,14 @@ def test_national_names_on_the_card_and_the_sam(virtual):
 def test_config_survives_a_restart_with_the_same_flash(tmp_path):
     image = tmp_path / "flash.img"
     with VirtualReader(flash=image) as vr, Reader(vr.port) as reader:
-        assert reader.terminal.settings() == config.DEFAULTS
+        assert reader.config() == config.DEFAULTS
         reader.set_config(terminal_id="ER-07", department="急诊", beeper=False)
         with pytest.raises(DeviceError, match="unknown setting 'volume'"):
             reader.set_config(volume=3)
     with VirtualReader(flash=image) as vr, Reader(vr.port) as reader:
-        assert reader.terminal.settings() == dict(config.DEFAULTS, terminal_id="ER-07",
+        assert reader.config() == dict(config.DEFAULTS, terminal_id="ER-07",
                                        department="急诊", beeper=False)
-        assert reader.terminal.feedback(beep=1)["muted"] == "beeper is off in the configuration"
+        assert reader.feedback(beep=1)["muted"] == "beeper is off in the configuration"
 
 
 def test_repl_handoff_mpremote_then_take_back(virtual):
@@ -108,7 +108,7 @@ def test_repl_handoff_mpremote_then_take_back(virtual):
         assert "boot_count" in mpremote(virtual.port, "ls", ":")
         reader.take_back()
         reader.set_config(terminal_id="AFTER-REPL")
-        assert reader.terminal.settings()["terminal_id"] == "AFTER-REPL"
+        assert reader.config()["terminal_id"] == "AFTER-REPL"
     finally:
         reader.close()
     assert virtual.running()
@@ -149,7 +149,7 @@ def test_requests_through_a_noisy_line_are_never_lost(virtual):
             proxy.noise = noise = LineNoise(rate=0.2, seed=9)
             for n in range(25):
                 reader.set_config(terminal_id=f"N{n}")
-                assert reader.terminal.settings()["terminal_id"] == f"N{n}"
+                assert reader.config()["terminal_id"] == f"N{n}"
             assert noise.events > 5
             proxy.noise = None
             link = reader.info()["link"]

@@ -62,7 +62,7 @@ def noisy_requests(count, rate, seed):
                 name = f"T{n}"
                 try:
                     reader.set_config(terminal_id=name)
-                    if reader.terminal.settings()["terminal_id"] != name:
+                    if reader.config()["terminal_id"] != name:
                         wrong += 1
                 except LinkTimeout:
                     lost += 1

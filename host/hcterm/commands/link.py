@@ -81,7 +81,7 @@ def run_apdu(reader, args):
         slot = int(slot, 16)
     hostlink.slot_name(slot)
     power = reader.power_on(slot)
-    response = reader.protocols.apdu(slot, args.apdu.replace(" ", ""))
+    response = reader.apdu(slot, args.apdu.replace(" ", ""))
     print(f"{hostlink.slot_name(slot)}: {power.get('atr') or power.get('ats')}",
           file=sys.stderr)
     print(response.hex(" ").upper())
