@@ -1,6 +1,6 @@
 """The national reader interface's names on `hcterm.Reader` (shared/domain/health-card.md §5).
 
-HIS integrators know `OpenDevice`, `PowerOn(slot)`, `SendAPDU(slot, apdu)`,
+HIS integrators know `OpenDevice` (client.py), `PowerOn(slot)`, `SendAPDU(slot, apdu)`,
 `iR_DDF1EF05Info()` … `VerifyPIN(pin)`; here they take the same inputs (without the device
 handle) and return what the DLL writes into its output parameters, as a dict keyed by the
 national field names (KH, XM, XB, MZ, CSRQ, SFZH, …; the dictionary is reader.healthcard_items).
@@ -11,7 +11,7 @@ the reader's own NotSupported error.
 from reader import hostlink
 from reader.healthcard_items import CYCLIC_FIELDS, ITEMS
 
-from .cardfields import to_national
+from .fields import to_national
 
 # file -> the national field names of its items, in record order
 FILE_FIELDS = {}
