@@ -7,7 +7,8 @@ starts a SimBus with what the function returns and points $HCTERM_SIM_DIR at it.
 import json
 from pathlib import Path
 
-from hcterm.sim.devices import LoopbackSpi, LoopbackUart, UartDevice
+from hcterm.emulator.bus_device import UartDevice
+from hcterm.sim.loopback import LoopbackSpi, LoopbackUart
 
 
 class Recorder(UartDevice):

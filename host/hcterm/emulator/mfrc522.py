@@ -27,7 +27,7 @@ import time
 
 from reader.crc import crc_a
 
-from ..sim.devices import SpiDevice
+from .bus_device import SpiDevice
 from .chipfaults import ChipFaults
 from .rf14443 import Field, pack_bits
 

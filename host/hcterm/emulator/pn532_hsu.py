@@ -10,7 +10,7 @@ What the HSU adds to the core:
   it), `lost_ack` (the ACK never arrives), `garbage` (noise before the chip's next frame).
 """
 
-from ..sim.devices import UartDevice
+from .bus_device import UartDevice
 from .chipfaults import ChipFaults
 from .pn532 import Pn532Core
 from .pn532_frames import ACK, NACK, FrameParser

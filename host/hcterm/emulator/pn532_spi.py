@@ -15,7 +15,7 @@ wakes it from LowVbat or PowerDown.
 
 from collections import deque
 
-from ..sim.devices import SpiDevice
+from .bus_device import SpiDevice
 from .chipfaults import ChipFaults
 from .pn532 import Pn532Core
 from .pn532_frames import ACK, FrameParser

@@ -30,8 +30,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from hcterm.emulator.bus_device import UartDevice
 from hcterm.emulator.linkmodel import SAM_CLOCK_HZ, card_time, classify_apdu, garble, t0_baud
-from hcterm.sim.devices import UartDevice
 
 # ISO/IEC 7816-3 tables, indexed by the nibbles of TA1 / PPS1 (None: reserved for future use).
 FI_TABLE = (372, 372, 558, 744, 1116, 1488, 1860, None, None, 512, 768, 1024, 1536, 2048,
