@@ -31,7 +31,7 @@ class Pn532Uart(UartDevice):
     def __init__(self, field=None, faults=None, model=None, link="pn532"):
         super().__init__()
         faults = faults or ChipFaults()
-        self.model = model  # a LinkModel: bytes take their time on the HSU line (and the air)
+        self.model = model  # a WireTiming: bytes take their time on the HSU line (and the air)
         self.link = link
         if model is not None and not model.has(link):
             model.add_uart(link, self.baudrate)

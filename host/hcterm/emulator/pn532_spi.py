@@ -35,7 +35,7 @@ class Pn532Spi(SpiDevice):
     def __init__(self, field=None, faults=None, model=None):
         super().__init__()
         faults = faults or ChipFaults()
-        # SPI at MHz rates costs little; a LinkModel paces the RF side (link "rf")
+        # SPI at MHz rates costs little; a WireTiming paces the RF side (wire "rf")
         self.core = Pn532Core(field or Field(faults, model=model), faults)
         self.core.emit = self._emit
         self.faults = faults
