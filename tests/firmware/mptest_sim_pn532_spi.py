@@ -1,4 +1,4 @@
-# simbus: simbeds_drivers:sim_pn532_spi
+# simbus: support.emu_driver_benches:sim_pn532_spi
 # The PN532 SPI driver on the sim-pn532-spi board (LSB-first SPI, IRQ line) through
 # reader.hardware against the emulated PN532 and sample card 1: activation, APDUs of 1..261
 # bytes, WTX, R(NAK) retries, card removal, power loss; and the same chip from an MSB-only

@@ -1,4 +1,4 @@
-# simbus: simbeds_drivers:sim_pn532_uart
+# simbus: support.emu_driver_benches:sim_pn532_uart
 # The PN532 HSU driver on the sim-pn532-uart board (boards/sim-pn532-uart/board.py through
 # reader.hardware) against the emulated PN532 and sample card 1: activation, APDUs of 1..261
 # bytes, WTX, R(NAK) retries, card removal, and the chip's recovery (NACK, lost ACK, line

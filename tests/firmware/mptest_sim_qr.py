@@ -1,4 +1,4 @@
-# simbus: simbeds_drivers:sim_pn532_spi
+# simbus: support.emu_driver_benches:sim_pn532_spi
 # The QR scanner's line reader and parser on the sim-pn532-spi board through reader.hardware:
 # every code of host/hcterm/emulator/qr_samples.json as it arrives through the emulated QR
 # module's UART (9600 8N1, CR suffix), and garbage on the line.

@@ -1,4 +1,4 @@
-# simbus: simbeds_drivers:sim_rc522
+# simbus: support.emu_driver_benches:sim_rc522
 # The MFRC522 driver with the firmware's ISO 14443-3 activation and T=CL on the sim-rc522
 # board (MSB-only SPI, RST line) through reader.hardware, against the emulated MFRC522 and
 # sample card 1: activation, APDUs of 1..261 bytes in FSD-64 frames (chaining both ways),

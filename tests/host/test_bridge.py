@@ -13,7 +13,7 @@ import time
 import aiohttp
 import pytest
 from aiohttp import web
-from bridge_wait import reader_connected
+from support.host_bridge_wait import reader_connected
 
 from hcterm.bridge import qrverify
 from hcterm.bridge.app import KEY_MANAGER, create_app, start_site

@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from devicewire import Wire
+from support.board_wire import Wire
 
 from hcterm.emulator.qrscanner import (
     CMD_GET_VERSION,

@@ -6,7 +6,7 @@ A stand-in APDU-level SAM answers here; test_samslot_real.py drives the project'
 import time
 
 import pytest
-from devicewire import Wire
+from support.board_wire import Wire
 
 from hcterm.emulator.samslot import (
     AtrError,
