@@ -4,7 +4,8 @@ Each mptest module runs once, in a fresh `micropython -X heapsize=…` process; 
 `test_*` function in it becomes a pytest item whose failure shows the MicroPython traceback.
 A module may set its heap with a first-lines comment `# heapsize: 96k` (default 128k), and
 ask for emulated devices on the sim bus with `# simbus: MODULE:FUNCTION` (a function returning
-SimBus keyword arguments, e.g. tests/simbeds.py); the bus is then served while it runs.
+SimBus keyword arguments; MODULE is imported with tests/ on sys.path, e.g.
+`support.emu_benches`, tests/support/emu_benches.py); the bus is then served while it runs.
 `# firmware: romfs` imports the firmware from a ROMFS image (mpy-cross, in place, as the
 virtual reader does) instead of compiling its source into the heap.
 """

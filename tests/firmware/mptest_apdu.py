@@ -2,8 +2,8 @@
 from fakebus import ACK, CMD, RSP, ScriptedUART, h
 
 from reader import errors as driver_errors
-from reader.protocols.apdu import SW, APDUChannel, APDUError, PN532Channel, le_index, sw_meaning
 from reader.chips.pn532_uart import PN532_UART
+from reader.protocols.apdu import SW, APDUChannel, APDUError, PN532Channel, le_index, sw_meaning
 
 
 class ScriptedChannel(APDUChannel):

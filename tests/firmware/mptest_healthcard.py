@@ -1,6 +1,6 @@
 # heapsize: 128k
 # firmware: romfs
-# simbus: simbeds:health_card
+# simbus: support.emu_benches:health_card
 # The health card application reading the sample cards through the real emulated PN532,
 # card and SAM (sim bus): every item against the sample JSON, cyclic records, DF03 records,
 # the APDU count of the identity profile (its time and allocation:
@@ -12,7 +12,6 @@ from binascii import hexlify
 import mptest_healthcard_bench as bench
 
 from reader.cards import healthcard_items as hi
-
 from reader.cards import healthcard_records as hr
 from reader.cards.healthcard import plan
 

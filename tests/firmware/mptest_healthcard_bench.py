@@ -35,10 +35,10 @@ def _ask(line):
         raise OSError("bench: " + answer["error"])
     return answer
 
-from reader.protocols.apdu import PN532Channel, SAMChannel  # noqa: E402
-from reader.chips.pn532_uart import PN532_UART  # noqa: E402
 from reader.cards.psam_admin import PSAMAdmin  # noqa: E402
+from reader.chips.pn532_uart import PN532_UART  # noqa: E402
 from reader.chips.sam_slot import SAMSlot  # noqa: E402
+from reader.protocols.apdu import PN532Channel, SAMChannel  # noqa: E402
 
 _chip = None
 _sam = None

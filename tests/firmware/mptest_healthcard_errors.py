@@ -1,6 +1,6 @@
 # heapsize: 128k
 # firmware: romfs
-# simbus: simbeds:health_card
+# simbus: support.emu_benches:health_card
 # Failures of the card layer, each one kind with its status word: locked application, PIN
 # blocked, card taken away mid-session, a wrong value refused before it is sent.
 import mptest_healthcard_bench as bench

@@ -1,6 +1,6 @@
 # heapsize: 128k
 # firmware: romfs
-# simbus: simbeds:health_card_foreign_sam
+# simbus: support.emu_benches:health_card_foreign_sam
 # A SAM of another province (Sichuan) in the slot: the Henan card refuses its cryptograms.
 import mptest_healthcard_bench as bench
 

@@ -1,6 +1,6 @@
 # heapsize: 128k
 # firmware: romfs
-# simbus: simbeds:health_card
+# simbus: support.emu_benches:health_card
 # The exam-room job: tap, activate, power-up, read the
 # identity profile through the real emulated PN532, card and SAM; time and bytes allocated.
 import gc

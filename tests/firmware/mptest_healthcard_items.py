@@ -1,8 +1,8 @@
 # The shared health card item dictionary and its codecs, under MicroPython.
 from reader.cards import healthcard_items as hi
-
-
 from reader.cards import healthcard_records as hr
+
+
 def test_every_file_and_item_count():
     counts = {}
     for item in hi.ITEMS:

@@ -1,6 +1,6 @@
 # heapsize: 128k
 # firmware: romfs
-# simbus: simbeds:health_card
+# simbus: support.emu_benches:health_card
 # Writes through the SAM against the real emulated card (which checks every cryptogram and
 # MAC): secure record writes read back, cyclic records, DF03 slots and flags, photo, PIN.
 import mptest_healthcard_bench as bench

@@ -1,6 +1,6 @@
 # heapsize: 93k
 # firmware: romfs
-# simbus: simbeds:health_card
+# simbus: support.emu_benches:health_card
 # The whole reader stack in one heap, measured stage by stage (docs/firmware-memory.md): the
 # board's buses, the self-test's chip and SAM checks, the drivers and protocols, the health
 # card and PSAM applications, the host link server idling under asyncio, then a tap (poll,

@@ -4,9 +4,9 @@ from rc522peer import FakeRC522, TypeACard
 from tclpeer import PICC
 
 from reader import errors as driver_errors
+from reader.chips.mfrc522 import MFRC522, NO_ANSWER, NO_CHIP, TOO_LONG, RC522Error, RC522Frames
 from reader.protocols.iso14443_3 import BAD_BCC, COLLISION, Activator, ISO3Error
 from reader.protocols.iso14443_4 import TCL, fwt_us
-from reader.chips.mfrc522 import MFRC522, NO_ANSWER, NO_CHIP, TOO_LONG, RC522Error, RC522Frames
 
 
 class RecordingSPI:

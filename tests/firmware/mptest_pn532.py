@@ -237,10 +237,9 @@ def test_error_text_is_found_for_codes_equal_to_the_table_separator():
 def test_set_up_commands_leave_ram_after_the_call():
     import sys
 
-    drv, uart = chip((CMD("02"), ACK() + RSP("03 32 01 06 07")))
-    assert "reader.chips.pn532_control" not in sys.modules            # the wake-up's SAMConfiguration
-    assert drv.firmware_version() == (0x32, 1, 6, 7)
+    drv, uart = chip((CMD("12 14"), ACK() + RSP("13")))
+    assert "reader.chips.pn532_control" not in sys.modules   # the wake-up's SAMConfiguration
+    drv.set_parameters(0x14)
     assert "reader.chips.pn532_control" not in sys.modules
-    assert not hasattr(drv, "no_such_command")                # not imported for a miss
-    assert "reader.chips.pn532_control" not in sys.modules
+    assert "pn532_control" not in dir(sys.modules["reader.chips"])
     uart.done()

@@ -1,6 +1,6 @@
 # heapsize: 128k
 # firmware: romfs
-# simbus: simbeds:health_card_pin_sam
+# simbus: support.emu_benches:health_card_pin_sam
 # The PSAM application over the SAM slot's T=0 channel against the emulated PSAM that wants
 # its PIN (123456): files, PIN, diversification, the cryptogram a card accepts.
 import mptest_healthcard_bench as bench

@@ -1,4 +1,4 @@
-# simbus: simbeds_drivers:sim_pn532_spi
+# simbus: support.emu_driver_benches:sim_pn532_spi
 # The PN532 SPI driver on the sim-pn532-spi board (LSB-first SPI, IRQ line) through
 # reader.terminal.devices against the emulated PN532 and sample card 1: activation, APDUs of 1..261
 # bytes, WTX, R(NAK) retries, card removal, power loss; and the same chip from an MSB-only
@@ -18,8 +18,8 @@ from simbench import (
 from simspi import SPI, ChipSelect
 
 from reader import errors as de
-from reader.terminal import devices as hardware
 from reader.chips.pn532 import SYNTAX_ERROR, PN532Error
+from reader.terminal import devices as hardware
 
 board = load_board("sim-pn532-spi")
 bench = Bench()

@@ -1,4 +1,4 @@
-# simbus: simbeds_drivers:sim_pn532_uart
+# simbus: support.emu_driver_benches:sim_pn532_uart
 # The PN532 HSU driver on the sim-pn532-uart board (boards/sim-pn532-uart/board.py through
 # reader.terminal.devices) against the emulated PN532 and sample card 1: activation, APDUs of 1..261
 # bytes, WTX, R(NAK) retries, card removal, and the chip's recovery (NACK, lost ACK, line
@@ -18,8 +18,8 @@ from simbench import (
 )
 
 from reader import errors as de
-from reader.terminal import devices as hardware
 from reader.chips.pn532 import PN532Error
+from reader.terminal import devices as hardware
 
 board = load_board("sim-pn532-uart")
 bench = Bench()

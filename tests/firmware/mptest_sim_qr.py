@@ -1,14 +1,15 @@
-# simbus: simbeds_drivers:sim_pn532_spi
-# The QR scanner's line reader and parser on the sim-pn532-spi board through reader.terminal.devices:
+# simbus: support.emu_driver_benches:sim_pn532_spi
+# The QR scanner's line reader and parser on the sim-pn532-spi board through
+# reader.terminal.devices:
 # every code of host/hcterm/emulator/qr_samples.json as it arrives through the emulated QR
 # module's UART (9600 8N1, CR suffix), and garbage on the line.
 import json
 
 from simbench import ROOT, Bench, load_board
 
-from reader.terminal import devices as hardware
 from reader.cards import qrcode
 from reader.cards.qrcode import QRCodeError, expired, parse_qr
+from reader.terminal import devices as hardware
 
 board = load_board("sim-pn532-spi")
 bench = Bench()

@@ -1,4 +1,4 @@
-# simbus: simbeds_drivers:sim_rc522
+# simbus: support.emu_driver_benches:sim_rc522
 # The MFRC522 driver with the firmware's ISO 14443-3 activation and T=CL on the sim-rc522
 # board (MSB-only SPI, RST line) through reader.terminal.devices, against the emulated MFRC522 and
 # sample card 1: activation, APDUs of 1..261 bytes in FSD-64 frames (chaining both ways),
@@ -18,9 +18,9 @@ from simbench import (
 )
 
 from reader import errors as de
-from reader.terminal import devices as hardware
-from reader.protocols.iso14443_4 import NOT_ACTIVE, RETRIES, TCLError
 from reader.chips.mfrc522 import STUCK, RC522Error
+from reader.protocols.iso14443_4 import NOT_ACTIVE, RETRIES, TCLError
+from reader.terminal import devices as hardware
 
 board = load_board("sim-rc522")
 bench = Bench()

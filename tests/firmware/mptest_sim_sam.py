@@ -1,4 +1,4 @@
-# simbus: simbeds_drivers:sim_rc522
+# simbus: support.emu_driver_benches:sim_rc522
 # The SAM slot driver (ISO 7816-3: ATR, PPS, T=0) on the sim-rc522 board (SAM clocked at the
 # Pico's 125 MHz / 35) through reader.terminal.devices, against the emulated slot with the sample
 # Henan PSAM (host/hcterm/emulator/samples/sam-henan.json).

@@ -1,4 +1,4 @@
-# simbus: simbeds:loopback
+# simbus: support.emu_benches:loopback
 # The sim board's transports against the sim bus: UART bytes, timeouts, any(), baud changes
 # on the control channel, SPI full duplex with chip select and LSB-first, GPIO, polling.
 import select

@@ -13,7 +13,7 @@ import time
 import aiohttp
 import pytest
 from aiohttp import web
-from bridge_wait import reader_connected
+from support.host_bridge_wait import reader_connected
 
 from hcterm.bridge import qrverify
 from hcterm.bridge.app import KEY_MANAGER, create_app, start_site
@@ -21,8 +21,8 @@ from hcterm.bridge.logs import bridge_logger, mask_ids
 from hcterm.bridge.national import NATIONAL_READS
 from hcterm.bridge.openapi import openapi
 from hcterm.bridge.readers import CONNECTED, DISCONNECTED
-from hcterm.cardfields import to_device, to_national
 from hcterm.commands.bridge import parse_listen
+from hcterm.link.fields import to_device, to_national
 from hcterm.sim.virtualreader import VirtualReader
 from reader import hostlink
 

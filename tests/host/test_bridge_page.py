@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import aiohttp
-from required_tools import needs
+from support.required_tools import needs
 
 from hcterm.bridge.app import create_app, start_site
 from hcterm.bridge.logs import bridge_logger

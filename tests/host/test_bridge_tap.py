@@ -4,7 +4,7 @@ import asyncio
 import json
 
 import aiohttp
-from bridge_wait import reader_connected
+from support.host_bridge_wait import reader_connected
 
 from hcterm.bridge.app import create_app, start_site
 from hcterm.sim.virtualreader import VirtualReader

@@ -7,8 +7,8 @@ import pytest
 
 from hcterm.emulator import cardcrypto as cc
 from reader.cards import healthcard_items as hi
-
 from reader.cards import healthcard_records as hr
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "card-crypto.md"
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from hcterm.emulator import load_card, samples
 from reader.cards import healthcard_items as hi
-
 from reader.cards import healthcard_records as hr
+
 H = bytes.fromhex
 ADULT, CHILD, ELDERLY, LOCKED, PIN_BLOCKED, EXPIRED, BLACKLISTED = samples.paths()
 TERMINAL_DATA = H("1122334455667788")

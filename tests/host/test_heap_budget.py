@@ -14,10 +14,10 @@ import json
 
 import pytest
 
-from hcterm.cardfields import to_national
 from hcterm.commands.demo import install_blacklist, set_clock
 from hcterm.emulator import samples
 from hcterm.link import LinkTimeout, Reader, ReaderError
+from hcterm.link.fields import to_national
 from hcterm.sim.virtualreader import VirtualReader
 
 ACHIEVED = "96k"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hcterm.link_fuzz import decode_in_chunks, decode_on_micropython, digest, fuzz_stream
+from hcterm.link.fuzz import decode_in_chunks, decode_on_micropython, digest, fuzz_stream
 from reader import hostlink as H
 from reader.crc import crc16_ccitt
 

@@ -14,7 +14,7 @@ import subprocess
 import threading
 
 import pytest
-from required_tools import needs
+from support.required_tools import needs
 
 from hcterm.emulator.pn532_hsu import Pn532Uart
 from hcterm.emulator.rf14443 import Picc

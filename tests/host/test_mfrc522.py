@@ -1,7 +1,7 @@
 """The emulated MFRC522 driven over SPI byte by byte, as a MicroPython driver does it."""
 
 import pytest
-from standins import ATS, StandInCard
+from support.emu_standins import ATS, StandInCard
 
 from hcterm.emulator.mfrc522 import Mfrc522
 from hcterm.emulator.rf14443 import Picc

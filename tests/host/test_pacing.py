@@ -5,17 +5,17 @@ import time
 
 from hcterm.emulator import samples
 from hcterm.emulator.card import load_card
-from hcterm.emulator.linkmodel import LinkModel, rf_frame_time
 from hcterm.emulator.pn532_frames import build_command
 from hcterm.emulator.pn532_hsu import Pn532Uart
 from hcterm.emulator.rf14443 import Picc
+from hcterm.emulator.wire_timing import WireTiming, rf_frame_time
 
 WAKE_AND_SAM_CONFIG = b"\x55\x55" + bytes(14) + build_command(bytes.fromhex("1401"))
 ACK = bytes.fromhex("0000FF00FF00")
 
 
 def chip_with_card(pacing):
-    model = LinkModel(pacing=pacing)
+    model = WireTiming(pacing=pacing)
     chip = Pn532Uart(model=model)
     out = queue.Queue()
     chip.connect(out.put)

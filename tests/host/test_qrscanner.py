@@ -8,9 +8,8 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from devicewire import Wire
+from support.board_wire import Wire
 
-from hcterm.emulator.linkmodel import LinkModel, garble
 from hcterm.emulator.qrscanner import (
     CMD_GET_VERSION,
     CMD_SET_SUFFIX,
@@ -20,6 +19,7 @@ from hcterm.emulator.qrscanner import (
     nak_frame,
     split_frames,
 )
+from hcterm.emulator.wire_timing import WireTiming, garble
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "qr-scanner.md"
 
@@ -120,7 +120,7 @@ def test_wrong_baud_garbles_both_ways():
 
 
 def test_pacing_at_9600():
-    model = LinkModel(pacing=True)
+    model = WireTiming(pacing=True)
     scanner = QrScanner(model=model)
     wire = Wire(scanner)
     text = "B143024C8AEB63C9DF702D8DCBCF4FE645BE42DB199516DBDF09A2E86915C0D1:1:20991231235959"

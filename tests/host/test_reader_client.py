@@ -163,7 +163,7 @@ def test_hcterm_exports_reader():
     import runpy
     from pathlib import Path
 
-    import hcterm.link
+    import hcterm
 
-    init = Path(hcterm.link.__file__).with_name("__init__.py")
+    init = Path(hcterm.__file__)
     assert runpy.run_path(str(init))["Reader"] is Reader

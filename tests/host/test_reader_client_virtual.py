@@ -9,7 +9,7 @@ import time
 import pytest
 
 from hcterm.link import DeviceError, NotConnected, Reader
-from hcterm.link_fuzz import LineNoise, PortProxy
+from hcterm.link.fuzz import LineNoise, PortProxy
 from hcterm.sim.virtualreader import VirtualReader, wait_for_line
 from reader.terminal import settings as config
 

@@ -1,7 +1,7 @@
 """The card on the air: ISO 14443-3 activation and ISO 14443-4 blocks, frame by frame."""
 
 import pytest
-from standins import ATS, StandInCard
+from support.emu_standins import ATS, StandInCard
 
 from hcterm.emulator.iso14443_4_card import fwt_seconds, parse_ats
 from hcterm.emulator.rf14443 import Field, Picc, frame_bits, pack_bits

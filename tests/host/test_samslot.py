@@ -6,9 +6,8 @@ A stand-in APDU-level SAM answers here; test_samslot_real.py drives the project'
 import time
 
 import pytest
-from devicewire import Wire
+from support.board_wire import Wire
 
-from hcterm.emulator.linkmodel import LinkModel, garble
 from hcterm.emulator.samslot import (
     AtrError,
     SamFaults,
@@ -19,6 +18,7 @@ from hcterm.emulator.samslot import (
     pps_answer,
     pps_request,
 )
+from hcterm.emulator.wire_timing import WireTiming, garble
 
 SAM_0015 = bytes.fromhex("0102030405060708090A 01 02 03 6F")  # serial, version, type, cmds, FCI
 CRYPTOGRAM = bytes.fromhex("00112233445566778899AABBCCDDEEFF")
@@ -363,9 +363,9 @@ def test_parse_fault_specs():
         SamFaults(atr="bogus").apply_to_atr(ATR)
 
 
-# -- link model -------------------------------------------------------------------------------
+# -- wire timing ------------------------------------------------------------------------------
 def test_counters_and_modeled_time_without_pacing():
-    model = LinkModel()
+    model = WireTiming()
     slot, wire = ready_slot(model=model)
     exchange(slot, wire, "00B000000E", 17)
     c = model.counters("sam")
@@ -375,7 +375,7 @@ def test_counters_and_modeled_time_without_pacing():
 
 
 def test_pacing_delivers_at_the_t0_rate():
-    model = LinkModel(pacing=True)
+    model = WireTiming(pacing=True)
     slot, wire = ready_slot(model=model)
     model.reset_counters()
     start = time.monotonic()
@@ -388,7 +388,7 @@ def test_pacing_delivers_at_the_t0_rate():
 
 
 def test_pps_speeds_up_the_modeled_line():
-    model = LinkModel()
+    model = WireTiming()
     slot, wire = ready_slot(model=model)
     exchange(slot, wire, "FF1018F7", 4)
     assert model.char_time("sam") == pytest.approx(12 / 115200)

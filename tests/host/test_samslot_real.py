@@ -4,7 +4,7 @@ Each exchange through the slot is compared with the same APDU sent to a twin SAM
 and the file contents with the SAM image.
 """
 
-from devicewire import Wire
+from support.board_wire import Wire
 
 from hcterm.emulator import samples
 from hcterm.emulator.samslot import SamSlot, parse_atr, pps_request

@@ -5,9 +5,10 @@ import subprocess
 
 import conftest
 
+from hcterm.emulator.bus_device import UartDevice
 from hcterm.mpy import micropython_command
 from hcterm.sim.bus import SimBus
-from hcterm.sim.devices import LoopbackSpi, LoopbackUart, UartDevice
+from hcterm.sim.loopback import LoopbackSpi, LoopbackUart
 
 SCRIPT = """
 from simhal import UART, Pin, record

@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from hcterm.cardfields import to_national
 from hcterm.commands.demo import blacklist_ids, install_blacklist, set_clock
 from hcterm.emulator import samples
 from hcterm.emulator.cardimage import WORD_FIELDS
 from hcterm.link import Reader, ReaderError
+from hcterm.link.fields import to_national
 from hcterm.sim.virtualreader import VirtualReader
 from reader import hostlink
 

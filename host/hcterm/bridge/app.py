@@ -20,7 +20,7 @@ from aiohttp import WSMsgType, web
 
 from reader import hostlink
 
-from ..cardfields import to_device, to_national
+from ..link.fields import to_device, to_national
 from .errors import ApiError, bad_request, from_exception, json_response
 from .events import EventHub, EventRouter
 from .logs import bridge_logger

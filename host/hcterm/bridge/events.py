@@ -16,7 +16,7 @@ bridge's other subscribers.
 import asyncio
 import time
 
-from ..cardfields import to_national
+from ..link.fields import to_national
 from .logs import mask_qr
 from .qrverify import QRVerifyError
 

@@ -1,15 +1,13 @@
 """The national read functions the bridge serves: `NATIONAL_READS` maps each `iR_…Info`
-name of hcterm.link_national to its card file and whether it takes a record number
-(`recNo`). The card field forms (AN text <-> GBK hex) are hcterm.cardfields.
+name of hcterm.link.national to its card file and whether it takes a record number
+(`recNo`). The card field forms (AN text <-> GBK hex) are hcterm.link.fields.
 """
 
 import inspect
 
-from reader.cards import healthcard_items as hi
-
-
 from reader.cards import healthcard_records as hr
-from ..link_national import FILE_FIELDS, NationalInterface
+
+from ..link.national import FILE_FIELDS, NationalInterface
 
 
 def _national_reads():

@@ -22,7 +22,7 @@ def _link_fuzz_arguments(p):
 def link_fuzz(args):
     """Both decoders (CPython, and the firmware's under MicroPython) on one stream of random,
     mutated and garbage frames; then requests through a noisy link to a virtual reader."""
-    from ..link_fuzz import decode_in_chunks, decode_on_micropython, digest, fuzz_stream
+    from ..link.fuzz import decode_in_chunks, decode_on_micropython, digest, fuzz_stream
 
     stream, expected = fuzz_stream(args.frames, seed=args.seed)
     got, counters, host_s = decode_in_chunks(stream, seed=args.seed + 1)
@@ -47,7 +47,7 @@ def noisy_requests(count, rate, seed):
     """`count` config-set/get pairs through a LineNoise proxy: every acknowledged request
     must be answered, every answer must be the right one."""
     from ..link import LinkTimeout, Reader
-    from ..link_fuzz import LineNoise, PortProxy
+    from ..link.fuzz import LineNoise, PortProxy
     from ..sim.virtualreader import VirtualReader
 
     noise = LineNoise(rate, seed)

@@ -1,8 +1,8 @@
 """`hcterm bench tap`: how long a tap takes, from the card entering the field to its event.
 
-Method (docs/bench-tap.md): virtual readers with link pacing on (every wire takes its
+Method (docs/bench-tap.md): virtual readers with wire pacing on (every wire takes its
 modeled time at the default rates: PN532 HSU 115200, ISO 14443 106 kbit/s, SAM T=0 after
-its PPS, card and SAM processing times of docs/link-model.md). On each sim board, `--taps`
+its PPS, card and SAM processing times of docs/wire-timing.md). On each sim board, `--taps`
 identity-profile taps of the accepted sample cards, after one warm-up tap (the first tap
 brings the SAM up: reset, PPS, SELECT DF01). The latency of a tap is the firmware's own
 `latency_ms` (from the poll that finds the card to the event queued for the host); the host
@@ -11,7 +11,7 @@ beside it. Then on the default board:
 
 - the reference flow (config flow=reference: a SELECT walk and an AuthIRK per file, SAM
   kept at 9600 baud without PPS) over the same emulated hardware;
-- the wire floor of one tap: the link model's counters over the tap (PN532 HSU, RF with the
+- the wire floor of one tap: the wire timing's counters over the tap (PN532 HSU, RF with the
   card's processing, SAM with its processing), the idle polls in the window taken out;
 - the firmware's live heap at the tap's fullest points (config heap_probe) and the qstr pool
   (micropython.qstr_info() at the REPL after the taps).
@@ -172,9 +172,9 @@ class Session:
         return self.reader.info()["terminal"]["polls"]
 
     def floor(self):
-        """The link model's time of one tap, per link on its critical path."""
+        """The wire timing's time of one tap, per wire on its critical path."""
         model = self.vr.model
-        # what an idle poll (no card) costs on each link
+        # what an idle poll (no card) costs on each wire
         p0 = self._polls()
         model.reset_counters()
         time.sleep(IDLE_SAMPLE_S)

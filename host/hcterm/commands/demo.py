@@ -81,7 +81,7 @@ def card_kind(path):
 
 def national_event(event):
     """An event as the Reader delivers it -> the HIS's view: AN card fields as text."""
-    from ..cardfields import to_national
+    from ..link.fields import to_national
 
     return to_national(event)
 

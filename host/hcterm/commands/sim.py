@@ -21,7 +21,8 @@ def register(subparsers):
                    help=f"the firmware's RAM budget (default {DEFAULT_HEAP}; the ROMFS image "
                         "comes on top)")
     p.add_argument("--pace", action="store_true",
-                   help="deliver bytes at the modeled wire rates in real time (docs/link-model.md)")
+                   help="deliver bytes at the modeled wire rates in real time "
+                        "(docs/wire-timing.md)")
     p.add_argument("--from-source", action="store_true",
                    help="import the firmware from its .py source instead of the ROMFS image")
     p.add_argument("--list-boards", action="store_true", help="list the boards and exit")

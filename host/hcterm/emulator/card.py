@@ -12,9 +12,8 @@ import os
 from typing import ClassVar
 
 from reader.cards import healthcard_items as hi
-
-
 from reader.cards import healthcard_records as hr
+
 from . import cardcrypto as cc
 from .cardimage import data_from_image, image_from_data, read_image, write_image
 from .cardsecurity import SW_OK, CardSecurity, sw

@@ -9,9 +9,8 @@ import base64
 import json
 
 from reader.cards import healthcard_items as hi
-
-
 from reader.cards import healthcard_records as hr
+
 FORMAT = "hcterm-card-image/1"
 
 # 1-byte B items shown as booleans (flag set = 01).

@@ -6,9 +6,8 @@ protected lock commands 841E/8418/8416. The scheme is docs/card-crypto.md; the s
 """
 
 from reader.cards import healthcard_items as hi
-
-
 from reader.cards import healthcard_records as hr
+
 from . import cardcrypto as cc
 
 SW_OK = b"\x90\x00"

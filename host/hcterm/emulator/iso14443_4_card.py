@@ -18,7 +18,7 @@ does with a block it cannot use. It wraps the card application (`process(apdu) -
 
 import math
 
-from .linkmodel import card_time, classify_apdu
+from .wire_timing import card_time, classify_apdu
 
 FSD_TABLE = (16, 24, 32, 40, 48, 64, 96, 128, 256)  # FSDI/FSCI -> FSD/FSC (9..15 RFU: 256)
 FC_HZ = 13_560_000

@@ -27,7 +27,7 @@ import time
 
 from reader.crc import crc_a
 
-from ..sim.devices import SpiDevice
+from .bus_device import SpiDevice
 from .chipfaults import ChipFaults
 from .rf14443 import Field, pack_bits
 
@@ -76,7 +76,7 @@ class Mfrc522(SpiDevice):
     def __init__(self, field=None, faults=None, clock=time.monotonic, model=None):
         super().__init__()
         self.faults = faults or ChipFaults()
-        # SPI at MHz rates costs little; a LinkModel paces the RF side (link "rf")
+        # SPI at MHz rates costs little; a WireTiming paces the RF side (wire "rf")
         self.field = field or Field(self.faults, model=model)
         self.clock = clock
         self._window = None

@@ -10,7 +10,7 @@ What the HSU adds to the core:
   it), `lost_ack` (the ACK never arrives), `garbage` (noise before the chip's next frame).
 """
 
-from ..sim.devices import UartDevice
+from .bus_device import UartDevice
 from .chipfaults import ChipFaults
 from .pn532 import Pn532Core
 from .pn532_frames import ACK, NACK, FrameParser
@@ -31,7 +31,7 @@ class Pn532Uart(UartDevice):
     def __init__(self, field=None, faults=None, model=None, link="pn532"):
         super().__init__()
         faults = faults or ChipFaults()
-        self.model = model  # a LinkModel: bytes take their time on the HSU line (and the air)
+        self.model = model  # a WireTiming: bytes take their time on the HSU line (and the air)
         self.link = link
         if model is not None and not model.has(link):
             model.add_uart(link, self.baudrate)

@@ -15,7 +15,7 @@ wakes it from LowVbat or PowerDown.
 
 from collections import deque
 
-from ..sim.devices import SpiDevice
+from .bus_device import SpiDevice
 from .chipfaults import ChipFaults
 from .pn532 import Pn532Core
 from .pn532_frames import ACK, FrameParser
@@ -35,7 +35,7 @@ class Pn532Spi(SpiDevice):
     def __init__(self, field=None, faults=None, model=None):
         super().__init__()
         faults = faults or ChipFaults()
-        # SPI at MHz rates costs little; a LinkModel paces the RF side (link "rf")
+        # SPI at MHz rates costs little; a WireTiming paces the RF side (wire "rf")
         self.core = Pn532Core(field or Field(faults, model=model), faults)
         self.core.emit = self._emit
         self.faults = faults

@@ -24,8 +24,8 @@ Bytes at a rate other than the module's (after `on_host_baudrate`) are garbled b
 
 import threading
 
-from hcterm.emulator.linkmodel import garble
-from hcterm.sim.devices import UartDevice
+from hcterm.emulator.bus_device import UartDevice
+from hcterm.emulator.wire_timing import garble
 
 HEADER = 0x7E
 ACK = 0x06

@@ -19,7 +19,7 @@ from reader.crc import check_crc_a, crc_a_bytes
 
 from .chipfaults import ChipFaults
 from .iso14443_4_card import CardT1
-from .linkmodel import RF_FDT_PCD_PICC_S, RF_GUARD_PICC_PCD_S
+from .wire_timing import RF_FDT_PCD_PICC_S, RF_GUARD_PICC_PCD_S
 
 # Short frames (7 bits) and 14443-3 commands.
 REQA = 0x26
@@ -220,7 +220,7 @@ class Field:
 
     def __init__(self, faults=None, model=None):
         self.faults = faults or ChipFaults()
-        self.model = model  # a LinkModel: frames on the air take their time (link "rf")
+        self.model = model  # a WireTiming: frames on the air take their time (wire "rf")
         self.cards = []
         self.rf_on = False
         self.frames = 0  # frames the reader sent

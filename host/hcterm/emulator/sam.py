@@ -12,9 +12,8 @@ import json
 from typing import ClassVar
 
 from reader.cards import healthcard_items as hi
-
-
 from reader.cards import healthcard_records as hr
+
 from . import cardcrypto as cc
 from .card import Apdu
 from .cardsecurity import SW_OK, sw

@@ -16,7 +16,7 @@ for links without a RST line (a pty). Supported:
 |                        | data becomes 61xx and GET RESPONSE (00C0) is served from it.         |
 | Direction of P3        | by INS: OUTGOING_INS (data from card) else data to the card          |
 | Wrong baud             | after `on_host_baudrate`, bytes at a rate other than the card's are  |
-|                        | garbled both ways (linkmodel.garble). Unknown host rate: no garbling |
+|                        | garbled both ways (wire_timing.garble). Unknown host rate: no garbling |
 | Faults                 | SamFaults: mute, bad ATR (ts/tck/truncated), stuck after N APDUs,    |
 |                        | NULL (60) storm before answers                                       |
 | Not supported          | T=1, ~INS (byte-by-byte) procedure bytes, clock stop, class change   |
@@ -30,8 +30,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from hcterm.emulator.linkmodel import SAM_CLOCK_HZ, card_time, classify_apdu, garble, t0_baud
-from hcterm.sim.devices import UartDevice
+from hcterm.emulator.bus_device import UartDevice
+from hcterm.emulator.wire_timing import SAM_CLOCK_HZ, card_time, classify_apdu, garble, t0_baud
 
 # ISO/IEC 7816-3 tables, indexed by the nibbles of TA1 / PPS1 (None: reserved for future use).
 FI_TABLE = (372, 372, 558, 744, 1116, 1488, 1860, None, None, 512, 768, 1024, 1536, 2048,

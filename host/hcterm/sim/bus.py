@@ -2,7 +2,8 @@
 
 One AF_UNIX stream socket per UART and per SPI device, plus the control channel, all in one
 directory (the firmware finds it in $HCTERM_SIM_DIR). Wire format: docs/sim-bus.md.
-Every socket is served by its own thread; devices see only the hooks of hcterm.sim.devices.
+Every socket is served by its own thread; devices see only the hooks of
+hcterm.emulator.bus_device.
 """
 
 import json
@@ -11,7 +12,7 @@ import socket
 import threading
 import time
 
-from .devices import SpiDevice, UartDevice
+from ..emulator.bus_device import SpiDevice, UartDevice
 
 
 class SimBus:

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..emulator.linkmodel import LinkModel
+from ..emulator.wire_timing import WireTiming
 from ..mpy import BOARDS_DIR, REPO, micropython_command
 from . import boards, romimage
 from .bus import SimBus
@@ -65,7 +65,7 @@ class VirtualReader:
         self.port_link = port_link
         self.control_path = control
         # one timing model for every wire; with pace=True bytes take their modeled time
-        self.model = LinkModel(pacing=pace)
+        self.model = WireTiming(pacing=pace)
         self.devices = Devices(info, sam=sam, model=self.model)
         self._initial_card = card
         self.bus = None

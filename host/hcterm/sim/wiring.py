@@ -37,7 +37,7 @@ class Devices:
     READER_CHIPS = {"pn532-hsu": Pn532Uart, "pn532-spi": Pn532Spi, "rc522": Mfrc522}
 
     def __init__(self, wiring, sam=None, model=None):
-        """`model`: a LinkModel shared by every device (pace mode: real-time wire timing)."""
+        """`model`: a WireTiming shared by every device (pace mode: wires in real time)."""
         self.model = model
         self.uarts = {}
         self.spis = {}

@@ -1,31 +1,32 @@
-"""Link timing model: how long bytes take on each wire of a reader, and a pace mode.
+"""Wire timing: how long bytes take on each wire of a reader (PN532 HSU, RF, SAM, QR,
+the host UART), and a pace mode. Not the host link protocol (that is hcterm.link).
 
 The sim bus delivers bytes instantly; a real reader waits for its wires. This model gives
-every link a rate and an overhead, counts what crosses it, and (in pace mode) sleeps the
+every wire a rate and an overhead, counts what crosses it, and (in pace mode) sleeps the
 modeled time so the firmware sees realistic timing. Figures and their sources:
-docs/link-model.md.
+docs/wire-timing.md.
 
 API (small on purpose; emulators of any chip use the same calls):
 
-    model = LinkModel(pacing=False)        # default links: see DEFAULT_LINKS
+    model = WireTiming(pacing=False)       # default wires: see DEFAULT_WIRES
     model.add_uart("qr", 9600)             # 10 bits a byte (start + 8 + stop)
     model.add_t0("sam")                    # ISO 7816-3 T=0 at 3.5712 MHz, Fi/Di 372/1, 12 etu/char
     model.add_rf("rf")                     # ISO 14443 type A, 106 kbit/s
     model.set_baud("qr", 115200)           # a UART re-initialised
     model.set_fidi("sam", 372, 12)         # after a PPS
-    model.floor(link, nbytes) -> seconds   # modeled time of one burst, never sleeps
-    model.pace(link, nbytes, "tx"|"rx")    # count the bytes; in pace mode sleep their time
-    model.wait(link, seconds)              # processing time (card, SAM): counted, slept if pacing
-    model.round_trip(link)                 # count one command/response exchange
+    model.floor(wire, nbytes) -> seconds   # modeled time of one burst, never sleeps
+    model.pace(wire, nbytes, "tx"|"rx")    # count the bytes; in pace mode sleep their time
+    model.wait(wire, seconds)              # processing time (card, SAM): counted, slept if pacing
+    model.round_trip(wire)                 # count one command/response exchange
     model.rf_exchange_time(cmd_len, resp_len, processing=0.0) -> seconds
     card_time(command_class, nbytes=0)     # card/SAM processing figure (module function)
     classify_apdu(apdu) -> command class   # pure
-    model.counters(link) -> LinkCounters(tx_bytes, rx_bytes, round_trips, modeled_s)
+    model.counters(wire) -> WireCounters(tx_bytes, rx_bytes, round_trips, modeled_s)
 
 `garble(data, tx_baud, rx_baud)` is the line at the wrong rate: a bit-level UART receiver
 sampling a sender at another baud, deterministic.
 
-Pacing keeps a per-link "line busy until" deadline: a pace that comes within PACE_SLACK_S
+Pacing keeps a per-wire "line busy until" deadline: a pace that comes within PACE_SLACK_S
 of it continues the stream, so many small paces add up to the modeled total instead of
 accumulating sleep overshoot; after a longer idle gap the line starts afresh.
 """
@@ -54,7 +55,7 @@ PACE_SLACK_S = 0.005  # a pace within this of the line's last deadline continues
 
 # Card and SAM processing time per command class: (fixed seconds, seconds per data byte).
 # Plausible figures for a contactless CPU card / PSAM with EEPROM and an SM4 engine, chosen
-# (not measured) as explained in docs/link-model.md.
+# (not measured) as explained in docs/wire-timing.md.
 CARD_TIMES = {
     "select": (0.002, 0.0),
     "read_record": (0.002, 0.000_01),
@@ -88,8 +89,8 @@ _INS_CLASS = {
 }
 _SAM_INS_CLASS = {0xDE: "sam_diversify", 0x5E: "verify_pin"}
 
-# Links a fresh model knows, as (kind, parameter): the reader's wires at power-up.
-DEFAULT_LINKS = {
+# Wires a fresh model knows, as (kind, parameter): the reader's wires at power-up.
+DEFAULT_WIRES = {
     "host": ("uart", 115200),
     "pn532": ("uart", 115200),
     "qr": ("uart", 9600),
@@ -126,32 +127,32 @@ def rf_frame_time(nbytes):
 
 
 @dataclass
-class LinkCounters:
+class WireCounters:
     tx_bytes: int = 0  # device -> board (or PICC -> PCD on RF)
     rx_bytes: int = 0  # board -> device
     round_trips: int = 0
     modeled_s: float = 0.0
 
 
-class _Link:
+class _Wire:
     def __init__(self, kind, char_s):
         self.kind = kind
         self.char_s = char_s
-        self.counters = LinkCounters()
+        self.counters = WireCounters()
         self.busy_until = 0.0
 
 
-class LinkModel:
-    """Per-link rates, counters and optional real-time pacing (see module docstring)."""
+class WireTiming:
+    """Per-wire rates, counters and optional real-time pacing (see module docstring)."""
 
     def __init__(self, pacing=False, clock=time.monotonic, sleep=time.sleep):
         self.pacing = pacing
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._links = {}
-        self._last_link = None
-        for name, (kind, arg) in DEFAULT_LINKS.items():
+        self._wires = {}
+        self._last_wire = None
+        for name, (kind, arg) in DEFAULT_WIRES.items():
             if kind == "uart":
                 self.add_uart(name, arg)
             elif kind == "t0":
@@ -161,36 +162,36 @@ class LinkModel:
 
     # -- configuration -----------------------------------------------------------------
     def add_uart(self, name, baud, bits_per_byte=UART_BITS_PER_BYTE):
-        self._links[name] = _Link("uart", bits_per_byte / baud)
+        self._wires[name] = _Wire("uart", bits_per_byte / baud)
 
     def add_t0(self, name, clock=SAM_CLOCK_HZ, fi=372, di=1, extra_guard=0):
-        self._links[name] = _Link("t0", _t0_char_s(clock, fi, di, extra_guard))
-        self._links[name].t0 = (clock, fi, di, extra_guard)
+        self._wires[name] = _Wire("t0", _t0_char_s(clock, fi, di, extra_guard))
+        self._wires[name].t0 = (clock, fi, di, extra_guard)
 
     def add_rf(self, name):
-        self._links[name] = _Link("rf", RF_BITS_PER_BYTE * RF_BIT_S)
+        self._wires[name] = _Wire("rf", RF_BITS_PER_BYTE * RF_BIT_S)
 
     def has(self, name):
-        return name in self._links
+        return name in self._wires
 
     def set_baud(self, name, baud, bits_per_byte=UART_BITS_PER_BYTE):
-        self._link(name).char_s = bits_per_byte / baud
+        self._wire(name).char_s = bits_per_byte / baud
 
     def set_fidi(self, name, fi, di, extra_guard=None):
-        link = self._link(name)
-        clock, _, _, guard = link.t0
+        wire = self._wire(name)
+        clock, _, _, guard = wire.t0
         guard = guard if extra_guard is None else extra_guard
-        link.t0 = (clock, fi, di, guard)
-        link.char_s = _t0_char_s(clock, fi, di, guard)
+        wire.t0 = (clock, fi, di, guard)
+        wire.char_s = _t0_char_s(clock, fi, di, guard)
 
     def char_time(self, name):
-        """Seconds one byte occupies on the link (RF: 9 bits, no frame overhead)."""
-        return self._link(name).char_s
+        """Seconds one byte occupies on the wire (RF: 9 bits, no frame overhead)."""
+        return self._wire(name).char_s
 
     # -- timing ------------------------------------------------------------------------
-    def floor(self, link, nbytes):
-        """Modeled seconds for `nbytes` sent as one burst on `link`; never sleeps."""
-        entry = self._link(link)
+    def floor(self, wire, nbytes):
+        """Modeled seconds for `nbytes` sent as one burst on `wire`; never sleeps."""
+        entry = self._wire(wire)
         if entry.kind == "rf":
             return rf_frame_time(nbytes) if nbytes else 0.0
         return nbytes * entry.char_s
@@ -200,60 +201,60 @@ class LinkModel:
         return (rf_frame_time(cmd_len) + RF_FDT_PCD_PICC_S + processing
                 + rf_frame_time(resp_len) + RF_GUARD_PICC_PCD_S)
 
-    def pace(self, link, nbytes, direction="tx"):
-        """Count `nbytes` crossing `link`; in pace mode sleep their modeled time. -> seconds"""
-        seconds = self.floor(link, nbytes)
+    def pace(self, wire, nbytes, direction="tx"):
+        """Count `nbytes` crossing `wire`; in pace mode sleep their modeled time. -> seconds"""
+        seconds = self.floor(wire, nbytes)
         with self._lock:
-            counters = self._link(link).counters
+            counters = self._wire(wire).counters
             if direction == "tx":
                 counters.tx_bytes += nbytes
             else:
                 counters.rx_bytes += nbytes
-        self._spend(link, seconds)
+        self._spend(wire, seconds)
         return seconds
 
-    def wait(self, link, seconds):
-        """Processing time on `link` (a card thinking): counted, slept in pace mode."""
-        self._spend(link, seconds)
+    def wait(self, wire, seconds):
+        """Processing time on `wire` (a card thinking): counted, slept in pace mode."""
+        self._spend(wire, seconds)
         return seconds
 
-    def round_trip(self, link):
+    def round_trip(self, wire):
         with self._lock:
-            self._link(link).counters.round_trips += 1
+            self._wire(wire).counters.round_trips += 1
 
     # -- counters ----------------------------------------------------------------------
-    def counters(self, link):
+    def counters(self, wire):
         with self._lock:
-            c = self._link(link).counters
-            return LinkCounters(c.tx_bytes, c.rx_bytes, c.round_trips, c.modeled_s)
+            c = self._wire(wire).counters
+            return WireCounters(c.tx_bytes, c.rx_bytes, c.round_trips, c.modeled_s)
 
     def reset_counters(self):
         with self._lock:
-            for entry in self._links.values():
-                entry.counters = LinkCounters()
+            for entry in self._wires.values():
+                entry.counters = WireCounters()
 
     # -- internals ---------------------------------------------------------------------
-    def _link(self, name):
+    def _wire(self, name):
         try:
-            return self._links[name]
+            return self._wires[name]
         except KeyError:
-            raise KeyError(f"link model has no link {name!r}; add it with add_uart/add_t0/"
-                           f"add_rf (known: {', '.join(sorted(self._links))})") from None
+            raise KeyError(f"the wire timing has no wire {name!r}; add it with add_uart/add_t0/"
+                           f"add_rf (known: {', '.join(sorted(self._wires))})") from None
 
-    def _spend(self, link, seconds):
-        entry = self._link(link)
+    def _spend(self, wire, seconds):
+        entry = self._wire(wire)
         with self._lock:
             entry.counters.modeled_s += seconds
             if not self.pacing:
                 return
             now = self._clock()
-            # A burst that follows the previous one on the same link within PACE_SLACK_S
+            # A burst that follows the previous one on the same wire within PACE_SLACK_S
             # continues it, so the sleep overshoot of many small paces is caught up instead
-            # of adding up. If another link was used in between (a chain of causes: HSU ->
-            # air -> HSU), the time since belongs to that link: start afresh.
-            continues = self._last_link == link and now - entry.busy_until < PACE_SLACK_S
+            # of adding up. If another wire was used in between (a chain of causes: HSU ->
+            # air -> HSU), the time since belongs to that wire: start afresh.
+            continues = self._last_wire == wire and now - entry.busy_until < PACE_SLACK_S
             start = entry.busy_until if continues else now
-            self._last_link = link
+            self._last_wire = wire
             entry.busy_until = start + seconds
             delay = entry.busy_until - now
         if delay > 0:

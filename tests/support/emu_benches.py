@@ -1,13 +1,15 @@
-"""Wirings of emulated devices for firmware tests that need the sim bus.
+"""The emulator's side of the sim bus for firmware tests: wirings of emulated devices.
 
-An mptest module names one in its first lines: `# simbus: simbeds:loopback`; tests/conftest.py
-starts a SimBus with what the function returns and points $HCTERM_SIM_DIR at it.
+An mptest module names one in its first lines: `# simbus: support.emu_benches:loopback`;
+tests/conftest.py starts a SimBus with what the function returns and points $HCTERM_SIM_DIR
+at it.
 """
 
 import json
 from pathlib import Path
 
-from hcterm.sim.devices import LoopbackSpi, LoopbackUart, UartDevice
+from hcterm.emulator.bus_device import UartDevice
+from hcterm.sim.loopback import LoopbackSpi, LoopbackUart
 
 
 class Recorder(UartDevice):
@@ -114,7 +116,7 @@ class Bench(LineBench):
 def _health_bench(sam=None):
     from hcterm.sim.wiring import Devices
 
-    wiring_path = Path(__file__).parent.parent / "boards" / "sim-pn532-uart" / "wiring.json"
+    wiring_path = Path(__file__).resolve().parents[2] / "boards" / "sim-pn532-uart" / "wiring.json"
     with open(wiring_path, encoding="utf-8") as f:
         devices = Devices(json.load(f), sam=sam)
     devices.tap("adult")

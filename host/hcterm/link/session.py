@@ -1,22 +1,13 @@
-"""`Reader`: the host's client of a reader's host link (docs/host-link.md) over pyserial.
-
-    from hcterm import Reader
-    with Reader("/dev/ttyUSB0") as reader:        # or a pty, or socket://host:port
-        print(reader.info()["firmware"])
-        for event in reader.events(timeout=60):   # {"type": "tap", "KH": …, …}
-            ...
+"""`LinkSession`: one host-link session with a reader over pyserial (docs/host-link.md);
+`hcterm.link.client.Reader` adds the requests on top.
 
 The frame codec and message numbers come from the firmware's own `reader.hostlink`.
 Requests go one at a time: each is sent until the reader acknowledges it (`ack_timeout`,
 doubled per try, `retries` tries), then its answer is awaited (`timeout`). Frames from the
 reader are acknowledged and delivered once. When the port goes away (unplugged, socket
 closed) a thread reopens it every `reconnect_interval` and starts a new session; requests
-made meanwhile wait up to their timeout for it.
-
-Errors: one family, `ReaderError`: `LinkTimeout` (no acknowledgement or answer in time),
-`NotConnected` (no port, closed, or handed to the REPL), `DeviceError(code, message)` (the
-reader answered an ERROR; `NotSupported` when the firmware does not do it yet).
-National interface names (`PowerOn`, `SendAPDU`, `iR_DDF1EF05Info`, …): link_national.py.
+made meanwhile wait up to their timeout for it. The port can be handed to the MicroPython
+REPL (`handoff`) and taken back (`take_back`).
 """
 
 import queue
@@ -29,45 +20,15 @@ import serial
 from reader import hostlink
 from reader.hostlink import ACK, ERROR, EVENT, REQUEST, RESPONSE
 
-from .link_national import NationalInterface
+from .errors import DeviceError, LinkTimeout, NotConnected, ReaderError
 
 RAW_REPL_BANNER = b"raw REPL; CTRL-B to exit\r\n>"
 
 
-class ReaderError(Exception):
-    """Base of every error of the Reader client."""
+class LinkSession:
+    """The session machinery of `Reader`: port, receiving thread, acknowledged requests,
+    events, reconnects and the REPL hand-off."""
 
-
-class LinkTimeout(ReaderError):
-    """The reader did not acknowledge or answer in time."""
-
-
-class NotConnected(ReaderError):
-    """No port: not opened, closed, unplugged and not back in time, or handed to the REPL."""
-
-
-class DeviceError(ReaderError):
-    """The reader answered an ERROR: `code` (hostlink.ERRORS), `name`, `message`, `kind`."""
-
-    def __init__(self, code, message, name=None, kind=None):
-        self.code = code
-        self.name = name or hostlink.ERRORS.get(code, "?")
-        self.message = message
-        self.kind = kind
-        super().__init__(f"reader error {code} ({self.name}): {message}")
-
-    @classmethod
-    def from_body(cls, body):
-        code = body.get("code", hostlink.INTERNAL)
-        kind = NotSupported if code == hostlink.NOT_SUPPORTED else cls
-        return kind(code, body.get("message", "no message"), body.get("name"), body.get("kind"))
-
-
-class NotSupported(DeviceError):
-    """The reader (its firmware or board) does not do this yet."""
-
-
-class Reader(NationalInterface):
     def __init__(self, url, baudrate=115200, timeout=5.0, ack_timeout=0.1, retries=5,
                  reconnect=True, reconnect_interval=0.2, on_event=None, connect=True,
                  open_timeout=10.0):
@@ -362,86 +323,12 @@ class Reader(NationalInterface):
         self._start_thread()
         return self.hello()
 
-    # -- requests -------------------------------------------------------------------------
+    # -- a new session ----------------------------------------------------------------------
     def hello(self, timeout=None):
+        """Start a new session (the reader then sends what it parked); the device info."""
         self.device = self.request(hostlink.HELLO, {"session": random.randrange(1 << 30)},
                                    timeout=timeout)
         return self.device
-
-    def info(self):
-        return self.request(hostlink.INFO)
-
-    def selftest(self):
-        return self.request(hostlink.SELFTEST)
-
-    def config(self):
-        return self.request(hostlink.CONFIG_GET)
-
-    def set_time(self, when=None):
-        """Set the reader's clock (used for the card-expiry check) to `when` (a datetime;
-        default: the host's local time now). Returns the reader's answer ({"today"})."""
-        import datetime
-
-        when = when or datetime.datetime.now()
-        return self.request(hostlink.SET_TIME, {"time": when.strftime("%Y%m%d%H%M%S")})
-
-    def set_config(self, **settings):
-        return self.request(hostlink.CONFIG_SET, settings)
-
-    def feedback(self, beep=None, led=None, display=None):
-        body = {}
-        if beep is not None:
-            body["beep"] = beep if isinstance(beep, dict) else {"count": int(beep)}
-        if led is not None:
-            body["led"] = {"on": bool(led)}
-        if display is not None:
-            body["display"] = display
-        return self.request(hostlink.FEEDBACK, body)
-
-    def power_on(self, slot="card"):
-        return self.request(hostlink.POWER_ON, {"slot": hostlink.slot_name(slot)})
-
-    def power_off(self, slot="card"):
-        return self.request(hostlink.POWER_OFF, {"slot": hostlink.slot_name(slot)})
-
-    def apdu(self, slot, command):
-        """Send a command APDU (bytes or hex) to a powered slot; response bytes incl. SW."""
-        if isinstance(command, (bytes, bytearray)):
-            command = command.hex()
-        answer = self.request(hostlink.APDU, {"slot": hostlink.slot_name(slot),
-                                              "apdu": command.replace(" ", "")})
-        return bytes.fromhex(answer["rsp"])
-
-    def read(self, files=None, fields=None):
-        body = {}
-        if files:
-            body["files"] = list(files)
-        if fields:
-            body["fields"] = list(fields)
-        return self.request(hostlink.READ, body)
-
-    def read_file(self, file, offset=0, length=256):
-        answer = self.request(hostlink.READ_FILE, {"file": file, "offset": offset,
-                                                   "length": length})
-        return bytes.fromhex(answer["data"])
-
-    def write(self, file, fields, record=None):
-        body = {"file": file, "fields": fields}
-        if record is not None:
-            body["record"] = record
-        return self.request(hostlink.WRITE, body)
-
-    def verify_pin(self, pin):
-        return self.request(hostlink.VERIFY_PIN, {"pin": str(pin)})
-
-    def change_pin(self, old, new):
-        return self.request(hostlink.CHANGE_PIN, {"old": str(old), "new": str(new)})
-
-    def blacklist_status(self):
-        return self.request(hostlink.BLACKLIST_STATUS)
-
-    def blacklist_update(self, body):
-        return self.request(hostlink.BLACKLIST_UPDATE, body)
 
 
 def _crc_of(kind, seq, msg, payload):
@@ -459,7 +346,3 @@ def _read_until(ser, marker, deadline, url):
         got += ser.read(max(1, ser.in_waiting))
     return got
 
-
-def OpenDevice(port, **options):  # noqa: N802 - the national interface's name
-    """The national interface's OpenDevice(port): a connected Reader."""
-    return Reader(port, **options)

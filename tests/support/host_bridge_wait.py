@@ -1,4 +1,5 @@
-"""Waiting for a bridge (hcterm.bridge) to have its reader connected, over its HTTP API."""
+"""The host's side, for bridge tests: waiting for a bridge (hcterm.bridge) to have its reader
+connected, as an HTTP client of its API."""
 
 import asyncio
 import time

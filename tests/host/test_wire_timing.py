@@ -1,4 +1,4 @@
-"""The link timing model: figures, counters, pacing in real time, a line at the wrong baud."""
+"""Wire timing: figures, counters, pacing in real time, a line at the wrong baud."""
 
 import re
 import time
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from hcterm.emulator import linkmodel
-from hcterm.emulator.linkmodel import (
-    LinkModel,
+from hcterm.emulator import wire_timing
+from hcterm.emulator.wire_timing import (
+    WireTiming,
     card_time,
     classify_apdu,
     frame_bits,
@@ -19,7 +19,7 @@ from hcterm.emulator.linkmodel import (
 
 
 def test_uart_floor_is_ten_bits_a_byte():
-    model = LinkModel()
+    model = WireTiming()
     assert model.floor("qr", 200) == pytest.approx(200 * 10 / 9600)  # 208.3 ms
     assert model.floor("pn532", 1) == pytest.approx(10 / 115200)
     model.set_baud("qr", 115200)
@@ -27,7 +27,7 @@ def test_uart_floor_is_ten_bits_a_byte():
 
 
 def test_sam_t0_character_is_12_etu():
-    model = LinkModel()
+    model = WireTiming()
     assert t0_baud(3_571_200, 372, 1) == 9600
     assert t0_baud(3_571_200, 372, 12) == 115200
     assert model.char_time("sam") == pytest.approx(0.00125)  # 12 etu of 104.17 us
@@ -40,7 +40,7 @@ def test_sam_t0_character_is_12_etu():
 def test_rf_frames_and_exchange():
     bit = 128 / 13_560_000
     assert rf_frame_time(7) == pytest.approx((7 * 9 + 2) * bit)
-    model = LinkModel()
+    model = WireTiming()
     assert model.floor("rf", 7) == pytest.approx(rf_frame_time(7))
     assert model.floor("rf", 0) == 0.0
     fdt = 1172 / 13_560_000
@@ -63,12 +63,12 @@ def test_card_processing_classes():
     assert classify_apdu(b"\x00") == "other"
     assert card_time("read_binary", 128) == pytest.approx(0.001 + 128 * 0.00001)
     assert card_time("no-such-class") == card_time("other")
-    for name, (fixed, _per_byte) in linkmodel.CARD_TIMES.items():
+    for name, (fixed, _per_byte) in wire_timing.CARD_TIMES.items():
         assert 0 < fixed <= 0.012, name  # "a few ms each"
 
 
 def test_counters_count_bytes_round_trips_and_modeled_time():
-    model = LinkModel()
+    model = WireTiming()
     model.pace("sam", 5, "rx")
     model.pace("sam", 3, "tx")
     model.wait("sam", 0.004)
@@ -80,13 +80,13 @@ def test_counters_count_bytes_round_trips_and_modeled_time():
     assert model.counters("sam").tx_bytes == 0
 
 
-def test_unknown_link_names_the_known_ones():
+def test_unknown_wire_names_the_known_ones():
     with pytest.raises(KeyError, match="add_uart.*known: host, pn532, qr, rf, sam"):
-        LinkModel().floor("sam2", 1)
+        WireTiming().floor("sam2", 1)
 
 
 def test_floor_never_sleeps_and_pace_is_instant_without_pacing():
-    model = LinkModel()
+    model = WireTiming()
     start = time.monotonic()
     model.floor("qr", 100_000)
     assert model.pace("qr", 200) == pytest.approx(0.2083, rel=1e-3)
@@ -94,7 +94,7 @@ def test_floor_never_sleeps_and_pace_is_instant_without_pacing():
 
 
 def test_pace_sleeps_the_modeled_time_200_bytes_at_9600():
-    model = LinkModel(pacing=True)
+    model = WireTiming(pacing=True)
     start = time.monotonic()
     model.pace("qr", 200)
     elapsed = time.monotonic() - start
@@ -102,7 +102,7 @@ def test_pace_sleeps_the_modeled_time_200_bytes_at_9600():
 
 
 def test_pace_byte_by_byte_adds_up_without_drift():
-    model = LinkModel(pacing=True)
+    model = WireTiming(pacing=True)
     start = time.monotonic()
     for _ in range(200):
         model.pace("qr", 1)
@@ -117,7 +117,7 @@ def test_pace_uses_the_injected_clock():
         slept.append(seconds)
         now[0] += seconds
 
-    model = LinkModel(pacing=True, clock=lambda: now[0], sleep=sleep)
+    model = WireTiming(pacing=True, clock=lambda: now[0], sleep=sleep)
     model.pace("sam", 2)  # 2.5 ms
     model.pace("sam", 2)
     assert slept == pytest.approx([0.0025, 0.0025])
@@ -152,17 +152,17 @@ def test_garble_golden_bytes():
     assert garble(b"\x00", 9600, 4800) == bytes.fromhex("F8")
 
 
-# -- docs/link-model.md vectors ------------------------------------------------------------------
-DOC = Path(__file__).resolve().parents[2] / "docs" / "link-model.md"
+# -- docs/wire-timing.md vectors ------------------------------------------------------------------
+DOC = Path(__file__).resolve().parents[2] / "docs" / "wire-timing.md"
 
 
 def doc_vectors():
-    block = re.search(r"```link-vectors\n(.*?)```", DOC.read_text(), re.DOTALL).group(1)
+    block = re.search(r"```wire-vectors\n(.*?)```", DOC.read_text(), re.DOTALL).group(1)
     return [pytest.param(line, id=line.split(" =")[0]) for line in block.splitlines()]
 
 
 def modeled_ms(expr):
-    model = LinkModel()
+    model = WireTiming()
     words = expr.split()
     if words[0] == "floor":
         return model.floor(words[1], int(words[2])) * 1e3

@@ -1,8 +1,8 @@
 """Card fields as the national interface gives them: AN as text, CN as digits, B as hex.
 
 The reader sends AN values (names, addresses, the card number) as upper-case hex of their GBK
-bytes (firmware reader.terminal.flow / reader.terminal.card_requests, docs/terminal-flow.md); the HIS
-expects text, as the national DLL writes it. `to_national(fields)` decodes every AN field that
+bytes (firmware reader.terminal.flow / reader.terminal.card_requests, docs/terminal-flow.md);
+the HIS expects text, as the national DLL writes it. `to_national(fields)` decodes every AN field that
 is hex of printable GBK text and leaves everything else as it came (CN digits, B hex, fields
 that are already text, fields the dictionary does not know). `to_device(fields)` is the
 inverse for writes: AN text -> GBK hex. Pure functions, no I/O; the Reader's national
@@ -12,9 +12,8 @@ methods, the bridge and the demo all use these.
 import binascii
 
 from reader.cards import healthcard_items as hi
-
-
 from reader.cards import healthcard_records as hr
+
 AN_FIELDS = frozenset(item[5] for item in hi.ITEMS if item[3] == hi.AN) | frozenset(
     field for layout in hr.CYCLIC_FIELDS.values() for (_, field, _, _, coding) in layout
     if coding == hi.AN)

@@ -1,4 +1,5 @@
-"""Sim-bus wirings for the driver integration tests (tests/firmware/mptest_sim_*.py).
+"""The emulator's side of the sim bus for the driver integration tests
+(tests/firmware/mptest_sim_*.py, `# simbus: support.emu_driver_benches:sim_pn532_uart`).
 
 Each function builds the emulated devices of one sim board from its wiring.json (the same
 devices `hcterm sim --board B` serves), taps sample card 1, and adds a "bench" UART through
@@ -21,13 +22,13 @@ command line in, one JSON line out (`{"ok": …}` or `{"error": …}`).
 import json
 from pathlib import Path
 
-from simbeds import LineBench
-
 from hcterm.emulator.chipfaults import apply_fault_spec
 from hcterm.emulator.samslot import SamFaults, parse_fault
 from hcterm.sim.wiring import Devices
 
-BOARDS = Path(__file__).resolve().parent.parent / "boards"
+from .emu_benches import LineBench
+
+BOARDS = Path(__file__).resolve().parents[2] / "boards"
 
 
 class DriverBench(LineBench):

@@ -1,9 +1,10 @@
 """What an emulated device plugs into: the contract between the sim bus and the emulators.
 
-The sim bus (hcterm.sim.bus) carries bytes between the firmware's board objects and these
-devices. An emulator subclasses one of the classes below and overrides the `on_*` hooks; it
-never touches sockets or ptys itself, so the same device serves a sim board's socket, a pty
-for libnfc, or a test calling the hooks directly.
+The sim bus (hcterm.sim.bus, the layer above the emulator, which imports these classes from
+here) carries bytes between the firmware's board objects and these devices. An emulator
+subclasses one of the classes below and overrides the `on_*` hooks; it never touches sockets
+or ptys itself, so the same device serves a sim board's socket, a pty for libnfc, or a test
+calling the hooks directly.
 
 All hooks are called from one bus thread per device; a device that needs time (card
 processing, pacing) may block in its hook, or keep state and answer later via `send()`.
@@ -70,25 +71,3 @@ class SpiDevice(Device):
     def transfer(self, data):
         """Full-duplex exchange while selected: return exactly len(data) bytes."""
         return bytes(len(data))
-
-
-class LoopbackUart(UartDevice):
-    """Echoes every byte: proves the UART transport end to end."""
-
-    def on_receive(self, data):
-        self.send(data)
-
-
-class LoopbackSpi(SpiDevice):
-    """Answers each byte with its complement, and counts chip-select edges."""
-
-    def __init__(self):
-        super().__init__()
-        self.selects = 0
-
-    def on_select(self, selected):
-        if selected:
-            self.selects += 1
-
-    def transfer(self, data):
-        return bytes(b ^ 0xFF for b in data)

@@ -17,7 +17,7 @@ import serial
 
 from reader import hostlink
 
-from .mpy import FIRMWARE_DIR, micropython_binary
+from ..mpy import FIRMWARE_DIR, micropython_binary
 
 MUTATIONS = ("flip", "truncate", "insert", "delete", "garbage", "duplicate")
 

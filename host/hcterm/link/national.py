@@ -1,9 +1,11 @@
-"""The national reader interface's names on `hcterm.Reader` (shared/domain/health-card.md §5).
+"""The national reader interface's names on `hcterm.Reader` (the national reader
+interface's functions, as the bridge serves them too: docs/bridge.md).
 
-HIS integrators know `OpenDevice`, `PowerOn(slot)`, `SendAPDU(slot, apdu)`,
+HIS integrators know `OpenDevice` (client.py), `PowerOn(slot)`, `SendAPDU(slot, apdu)`,
 `iR_DDF1EF05Info()` … `VerifyPIN(pin)`; here they take the same inputs (without the device
 handle) and return what the DLL writes into its output parameters, as a dict keyed by the
-national field names (KH, XM, XB, MZ, CSRQ, SFZH, …; the dictionary is reader.cards.healthcard_items).
+national field names (KH, XM, XB, MZ, CSRQ, SFZH, …; the dictionary is
+reader.cards.healthcard_items).
 Errors raise the Reader's exceptions; a function whose firmware side is not there yet raises
 the reader's own NotSupported error.
 """
@@ -12,7 +14,7 @@ from reader import hostlink
 from reader.cards.healthcard_items import ITEMS
 from reader.cards.healthcard_records import CYCLIC_FIELDS
 
-from .cardfields import to_national
+from .fields import to_national
 
 # file -> the national field names of its items, in record order
 FILE_FIELDS = {}

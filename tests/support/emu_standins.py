@@ -1,5 +1,5 @@
-"""Stand-ins for the emulator's parts in host tests: a card that answers every APDU the same
-way, without the health card application behind it."""
+"""The emulator's side, for host tests: stand-ins for the emulator's parts. A card that
+answers every APDU the same way, without the health card application behind it."""
 
 ATS = bytes.fromhex("0B788090028073C8211000")  # FSCI 8, TB 90: FWI 9, TC 02: CID
 

@@ -1,0 +1,105 @@
+"""`Reader`: the host's client of a reader's host link (docs/host-link.md) over pyserial.
+
+    from hcterm import Reader
+    with Reader("/dev/ttyUSB0") as reader:        # or a pty, or socket://host:port
+        print(reader.info()["firmware"])
+        for event in reader.events(timeout=60):   # {"type": "tap", "KH": …, …}
+            ...
+
+The session (framing, acknowledgements, retries, reconnects, events, the REPL hand-off):
+session.py. Errors: one family, `ReaderError` (errors.py): `LinkTimeout` (no acknowledgement
+or answer in time), `NotConnected` (no port, closed, or handed to the REPL),
+`DeviceError(code, message)` (the reader answered an ERROR; `NotSupported` when the firmware
+does not do it yet). National interface names (`PowerOn`, `SendAPDU`, `iR_DDF1EF05Info`, …):
+national.py.
+"""
+
+from reader import hostlink
+
+from .national import NationalInterface
+from .session import LinkSession
+
+
+class Reader(LinkSession, NationalInterface):
+    """A connected reader: `Reader(url, …)` opens the port and starts a session (see
+    LinkSession for the options); the methods below are its requests."""
+
+    def info(self):
+        return self.request(hostlink.INFO)
+
+    def selftest(self):
+        return self.request(hostlink.SELFTEST)
+
+    def config(self):
+        return self.request(hostlink.CONFIG_GET)
+
+    def set_time(self, when=None):
+        """Set the reader's clock (used for the card-expiry check) to `when` (a datetime;
+        default: the host's local time now). Returns the reader's answer ({"today"})."""
+        import datetime
+
+        when = when or datetime.datetime.now()
+        return self.request(hostlink.SET_TIME, {"time": when.strftime("%Y%m%d%H%M%S")})
+
+    def set_config(self, **settings):
+        return self.request(hostlink.CONFIG_SET, settings)
+
+    def feedback(self, beep=None, led=None, display=None):
+        body = {}
+        if beep is not None:
+            body["beep"] = beep if isinstance(beep, dict) else {"count": int(beep)}
+        if led is not None:
+            body["led"] = {"on": bool(led)}
+        if display is not None:
+            body["display"] = display
+        return self.request(hostlink.FEEDBACK, body)
+
+    def power_on(self, slot="card"):
+        return self.request(hostlink.POWER_ON, {"slot": hostlink.slot_name(slot)})
+
+    def power_off(self, slot="card"):
+        return self.request(hostlink.POWER_OFF, {"slot": hostlink.slot_name(slot)})
+
+    def apdu(self, slot, command):
+        """Send a command APDU (bytes or hex) to a powered slot; response bytes incl. SW."""
+        if isinstance(command, (bytes, bytearray)):
+            command = command.hex()
+        answer = self.request(hostlink.APDU, {"slot": hostlink.slot_name(slot),
+                                              "apdu": command.replace(" ", "")})
+        return bytes.fromhex(answer["rsp"])
+
+    def read(self, files=None, fields=None):
+        body = {}
+        if files:
+            body["files"] = list(files)
+        if fields:
+            body["fields"] = list(fields)
+        return self.request(hostlink.READ, body)
+
+    def read_file(self, file, offset=0, length=256):
+        answer = self.request(hostlink.READ_FILE, {"file": file, "offset": offset,
+                                                   "length": length})
+        return bytes.fromhex(answer["data"])
+
+    def write(self, file, fields, record=None):
+        body = {"file": file, "fields": fields}
+        if record is not None:
+            body["record"] = record
+        return self.request(hostlink.WRITE, body)
+
+    def verify_pin(self, pin):
+        return self.request(hostlink.VERIFY_PIN, {"pin": str(pin)})
+
+    def change_pin(self, old, new):
+        return self.request(hostlink.CHANGE_PIN, {"old": str(old), "new": str(new)})
+
+    def blacklist_status(self):
+        return self.request(hostlink.BLACKLIST_STATUS)
+
+    def blacklist_update(self, body):
+        return self.request(hostlink.BLACKLIST_UPDATE, body)
+
+
+def OpenDevice(port, **options):  # noqa: N802 - the national interface's name
+    """The national interface's OpenDevice(port): a connected Reader."""
+    return Reader(port, **options)
