@@ -7,6 +7,7 @@ from fakebus import ACK, RSP, h
 # Imported one by one with a collection between: compiling .py source needs contiguous heap
 # (on a board the modules are frozen bytecode and cost no heap to import).
 gc.collect()
+import reader  # noqa: E402
 from reader.protocols.apdu import PN532Channel, SAMChannel  # noqa: E402
 
 gc.collect()
@@ -115,7 +116,7 @@ def test_bytes_per_apdu_round_trip():
     sam_uart = ReplayUART(h("3B 00"))
     sam = SAMSlot(sam_uart, Pin(sam_uart))
     sam.reset_ms = 0
-    sam.reset()
+    reader.call("chips.sam_activation", "reset", sam)
     sam_uart.reply = bytearray(h("B0") + answer)
     t0 = measure(SAMChannel(sam), apdu)
 

@@ -35,6 +35,7 @@ def _ask(line):
         raise OSError("bench: " + answer["error"])
     return answer
 
+import reader  # noqa: E402
 from reader.cards.psam_admin import PSAMAdmin  # noqa: E402
 from reader.chips.pn532_uart import PN532_UART  # noqa: E402
 from reader.chips.sam_slot import SAMSlot  # noqa: E402
@@ -98,7 +99,7 @@ def psam():
     """A freshly reset SAM (power_on, PPS) with DF01 selected (a PSAMAdmin: the PSAM the
     terminal uses plus the SAM's files and PIN)."""
     slot = sam_slot()
-    slot.power_on()
+    reader.call("chips.sam_activation", "power_on", slot)
     p = PSAMAdmin(SAMChannel(slot))
     p.select_df01()
     return p

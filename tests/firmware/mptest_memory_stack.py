@@ -114,9 +114,10 @@ def test_whole_stack_fits_the_budget():
     # and only the RC522Reader imports it (with iso14443_3 and mfrc522 instead of pn532)
     _stage("drivers")
 
+    import reader
     from reader.cards.psam import PSAM
     from reader.protocols.apdu import SAMChannel
-    slot.power_on()
+    reader.call("chips.sam_activation", "power_on", slot)
     channel = SAMChannel(slot)
     _sampled(channel)
     psam = PSAM(channel)

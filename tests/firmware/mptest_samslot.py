@@ -1,11 +1,34 @@
 # SAM slot: ATR parsing, PPS, T=0 procedure bytes, against a scripted UART and RST pin.
 from fakebus import FakePin, ScriptedUART, h
 
+import reader
 from reader import errors as driver_errors
-from reader.chips.iso7816_3 import BAD_APDU, BAD_ATR, BAD_TCK, MUTE, NO_ATR, NOT_T0, SAMError
 from reader.chips.sam_activation import atr_need, choose_fidi, parse_atr, pps_request
-from reader.chips.sam_slot import SAMSlot
+from reader.chips.sam_slot import (
+    BAD_APDU,
+    BAD_ATR,
+    BAD_TCK,
+    MUTE,
+    NO_ATR,
+    NOT_T0,
+    SAMError,
+    SAMSlot,
+)
 from reader.protocols.apdu import APDUError, SAMChannel
+
+
+class activation:
+    """The SAM's activation as the firmware calls it: reader.chips.sam_activation is in RAM
+    for the call only."""
+
+    @staticmethod
+    def power_on(slot):
+        return reader.call("chips.sam_activation", "power_on", slot)
+
+    @staticmethod
+    def reset(slot):
+        return reader.call("chips.sam_activation", "reset", slot)
+
 
 ATR_38400 = h("3B 95 13 00 50 53 41 4D 31")          # TA1 13: Fi 372 Di 4; T=0; "PSAM1"
 ATR_FAST = h("3B 95 96 00 50 53 41 4D 31")           # TA1 96: Fi 512 Di 32 (too fast)
@@ -74,7 +97,7 @@ def test_choose_fidi_fastest_both_allow():
 def test_power_on_reads_atr_and_negotiates_pps():
     s, uart, rst = slot(ATR_T0_T1)
     uart.expect(h("FF 10 18 F7"), h("FF 10 18 F7"))
-    atr = s.power_on()
+    atr = activation.power_on(s)
     assert atr.raw == ATR_T0_T1 and rst.value() == 1 and rst.history[-2:] == [0, 1]
     assert uart.inits == [9600, 115200] and s.baudrate == 115200
     uart.done()
@@ -83,7 +106,7 @@ def test_power_on_reads_atr_and_negotiates_pps():
 def test_pps_refused_resets_to_default_rate():
     s, uart, rst = slot(ATR_38400)
     uart.expect(h("FF 10 13 FC"), b"")                     # mute: refused
-    s.power_on()
+    activation.power_on(s)
     assert uart.inits == [9600, 9600] and s.baudrate == 9600
     import sys
     # the activation code leaves RAM after the call
@@ -96,7 +119,7 @@ def test_no_sam_in_slot():
     s = SAMSlot(uart, rst)
     s.atr_first_ms = 5
     try:
-        s.power_on()
+        activation.power_on(s)
     except SAMError as e:
         assert e.code == NO_ATR and e.kind == driver_errors.TIMEOUT
     else:
@@ -116,13 +139,13 @@ def test_sam_silent_at_the_first_reset_answers_the_second():
 
     s = SAMSlot(uart, FakePin(0, on_rst))
     s.atr_first_ms = 5
-    assert s.power_on().historical == b"ABCD" and len(releases) == 2
+    assert activation.power_on(s).historical == b"ABCD" and len(releases) == 2
 
 
 def test_t1_only_sam_refused():
     s, uart, rst = slot(with_tck(h("3B 81 01 41")))
     try:
-        s.reset()
+        activation.reset(s)
     except SAMError as e:
         assert e.code == NOT_T0 and e.kind == driver_errors.UNSUPPORTED
     else:
@@ -131,7 +154,7 @@ def test_t1_only_sam_refused():
 
 def powered(atr=ATR_DEFAULT, echo=False):
     s, uart, rst = slot(atr, echo)
-    s.power_on()
+    activation.power_on(s)
     return s, uart
 
 
@@ -217,7 +240,7 @@ def test_inverse_convention():
     s, uart, rst = slot(inv(atr))
     assert inv(atr)[0] == 0x03
     uart.expect(inv(h("00 B0 00 00 01")), inv(h("B0 7E 90 00")))
-    a = s.power_on()
+    a = activation.power_on(s)
     assert a.inverse and a.historical == b"AB"
     assert SAMChannel(s).transceive(h("00 B0 00 00 01"))[0][0] == 0x7E
 

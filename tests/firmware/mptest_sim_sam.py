@@ -4,8 +4,9 @@
 # Henan PSAM (host/hcterm/emulator/samples/sam-henan.json).
 from simbench import Bench, expect, h, load_board
 
+import reader
 from reader import errors as de
-from reader.chips.iso7816_3 import NO_ATR, SAMError
+from reader.chips.sam_slot import NO_ATR, SAMError
 from reader.protocols.apdu import SAMChannel
 from reader.terminal import devices
 
@@ -26,7 +27,7 @@ CIPHER = h("A42F8270EB6EF41528A4387F70A3C580")
 
 def powered():
     bench("samfault", "none")
-    atr = sam.power_on()
+    atr = reader.call("chips.sam_activation", "power_on", sam)
     assert atr.raw == ATR
     return atr
 
@@ -68,7 +69,7 @@ def test_unknown_file_and_class_are_status_words():
 
 def test_null_procedure_bytes_from_a_slow_sam():
     bench("samfault", "slow:20")                  # 20 NULL (60) bytes before every answer
-    assert sam.power_on().raw == ATR
+    assert reader.call("chips.sam_activation", "power_on", sam).raw == ATR
     expect(channel, h("00A40000020015"), b"")
     expect(channel, h("00B000000E"), EF0015)
     bench("samfault", "none")
@@ -78,7 +79,7 @@ def test_mute_slot_is_a_clear_timeout_then_a_sam_answers_again():
     bench("samfault", "mute")
     error = None
     try:
-        sam.power_on()
+        reader.call("chips.sam_activation", "power_on", sam)
     except SAMError as e:
         error = e
     assert error is not None and error.code == NO_ATR and error.kind == de.TIMEOUT, error

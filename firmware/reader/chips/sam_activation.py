@@ -1,7 +1,7 @@
 """ISO/IEC 7816-3 activation of the SAM slot: reset and answer to reset, PPS. Functions of a
-reader.chips.sam_slot.SAMSlot, whose `reset`, `power_on` and `pps` call them through
-`reader.call`: this module is in RAM only for the call, as the SAM is reset once and then
-only exchanges APDUs.
+reader.chips.sam_slot.SAMSlot, called through `reader.call("chips.sam_activation", "power_on",
+slot)`: this module is in RAM only for the call, as the SAM is reset once and then only
+exchanges APDUs.
 
 Pure: `atr_need(prefix)`: how many bytes the ATR has; `parse_atr(raw)` -> ATR (TA1 -> Fi/Di,
 TC1, the protocols offered, specific mode, WI); `choose_fidi(atr, clock_hz, max_baud)`: the
@@ -10,7 +10,7 @@ fastest Fi/Di both sides allow; `pps_request(fi_i, di_i)`: the PPS bytes.
 
 import time
 
-from reader.chips.iso7816_3 import ATR, BAD_ATR, BAD_TCK, NO_ATR, NOT_T0, SAMError, inverse_table
+from reader.chips.sam_slot import ATR, BAD_ATR, BAD_TCK, NO_ATR, NOT_T0, SAMError, inverse_table
 
 FI = (372, 372, 558, 744, 1116, 1488, 1860, 0, 0, 512, 768, 1024, 1536, 2048, 0, 0)
 DI = b"\x00\x01\x02\x04\x08\x10\x20\x40\x0c\x14\x00\x00\x00\x00\x00\x00"

@@ -1,9 +1,15 @@
 """SAM slot: ISO/IEC 7816-3 over a UART with a reset pin (ATR, PPS, T=0).
 
 The board hands over the UART (at clock/372 baud: 9600 at 3.5712 MHz, 8 data bits, even
-parity, 2 stop bits on real hardware) and the RST pin. `SAMSlot.exchange` sends one command
-APDU as a T=0 TPDU; reader.protocols.apdu.SAMChannel makes the slot an APDU channel (61xx GET
-RESPONSE and 6Cxx are handled there, not in T=0).
+parity, 2 stop bits on real hardware) and the RST pin. Activation (reset, ATR, PPS) is
+reader.chips.sam_activation's, called for a slot and let go after it:
+
+    slot = SAMSlot(uart, rst)
+    atr = reader.call("chips.sam_activation", "power_on", slot)    # reset, ATR, PPS
+    n = slot.exchange(apdu, out)       # one command APDU as a T=0 TPDU
+
+reader.protocols.apdu.SAMChannel makes the slot an APDU channel (61xx GET RESPONSE and 6Cxx
+are handled there, not in T=0).
 
 | Feature                                      | Supported                                  |
 |----------------------------------------------|--------------------------------------------|
@@ -20,12 +26,86 @@ import time
 
 from micropython import const
 
-import reader
-from reader.chips.iso7816_3 import BAD_APDU, BAD_PROCEDURE, MUTE, NO_ATR, SAMError
+from reader.errors import PROTOCOL, TIMEOUT, TRANSMISSION, UNSUPPORTED, ReaderError
 
 _NULL = const(0x60)
 _MAX_NULLS = const(2000)
-_ACTIVATION = "chips.sam_activation"   # reset, ATR, PPS: transient (reader.call)
+
+NO_ATR = const(1)
+BAD_ATR = const(2)
+BAD_TCK = const(3)
+PPS_FAILED = const(4)
+MUTE = const(5)
+BAD_PROCEDURE = const(6)
+NOT_T0 = const(7)
+BAD_APDU = const(8)
+# code -> kind letter (_KINDS) and meaning, one entry a line: a bytes constant read in place
+_MESSAGES = (
+    b"\x01Tno ATR after reset: no SAM in the slot?\n"
+    b"\x02Pmalformed ATR\n"
+    b"\x03XATR check byte TCK is wrong\n"
+    b"\x04PPPS not confirmed: the SAM was reset and runs at the default rate\n"
+    b"\x05Tthe SAM did not answer within the work waiting time\n"
+    b"\x06Punexpected procedure byte\n"
+    b"\x07Uthe SAM does not offer T=0\n"
+    b"\x08Pnot a short command APDU\n"
+)
+_KIND_LETTERS = b"TPXU"
+_KINDS = (TIMEOUT, PROTOCOL, TRANSMISSION, UNSUPPORTED)
+
+
+def _message(code):
+    """(meaning, kind) of SAMError `code`."""
+    t = _MESSAGES
+    at = 0
+    while at < len(t):
+        end = t.find(b"\n", at + 2)
+        if t[at] == code:
+            return t[at + 2:end].decode(), _KINDS[_KIND_LETTERS.find(t[at + 1:at + 2])]
+        at = end + 1
+    return "SAM slot error %d" % code, PROTOCOL
+
+
+class ATR:
+    """An answer to reset, parsed by sam_activation.parse_atr: `raw`, `inverse` (convention),
+    `interface` (a dict of TA/TB/TC/TD per level), `historical`, `ta1` with its `fi`/`di`,
+    `n` (TC1, extra guard time), `protocols` offered, `specific` (TA2 present), `wi` (TC2:
+    work waiting integer). Defined here, not in sam_activation: a slot keeps its ATR after
+    that module has left RAM."""
+
+    def __init__(self, raw, inverse, interface, historical, ta1, fi, di, n, protocols,
+                 specific, wi):
+        self.raw, self.inverse, self.interface, self.historical = raw, inverse, interface, \
+            historical
+        self.ta1, self.fi, self.di, self.n = ta1, fi, di, n
+        self.protocols, self.specific, self.wi = protocols, specific, wi
+
+
+class SAMError(ReaderError):
+    where = "SAM slot"
+
+    def __init__(self, code, detail=""):
+        meaning, kind = _message(code)
+        super().__init__(code, kind, meaning + (": " + detail if detail else ""))
+
+
+INV = None    # the inverse convention's byte map, built when a SAM first answers in it
+
+
+def inverse_table():
+    global INV
+    if INV is None:
+        INV = bytes(_inverse(b) for b in range(256))
+    return INV
+
+
+def _inverse(b):
+    r = 0
+    for i in range(8):
+        if b & (1 << i):
+            r |= 0x80 >> i
+    return r ^ 0xFF
+
 
 
 class SAMSlot:
@@ -40,7 +120,7 @@ class SAMSlot:
         self._one = bytearray(1)
         self._hdr = bytearray(5)
         self.atr_buf = bytearray(33)   # the ATR as it comes in (sam_activation)
-        self.atr = None                # the parsed ATR (iso7816_3.ATR) after a reset
+        self.atr = None                # the parsed ATR (`ATR`) after a reset
         self.baudrate = clock_hz // 372
         self.inverse = None            # the inverse convention's byte map, for a SAM using it
         self.etu = 372                 # clock cycles per character bit (F / D)
@@ -75,26 +155,12 @@ class SAMSlot:
         wi = self.atr.wi if self.atr else 10
         return 960 * wi * self.etu * 1100 // self.clock_hz + 20
 
-    # -- activation: reader.chips.sam_activation, imported for the call -------------------
-    # (the SAM is reset once, then only exchanges APDUs)
-    def reset(self):
-        """Reset the SAM, read and parse its ATR (at the initial rate) -> iso7816_3.ATR."""
-        return reader.call(_ACTIVATION, "reset", self)
-
-    def power_on(self):
-        """Reset, then PPS to the fastest rate both sides allow -> iso7816_3.ATR."""
-        return reader.call(_ACTIVATION, "power_on", self)
-
-    def pps(self, fi_i, di_i):
-        """PPS to rate (Fi index, Di index); True when the SAM confirmed it."""
-        return reader.call(_ACTIVATION, "pps", self, fi_i, di_i)
-
     # -- T=0 -------------------------------------------------------------------------------
     def exchange(self, apdu, out):
         """One short command APDU as a T=0 TPDU (case 4 goes without Le: its answer comes
         by 61xx) -> the answer's length in `out`, SW1 SW2 last."""
         if self.atr is None:
-            raise SAMError(NO_ATR, "call power_on() first")
+            raise SAMError(NO_ATR, "power the SAM on first (sam_activation.power_on)")
         n = len(apdu)
         if n < 4:
             raise SAMError(BAD_APDU, "%d bytes, shorter than the header" % n)

@@ -2,7 +2,7 @@
 and runs ISO-DEP itself; APDUs go through InDataExchange (reader.protocols.apdu.PN532Channel).
 
     reader = PN532Reader(kind, chip)   # built by reader.terminal.devices
-    card = reader.poll()               # protocols.card.Card or None
+    card = reader.poll()               # protocols.Card or None
     card.channel.transceive(apdu)
     reader.release(); reader.reinit()
 
@@ -10,7 +10,7 @@ The MFRC522's counterpart is reader.protocols.rc522_reader.
 """
 
 from reader.protocols.apdu import PN532Channel
-from reader.protocols.card import Card, NotISODepError
+from reader.protocols import Card, NotISODepError
 
 _PN532_FLAGS = 0x14                # SetParameters: AutoATR_RES | AutoRATS (the chip runs ISO-DEP)
 _PN532_PASSIVE_RETRIES = 0x01      # InListPassiveTarget answers D5 4B 00 when no card is there

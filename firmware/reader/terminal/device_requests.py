@@ -10,6 +10,7 @@ import binascii
 import gc
 import sys
 
+import reader
 from reader import VERSION, hostlink
 from reader.terminal.session import RESUME, LinkError
 
@@ -133,7 +134,7 @@ async def power_on(h, obj):
                 "atqa": "%04X" % card.atqa, "sak": "%02X" % card.sak}
     sam = h.open_sam_slot()
     h.sam_touched += 1
-    atr = sam.power_on()
+    atr = reader.call("chips.sam_activation", "power_on", sam)
     h.host_channels[slot] = h.sam_channel
     return {"slot": slot, "atr": _hexstr(atr.raw), "baud": sam.baudrate}
 

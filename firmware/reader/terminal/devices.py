@@ -6,7 +6,7 @@ once and its driver stays.
     kind, chip = open_reader_chip(board)      # PN532 (UART/SPI) or MFRC522, initialised
     reader = open_card_reader(board)          # the chip + its activation path
     card = reader.poll()                      # Card or None; card.channel.transceive(apdu)
-    sam = open_sam_slot(board); sam.power_on()
+    sam = open_sam_slot(board)                # then chips.sam_activation.power_on(sam)
     qr = open_qr_scanner(board)
 
 The chip drivers and protocols are imported only for the chip the board has, so a board
@@ -75,9 +75,9 @@ def open_card_reader(board):
 
 
 def open_sam_slot(board):
-    """The SAM slot (ISO 7816-3, T=0) on the board's SAM UART and RST line; call
-    power_on() to reset it, read the ATR and switch to the fastest common rate, then
-    reader.protocols.apdu.SAMChannel(slot) carries APDUs."""
+    """The SAM slot (ISO 7816-3, T=0) on the board's SAM UART and RST line; then
+    reader.chips.sam_activation.power_on(slot) resets it, reads the ATR and switches to the
+    fastest common rate, and reader.protocols.apdu.SAMChannel(slot) carries APDUs."""
     uart, rst = board.sam_slot()
     gc.collect()
     from reader.chips.sam_slot import SAMSlot

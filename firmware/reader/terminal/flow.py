@@ -37,6 +37,7 @@ PRESENT_MS = const(100)     # sleep between presence checks of a card left on th
 _READ_TRIES = const(2)      # a read that failed on the link is tried once more
 _COMMUNICATION = "communication"    # healthcard_errors.COMMUNICATION: the link failed
 _SAM_BAUD_REFERENCE = const(9600)
+_ACTIVATION = "chips.sam_activation"   # reset, ATR, PPS of the SAM slot (transient)
 
 _REFUSALS = {"locked": "locked", "invalid-data": "invalid_data", "auth-failed": "auth_failed",
              "not-found": "not_a_health_card", "access-denied": "access_denied"}
@@ -122,7 +123,7 @@ class Terminal:
         slot.max_baud = _SAM_BAUD_REFERENCE if flow == "reference" else getattr(
             self.board, "SAM_MAX_BAUD", 115200)
         try:
-            slot.power_on()
+            reader.call(_ACTIVATION, "power_on", slot)
             psam = PSAM(self.session.sam_channel)
             psam.select_df01()
         except ReaderError as error:     # HealthCardError too (caught by its base: the
@@ -134,7 +135,7 @@ class Terminal:
 
     def take_card(self):
         """For a host card request, under the chip lock: the card in the field, activated
-        (protocols.card.Card), or None."""
+        (reader.protocols.Card), or None."""
         self.release_card()
         card = self.reader.poll()
         self._active = card is not None

@@ -63,7 +63,7 @@ def check_sam(board):
     is a PSAM: its serial (3F00/0015) and terminal number (3F00/0016) read."""
     try:
         sam = devices.open_sam_slot(board)
-        atr = sam.power_on()
+        atr = reader.call("chips.sam_activation", "power_on", sam)
     except Exception as error:  # noqa: BLE001 - the self-test reports every failure
         return {"ok": False, "error": "SAM not answering (%s): check that a PSAM sits in "
                 "the slot, contacts up, then restart the reader" % error}

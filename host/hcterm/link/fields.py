@@ -2,9 +2,9 @@
 
 The reader sends AN values (names, addresses, the card number) as upper-case hex of their GBK
 bytes (firmware reader.terminal.flow / reader.terminal.card_requests, docs/terminal-flow.md);
-the HIS expects text, as the national DLL writes it. `to_national(fields)` decodes every AN field that
-is hex of printable GBK text and leaves everything else as it came (CN digits, B hex, fields
-that are already text, fields the dictionary does not know). `to_device(fields)` is the
+the HIS expects text, as the national DLL writes it. `to_national(fields)` decodes every AN
+field that is hex of printable GBK text and leaves everything else as it came (CN digits, B
+hex, fields that are already text, fields the dictionary does not know). `to_device(fields)` is the
 inverse for writes: AN text -> GBK hex. Pure functions, no I/O; the Reader's national
 methods, the bridge and the demo all use these.
 """
