@@ -14,11 +14,13 @@ The same package is installed on the host, where the shared definitions (the car
 dictionary, CRC helpers, the host link codec, the blacklist format) are imported by the
 `hcterm` tools, so each format is defined once.
 
-Code that leaves RAM after use (the one mechanism; docs/architecture.md, "RAM rules"): each
-subpackage lists its transient modules in `TRANSIENT`. `call(name, function, *args)` imports
-one for a call and lets it go after it; `let_go(*names)` lets transient modules go; `hold(name)`
-keeps one while a resident object needs its classes (an update spread over requests),
-`release(name)` ends that. Names are relative to `reader` ("chips.pn532_control").
+Code that leaves RAM after use (the one mechanism; docs/architecture.md, "RAM rules"):
+`TRANSIENT` below lists, per subpackage, the modules that may leave. `call(name, function,
+*args)` imports one for a call and lets it go after it; `let_go(*names)` lets transient modules
+go ("cards": all of that subpackage's), and refuses any other: a resident module let go would
+come back as a second copy beside the one its users hold; `hold(name)` keeps one while a
+resident object needs its classes (an update spread over requests), `release(name)` ends
+that. Names are relative to `reader` ("chips.pn532_control").
 """
 
 VERSION = "0.1.0"
@@ -37,6 +39,19 @@ except ImportError:
     _sys.modules["micropython"] = _mp
     del _sys, _types, _mp
 
+# Modules imported for a job and let go after it, by subpackage: the PN532's set-up and
+# recovery, the SAM's activation and the QR line reader (while a code is half-read); the whole
+# card application between taps and host card requests (reader.cards.psam stays with the
+# terminal's SAM session); the terminal's per-tap, per-scan and per-request code.
+TRANSIENT = {
+    "chips": ("pn532_control", "sam_activation", "qr_scanner"),
+    "protocols": (),
+    "cards": ("healthcard", "healthcard_files", "healthcard_write", "healthcard_items",
+              "healthcard_records", "healthcard_errors", "idnumber", "vendor_flow", "qrcode",
+              "psam_admin"),
+    "terminal": ("blacklist", "qr_scan", "settings", "devices", "selftest", "requests",
+                 "device_requests", "card_requests", "card_writes"),
+}
 _held = {}      # name -> how many holders keep it
 
 
@@ -53,37 +68,28 @@ def _drop(full):
 
 def let_go(*names):
     """Let the transient modules `names` leave the heap (their qstrs stay interned); a held
-    one stays. ValueError for a module its package does not list as transient: a resident
-    module let go would come back as a second copy beside the one its users hold."""
-    import sys
-
+    one stays. A subpackage's name ("cards") stands for all its transient modules.
+    ValueError for a module not in TRANSIENT."""
     for name in names:
-        full = "reader." + name
-        if full not in sys.modules or name in _held:
+        package, _, leaf = name.partition(".")
+        if not leaf:
+            for leaf in TRANSIENT[package]:
+                if package + "." + leaf not in _held:
+                    _drop("reader.%s.%s" % (package, leaf))
             continue
-        package, _, leaf = full.rpartition(".")
-        if leaf not in getattr(sys.modules[package], "TRANSIENT", ()):
-            raise ValueError("reader.%s is not in %s.TRANSIENT" % (name, package))
-        _drop(full)
+        if leaf not in TRANSIENT.get(package, ()):
+            raise ValueError("reader.%s is not in reader.TRANSIENT" % name)
+        if name not in _held:
+            _drop("reader." + name)
 
 
 def call(name, function, *args):
-    """`reader.<name>.<function>(*args)`, the transient module `name` let go after it."""
-    module = __import__("reader." + name, None, None, (function,))
+    """`reader.<name>.<function>(*args)`, the transient module `name` let go after it. For an
+    async function the result is its coroutine: the module leaves sys.modules at once, its
+    code stays alive with the coroutine and goes with it."""
     try:
-        return getattr(module, function)(*args)
+        return getattr(__import__("reader." + name, None, None, (function,)), function)(*args)
     finally:
-        module = None
-        let_go(name)
-
-
-async def call_async(name, function, *args):
-    """`await reader.<name>.<function>(*args)`, the transient module `name` let go after it."""
-    module = __import__("reader." + name, None, None, (function,))
-    try:
-        return await getattr(module, function)(*args)
-    finally:
-        module = None
         let_go(name)
 
 

@@ -32,10 +32,23 @@ def boot(board):
     text = json.dumps(report)
     print("SELFTEST " + text)
     _state["board"] = board
-    _state["report"] = text        # kept as its JSON text, not a tree of dicts
+    _state["report"] = _keep(text)
     del report
     serve(announce=True)
     return json.loads(text)
+
+
+def _keep(text):
+    """Keep the self-test report on the flash (asked for rarely), not in RAM: None; the text
+    itself where the flash refuses it."""
+    from reader.terminal.session import REPORT_PATH
+
+    try:
+        with open(REPORT_PATH, "w") as f:
+            f.write(text)
+    except OSError:
+        return text
+    return None
 
 
 def serve(announce=False):
@@ -59,7 +72,7 @@ def run(board, report, port=None, announce=True):
     session = Session(board, report)
 
     def dispatch(msg, payload):
-        return reader.call_async("terminal.requests", "serve", session, msg, payload)
+        return reader.call("terminal.requests", "serve", session, msg, payload)
 
     server = session.server = LinkServer(port or StdioPort(), dispatch)
     if announce:
@@ -91,5 +104,5 @@ def resume():
         import board
 
         _state["board"] = board
-        _state["report"] = json.dumps(_selftest(board))
+        _state["report"] = _keep(json.dumps(_selftest(board)))
     serve()

@@ -1,26 +1,40 @@
 # firmware: romfs
 # The feedback patterns and signal(): what a person sees and hears for each outcome.
+import asyncio
+
 from reader.terminal import feedback
 
 
+class Pin:
+    def __init__(self, name, seen):
+        self.name, self.seen = name, seen
+
+    def on(self):
+        self.seen.append((self.name, 1))
+
+    def off(self):
+        self.seen.append((self.name, 0))
+
+    def value(self, v):
+        self.seen.append((self.name, v))
+
+
 class Parts:
-    """A board's feedback parts, recorded."""
+    """A session whose board has every feedback part, each recorded in `seen`."""
 
-    def __init__(self):
-        self.seen = []
+    def __init__(self, beeper_on=True, board_parts=True):
+        self.seen = seen = []
+        self.led = Pin("led", seen)
+        self.beeper = Pin("beeper", seen)
+        self.config = {"beeper": beeper_on}
 
-    def features(self):
-        return {"beeper": True, "led": True, "display": True}
+        class Board:
+            NAME = "test-board"
 
-    def colour(self, name):
-        self.seen.append(("colour", name))
-
-    def display(self, text):
-        self.seen.append(("display", text))
-
-    def beep(self, ms, count):
-        self.seen.append(("beep", ms, count))
-        return "beep coroutine"
+        if board_parts:
+            Board.display = staticmethod(lambda text: seen.append(("display", text)))
+            Board.led_colour = staticmethod(lambda name: seen.append(("colour", name)))
+        self.board = Board
 
 
 def test_patterns_of_every_outcome():
@@ -38,9 +52,25 @@ def test_patterns_of_every_outcome():
 
 def test_signal_shows_colour_and_text_and_returns_the_beeps():
     parts = Parts()
-    assert feedback.signal(parts, "refused", "REFUSED: blacklisted") == "beep coroutine"
-    assert parts.seen == [("colour", "red"), ("display", "REFUSED: blacklisted"),
-                          ("beep", 60, 3)]
-    quiet = Parts()
-    assert feedback.signal(quiet, "ok", "OK", beeper_on=False) is None
-    assert quiet.seen == [("colour", "green"), ("display", "OK")]
+    beeps = feedback.signal(parts, "refused", "REFUSED: blacklisted")
+    assert parts.seen == [("led", 0), ("colour", "red"), ("display", "REFUSED: blacklisted")]
+    del parts.seen[:]
+    asyncio.run(beeps)
+    assert parts.seen == [("beeper", 1), ("beeper", 0)] * 3      # three beeps of 60 ms
+    quiet = Parts(beeper_on=False)
+    assert feedback.signal(quiet, "ok", "OK") is None
+    assert quiet.seen == [("led", 1), ("colour", "green"), ("display", "OK")]
+
+
+def test_a_board_without_a_part_says_so():
+    bare = Parts(board_parts=False)
+    bare.led = bare.beeper = None
+    assert feedback.features(bare) == {"beeper": False, "led": False, "display": False}
+    for call in (lambda: feedback.display(bare, "x"), lambda: feedback.led(bare, True),
+                 lambda: asyncio.run(feedback.beep(bare, 10, 1))):
+        try:
+            call()
+        except feedback.FeedbackError as error:
+            assert str(error).startswith("board test-board has no "), error
+        else:
+            raise AssertionError("a missing part was a silent success")

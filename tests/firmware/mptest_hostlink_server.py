@@ -155,12 +155,12 @@ def test_session_config_persists_and_unsupported_is_an_error():
 
     async def call(msg, body):
         # as reader.main wires the link's dispatch
-        return await reader.call_async("terminal.requests", "serve", session, msg, H.pack(body))
+        return await reader.call("terminal.requests", "serve", session, msg, H.pack(body))
 
     kind, obj = asyncio.run(call(H.CONFIG_SET, {"terminal_id": "ER-07", "beeper": False}))
     assert kind == H.RESPONSE and obj["terminal_id"] == "ER-07" and obj["beeper"] is False
     again = Session(Board, {"ok": True}, settings_path=path)
-    assert again.config.values["terminal_id"] == "ER-07"
+    assert again.config["terminal_id"] == "ER-07"
     kind, obj = asyncio.run(call(H.CONFIG_SET, {"read_profile": "everything"}))
     assert kind == H.ERROR and obj["code"] == H.BAD_REQUEST
     assert obj["message"].startswith("read_profile must be one of ")
@@ -175,7 +175,7 @@ def test_session_config_persists_and_unsupported_is_an_error():
     assert obj["message"] == "board test-board has no LED"
     kind, obj = asyncio.run(call(0x5A, {}))
     assert (kind, obj["code"]) == (H.ERROR, H.UNKNOWN_MESSAGE)
-    kind, obj = asyncio.run(reader.call_async("terminal.requests", "serve", session, H.INFO,
+    kind, obj = asyncio.run(reader.call("terminal.requests", "serve", session, H.INFO,
                                               b"[1]"))
     assert (kind, obj["code"]) == (H.ERROR, H.BAD_REQUEST)
 

@@ -1,9 +1,11 @@
 # PN532 command core over the UART transport: golden frames against a scripted UART.
 from fakebus import ACK, CMD, NACK, RSP, ScriptedUART, h
 
+import reader
 from reader import errors as driver_errors
 from reader.chips.pn532 import CMD as COMMANDS
 from reader.chips.pn532 import (
+    CONTROL,
     ERR,
     NO_ACK,
     NO_RESPONSE,
@@ -14,6 +16,11 @@ from reader.chips.pn532 import (
 )
 from reader.chips.pn532_raw_frames import PN532Frames
 from reader.chips.pn532_uart import PN532_UART
+
+
+def control(chip, command, *args):
+    """A set-up command as the firmware sends it (reader.chips.pn532_control, transient)."""
+    return reader.call(CONTROL, command, chip, *args)
 
 WAKE = h("55 55") + bytes(14)
 SAMCONF = CMD("14 01 14 01")
@@ -157,8 +164,8 @@ def test_chip_stops_answering_then_recovers_with_rewake_and_replay():
                      (CMD("12 14"), ACK() + RSP("13")),
                      (CMD("32 05 FF 01 02"), ACK() + RSP("33")),
                      (CMD("02"), ACK() + RSP("03 32 01 06 07")))
-    drv.set_parameters(0x14)
-    drv.set_retries(0xFF, 0x01, 0x02)
+    control(drv, "set_parameters", 0x14)
+    control(drv, "set_retries", 0xFF, 0x01, 0x02)
     assert drv.firmware_version() == (0x32, 1, 6, 7)
     assert drv.recoveries == 1
     uart.done()
@@ -203,11 +210,11 @@ def test_rf_configuration_set_parameters_release_deselect_bytes():
                      (CMD("12 00"), ACK() + RSP("13")),
                      (CMD("44 01"), ACK() + RSP("45 00")),
                      (CMD("52 00"), ACK() + RSP("53 00")))
-    drv.rf_field(True)
-    drv.set_timeouts(0x0B, 0x0A)
-    drv.set_max_retry_com(3)
-    drv.set_parameters(0x00)
-    drv.deselect(1)
+    control(drv, "rf_field", True)
+    control(drv, "set_timeouts", 0x0B, 0x0A)
+    control(drv, "set_max_retry_com", 3)
+    control(drv, "set_parameters", 0x00)
+    control(drv, "deselect", 1)
     drv.release(0)
     uart.done()
 
@@ -239,7 +246,7 @@ def test_set_up_commands_leave_ram_after_the_call():
 
     drv, uart = chip((CMD("12 14"), ACK() + RSP("13")))
     assert "reader.chips.pn532_control" not in sys.modules   # the wake-up's SAMConfiguration
-    drv.set_parameters(0x14)
+    control(drv, "set_parameters", 0x14)
     assert "reader.chips.pn532_control" not in sys.modules
     assert "pn532_control" not in dir(sys.modules["reader.chips"])
     uart.done()

@@ -25,27 +25,29 @@ class Server:
         self.events.append((msg, body))
 
 
-class Feedback:
-    def __init__(self):
-        self.shown = []
-
-    def colour(self, name):
-        self.shown.append(name)
-
-    def features(self):
-        return {"display": True, "beeper": False, "led": True}
-
-    def display(self, text):
-        self.shown.append(text)
-
-
 class Session:
-    """What the flow reads of reader.terminal.session.Session."""
+    """What the flow reads of reader.terminal.session.Session: a board with a display and a
+    colour LED (what they show is recorded in `shown`), no beeper."""
 
-    def __init__(self, board, server):
-        self.board, self.server = board, server
-        self.config = settings.Config(TMP + "/config.json")
-        self.feedback = Feedback()
+    def __init__(self, server):
+        self.server = server
+        self.shown = shown = []
+
+        class Board:
+            NAME = "test"
+            sam_slot = None
+
+            @staticmethod
+            def display(text):
+                shown.append(text)
+
+            @staticmethod
+            def led_colour(name):
+                shown.append(name)
+
+        self.board = Board
+        self.led = self.beeper = None
+        self.config, _ = settings.load(TMP + "/config.json")
         self.terminal = None
 
 
@@ -73,19 +75,14 @@ class FakeTerminal(Terminal):
         return None if self.gone else Card()
 
 
-class Board:
-    NAME = "test"
-    sam_slot = None
-
-
 def tap(outcome, gone=False, blacklist=None):
     server = Server()
-    session = Session(Board, server)
+    session = Session(server)
     t = FakeTerminal(session, blacklist=blacklist or bl.Blacklist(TMP + "/none.bin"))
     t.outcome, t.gone = outcome, gone
     t._tap(Card(), bytes(Card.uid), 0)
     assert len(server.events) == 1, server.events
-    return server.events[0], session.feedback.shown
+    return server.events[0], session.shown
 
 
 def test_event_fields_cn_as_digits_an_and_b_as_hex():

@@ -7,9 +7,3 @@ one error and the status-word table); the PSAM: psam, psam_admin (files, PIN); t
 health card: qrcode (the QR code parser); idnumber (the citizen ID number's check character);
 vendor_flow (the vendor's naive sequence, for the tap benchmark).
 """
-
-# The whole card application leaves RAM between taps and host card requests (the terminal's
-# let_go); psam stays while the terminal keeps its SAM session.
-TRANSIENT = ("healthcard", "healthcard_files", "healthcard_write", "healthcard_items",
-             "healthcard_records", "healthcard_errors", "idnumber", "vendor_flow", "qrcode",
-             "psam_admin")

@@ -6,8 +6,3 @@ InCommunicateThru); mfrc522 (registers, FIFO, timer); sam_slot (ISO 7816-3 T=0 o
 a reset line) with its activation (sam_activation: reset, ATR, PPS); qr_scanner (the QR
 module's line reader).
 """
-
-# Modules that leave RAM after use (reader.call / reader.let_go): the PN532's set-up and
-# recovery and the SAM's activation run once or after a fault; the QR line reader exists
-# while a code is half-read.
-TRANSIENT = ("pn532_control", "sam_activation", "qr_scanner")

@@ -214,7 +214,7 @@ def _seal(buf, n):
     return start, _HDR + info + 2
 
 
-_CONTROL = "chips.pn532_control"   # set-up and recovery, transient (reader.call)
+CONTROL = "chips.pn532_control"   # set-up and recovery commands, transient (reader.call)
 
 
 class PN532:
@@ -355,35 +355,18 @@ class PN532:
         _raise_status(data, command)
         return data
 
-    # -- set-up, diagnostics, recovery: reader.chips.pn532_control, imported for the call --
-    # (a polling reader needs none of it in RAM)
+    # -- set-up and recovery: reader.chips.pn532_control, in RAM for the call only ---------
+    # (a polling reader needs none of it). Its other set-up commands (rf_configuration,
+    # rf_field, set_retries, set_max_retry_com, set_timeouts, set_parameters, deselect) are
+    # called the same way by who sets the chip up: reader.call(CONTROL, "set_parameters", chip,
+    # 0x14).
     def sam_configuration(self, mode=1, timeout=0x14, irq=1):
-        return reader.call(_CONTROL, "sam_configuration", self, mode, timeout, irq)
-
-    def rf_configuration(self, item, data):
-        return reader.call(_CONTROL, "rf_configuration", self, item, data)
-
-    def rf_field(self, on):
-        return reader.call(_CONTROL, "rf_field", self, on)
-
-    def set_retries(self, atr=0xFF, psl=0x01, passive=0x02):
-        return reader.call(_CONTROL, "set_retries", self, atr, psl, passive)
-
-    def set_max_retry_com(self, n):
-        return reader.call(_CONTROL, "set_max_retry_com", self, n)
-
-    def set_timeouts(self, atr_res=0x0B, retry=0x0A):
-        return reader.call(_CONTROL, "set_timeouts", self, atr_res, retry)
-
-    def set_parameters(self, flags):
-        return reader.call(_CONTROL, "set_parameters", self, flags)
-
-    def deselect(self, tg=0):
-        return reader.call(_CONTROL, "deselect", self, tg)
+        """Normal mode (no SAM behind the PN532): the first command after a wake-up."""
+        return reader.call(CONTROL, "sam_configuration", self, mode, timeout, irq)
 
     def recover(self):
         """The chip stopped answering: wake it, re-run SAMConfiguration, replay settings."""
-        return reader.call(_CONTROL, "recover", self)
+        return reader.call(CONTROL, "recover", self)
 
     reinit = recover   # on the caller's request (e.g. the chip lost power: LowVbat)
 

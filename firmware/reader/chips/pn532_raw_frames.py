@@ -3,6 +3,9 @@ parity, the host runs the block protocol (iso14443_4.TCL over `PN532Frames`). Th
 PN532 boards let the chip run ISO-DEP instead, so only tools and tests import this module.
 """
 
+import reader
+from reader.chips.pn532 import CONTROL
+
 
 class PN532Frames:
     """Raw-frame transceiver over InCommunicateThru, for iso14443_4.TCL (the host runs
@@ -17,7 +20,7 @@ class PN532Frames:
         while code < 16 and 100 << (code - 1) < timeout_us:
             code += 1
         if code != self._code:
-            self.pn532.set_timeouts(0x0B, code)
+            reader.call(CONTROL, "set_timeouts", self.pn532, 0x0B, code)
             self._code = code
         slack_ms = (100 << (code - 1)) // 1000 + 100
         return self.pn532.communicate_thru(data, out, slack_ms)

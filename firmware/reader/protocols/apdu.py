@@ -9,7 +9,8 @@ next call (copy it with bytes() to keep it). `command()` raises `APDUError` unle
 
 Channels: `PN532Channel` (InDataExchange, the chip runs ISO-DEP), `iso14443_4.TCL` (host-side
 T=CL over a raw-frame transceiver), `SAMChannel` (the SAM slot's ISO 7816-3 T=0,
-reader.chips.sam_slot).
+reader.chips.sam_slot). `Card`: an activated contactless card with its channel, as each chip's
+card reader (reader.protocols.pn532_reader, rc522_reader) hands it over.
 """
 
 from micropython import const
@@ -182,6 +183,24 @@ class APDUChannel:
         if sw != 0x9000:
             raise APDUError(sw)
         return data
+
+
+class Card:
+    """An activated ISO 14443-4 card: `uid`, `atqa`, `sak`, `ats` (bytes, TL first) and
+    `channel`, the APDU channel to it (`transceive(apdu) -> (data, sw)`)."""
+
+    def __init__(self, uid, atqa, sak, ats, channel):
+        self.uid, self.atqa, self.sak, self.ats, self.channel = uid, atqa, sak, ats, channel
+
+
+class NotISODepError(ReaderError):
+    """A card without ISO 14443-4 (SAK bit 6 clear): it cannot carry APDUs."""
+
+    where = "card"
+
+    def __init__(self, sak):
+        super().__init__(sak, UNSUPPORTED, "card with SAK %02X is not ISO 14443-4: not a "
+                         "health card" % sak)
 
 
 class PN532Channel(APDUChannel):

@@ -2,15 +2,16 @@
 and runs ISO-DEP itself; APDUs go through InDataExchange (reader.protocols.apdu.PN532Channel).
 
     reader = PN532Reader(kind, chip)   # built by reader.terminal.devices
-    card = reader.poll()               # protocols.Card or None
+    card = reader.poll()               # protocols.apdu.Card or None
     card.channel.transceive(apdu)
     reader.release(); reader.reinit()
 
 The MFRC522's counterpart is reader.protocols.rc522_reader.
 """
 
-from reader.protocols.apdu import PN532Channel
-from reader.protocols import Card, NotISODepError
+import reader
+from reader.chips.pn532 import CONTROL
+from reader.protocols.apdu import Card, NotISODepError, PN532Channel
 
 _PN532_FLAGS = 0x14                # SetParameters: AutoATR_RES | AutoRATS (the chip runs ISO-DEP)
 _PN532_PASSIVE_RETRIES = 0x01      # InListPassiveTarget answers D5 4B 00 when no card is there
@@ -21,8 +22,8 @@ class PN532Reader:
 
     def __init__(self, kind, chip):
         self.kind, self.chip = kind, chip
-        chip.set_parameters(_PN532_FLAGS)
-        chip.set_retries(0xFF, 0x01, _PN532_PASSIVE_RETRIES)
+        reader.call(CONTROL, "set_parameters", chip, _PN532_FLAGS)
+        reader.call(CONTROL, "set_retries", chip, 0xFF, 0x01, _PN532_PASSIVE_RETRIES)
         self.channel = PN532Channel(chip)
 
     def poll(self):

@@ -6,7 +6,7 @@ reader.terminal.devices for an rc522 board only.
 import gc
 import time
 
-from reader.protocols import Card, NotISODepError
+from reader.protocols.apdu import Card, NotISODepError
 
 
 class RC522Reader:

@@ -2,12 +2,8 @@
 
 flow (poll, tap, check, feedback, report), qr_scan (a scanned code -> its event), blacklist
 (the offline store and its file format, shared with the host), settings (/config.json) and
-settings_check, feedback (beeper, LED, display), devices (the drivers a board's contract asks
+feedback (beeper, LED, display), devices (the drivers a board's contract asks
 for), selftest, and the host link: link_server (framing, ACKs, events on the USB port), session
 (the state the host's requests share with the flow), requests (one request -> its answer),
 device_requests, card_requests and card_writes (what each request does).
 """
-
-# Imported for a job and let go after it: a tap or a host request loads only its own code.
-TRANSIENT = ("blacklist", "qr_scan", "settings_check", "devices", "selftest", "requests",
-             "device_requests", "card_requests", "card_writes")

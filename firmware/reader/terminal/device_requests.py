@@ -12,6 +12,7 @@ import sys
 
 import reader
 from reader import VERSION, hostlink
+from reader.terminal import feedback as fb
 from reader.terminal.session import RESUME, LinkError
 
 
@@ -27,11 +28,11 @@ async def info(h, obj):
         "firmware": VERSION, "board": h.board.NAME, "protocol": hostlink.VERSION,
         "max_payload": hostlink.MAX_PAYLOAD,
         "micropython": "%d.%d.%d" % sys.implementation.version[:3],
-        "slots": h.slots(), "feedback": h.feedback.features(),
+        "slots": h.slots(), "feedback": fb.features(h),
         "heap_free": gc.mem_free(), "selftest_ok": h.report_ok,
     }
-    if h.config.load_error:
-        out["config_error"] = h.config.load_error
+    if h.config_error:
+        out["config_error"] = h.config_error
     if h.server is not None:
         out["link"] = h.server.counters()
     if h.terminal is not None:
@@ -44,7 +45,7 @@ async def selftest(h, obj):
 
 
 async def config_get(h, obj):
-    return dict(h.config.values)
+    return dict(h.config)
 
 
 async def repl(h, obj):
@@ -72,24 +73,31 @@ def _hexstr(data):
 
 async def config_set(h, obj):
     try:
-        return h.config.set(obj)
+        return dict(h.store_settings(obj))
     except ValueError as error:
         raise LinkError(hostlink.BAD_REQUEST, str(error)) from None
     except OSError as error:
         raise LinkError(hostlink.CONFIG, "cannot store %s (%s): the flash may be full "
-                        "or worn" % (h.config.path, error)) from None
+                        "or worn" % (h.settings_path, error)) from None
 
 
 async def feedback(h, obj):
+    try:
+        return await _feedback(h, obj)
+    except fb.FeedbackError as error:
+        raise LinkError(hostlink.NOT_SUPPORTED, str(error)) from None
+
+
+async def _feedback(h, obj):
     done = {}
     if "display" in obj:
-        h.feedback.display(_need(obj, "display", str, "text expected"))
+        fb.display(h, _need(obj, "display", str, "text expected"))
         done["display"] = obj["display"]
     if "led" in obj:
         on = _need(obj, "led", dict, '{"on": true|false} expected').get("on")
         if on is not True and on is not False:
             raise LinkError(hostlink.BAD_REQUEST, 'led: {"on": true|false} expected')
-        h.feedback.led(on)
+        fb.led(h, on)
         done["led"] = on
     if "beep" in obj:
         beep = _need(obj, "beep", dict, '{"ms": n, "count": n} expected')
@@ -98,7 +106,7 @@ async def feedback(h, obj):
                 and 1 <= count <= 5):
             raise LinkError(hostlink.BAD_REQUEST, "beep: ms 10..2000, count 1..5")
         if h.config.get("beeper"):
-            await h.feedback.beep(ms, count)
+            await fb.beep(h, ms, count)
             done["beep"] = count
         else:
             done["beep"] = 0

@@ -1,23 +1,22 @@
-"""What a person sees and hears at the reader: beeper, LED, display. One interface, given by
-the board.
+"""What a person sees and hears at the reader: beeper, LED, display.
 
-A board either defines `feedback()` returning an object with this interface, or gets
-`PinFeedback`, built from its `led()` and `beeper()` pins, its `display(text)` function and
-its `led_colour(name)` function (a board with a multi-colour LED; the sim boards record the
-colour for the virtual reader) where it has them.
+The parts are the board's (docs/firmware-drivers.md, "Board contract"): its `led()` and
+`beeper()` pins (made once by the session: `session.led`, `session.beeper`), its
+`display(text)` function, and `led_colour(name)` for a multi-colour LED (the sim boards
+record the colour for the virtual reader). Functions of the session
+(reader.terminal.session):
 
-    async beep(ms, count)   sound the beeper `count` times for `ms` each
-    led(on)                 switch the status LED
-    display(text)           show a line of text
-    colour(name)            the status LED's colour: "green", "red", "amber" or "off" (a
-                            one-colour LED is on for green, off otherwise; a sim board also
-                            records the colour)
-    features()              {"beeper": bool, "led": bool, "display": bool}
+    features(s)             {"beeper": bool, "led": bool, "display": bool}
+    async beep(s, ms, count) sound the beeper `count` times for `ms` each
+    led(s, on)              switch the status LED
+    display(s, text)        show a line of text
+    colour(s, name)         the status LED's colour: "green", "red", "amber" or "off" (a
+                            one-colour LED is on for green, off otherwise)
 
 `pattern(outcome)` gives the terminal's outcomes (docs/terminal-flow.md): -> (LED colour,
-beep ms, beep count). `signal(feedback, outcome, text, beeper_on)` shows the colour and the
-text at once and returns the beep coroutine (the caller runs it as a task, so the beeps never
-delay the event to the host), or None when the beeper is off or missing.
+beep ms, beep count). `signal(s, outcome, text)` shows the colour and the text at once and
+returns the beep coroutine (the caller runs it as a task, so the beeps never delay the event
+to the host), or None when the beeper is off (setting `beeper`) or missing.
 
 A board without a part raises `FeedbackError` for it (never a silent success).
 """
@@ -51,56 +50,47 @@ class FeedbackError(Exception):
     pass
 
 
-class PinFeedback:
-    def __init__(self, board):
-        self.board_name = getattr(board, "NAME", "?")
-        self._led = board.led() if hasattr(board, "led") else None
-        self._beeper = board.beeper() if hasattr(board, "beeper") else None
-        self._display = getattr(board, "display", None)
-        self._colour = getattr(board, "led_colour", None)
-
-    def features(self):
-        return {"beeper": self._beeper is not None, "led": self._led is not None,
-                "display": self._display is not None}
-
-    def _need(self, part, what):
-        if part is None:
-            raise FeedbackError("board %s has no %s" % (self.board_name, what))
-        return part
-
-    async def beep(self, ms=100, count=1):
-        pin = self._need(self._beeper, "beeper")
-        for i in range(count):
-            if i:
-                await asyncio.sleep_ms(_GAP_MS)
-            pin.on()
-            await asyncio.sleep_ms(ms)
-            pin.off()
-
-    def led(self, on):
-        self._need(self._led, "LED").value(1 if on else 0)
-
-    def display(self, text):
-        self._need(self._display, "display")(text)
-
-    def colour(self, name):
-        if self._led is not None:
-            self._led.value(1 if name == "green" else 0)
-        if self._colour is not None:
-            self._colour(name)
+def features(s):
+    return {"beeper": s.beeper is not None, "led": s.led is not None,
+            "display": hasattr(s.board, "display")}
 
 
-def signal(feedback, outcome, text, beeper_on=True):
-    colour, ms, count = pattern(outcome)
-    feedback.colour(colour)
-    if feedback.features()["display"]:
-        feedback.display(text)
-    if beeper_on and feedback.features()["beeper"]:
-        return feedback.beep(ms, count)
+def _need(s, part, what):
+    if part is None:
+        raise FeedbackError("board %s has no %s" % (getattr(s.board, "NAME", "?"), what))
+    return part
+
+
+async def beep(s, ms=100, count=1):
+    pin = _need(s, s.beeper, "beeper")
+    for i in range(count):
+        if i:
+            await asyncio.sleep_ms(_GAP_MS)
+        pin.on()
+        await asyncio.sleep_ms(ms)
+        pin.off()
+
+
+def led(s, on):
+    _need(s, s.led, "LED").value(1 if on else 0)
+
+
+def display(s, text):
+    _need(s, getattr(s.board, "display", None), "display")(text)
+
+
+def colour(s, name):
+    if s.led is not None:
+        s.led.value(1 if name == "green" else 0)
+    if hasattr(s.board, "led_colour"):
+        s.board.led_colour(name)
+
+
+def signal(s, outcome, text):
+    colour_name, ms, count = pattern(outcome)
+    colour(s, colour_name)
+    if hasattr(s.board, "display"):
+        s.board.display(text)
+    if s.config.get("beeper") and s.beeper is not None:
+        return beep(s, ms, count)
     return None
-
-
-def for_board(board):
-    if hasattr(board, "feedback"):
-        return board.feedback()
-    return PinFeedback(board)

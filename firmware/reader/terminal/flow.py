@@ -28,9 +28,8 @@ from micropython import const
 
 import reader
 from reader import hostlink
-from reader.cards import TRANSIENT as _CARD_APP
 from reader.errors import ReaderError
-from reader.terminal import feedback as fb
+from reader.terminal import feedback
 
 IDLE_MS = const(20)         # sleep between polls without a card
 PRESENT_MS = const(100)     # sleep between presence checks of a card left on the reader
@@ -64,7 +63,6 @@ class Terminal:
         self.board = session.board
         self.server = session.server
         self.config = session.config
-        self.feedback = session.feedback
         self._blacklist = blacklist    # a terminal.blacklist.Blacklist (tests); None: the file
         self.clock_offset = 0          # seconds added to time.time() (host "set-time")
         self.present = None            # UID of the card on the reader, once reported
@@ -90,11 +88,10 @@ class Terminal:
 
     @staticmethod
     def let_go():
-        """Let the card application's modules (reader.cards.TRANSIENT) and the blacklist's go
-        after a tap or a host card request: an idle reader does not keep them in RAM. The
+        """Let the card application's modules (reader.TRANSIENT["cards"]) and the blacklist's
+        go after a tap or a host card request: an idle reader does not keep them in RAM. The
         SAM session stays (reader.cards.psam, reader.chips.sam_slot)."""
-        reader.let_go(*["cards." + name for name in _CARD_APP])
-        reader.let_go("terminal.blacklist")
+        reader.let_go("cards", "terminal.blacklist")
         gc.collect()
 
     # -- set-up ---------------------------------------------------------------------------
@@ -135,7 +132,7 @@ class Terminal:
 
     def take_card(self):
         """For a host card request, under the chip lock: the card in the field, activated
-        (reader.protocols.Card), or None."""
+        (reader.protocols.apdu.Card), or None."""
         self.release_card()
         card = self.reader.poll()
         self._active = card is not None
@@ -356,9 +353,8 @@ class Terminal:
         self.server.event(msg, body)
 
     def signal(self, outcome, text):
-        try:
-            beep = fb.signal(self.feedback, outcome, text, self.config.get("beeper"))
-        except fb.FeedbackError:
-            return
+        """The outcome's colour, text and beeps (reader.terminal.feedback); the beeps run as
+        a task, so they never delay the next poll."""
+        beep = feedback.signal(self.session, outcome, text)
         if beep is not None:
             asyncio.create_task(beep)

@@ -1,5 +1,5 @@
 """Serving one host request (docs/host-link.md, "Messages"): the link's dispatch (wired once
-in reader.main) calls `serve(session, msg, payload)` through `reader.call_async`, so this module
+in reader.main) calls `serve(session, msg, payload)` through `reader.call`, so this module
 is in RAM for the request only and a reader that only taps does not keep the request code.
 
 | message                  | today                                                        |
@@ -26,7 +26,6 @@ import reader
 from reader import VERSION, hostlink
 from reader.errors import AUTH, CARD_GONE, UNSUPPORTED, ReaderError
 from reader.hostlink import ERROR, RESPONSE
-from reader.terminal import feedback
 from reader.terminal.link_server import error_body
 from reader.terminal.session import LinkError
 
@@ -73,8 +72,6 @@ async def serve(h, msg, payload):
         if getattr(error, "tries_left", None) is not None:
             body["retries"] = error.tries_left
         return ERROR, body
-    except feedback.FeedbackError as error:
-        return ERROR, error_body(hostlink.NOT_SUPPORTED, str(error))
     except OSError as error:
         return ERROR, error_body(hostlink.DEVICE, "I/O error: %s" % error)
     except Exception as error:  # noqa: BLE001 - a firmware fault is reported, not fatal

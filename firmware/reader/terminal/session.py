@@ -1,5 +1,5 @@
 """What the host's requests share with the terminal flow (docs/host-link.md, "Messages"):
-`Session` holds the board, its settings and feedback, the self-test report, the devices
+`Session` holds the board, its settings and feedback pins, the self-test report, the devices
 opened (card reader, SAM slot) and the slots the host holds powered, the chip lock, the
 terminal flow and a blacklist update spread over requests. `LinkError` is the error a request
 answers with. reader.main makes one session and wires the link's dispatch to it; the code
@@ -10,10 +10,11 @@ import asyncio
 import json
 
 import reader
-from reader.terminal import feedback, settings
 
 RESUME = "import reader.main as m;m.resume()"
+REPORT_PATH = "/selftest.json"    # the power-on self-test report (reader.main writes it)
 _DEVICES = "terminal.devices"     # opens the drivers a board asks for; transient
+_SETTINGS = "terminal.settings"   # loads and stores the settings; transient
 
 
 class LinkError(Exception):
@@ -28,17 +29,19 @@ class LinkError(Exception):
 
 
 class Session:
-    def __init__(self, board, report, settings_path=settings.PATH):
+    def __init__(self, board, report=None, settings_path="/config.json"):
+        """`report`: the self-test report (a dict, or its JSON text), kept in RAM; None: it is
+        in REPORT_PATH on the flash (where reader.main keeps it: asked for rarely)."""
         self.board = board
-        # the self-test report, kept as its JSON text (a few hundred bytes, not a tree of
-        # dicts): asked for by selftest only
-        text = report if isinstance(report, str) else json.dumps(report)
-        if not isinstance(report, dict):
-            report = json.loads(text)      # once, to note "ok"
-        self.report_ok = report.get("ok")
+        text = report if report is None or isinstance(report, str) else json.dumps(report)
         self._report = text
-        self.config = settings.Config(settings_path)
-        self.feedback = feedback.for_board(board)
+        self.report_ok = self.report().get("ok")
+        self.settings_path = settings_path
+        # the settings (a dict: terminal.settings), and why the stored ones were not used
+        self.config, self.config_error = reader.call(_SETTINGS, "load", settings_path)
+        # the board's feedback pins, made once (reader.terminal.feedback drives them)
+        self.led = board.led() if hasattr(board, "led") else None
+        self.beeper = board.beeper() if hasattr(board, "beeper") else None
         self.chip_lock = asyncio.Lock()    # the flow's polls and the host's chip requests
         self.server = None                 # the link server (reader.main sets it)
         self.terminal = None               # the terminal flow (it sets itself)
@@ -50,9 +53,19 @@ class Session:
         self.sam_touched = 0               # host commands that reset or used the SAM
         self.blacklist_update = None       # terminal.blacklist.Writer between chunks
 
+    def store_settings(self, changes):
+        """Check, store and apply setting changes ({name: value}); ValueError for a bad one,
+        OSError when the flash refuses (nothing changed then)."""
+        reader.call(_SETTINGS, "store", self.settings_path, self.config, changes)
+        self.config_error = None
+        return self.config
+
     def report(self):
         """The self-test report (a dict)."""
-        return json.loads(self._report)
+        if self._report is not None:
+            return json.loads(self._report)
+        with open(REPORT_PATH) as f:
+            return json.load(f)
 
     def slots(self):
         """The APDU slots of this board: "card" (the contactless chip), "sam1"."""

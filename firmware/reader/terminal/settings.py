@@ -5,67 +5,98 @@
 | terminal_id  | str  | ""      | the terminal's id: 1-32 of A-Z a-z 0-9 - _            |
 | department   | str  | ""      | department code the reader serves (0-32 characters)   |
 | read_profile | str  | "identity" | what a tap reads: identity, issuer, cardholder     |
-|              |      |         | (reader.cards.healthcard.PROFILES; docs/terminal-flow.md)   |
+|              |      |         | (reader.cards.healthcard.PROFILES; terminal-flow.md)  |
 | beeper       | bool | true    | beep on taps and feedback requests                    |
-| flow         | str  | "fast"  | tap flow: fast (reader.cards.healthcard), or reference: the |
-|              |      |         | naive vendor sequence (reader.cards.vendor_flow, for the |
-|              |      |         | tap benchmark; SAM kept at 9600 baud)                 |
+| flow         | str  | "fast"  | tap flow: fast (reader.cards.healthcard), or          |
+|              |      |         | reference: the naive vendor sequence                  |
+|              |      |         | (reader.cards.vendor_flow, for the tap benchmark;     |
+|              |      |         | SAM kept at 9600 baud)                                |
 | heap_probe   | bool | false   | diagnostics: after each tap's read and its event and  |
 |              |      |         | each host card request, a gc.collect() and the live   |
 |              |      |         | heap noted (info "terminal" "heap_peak";              |
 |              |      |         | docs/bench-tap.md); costs a collection                |
 
-`Config.set(changes)` validates every change (reader.terminal.settings_check) before it stores any
-(ValueError names the bad one) and writes the file through a temporary name, so a power cut
-leaves the old or the new file, never half of one.
+The settings are a plain dict the session keeps (`session.config`); this module is transient:
+imported to load them at start and to store a change, then let go.
+
+    values, error = reader.call("terminal.settings", "load", path)   # error: why the stored
+                                                                     # file was not used
+    reader.call("terminal.settings", "store", path, values, changes)
+
+`store` checks every change before it stores any (ValueError names the bad one), writes the
+file through a temporary name, so a power cut leaves the old or the new file, never half of
+one, then updates `values` in place (whoever holds the dict sees the change).
 """
 
 import json
 import os
-
-import reader
 
 PATH = "/config.json"
 DEFAULTS = {"terminal_id": "", "department": "", "read_profile": "identity", "beeper": True,
             "flow": "fast", "heap_probe": False}
 
 
-class Config:
-    def __init__(self, path=PATH):
-        self.path = path
-        self.values = dict(DEFAULTS)
-        self.load_error = None
-        try:
-            with open(path) as f:
-                stored = json.load(f)
-            self._check(stored)
-            for name, value in stored.items():
-                self.values[name] = value
-        except OSError:
-            pass  # no file yet: the defaults
-        except (ValueError, AttributeError) as error:
-            # a damaged file: keep the defaults, say so in the device info
-            self.values = dict(DEFAULTS)
-            self.load_error = "%s is damaged (%s): defaults in use" % (path, error)
+def load(path=PATH):
+    """-> (values, error): the stored settings over the defaults; a damaged file gives the
+    defaults and says so in `error` (None otherwise, also when there is no file yet)."""
+    values = dict(DEFAULTS)
+    try:
+        with open(path) as f:
+            stored = json.load(f)
+        check(stored)
+    except OSError:
+        return values, None          # no file yet: the defaults
+    except (ValueError, AttributeError) as error:
+        return values, "%s is damaged (%s): defaults in use" % (path, error)
+    values.update(stored)
+    return values, None
 
-    def get(self, name):
-        return self.values[name]
 
-    @staticmethod
-    def _check(settings):
-        """ValueError naming the first bad setting (reader.terminal.settings_check, in RAM
-        for the check only: settings change rarely)."""
-        reader.call("terminal.settings_check", "check_all", settings, DEFAULTS)
+def store(path, values, changes):
+    """Check `changes` ({name: value}), write `values` with them to `path`, then apply them to
+    `values`; returns `values`. ValueError (a bad change) or OSError (the flash) changes
+    nothing."""
+    check(changes)
+    new = dict(values)
+    new.update(changes)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(new, f)
+    os.rename(tmp, path)
+    values.update(changes)
+    return values
 
-    def set(self, changes):
-        """Apply {name: value} after checking all of them; store; return all values."""
-        self._check(changes)
-        values = dict(self.values)
-        values.update(changes)
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(values, f)
-        os.rename(tmp, self.path)
-        self.values = values
-        self.load_error = None
-        return dict(values)
+
+# read profiles a tap may use (names of reader.cards.healthcard.PROFILES whose items fit in one
+# tap event of the host link)
+PROFILES = ("identity", "issuer", "cardholder")
+FLOWS = ("fast", "reference")
+_ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def check(settings):
+    """ValueError saying what is wrong with the first bad one of `settings` ({name: value})."""
+    for name, value in settings.items():
+        check_one(name, value)
+
+
+def check_one(name, value):
+    """ValueError saying what is wrong with setting `name` = `value`."""
+    if name not in DEFAULTS:
+        raise ValueError("unknown setting %r: the settings are %s"
+                         % (name, ", ".join(sorted(DEFAULTS))))
+    if name in ("beeper", "heap_probe"):
+        if value is not True and value is not False:
+            raise ValueError("%s must be true or false" % name)
+    elif not isinstance(value, str):
+        raise ValueError("%s must be text" % name)
+    elif name == "terminal_id":
+        if not 0 < len(value) <= 32 or any(c not in _ID_CHARS for c in value):
+            raise ValueError("terminal_id must be 1-32 characters of A-Z a-z 0-9 - _")
+    elif name == "department":
+        if len(value) > 32:
+            raise ValueError("department must be at most 32 characters")
+    elif name == "read_profile" and value not in PROFILES:
+        raise ValueError("read_profile must be one of %s" % ", ".join(PROFILES))
+    elif name == "flow" and value not in FLOWS:
+        raise ValueError("flow must be one of %s" % ", ".join(FLOWS))
