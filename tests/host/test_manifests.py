@@ -1,6 +1,7 @@
 """Each board's manifest.py freezes only what that board needs: the firmware modules its
 entry script (boards/main.py) and board.py import, directly, inside functions or through
-reader.call, on its reader chip (hcterm.firmware_modules), plus its board.py and main.py."""
+reader.call, on its reader chip (hcterm.firmware_modules), plus its board.py and main.py. The
+sim boards' ROMFS images (hcterm.sim.romimage) hold the same modules for their chip."""
 
 import textwrap
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 
 from hcterm import firmware_modules as fm
 from hcterm.mpy import BOARDS_DIR, FIRMWARE_DIR
+from hcterm.sim import romimage
 
 MANIFESTS = sorted(BOARDS_DIR.glob("*/manifest.py"))
 
@@ -198,3 +200,21 @@ def test_a_branch_on_the_chip_kind_decides_what_a_board_needs(tmp_path):
     assert fm.board_modules("sim-two", boards, firmware) == common | {
         "reader.chips.beta", "reader.chips.beta_only", "reader.errors"}
 
+
+# ---- the sim boards' ROM images ------------------------------------------------------------
+
+@pytest.mark.parametrize("board", [b for b in fm.chip_kinds() if fm.is_sim(b)])
+def test_a_sim_boards_rom_image_holds_what_the_board_needs(board):
+    files = dict(romimage.sources(board))
+    firmware = {name: path for name, path in files.items() if name.startswith("reader/")}
+    assert firmware == fm.board_files(board)
+    assert files["board.py"] == BOARDS_DIR / board / "board.py"
+    assert "simhal.py" in files and "simboot.py" not in files
+
+
+def test_the_firmware_tests_rom_image_holds_every_module():
+    files = dict(romimage.sources(None))
+    every = {path.relative_to(FIRMWARE_DIR).as_posix()
+             for path in (FIRMWARE_DIR / "reader").rglob("*.py")}
+    assert {name for name in files if name.startswith("reader/")} == every
+    assert "board.py" not in files
