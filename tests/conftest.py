@@ -25,12 +25,16 @@ from hcterm.sim import romimage
 from hcterm.sim.bus import SimBus
 from hcterm.sim.virtualreader import ROM_HEAP_SLACK, parse_size
 
-HARNESS_DIR = Path(__file__).parent / "firmware"
-# MicroPython's module search path (MICROPYPATH): the firmware, the shared sim board HAL,
-# and the test folder itself (for helpers and fake transports shared by firmware tests).
+FIRMWARE_TESTS = Path(__file__).parent / "firmware"
+# Helpers that run inside micropython with the firmware tests (the harness, fake buses, card
+# peers, the sim bench client): tests/firmware/support/README.md. Imported by plain name.
+FIRMWARE_SUPPORT = FIRMWARE_TESTS / "support"
+# MicroPython's module search path (MICROPYPATH): the firmware tests (the harness imports the
+# module under test by name), their helpers, the firmware, the shared sim board HAL.
 MICROPYPATH = os.pathsep.join(
     # ".frozen": the port's frozen modules (asyncio), which a set MICROPYPATH would drop
-    [".frozen", str(HARNESS_DIR), str(FIRMWARE_DIR), str(BOARDS_DIR / "sim-common")]
+    [".frozen", str(FIRMWARE_TESTS), str(FIRMWARE_SUPPORT), str(FIRMWARE_DIR),
+     str(BOARDS_DIR / "sim-common")]
 )
 
 
@@ -78,7 +82,7 @@ class MicroPythonModule(pytest.File):
             image = romimage.build()
             env["MPTEST_ROMFS"] = str(image)
             heapsize = parse_size(heapsize) + image.stat().st_size + ROM_HEAP_SLACK
-        argv = micropython_command(HARNESS_DIR / "mpharness.py", self.path.stem,
+        argv = micropython_command(FIRMWARE_SUPPORT / "harness.py", self.path.stem,
                                    heapsize=heapsize)
         bus = None
         if self.simbus:

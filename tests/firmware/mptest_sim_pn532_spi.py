@@ -3,7 +3,7 @@
 # reader.terminal.devices against the emulated PN532 and sample card 1: activation, APDUs of 1..261
 # bytes, WTX, R(NAK) retries, card removal, power loss; and the same chip from an MSB-only
 # port (rp2) with the driver's software bit reversal.
-from simbench import (
+from sim_bench_drivers import (
     KH_RECORD,
     READ_KH,
     Bench,

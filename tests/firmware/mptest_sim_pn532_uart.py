@@ -3,7 +3,7 @@
 # reader.terminal.devices) against the emulated PN532 and sample card 1: activation, APDUs of 1..261
 # bytes, WTX, R(NAK) retries, card removal, and the chip's recovery (NACK, lost ACK, line
 # noise, power loss). Faults are armed through the bench UART (tests/simbeds_drivers.py).
-from simbench import (
+from sim_bench_drivers import (
     KH_RECORD,
     READ_KH,
     Bench,

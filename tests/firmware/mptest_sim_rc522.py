@@ -3,7 +3,7 @@
 # board (MSB-only SPI, RST line) through reader.terminal.devices, against the emulated MFRC522 and
 # sample card 1: activation, APDUs of 1..261 bytes in FSD-64 frames (chaining both ways),
 # WTX, R(NAK) retries, card removal, chip reset.
-from simbench import (
+from sim_bench_drivers import (
     KH_RECORD,
     READ_CERT,
     READ_KH,
