@@ -8,6 +8,14 @@ SimBus keyword arguments; MODULE is imported with tests/ on sys.path, e.g.
 `support.emu_benches`, tests/support/emu_benches.py); the bus is then served while it runs.
 `# firmware: romfs` imports the firmware from a ROMFS image (mpy-cross, in place, as the
 virtual reader does) instead of compiling its source into the heap.
+
+`# boards: sim-pn532-uart sim-rc522` runs the module once per board instead, each run its own
+process with MPTEST_BOARD set to the board's name (tests read it as `harness_boards.BOARD`);
+items are `mptest_x.py::BOARD::test_y`. In its `# simbus:` header `{board}` stands for the
+board's name with `-` as `_` (`# simbus: support.emu_driver_benches:{board}` serves
+`sim_rc522()` to the sim-rc522 run). A test decorated `@only_on("sim-rc522", ...)`
+(harness_boards.py) is collected for those boards only: on the others it does not exist,
+rather than passing. Helpers the tests import by name: tests/firmware/support/README.md.
 """
 
 import importlib
@@ -25,12 +33,16 @@ from hcterm.sim import romimage
 from hcterm.sim.bus import SimBus
 from hcterm.sim.virtualreader import ROM_HEAP_SLACK, parse_size
 
-HARNESS_DIR = Path(__file__).parent / "firmware"
-# MicroPython's module search path (MICROPYPATH): the firmware, the shared sim board HAL,
-# and the test folder itself (for helpers and fake transports shared by firmware tests).
+FIRMWARE_TESTS = Path(__file__).parent / "firmware"
+# Helpers that run inside micropython with the firmware tests (the harness, fake buses, card
+# peers, the sim bench client): tests/firmware/support/README.md. Imported by plain name.
+FIRMWARE_SUPPORT = FIRMWARE_TESTS / "support"
+# MicroPython's module search path (MICROPYPATH): the firmware tests (the harness imports the
+# module under test by name), their helpers, the firmware, the shared sim board HAL.
 MICROPYPATH = os.pathsep.join(
     # ".frozen": the port's frozen modules (asyncio), which a set MICROPYPATH would drop
-    [".frozen", str(HARNESS_DIR), str(FIRMWARE_DIR), str(BOARDS_DIR / "sim-common")]
+    [".frozen", str(FIRMWARE_TESTS), str(FIRMWARE_SUPPORT), str(FIRMWARE_DIR),
+     str(BOARDS_DIR / "sim-common")]
 )
 
 
@@ -47,20 +59,75 @@ class MicroPythonFailure(Exception):
     pass
 
 
+TEST = re.compile(r"^((?:@.*\n)*)def (test_\w+)\(", re.M)   # decorator lines, name
+ONLY_ON = re.compile(r"^@only_on\((.*)\)$", re.M)
+QUOTED = re.compile(r"""["']([^"']+)["']""")
+
+
 class MicroPythonModule(pytest.File):
     def collect(self):
         # Names come from the source (the harness reports what it ran); a test that did not
         # report is a failure, never a silent pass.
         source = self.path.read_text()
-        names = sorted(set(re.findall(r"^def (test_\w+)\(", source, re.M)))
         match = re.search(r"^# heapsize: (\w+)", source, re.M)
         self.heapsize = match.group(1) if match else "128k"
         self.romfs = bool(re.search(r"^# firmware: romfs$", source, re.M))
-        match = re.search(r"^# simbus: ([\w.]+):(\w+)", source, re.M)
+        match = re.search(r"^# simbus: ([\w.]+):(\{board\}|\w+)", source, re.M)
         self.simbus = match.groups() if match else None
-        self._results = None
-        for name in names:
+        match = re.search(r"^# boards: (.+)$", source, re.M)
+        boards = match.group(1).split() if match else None
+        tests = self._tests(source, boards)
+        if boards is None:
+            if self.simbus and self.simbus[1] == "{board}":
+                raise self.CollectError(f"{self.path.name}: `{{board}}` without `# boards:`")
+            self.run = MicroPythonRun(self, None, sorted(tests))
+            for name in self.run.names:
+                yield MicroPythonItem.from_parent(self, name=name)
+            return
+        for board in boards:
+            names = sorted(name for name, only in tests.items() if only is None or board in only)
+            yield MicroPythonBoard.from_parent(self, name=board, names=names)
+
+    def _tests(self, source, boards):
+        """{test name: the boards of its @only_on(...), or None for every board}."""
+        tests = {}
+        for decorators, name in TEST.findall(source):
+            match = ONLY_ON.search(decorators)
+            if match is None:
+                tests[name] = None
+                continue
+            only = QUOTED.findall(match.group(1))
+            unknown = set(only) - set(boards or ())
+            if not only or unknown:
+                raise self.CollectError(
+                    f"{self.path.name}::{name}: @only_on({match.group(1)}) names "
+                    f"{sorted(unknown) or 'no board'}, not one of `# boards: "
+                    f"{' '.join(boards or ())}`")
+            tests[name] = set(only)
+        return tests
+
+
+class MicroPythonBoard(pytest.Collector):
+    """One board's run of a `# boards:` module."""
+
+    def __init__(self, *, names, **kwargs):
+        super().__init__(**kwargs)
+        self.heapsize = self.parent.heapsize
+        self.run = MicroPythonRun(self.parent, self.name, names)
+
+    def collect(self):
+        for name in self.run.names:
             yield MicroPythonItem.from_parent(self, name=name)
+
+
+class MicroPythonRun:
+    """One micropython process running the named tests of a module (for one board)."""
+
+    def __init__(self, module, board, names):
+        self.module = module
+        self.board = board
+        self.names = names
+        self._results = None
 
     def results(self):
         if self._results is None:
@@ -68,28 +135,36 @@ class MicroPythonModule(pytest.File):
         return self._results
 
     def _run(self):
+        module = self.module
         # MPTEST_TMP: a fresh scratch directory for the module (flash images, files).
-        scratch = tempfile.mkdtemp(prefix=f"{self.path.stem}-")
+        stem = module.path.stem + (f"-{self.board}" if self.board else "")
+        scratch = tempfile.mkdtemp(prefix=f"{stem}-")
         env = dict(os.environ, MICROPYPATH=MICROPYPATH, MPTEST_TMP=scratch)
         env.pop("MPTEST_ROMFS", None)
-        heapsize = self.heapsize
-        if self.romfs:
+        env.pop("MPTEST_BOARD", None)
+        if self.board:
+            env["MPTEST_BOARD"] = self.board
+        heapsize = module.heapsize
+        if module.romfs:
             # as on the virtual reader: the image's bytes come on top of the heap budget
             image = romimage.build()
             env["MPTEST_ROMFS"] = str(image)
             heapsize = parse_size(heapsize) + image.stat().st_size + ROM_HEAP_SLACK
-        argv = micropython_command(HARNESS_DIR / "mpharness.py", self.path.stem,
-                                   heapsize=heapsize)
+        # the harness runs exactly the tests collected here (per board: the ones for it)
+        argv = micropython_command(FIRMWARE_SUPPORT / "harness.py", module.path.stem,
+                                   *self.names, heapsize=heapsize)
         bus = None
-        if self.simbus:
-            module, function = self.simbus
-            wiring = getattr(importlib.import_module(module), function)()
+        if module.simbus:
+            name, function = module.simbus
+            if function == "{board}":
+                function = self.board.replace("-", "_")
+            wiring = getattr(importlib.import_module(name), function)()
             bus = SimBus(os.path.join(scratch, "bus"), **wiring).start()
             env["HCTERM_SIM_DIR"] = bus.directory
             self.bus = bus
         try:
             proc = subprocess.run(
-                argv, cwd=self.path.parent, env=env, capture_output=True, text=True,
+                argv, cwd=module.path.parent, env=env, capture_output=True, text=True,
                 timeout=180,
             )
         finally:
@@ -119,7 +194,7 @@ class MicroPythonModule(pytest.File):
 
 class MicroPythonItem(pytest.Item):
     def runtest(self):
-        results = self.parent.results()
+        results = self.parent.run.results()
         if self.name not in results:
             code, tail = results["__process__"]
             raise MicroPythonFailure(
@@ -135,4 +210,6 @@ class MicroPythonItem(pytest.Item):
         return super().repr_failure(excinfo)
 
     def reportinfo(self):
-        return self.path, None, f"[micropython -X heapsize={self.parent.heapsize}] {self.name}"
+        board = f" {self.parent.name}" if isinstance(self.parent, MicroPythonBoard) else ""
+        return (self.path, None,
+                f"[micropython -X heapsize={self.parent.heapsize}{board}] {self.name}")

@@ -1,5 +1,5 @@
 # APDU channel: GET RESPONSE (61xx) and 6Cxx in one place, the status-word table.
-from fakebus import ACK, CMD, RSP, ScriptedUART, h
+from fake_buses import ACK, CMD, RSP, ScriptedUART, h
 
 from reader import errors as driver_errors
 from reader.chips.pn532_uart import PN532_UART

@@ -2,7 +2,7 @@
 # transports that allocate nothing themselves. The figures are written in docs/firmware-memory.md.
 import gc
 
-from fakebus import ACK, RSP, h
+from fake_buses import ACK, RSP, h
 
 # Imported one by one with a collection between: compiling .py source needs contiguous heap
 # (on a board the modules are frozen bytecode and cost no heap to import).

@@ -9,7 +9,7 @@ import gc
 import hashlib
 from binascii import hexlify
 
-import mptest_healthcard_bench as bench
+import sim_bench_healthcard as bench
 
 from reader.cards import healthcard_items as hi
 from reader.cards import healthcard_records as hr

@@ -3,7 +3,7 @@
 # simbus: support.emu_benches:health_card
 # Failures of the card layer, each one kind with its status word: locked application, PIN
 # blocked, card taken away mid-session, a wrong value refused before it is sent.
-import mptest_healthcard_bench as bench
+import sim_bench_healthcard as bench
 
 from reader.cards.healthcard import check_id_number
 from reader.cards.healthcard_write import HealthCardWriter

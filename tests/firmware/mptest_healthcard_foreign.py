@@ -2,7 +2,7 @@
 # firmware: romfs
 # simbus: support.emu_benches:health_card_foreign_sam
 # A SAM of another province (Sichuan) in the slot: the Henan card refuses its cryptograms.
-import mptest_healthcard_bench as bench
+import sim_bench_healthcard as bench
 
 
 def test_foreign_sam_auth_failed():

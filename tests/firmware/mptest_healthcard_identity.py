@@ -6,7 +6,7 @@
 import gc
 import time
 
-import mptest_healthcard_bench as bench
+import sim_bench_healthcard as bench
 
 from reader.cards.healthcard import HealthCard
 

@@ -3,7 +3,7 @@
 # simbus: support.emu_benches:health_card
 # Writes through the SAM against the real emulated card (which checks every cryptogram and
 # MAC): secure record writes read back, cyclic records, DF03 slots and flags, photo, PIN.
-import mptest_healthcard_bench as bench
+import sim_bench_healthcard as bench
 
 from reader.cards.healthcard import HealthCard
 from reader.cards.healthcard_write import HealthCardWriter, choose_slot

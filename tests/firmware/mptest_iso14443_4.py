@@ -1,6 +1,6 @@
 # ISO 14443-4 (T=CL) reader side: ATS, chaining both ways, block numbers, recovery, WTX.
-from fakebus import h
-from tclpeer import PICC, ScriptedFrames
+from card_peer_tcl import PICC, ScriptedFrames
+from fake_buses import h
 
 from reader import errors as driver_errors
 from reader.protocols.iso14443_4 import BAD_WTX, NO_ATS, RETRIES, TCL, TCLError, fwt_us, parse_ats

@@ -1,7 +1,7 @@
 # MFRC522 driver, ISO 14443-3 activation and T=CL over it, against a register-level fake.
-from fakebus import h
-from rc522peer import FakeRC522, TypeACard
-from tclpeer import PICC
+from card_peer_rc522 import FakeRC522, TypeACard
+from card_peer_tcl import PICC
+from fake_buses import h
 
 from reader import errors as driver_errors
 from reader.chips.mfrc522 import MFRC522, NO_ANSWER, NO_CHIP, TOO_LONG, RC522Error, RC522Frames
@@ -31,7 +31,7 @@ def chip_with(card):
 
 def test_register_address_bytes():
     spi = RecordingSPI()
-    from fakebus import FakePin
+    from fake_buses import FakePin
     chip = MFRC522(spi, FakePin())
     chip.write(0x01, 0x0F)
     assert chip.read(0x37) == 0x92

@@ -1,5 +1,5 @@
 # PN532 command core over the UART transport: golden frames against a scripted UART.
-from fakebus import ACK, CMD, NACK, RSP, ScriptedUART, h
+from fake_buses import ACK, CMD, NACK, RSP, ScriptedUART, h
 
 import reader
 from reader import errors as driver_errors

@@ -1,5 +1,5 @@
 # PN532 over SPI: DW/SR/DR operations, CS framing, IRQ pin, software LSB-first.
-from fakebus import ACK, CMD, RSP, FakePN532SPI, h
+from fake_buses import ACK, CMD, RSP, FakePN532SPI, h
 
 from reader.chips.pn532 import NO_ACK, PN532Error
 from reader.chips.pn532_spi import PN532_SPI, reverse_bits, reverse_table

@@ -3,7 +3,7 @@
 # simbus: support.emu_benches:health_card_pin_sam
 # The PSAM application over the SAM slot's T=0 channel against the emulated PSAM that wants
 # its PIN (123456): files, PIN, diversification, the cryptogram a card accepts.
-import mptest_healthcard_bench as bench
+import sim_bench_healthcard as bench
 
 from reader.cards import healthcard_items as hi
 from reader.cards.healthcard_errors import HealthCardError

@@ -1,5 +1,5 @@
 # Electronic health card QR codes: every sample form, garbage with reasons, the UART reader.
-from fakebus import ScriptedUART
+from fake_buses import ScriptedUART
 
 from reader.cards.qrcode import (
     BAD_ID,

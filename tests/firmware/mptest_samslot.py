@@ -1,5 +1,5 @@
 # SAM slot: ATR parsing, PPS, T=0 procedure bytes, against a scripted UART and RST pin.
-from fakebus import FakePin, ScriptedUART, h
+from fake_buses import FakePin, ScriptedUART, h
 
 import reader
 from reader import errors as driver_errors

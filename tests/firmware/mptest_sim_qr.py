@@ -5,7 +5,7 @@
 # module's UART (9600 8N1, CR suffix), and garbage on the line.
 import json
 
-from simbench import ROOT, Bench, load_board
+from sim_bench_drivers import ROOT, Bench, load_board
 
 from reader.cards import qrcode
 from reader.cards.qrcode import QRCodeError, expired, parse_qr

@@ -2,7 +2,7 @@
 # The SAM slot driver (ISO 7816-3: ATR, PPS, T=0) on the sim-rc522 board (SAM clocked at the
 # Pico's 125 MHz / 35) through reader.terminal.devices, against the emulated slot with the sample
 # Henan PSAM (host/hcterm/emulator/samples/sam-henan.json).
-from simbench import Bench, expect, h, load_board
+from sim_bench_drivers import Bench, expect, h, load_board
 
 import reader
 from reader import errors as de

@@ -1,6 +1,7 @@
-# Runs one firmware test module inside the `micropython` binary and reports each test.
+# Runs inside the `micropython` binary: imports one firmware test module (mptest_*.py) and
+# runs its tests, reporting each to pytest (tests/conftest.py) on stdout.
 #
-# Usage: micropython -X heapsize=N mpharness.py MODULE [TEST ...]
+# Usage: micropython -X heapsize=N harness.py MODULE [TEST ...]
 # Protocol on stdout, one line per test, between the test's own output:
 #   @@mptest <name> ok|fail <elapsed_us>
 # followed, for a failure, by the MicroPython traceback and a line "@@end".

@@ -1,8 +1,10 @@
-# A register-level fake MFRC522 on a fake SPI bus, with a type A card behind it.
+# The far side of an MFRC522's SPI bus, for the mfrc522 driver to talk to (runs inside
+# micropython, in the test's process): a register-level fake MFRC522 with a type A card
+# behind it (whose T=CL is card_peer_tcl.PICC).
 # SPI semantics as the data sheet: first byte = address ((reg<<1)&0x7E, |0x80 to read);
 # on a read, each following byte clocked out returns the register and the byte sent is the
 # next address; on a write, following bytes are written to the same register (FIFO).
-from fakebus import FakePin, hx
+from fake_buses import FakePin, hx
 
 from reader.crc import check_crc_a, crc_a_bytes
 
@@ -119,7 +121,7 @@ class FakeRC522:
 
 class TypeACard:
     """ISO 14443-3 type A card (4/7/10-byte UID) that hands ISO-DEP frames to `tcl`
-    (e.g. tclpeer.PICC) with CRC_A stripped and appended."""
+    (e.g. card_peer_tcl.PICC) with CRC_A stripped and appended."""
 
     def __init__(self, uid, sak=0x20, atqa=b"\x04\x00", tcl=None):
         self.uid = bytes(uid)

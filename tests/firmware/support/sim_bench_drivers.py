@@ -1,6 +1,8 @@
-# Shared by the sim-board driver tests (mptest_sim_*.py): the bench client (see
-# tests/simbeds_drivers.py for its commands), the sim board loader, the golden bytes of sample
-# card 1 (host/hcterm/emulator/samples/card-01-adult-zhang-wei.json) and the checks every
+# The test operator's side of the sim bus, for the sim-board driver tests (mptest_sim_*.py;
+# runs inside micropython, talking over the sim bus to the emulator in pytest's process): the
+# client of the "bench" UART (its commands: tests/support/emu_driver_benches.py), the sim
+# board loader, the golden bytes of sample card 1
+# (host/hcterm/emulator/samples/card-01-adult-zhang-wei.json) and the checks every
 # contactless chip must pass against it.
 import json
 import sys

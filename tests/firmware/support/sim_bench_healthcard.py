@@ -1,10 +1,12 @@
-# Not a test module (no tests): the bench the health card and PSAM tests share. Modules that
-# use it run with `# firmware: romfs` (the firmware imports in place, as frozen on a board).
+# The test operator's side of the sim bus for the health card and PSAM tests (runs inside
+# micropython, talking over the sim bus to the emulator in pytest's process, whose side is
+# tests/support/emu_benches.py, `# simbus: support.emu_benches:health_card…`). Modules
+# that use it run with `# firmware: romfs` (the firmware imports in place, as frozen on a board).
 #
 # Builds the sim-pn532-uart board's objects (boards/sim-pn532-uart/board.py), the PN532 and
 # SAM slot drivers, and the PSAM and health card applications on them; `tap(name)` asks the
-# sim bus's "bench" UART (tests/simbeds.py) to put a sample card on the antenna, `gbk(name)`
-# for the sample's AN texts as GBK bytes (MicroPython has no GBK codec).
+# sim bus's "bench" UART to put a sample card on the antenna, `gbk(name)` for the sample's AN
+# texts as GBK bytes (MicroPython has no GBK codec).
 import json
 import sys
 from binascii import unhexlify

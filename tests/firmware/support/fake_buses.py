@@ -1,4 +1,6 @@
-# Fake buses for firmware driver tests (run under micropython; no unittest.mock).
+# The reader's side of the wire, scripted: the buses and pins a driver under test is handed,
+# with the chip's answers canned (runs inside micropython, in the test's process; no
+# unittest.mock).
 #
 # ScriptedUART: checks each written byte against a script of expected writes and, once an
 #   expected write is complete, queues its canned reply. Reads never block: with nothing

@@ -1,6 +1,8 @@
-# Test peers for T=CL: a scripted frame transceiver and a small PICC that follows the
-# ISO 14443-4 PICC rules (block numbers, chaining, R(ACK)/R(NAK)), with fault injection.
-from fakebus import h, hx
+# The card's side of T=CL (ISO 14443-4), for the firmware's protocol code to talk to (runs
+# inside micropython, in the test's process): a scripted frame transceiver and a small PICC
+# that follows the ISO 14443-4 PICC rules (block numbers, chaining, R(ACK)/R(NAK)), with
+# fault injection.
+from fake_buses import h, hx
 
 from reader.errors import TIMEOUT, TRANSMISSION, ReaderError
 
