@@ -1,6 +1,6 @@
 """The OpenAPI 3 description of the bridge (served at /api/openapi.json).
 
-Written by hand; tests/host/test_bridge_api.py checks that its paths and methods are exactly
+Written by hand; tests/host/test_bridge.py checks that its paths and methods are exactly
 the application's routes. The national read routes come from bridge.national.NATIONAL_READS.
 """
 

@@ -1,6 +1,6 @@
 """Electronic health card QR codes: ask the card management platform who the code belongs to.
 
-Terminals never verify a QR code offline (shared/domain/health-card.md §1): the bridge hands
+Terminals never verify a QR code offline (docs/qr-scanner.md, docs/bridge.md): the bridge hands
 each QR event to a `QRVerifier`, which asks the platform and returns the identity, or raises
 `QRVerifyError(reason, message)`. `HttpQRVerifier` posts the request fields as JSON, plain or
 in the SM4/SM3 envelope (docs/bridge.md "QR verification" has the exact bytes):

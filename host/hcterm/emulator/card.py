@@ -1,4 +1,4 @@
-"""The emulated Resident Health Card at APDU level (shared/domain/health-card.md §2-3).
+"""The emulated Resident Health Card at APDU level (files and APDUs: docs/healthcard-app.md).
 
 Supported (CLA INS): 00A4 SELECT by FID (DF: 61xx + FCI through 00C0), 00C0 GET RESPONSE,
 00B2 READ RECORD (P2=00 by tag, P2=04 by number, SFI in P2 b8-b4), 00B0 READ BINARY,

@@ -1,6 +1,6 @@
 """Card images: the JSON files that describe one emulated health card (docs/card-image.md).
 
-`CardData` is the card's memory (every file of shared/domain/health-card.md §2, raw bytes);
+`CardData` is the card's memory (every file of `reader.cards.healthcard_items.FILES`, raw bytes);
 `data_from_image` builds it from a parsed image, `image_from_data` writes it back in human
 terms. Items are looked up in the shared dictionary `reader.cards.healthcard_items`, never copied.
 """

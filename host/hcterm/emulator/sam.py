@@ -1,4 +1,4 @@
-"""The emulated PSAM (shared/domain/health-card.md §4) at APDU level, T=0 semantics.
+"""The emulated PSAM (docs/healthcard-app.md) at APDU level, T=0 semantics.
 
 Files: 3F00/0015 (SAM serial, versions), 3F00/0016 (terminal number), DF01/001A (key index,
 issuer and receiver ids, dates), DF01/001B (issuer certificate), DF01/001C (SAM certificate).
