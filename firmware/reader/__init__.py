@@ -42,17 +42,25 @@ except ImportError:
 # Modules imported for a job and let go after it, by subpackage: the PN532's set-up and
 # recovery, the SAM's activation and the QR line reader (while a code is half-read); the whole
 # card application between taps and host card requests (reader.cards.psam stays with the
-# terminal's SAM session); the terminal's per-tap, per-scan and per-request code.
-TRANSIENT = {
-    "chips": ("pn532_control", "sam_activation", "qr_scanner"),
-    "protocols": (),
-    "cards": ("healthcard", "healthcard_files", "healthcard_write", "healthcard_items",
-              "healthcard_records", "healthcard_errors", "idnumber", "vendor_flow", "qrcode",
-              "psam_admin"),
-    "terminal": ("blacklist", "qr_scan", "settings", "devices", "selftest", "requests",
-                 "device_requests", "card_requests", "card_writes"),
-}
+# terminal's SAM session); the terminal's per-tap, per-scan and per-request code. A bytes
+# constant read in place ("\n" subpackage, its modules), not a dict of tuples in RAM.
+TRANSIENT = (
+    b"\nchips pn532_control sam_activation qr_scanner"
+    b"\ncards healthcard healthcard_files healthcard_write healthcard_items healthcard_records"
+    b" healthcard_errors idnumber vendor_flow qrcode psam_admin"
+    b"\nterminal blacklist qr_scan settings feedback devices selftest requests device_requests"
+    b" card_requests card_writes"
+    b"\n"
+)
 _held = {}      # name -> how many holders keep it
+
+
+def transient(package):
+    """The transient modules of subpackage `package` ("cards"), as a list of names."""
+    from reader.errors import table_line
+
+    line = table_line(TRANSIENT, package)
+    return line.split() if line else []
 
 
 def _drop(full):
@@ -72,15 +80,12 @@ def let_go(*names):
     ValueError for a module not in TRANSIENT."""
     for name in names:
         package, _, leaf = name.partition(".")
-        if not leaf:
-            for leaf in TRANSIENT[package]:
-                if package + "." + leaf not in _held:
-                    _drop("reader.%s.%s" % (package, leaf))
-            continue
-        if leaf not in TRANSIENT.get(package, ()):
+        leaves = transient(package)
+        if leaf and leaf not in leaves:
             raise ValueError("reader.%s is not in reader.TRANSIENT" % name)
-        if name not in _held:
-            _drop("reader." + name)
+        for one in (leaf,) if leaf else leaves:
+            if package + "." + one not in _held:
+                _drop("reader.%s.%s" % (package, one))
 
 
 def call(name, function, *args):

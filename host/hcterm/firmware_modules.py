@@ -105,16 +105,18 @@ def layer(graph, module):
 
 
 def transient_modules(firmware_dir=FIRMWARE_DIR):
-    """The names reader.TRANSIENT lists ("chips.pn532_control", ...), read from the dict
-    literal in reader/__init__.py."""
+    """The names reader.TRANSIENT lists ("chips.pn532_control", ...), read from the bytes
+    table literal in reader/__init__.py (lines "subpackage module module ...")."""
     tree = ast.parse(_read(Path(firmware_dir) / PACKAGE / "__init__.py"))
     for node in tree.body:
         targets = node.targets if isinstance(node, ast.Assign) else \
             [node.target] if isinstance(node, ast.AnnAssign) else []
         if any(isinstance(t, ast.Name) and t.id == "TRANSIENT" for t in targets):
-            table = ast.literal_eval(node.value)
-            return {f"{package}.{leaf}" for package, leaves in table.items() for leaf in leaves}
-    raise ValueError("reader/__init__.py has no TRANSIENT dict literal")
+            table = ast.literal_eval(node.value).decode()
+            return {f"{package}.{leaf}" for package, *leaves in
+                    (line.split() for line in table.splitlines() if line.strip())
+                    for leaf in leaves}
+    raise ValueError("reader/__init__.py has no TRANSIENT table literal")
 
 
 # ---- reading one file ----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 import asyncio
 
 from reader.terminal import feedback
+from reader.terminal.session import Session
 
 
 class Pin:
@@ -54,9 +55,7 @@ def test_signal_shows_colour_and_text_and_returns_the_beeps():
     parts = Parts()
     beeps = feedback.signal(parts, "refused", "REFUSED: blacklisted")
     assert parts.seen == [("led", 0), ("colour", "red"), ("display", "REFUSED: blacklisted")]
-    del parts.seen[:]
-    asyncio.run(beeps)
-    assert parts.seen == [("beeper", 1), ("beeper", 0)] * 3      # three beeps of 60 ms
+    assert beeps == (60, 3)                           # three beeps of 60 ms, by the session
     quiet = Parts(beeper_on=False)
     assert feedback.signal(quiet, "ok", "OK") is None
     assert quiet.seen == [("led", 1), ("colour", "green"), ("display", "OK")]
@@ -67,10 +66,18 @@ def test_a_board_without_a_part_says_so():
     bare.led = bare.beeper = None
     assert feedback.features(bare) == {"beeper": False, "led": False, "display": False}
     for call in (lambda: feedback.display(bare, "x"), lambda: feedback.led(bare, True),
-                 lambda: asyncio.run(feedback.beep(bare, 10, 1))):
+                 lambda: feedback.need(bare, "beeper")):
         try:
             call()
         except feedback.FeedbackError as error:
-            assert str(error).startswith("board test-board has no "), error
+            assert str(error) in ("board test-board has no display",
+                                  "board test-board has no LED",
+                                  "board test-board has no beeper"), error
         else:
             raise AssertionError("a missing part was a silent success")
+
+
+def test_the_session_sounds_the_beeps_with_gaps():
+    parts = Parts()
+    asyncio.run(Session.beep(parts, 20, 3))
+    assert parts.seen == [("beeper", 1), ("beeper", 0)] * 3

@@ -1,3 +1,4 @@
+# firmware: romfs
 # PN532 command core over the UART transport: golden frames against a scripted UART.
 from fake_buses import ACK, CMD, NACK, RSP, ScriptedUART, h
 

@@ -9,12 +9,11 @@ import textwrap
 from hcterm import firmware_modules as fm
 
 TRANSIENT_INIT = """\
-    TRANSIENT = {
-        "chips": ("pn532_control", "sam_activation"),
-        "protocols": (),
-        "cards": (),
-        "terminal": ("selftest",),
-    }
+    TRANSIENT = (
+        b"\\nchips pn532_control sam_activation"
+        b"\\nterminal selftest"
+        b"\\n"
+    )
 
 
     def call(name, function, *args):

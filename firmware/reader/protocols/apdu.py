@@ -219,7 +219,7 @@ class SAMChannel(APDUChannel):
     """APDUs through the SAM slot (reader.chips.sam_slot.SAMSlot, powered on): T=0 answers
     case 2 and 4 commands with 61xx, so GET RESPONSE is the rule here."""
 
-    def __init__(self, slot, max_response=300):
+    def __init__(self, slot, max_response=256):
         super().__init__(max_response)
         self.slot = slot
 

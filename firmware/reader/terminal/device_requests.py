@@ -12,8 +12,9 @@ import sys
 
 import reader
 from reader import VERSION, hostlink
-from reader.terminal import feedback as fb
 from reader.terminal.session import RESUME, LinkError
+
+_FEEDBACK = "terminal.feedback"
 
 
 # -- device info --------------------------------------------------------------------------
@@ -28,7 +29,7 @@ async def info(h, obj):
         "firmware": VERSION, "board": h.board.NAME, "protocol": hostlink.VERSION,
         "max_payload": hostlink.MAX_PAYLOAD,
         "micropython": "%d.%d.%d" % sys.implementation.version[:3],
-        "slots": h.slots(), "feedback": fb.features(h),
+        "slots": h.slots(), "feedback": reader.call(_FEEDBACK, "features", h),
         "heap_free": gc.mem_free(), "selftest_ok": h.report_ok,
     }
     if h.config_error:
@@ -82,13 +83,17 @@ async def config_set(h, obj):
 
 
 async def feedback(h, obj):
+    from reader.terminal import feedback as fb
+
     try:
-        return await _feedback(h, obj)
+        return await _feedback(h, obj, fb)
     except fb.FeedbackError as error:
         raise LinkError(hostlink.NOT_SUPPORTED, str(error)) from None
+    finally:
+        reader.let_go(_FEEDBACK)
 
 
-async def _feedback(h, obj):
+async def _feedback(h, obj, fb):
     done = {}
     if "display" in obj:
         fb.display(h, _need(obj, "display", str, "text expected"))
@@ -106,7 +111,8 @@ async def _feedback(h, obj):
                 and 1 <= count <= 5):
             raise LinkError(hostlink.BAD_REQUEST, "beep: ms 10..2000, count 1..5")
         if h.config.get("beeper"):
-            await fb.beep(h, ms, count)
+            fb.need(h, "beeper")
+            await h.beep(ms, count)
             done["beep"] = count
         else:
             done["beep"] = 0

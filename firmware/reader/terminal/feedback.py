@@ -1,13 +1,14 @@
 """What a person sees and hears at the reader: beeper, LED, display.
 
 The parts are the board's (docs/firmware-drivers.md, "Board contract"): its `led()` and
-`beeper()` pins (made once by the session: `session.led`, `session.beeper`), its
-`display(text)` function, and `led_colour(name)` for a multi-colour LED (the sim boards
-record the colour for the virtual reader). Functions of the session
-(reader.terminal.session):
+`beeper()` pins (made once by the session: `session.led`, `session.beeper`; the session's
+`beep(ms, count)` sounds the beeper), its `display(text)` function, and `led_colour(name)` for
+a multi-colour LED (the sim boards record the colour for the virtual reader). Functions of
+the session (reader.terminal.session), in a module that is in RAM for the call only
+(reader.TRANSIENT): nothing it defines outlives the call, the beeps included.
 
     features(s)             {"beeper": bool, "led": bool, "display": bool}
-    async beep(s, ms, count) sound the beeper `count` times for `ms` each
+    need(s, part)           the part ("beeper", "led", "display"); FeedbackError without it
     led(s, on)              switch the status LED
     display(s, text)        show a line of text
     colour(s, name)         the status LED's colour: "green", "red", "amber" or "off" (a
@@ -15,17 +16,14 @@ record the colour for the virtual reader). Functions of the session
 
 `pattern(outcome)` gives the terminal's outcomes (docs/terminal-flow.md): -> (LED colour,
 beep ms, beep count). `signal(s, outcome, text)` shows the colour and the text at once and
-returns the beep coroutine (the caller runs it as a task, so the beeps never delay the event
-to the host), or None when the beeper is off (setting `beeper`) or missing.
+returns the beeps to sound, (ms, count) for `session.beep` (the caller runs them as a task,
+so they never delay the event to the host), or None when the beeper is off (setting
+`beeper`) or missing.
 
 A board without a part raises `FeedbackError` for it (never a silent success).
 """
 
-import asyncio
-
 from reader.errors import table_line
-
-_GAP_MS = 80  # silence between beeps
 
 # outcome -> LED colour, beep ms, beeps: one line each, a bytes constant read in place
 _PATTERNS = (
@@ -55,28 +53,21 @@ def features(s):
             "display": hasattr(s.board, "display")}
 
 
-def _need(s, part, what):
-    if part is None:
-        raise FeedbackError("board %s has no %s" % (getattr(s.board, "NAME", "?"), what))
-    return part
-
-
-async def beep(s, ms=100, count=1):
-    pin = _need(s, s.beeper, "beeper")
-    for i in range(count):
-        if i:
-            await asyncio.sleep_ms(_GAP_MS)
-        pin.on()
-        await asyncio.sleep_ms(ms)
-        pin.off()
+def need(s, part):
+    """The board's `part` ("beeper", "led", "display"); FeedbackError when it has none."""
+    found = getattr(s.board, "display", None) if part == "display" else getattr(s, part)
+    if found is None:
+        raise FeedbackError("board %s has no %s" % (getattr(s.board, "NAME", "?"),
+                                                     "LED" if part == "led" else part))
+    return found
 
 
 def led(s, on):
-    _need(s, s.led, "LED").value(1 if on else 0)
+    need(s, "led").value(1 if on else 0)
 
 
 def display(s, text):
-    _need(s, getattr(s.board, "display", None), "display")(text)
+    need(s, "display")(text)
 
 
 def colour(s, name):
@@ -92,5 +83,5 @@ def signal(s, outcome, text):
     if hasattr(s.board, "display"):
         s.board.display(text)
     if s.config.get("beeper") and s.beeper is not None:
-        return beep(s, ms, count)
+        return ms, count
     return None

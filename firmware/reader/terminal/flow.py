@@ -29,7 +29,6 @@ from micropython import const
 import reader
 from reader import hostlink
 from reader.errors import ReaderError
-from reader.terminal import feedback
 
 IDLE_MS = const(20)         # sleep between polls without a card
 PRESENT_MS = const(100)     # sleep between presence checks of a card left on the reader
@@ -88,7 +87,7 @@ class Terminal:
 
     @staticmethod
     def let_go():
-        """Let the card application's modules (reader.TRANSIENT["cards"]) and the blacklist's
+        """Let the card application's modules (reader.transient("cards")) and the blacklist's
         go after a tap or a host card request: an idle reader does not keep them in RAM. The
         SAM session stays (reader.cards.psam, reader.chips.sam_slot)."""
         reader.let_go("cards", "terminal.blacklist")
@@ -355,6 +354,6 @@ class Terminal:
     def signal(self, outcome, text):
         """The outcome's colour, text and beeps (reader.terminal.feedback); the beeps run as
         a task, so they never delay the next poll."""
-        beep = feedback.signal(self.session, outcome, text)
-        if beep is not None:
-            asyncio.create_task(beep)
+        beeps = reader.call("terminal.feedback", "signal", self.session, outcome, text)
+        if beeps is not None:
+            asyncio.create_task(self.session.beep(*beeps))

@@ -9,12 +9,15 @@ serving each request (reader.terminal.requests) is imported for the request and 
 import asyncio
 import json
 
+from micropython import const
+
 import reader
 
 RESUME = "import reader.main as m;m.resume()"
 REPORT_PATH = "/selftest.json"    # the power-on self-test report (reader.main writes it)
 _DEVICES = "terminal.devices"     # opens the drivers a board asks for; transient
 _SETTINGS = "terminal.settings"   # loads and stores the settings; transient
+_BEEP_GAP_MS = const(80)          # silence between beeps
 
 
 class LinkError(Exception):
@@ -52,6 +55,16 @@ class Session:
         self.host_channels = {}            # slot name -> APDU channel the host powered
         self.sam_touched = 0               # host commands that reset or used the SAM
         self.blacklist_update = None       # terminal.blacklist.Writer between chunks
+
+    async def beep(self, ms=100, count=1):
+        """Sound the board's beeper `count` times for `ms` each (it must have one:
+        reader.terminal.feedback says which parts a board has)."""
+        for i in range(count):
+            if i:
+                await asyncio.sleep_ms(_BEEP_GAP_MS)
+            self.beeper.on()
+            await asyncio.sleep_ms(ms)
+            self.beeper.off()
 
     def store_settings(self, changes):
         """Check, store and apply setting changes ({name: value}); ValueError for a bad one,
