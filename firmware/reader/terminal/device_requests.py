@@ -74,7 +74,9 @@ def _hexstr(data):
 
 async def config_set(h, obj):
     try:
-        return dict(h.store_settings(obj))
+        reader.call("terminal.settings", "store", h.settings_path, h.config, obj)
+        h.config_error = None
+        return dict(h.config)
     except ValueError as error:
         raise LinkError(hostlink.BAD_REQUEST, str(error)) from None
     except OSError as error:

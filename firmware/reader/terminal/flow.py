@@ -28,7 +28,7 @@ from micropython import const
 
 import reader
 from reader import hostlink
-from reader.errors import ReaderError
+from reader.errors import ReaderError, table_line
 
 IDLE_MS = const(20)         # sleep between polls without a card
 PRESENT_MS = const(100)     # sleep between presence checks of a card left on the reader
@@ -37,8 +37,10 @@ _COMMUNICATION = "communication"    # healthcard_errors.COMMUNICATION: the link 
 _SAM_BAUD_REFERENCE = const(9600)
 _ACTIVATION = "chips.sam_activation"   # reset, ATR, PPS of the SAM slot (transient)
 
-_REFUSALS = {"locked": "locked", "invalid-data": "invalid_data", "auth-failed": "auth_failed",
-             "not-found": "not_a_health_card", "access-denied": "access_denied"}
+# card application error kinds that refuse a card -> the refusal's reason, one a line
+# (a bytes constant read in place)
+_REFUSALS = (b"\nlocked locked\ninvalid-data invalid_data\nauth-failed auth_failed"
+             b"\nnot-found not_a_health_card\naccess-denied access_denied\n")
 
 
 def _hex(data):
@@ -246,9 +248,9 @@ class Terminal:
                 break
             except ReaderError as error:  # a HealthCardError: its kind says what happened
                 if error.kind != _COMMUNICATION:
-                    if error.kind in _REFUSALS:
-                        return self._finish(start, body, "refused", _REFUSALS[error.kind],
-                                            str(error))
+                    refusal = table_line(_REFUSALS, error.kind)
+                    if refusal:
+                        return self._finish(start, body, "refused", refusal, str(error))
                     return self._finish(start, body, "error", error.kind.replace("-", "_"),
                                         str(error))
                 where, message = error.where, str(error)

@@ -24,21 +24,20 @@ failed and what to do; nothing is answered with a success it did not achieve.
 
 import reader
 from reader import VERSION, hostlink
-from reader.errors import AUTH, CARD_GONE, UNSUPPORTED, ReaderError
+from reader.errors import ReaderError, table_line
 from reader.hostlink import ERROR, RESPONSE
 from reader.terminal.link_server import error_body
 from reader.terminal.session import LinkError
 
 _NO_TERMINAL = ("card, blacklist and clock requests are served by the terminal flow, which "
                 "is not running: restart the reader (reader.main runs it)")
-# driver error kinds with an error code of their own (others: DEVICE, with the kind);
-# the health card application's kinds (reader.cards.healthcard_errors) too: flat (kind, code, …)
-_DRIVER_CODES = (CARD_GONE, hostlink.NO_CARD, UNSUPPORTED, hostlink.NOT_SUPPORTED,
-                 AUTH, hostlink.AUTH, "communication", hostlink.NO_CARD,
-                 "auth-failed", hostlink.AUTH, "pin-wrong", hostlink.AUTH,
-                 "pin-blocked", hostlink.AUTH, "access-denied", hostlink.CARD,
-                 "locked", hostlink.CARD, "not-found", hostlink.CARD,
-                 "invalid-data", hostlink.CARD, "refused", hostlink.CARD)
+# driver error kinds (reader.errors) and the health card application's
+# (reader.cards.healthcard_errors) with an error code of their own, by the code's name in
+# hostlink's table, one a line (a bytes constant read in place); others: device, with the kind
+_KIND_ERRORS = (b"\ncard-gone no-card\nunsupported not-supported\nauth auth"
+                b"\ncommunication no-card\nauth-failed auth\npin-wrong auth\npin-blocked auth"
+                b"\naccess-denied card\nlocked card\nnot-found card\ninvalid-data card"
+                b"\nrefused card\n")
 _CHIP = (hostlink.POWER_ON, hostlink.POWER_OFF, hostlink.APDU)
 # The requests this firmware serves, by code: the handler is named after the message
 # (hostlink's names table, "-" -> "_"): a function of reader.terminal.device_requests, or for
@@ -79,10 +78,11 @@ async def serve(h, msg, payload):
 
 
 def _driver_code(kind):
-    t = _DRIVER_CODES
-    for i in range(0, len(t), 2):
-        if t[i] == kind:
-            return t[i + 1]
+    """The error code of a driver or card error kind (hostlink's error names)."""
+    name = table_line(_KIND_ERRORS, kind)
+    for code, entry in hostlink.ERRORS.items():
+        if entry == name:
+            return code
     return hostlink.DEVICE
 
 

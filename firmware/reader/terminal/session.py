@@ -66,13 +66,6 @@ class Session:
             await asyncio.sleep_ms(ms)
             self.beeper.off()
 
-    def store_settings(self, changes):
-        """Check, store and apply setting changes ({name: value}); ValueError for a bad one,
-        OSError when the flash refuses (nothing changed then)."""
-        reader.call(_SETTINGS, "store", self.settings_path, self.config, changes)
-        self.config_error = None
-        return self.config
-
     def report(self):
         """The self-test report (a dict)."""
         if self._report is not None:
