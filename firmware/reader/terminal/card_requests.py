@@ -9,6 +9,7 @@ as in tap events: CN digits, AN and B as upper-case hex (AN = GBK bytes; writes 
 `LinkError`s and HealthCardErrors become ERROR answers in reader.terminal.requests.
 """
 
+import gc
 from binascii import hexlify
 
 from micropython import const
@@ -46,6 +47,7 @@ class CardRequests:
             if psam is None:
                 raise _error(hostlink.DEVICE, "the SAM does not answer (%s): check the SAM "
                              "slot" % t.sam_error)
+            gc.collect()       # the request's garbage goes before the card application comes
             if writer:
                 from reader.cards.healthcard_write import HealthCardWriter as Card
             else:
