@@ -20,6 +20,7 @@ import json
 from micropython import const
 
 from reader.crc import crc16_ccitt
+from reader.errors import table_entries, table_text
 
 VERSION = const(1)
 SYNC = const(0x7E)
@@ -66,10 +67,10 @@ EV_QR = const(0x82)
 EV_ERROR = const(0x83)
 EV_SELFTEST = const(0x84)
 
-# The names of the tables below, as bytes constants read in place (flash / the ROMFS image):
-# an entry is its code byte, the name, "\n". KINDS, MESSAGES, ERRORS and SLOTS (module
-# attributes, see __getattr__) give them as dicts for the host; the firmware looks names up
-# only when it reports an error.
+# The names of the tables below, as bytes constants read in place (flash / the ROMFS image),
+# in reader.errors' table format: an entry is its code byte, the name, "\n". KINDS, MESSAGES,
+# ERRORS and SLOTS (module attributes, see __getattr__) give them as dicts for the host; the
+# firmware looks names up only when it reports an error.
 _KIND_NAMES = b"\x10request\n\x20response\n\x21error\n\x30event\n\x40ack\n"
 _MESSAGE_NAMES = (
     b"\x00hello\n\x01info\n\x02selftest\n\x03config-get\n\x04config-set\n\x05set-time\n"
@@ -109,28 +110,18 @@ _SLOT_NAMES = b"\x01card\n\x11sam1\n\x12sam2\n\x13sam3\n\x14sam4\n"
 
 def _entries(table):
     """(code, name) of each entry of a names table above (a new str each: error paths)."""
-    at = 0
-    while at < len(table):
-        end = table.find(b"\n", at + 1)       # from after the code byte: 0x0A is a code
-        yield table[at], table[at + 1:end].decode()
-        at = end + 1
-
-
-def _name(table, code, default):
-    for c, name in _entries(table):
-        if c == code:
-            return name
-    return default
+    for code, start, end in table_entries(table):
+        yield code, table[start:end].decode()
 
 
 def message_name(msg, default="?"):
     """The name of message type `msg` ("info", "tap", …)."""
-    return _name(_MESSAGE_NAMES, msg, default)
+    return table_text(_MESSAGE_NAMES, msg) or default
 
 
 def error_name(code, default="?"):
     """The name of error code `code` ("bad-request", …)."""
-    return _name(_ERROR_NAMES, code, default)
+    return table_text(_ERROR_NAMES, code) or default
 
 
 def __getattr__(name):

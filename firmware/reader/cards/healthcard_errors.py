@@ -18,7 +18,7 @@
 `code` is the status word (or the lower layer's code), `where` names the file or command.
 """
 
-from reader.errors import ReaderError, table_line
+from reader.errors import ReaderError, table_line, table_text
 from reader.protocols.apdu import sw_meaning
 
 COMMUNICATION = "communication"
@@ -33,10 +33,10 @@ SAM = "sam"
 REFUSED = "refused"
 
 # Status word of the card -> kind (63Cx is handled apart: PIN tries), and kind -> what to do:
-# bytes constants read in place (no dicts built in RAM). _CARD_SW: SW1 SW2 and a letter of
-# _SW_KINDS per entry.
-_CARD_SW = (b"\x62\x83L\x6A\x81L\x69\x82D\x69\x83B\x63\x00A\x69\x84A\x69\x88A"
-            b"\x6A\x82N\x6A\x83N\x6A\x88N")
+# bytes constants read in place (no dicts built in RAM), in reader.errors' format. _CARD_SW:
+# SW1 SW2 and a letter of _SW_KINDS per entry.
+_CARD_SW = (b"\x62\x83L\n\x6A\x81L\n\x69\x82D\n\x69\x83B\n\x63\x00A\n\x69\x84A\n"
+            b"\x69\x88A\n\x6A\x82N\n\x6A\x83N\n\x6A\x88N\n")
 _SW_KINDS = (LOCKED, ACCESS_DENIED, PIN_BLOCKED, AUTH_FAILED, NOT_FOUND)
 _SW_LETTERS = b"LDBAN"
 _ACTIONS = (            # "\n" kind ":" what to do, one a line
@@ -55,11 +55,8 @@ _ACTIONS = (            # "\n" kind ":" what to do, one a line
 
 def card_sw_kind(sw):
     """The kind of a card status word (REFUSED for one not in the table)."""
-    t = _CARD_SW
-    for at in range(0, len(t), 3):
-        if t[at] == sw >> 8 and t[at + 1] == sw & 0xFF:
-            return _SW_KINDS[_SW_LETTERS.find(t[at + 2:at + 3])]
-    return REFUSED
+    letter = table_text(_CARD_SW, sw, 2)
+    return _SW_KINDS[_SW_LETTERS.find(letter.encode())] if letter else REFUSED
 
 
 def _action(kind):
@@ -73,7 +70,7 @@ class HealthCardError(ReaderError):
 
     def __init__(self, kind, code, where, detail, tries_left=None):
         self.where = where
-        super().__init__(code, kind, "%s (%s)" % (detail, _action(kind)))
+        super().__init__(code, kind=kind, message="%s (%s)" % (detail, _action(kind)))
         self.tries_left = tries_left
 
 

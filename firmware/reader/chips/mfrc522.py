@@ -20,7 +20,7 @@ import time
 from micropython import const
 
 from reader.crc import check_crc_a, crc_a
-from reader.errors import CHIP, TIMEOUT, TRANSMISSION, ReaderError
+from reader.errors import CHIP, TRANSMISSION, ReaderError
 
 # Registers
 COMMAND = const(0x01)
@@ -76,23 +76,25 @@ NO_CHIP = const(-2)
 TOO_LONG = const(-3)
 BAD_CRC = const(-4)
 STUCK = const(-5)
-_CODES = {
-    NO_ANSWER: ("timeout, the card did not answer", TIMEOUT),
-    NO_CHIP: ("no MFRC522 answers on the SPI bus (version 0x00/0xFF)", CHIP),
-    TOO_LONG: ("frame longer than the 64-byte FIFO", CHIP),
-    BAD_CRC: ("CRC_A of the card's frame is wrong", TRANSMISSION),
-    STUCK: ("the chip raised no interrupt before the software deadline", CHIP),
-}
+# the driver's codes (code & 0xFF), kind letter, meaning: reader.errors' table format
+_MESSAGES = (
+    b"\xFFttimeout, the card did not answer\n"
+    b"\xFEcno MFRC522 answers on the SPI bus (version 0x00/0xFF)\n"
+    b"\xFDcframe longer than the 64-byte FIFO\n"
+    b"\xFCxCRC_A of the card's frame is wrong\n"
+    b"\xFBcthe chip raised no interrupt before the software deadline\n"
+)
 
 
 class RC522Error(ReaderError):
     """`code` < 0: driver condition; else the Error register value."""
 
     where = "MFRC522"
+    MESSAGES = _MESSAGES
 
     def __init__(self, code, detail=""):
         if code < 0:
-            meaning, kind = _CODES[code]
+            super().__init__(code, detail)
         else:
             meaning, kind = "error register 0x%02X" % code, TRANSMISSION
             for bit, text in ERROR_BITS:
@@ -100,7 +102,8 @@ class RC522Error(ReaderError):
                     meaning += ": " + text
                     kind = CHIP if bit in (0x40, 0x80, 0x10) else TRANSMISSION
                     break
-        super().__init__(code, kind, meaning + (" " + detail if detail else ""))
+            super().__init__(code, kind=kind, message=meaning + (": " + detail if detail
+                                                                  else ""))
         self.collision = code >= 0 and bool(code & 0x08)
 
 
@@ -147,7 +150,7 @@ class MFRC522:
     def write_fifo(self, data):
         n = len(data)
         if n > FIFO_SIZE:
-            raise RC522Error(TOO_LONG, "(%d bytes)" % n)
+            raise RC522Error(TOO_LONG, "%d bytes" % n)
         self._out[0] = (FIFO_DATA << 1) & 0x7E
         self._out[1:1 + n] = data
         self._xfer(self._outmv[0:1 + n], None)
@@ -174,7 +177,7 @@ class MFRC522:
             if not self.read(COMMAND) & 0x10:  # PowerDown bit cleared
                 return
             time.sleep_ms(5)
-        raise RC522Error(NO_CHIP, "(stays in power-down after reset)")
+        raise RC522Error(NO_CHIP, "it stays in power-down after reset")
 
     def init(self):
         """Reset, check the version, set timer/ASK/CRC preset, antenna on."""
@@ -237,7 +240,7 @@ class MFRC522:
             raise RC522Error(NO_ANSWER)
         n = self.read(FIFO_LEVEL) & 0x7F
         if n > len(out):
-            raise RC522Error(TOO_LONG, "(answer of %d bytes)" % n)
+            raise RC522Error(TOO_LONG, "an answer of %d bytes" % n)
         self.last_bits = self.read(CONTROL) & 0x07
         self.read_fifo(out, n)
         return n
@@ -257,7 +260,7 @@ class MFRC522:
             return ""
         coll = self.read(COLL)
         pos = coll & 0x1F or 32
-        return "(at bit %d)" % pos if not coll & 0x20 else ""
+        return "at bit %d" % pos if not coll & 0x20 else ""
 
 
 class RC522Frames:
@@ -277,7 +280,7 @@ class RC522Frames:
     def frame_exchange(self, data, out, timeout_us):
         n = len(data)
         if n + 2 > FIFO_SIZE:
-            raise RC522Error(TOO_LONG, "(frame of %d bytes + CRC)" % n)
+            raise RC522Error(TOO_LONG, "a frame of %d bytes + CRC" % n)
         tx = self._tx
         tx[0:n] = data
         crc = crc_a(self._txmv[0:n])
@@ -286,7 +289,7 @@ class RC522Frames:
         got = self.chip.transceive(self._txmv[0:n + 2], self._rx, timeout_us)
         if got < 3 or not check_crc_a(self._rxmv[0:got]):
             if got == 1 and self.chip.last_bits == 4:     # a 4-bit ACK/NAK (not ISO-DEP)
-                raise RC522Error(BAD_CRC, "(4-bit answer)")
+                raise RC522Error(BAD_CRC, "a 4-bit answer")
             raise RC522Error(BAD_CRC)
         out[0:got - 2] = self._rxmv[0:got - 2]
         return got - 2

@@ -23,16 +23,7 @@ ACK/NACK and recovery live here, once.
 from micropython import const
 
 import reader
-from reader.errors import (
-    AUTH,
-    CARD_GONE,
-    CHIP,
-    PROTOCOL,
-    TIMEOUT,
-    TRANSMISSION,
-    UNSUPPORTED,
-    ReaderError,
-)
+from reader.errors import CHIP, ReaderError, table_entries, table_kind, table_text
 
 _TFI_HOST = const(0xD4)
 _TFI_CHIP = const(0xD5)
@@ -56,8 +47,9 @@ SYNTAX_ERROR = const(-4)
 WRONG_RESPONSE = const(-5)
 
 # The chip's tables as bytes constants, read in place (flash, or the ROMFS image of the
-# virtual reader): an entry is its code byte, then (errors) a kind letter of _KIND_LETTERS,
-# then the text up to "\n". Text is looked up when an error is raised, never kept in RAM.
+# virtual reader), in reader.errors' format: an entry is its code byte, then (errors) the
+# kind's letter (reader.errors.KIND_LETTERS), then the text up to "\n". Text is looked up
+# when an error is raised, never kept in RAM.
 # `CMD` and `ERR` (module attributes, below) give them as dicts for the host and tests.
 
 # Commands this driver knows (code -> name); a response's code is the command's + 1.
@@ -68,9 +60,6 @@ _CMD_NAMES = (
     b"\x32RFConfiguration\n" b"\x40InDataExchange\n" b"\x42InCommunicateThru\n"
     b"\x44InDeselect\n" b"\x4AInListPassiveTarget\n" b"\x52InRelease\n" b"\x54InSelect\n"
 )
-
-_KIND_LETTERS = b"txpgacu"
-_KINDS = (TIMEOUT, TRANSMISSION, PROTOCOL, CARD_GONE, AUTH, CHIP, UNSUPPORTED)
 
 # Status codes of the chip (UM0701 7.1), then the driver's own (code & 0xFF).
 _ERRORS = (
@@ -108,48 +97,39 @@ _ERRORS = (
 )
 
 
-def _entries(table):
-    """(code byte, start of the rest, end) of each entry of a table above."""
-    at = 0
-    while at < len(table):
-        end = table.find(b"\n", at + 1)       # from after the code byte: 0x0A is a code
-        yield table[at], at + 1, end
-        at = end + 1
-
-
 def command_name(command):
     """The PN532 command's name (e.g. "InDataExchange"), or "?"."""
-    for code, a, b in _entries(_CMD_NAMES):
-        if code == command:
-            return _CMD_NAMES[a:b].decode()
-    return "?"
+    return table_text(_CMD_NAMES, command) or "?"
 
 
 def error_info(code):
     """A status or driver code -> (meaning, kind); ("unknown status", CHIP) if unknown."""
-    for c, a, b in _entries(_ERRORS):
-        if c == code & 0xFF:
-            return _ERRORS[a + 1:b].decode(), _KINDS[_KIND_LETTERS.find(_ERRORS[a:a + 1])]
-    return "unknown status", CHIP
+    kind, meaning = table_kind(_ERRORS, code & 0xFF) or (CHIP, "unknown status")
+    return meaning, kind
 
 
 def __getattr__(name):
     # CMD {code: name} and ERR {code: (meaning, kind)} built when asked for (host, tests);
     # the driver itself reads the bytes tables.
     if name == "CMD":
-        return {c: _CMD_NAMES[a:b].decode() for c, a, b in _entries(_CMD_NAMES)}
+        return {c: _CMD_NAMES[a:b].decode() for c, a, b in table_entries(_CMD_NAMES)}
     if name == "ERR":
-        return {(c - 256 if c > 0x7F else c): error_info(c) for c, a, b in _entries(_ERRORS)}
+        return {(c - 256 if c > 0x7F else c): error_info(c)
+                for c, a, b in table_entries(_ERRORS)}
     raise AttributeError(name)
 
 
 class PN532Error(ReaderError):
+    """A status code of the chip (UM0701 7.1) or the driver's own (negative), for `command`."""
+
     where = "PN532"
+    MESSAGES = _ERRORS
 
     def __init__(self, code, command=None):
         meaning, kind = error_info(code)
         name = command_name(command) if command is not None else "-"
-        super().__init__(code, kind, "error 0x%02X in %s: %s" % (code & 0xFF, name, meaning))
+        super().__init__(code, kind=kind, message="error 0x%02X in %s: %s"
+                         % (code & 0xFF, name, meaning))
         self.command = command
 
 

@@ -22,7 +22,7 @@ class QRCodeError(ReaderError):
     where = "QR code"
 
     def __init__(self, code, reason):
-        super().__init__(code, PROTOCOL, reason)
+        super().__init__(code, kind=PROTOCOL, message=reason)
         self.reason = reason
 
 

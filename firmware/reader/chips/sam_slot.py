@@ -26,7 +26,7 @@ import time
 
 from micropython import const
 
-from reader.errors import PROTOCOL, TIMEOUT, TRANSMISSION, UNSUPPORTED, ReaderError
+from reader.errors import ReaderError
 
 _NULL = const(0x60)
 _MAX_NULLS = const(2000)
@@ -39,31 +39,17 @@ MUTE = const(5)
 BAD_PROCEDURE = const(6)
 NOT_T0 = const(7)
 BAD_APDU = const(8)
-# code -> kind letter (_KINDS) and meaning, one entry a line: a bytes constant read in place
+# code -> kind letter (reader.errors.KIND_LETTERS) and meaning: reader.errors' table format
 _MESSAGES = (
-    b"\x01Tno ATR after reset: no SAM in the slot?\n"
-    b"\x02Pmalformed ATR\n"
-    b"\x03XATR check byte TCK is wrong\n"
-    b"\x04PPPS not confirmed: the SAM was reset and runs at the default rate\n"
-    b"\x05Tthe SAM did not answer within the work waiting time\n"
-    b"\x06Punexpected procedure byte\n"
-    b"\x07Uthe SAM does not offer T=0\n"
-    b"\x08Pnot a short command APDU\n"
+    b"\x01tno ATR after reset: no SAM in the slot?\n"
+    b"\x02pmalformed ATR\n"
+    b"\x03xATR check byte TCK is wrong\n"
+    b"\x04pPPS not confirmed: the SAM was reset and runs at the default rate\n"
+    b"\x05tthe SAM did not answer within the work waiting time\n"
+    b"\x06punexpected procedure byte\n"
+    b"\x07uthe SAM does not offer T=0\n"
+    b"\x08pnot a short command APDU\n"
 )
-_KIND_LETTERS = b"TPXU"
-_KINDS = (TIMEOUT, PROTOCOL, TRANSMISSION, UNSUPPORTED)
-
-
-def _message(code):
-    """(meaning, kind) of SAMError `code`."""
-    t = _MESSAGES
-    at = 0
-    while at < len(t):
-        end = t.find(b"\n", at + 2)
-        if t[at] == code:
-            return t[at + 2:end].decode(), _KINDS[_KIND_LETTERS.find(t[at + 1:at + 2])]
-        at = end + 1
-    return "SAM slot error %d" % code, PROTOCOL
 
 
 class ATR:
@@ -82,11 +68,10 @@ class ATR:
 
 
 class SAMError(ReaderError):
-    where = "SAM slot"
+    """SAMError(code, detail): a code above, its meaning and kind from _MESSAGES."""
 
-    def __init__(self, code, detail=""):
-        meaning, kind = _message(code)
-        super().__init__(code, kind, meaning + (": " + detail if detail else ""))
+    where = "SAM slot"
+    MESSAGES = _MESSAGES
 
 
 INV = None    # the inverse convention's byte map, built when a SAM first answers in it

@@ -15,12 +15,13 @@ card reader (reader.protocols.pn532_reader, rc522_reader) hands it over.
 
 from micropython import const
 
-from reader.errors import AUTH, CARD, PROTOCOL, UNSUPPORTED, ReaderError
+from reader.errors import AUTH, CARD, PROTOCOL, UNSUPPORTED, ReaderError, table_entries, table_text
 
 _GET_RESPONSE_LIMIT = const(16)
 
 # Status words (ISO/IEC 7816-4 and the health card) -> meaning, as a bytes constant read in
-# place (flash / the ROMFS image): each entry is SW1 SW2, the text, "\n". `SW` (a module
+# place (flash / the ROMFS image), in reader.errors' format with 2-byte codes: SW1 SW2, the
+# text, "\n". `SW` (a module
 # attribute, below) gives it as a dict for the host and tests.
 _SW_TEXT = (
     b"\x90\x00ok\n"
@@ -58,13 +59,9 @@ _UNSUPPORTED = (0x6881, 0x6882, 0x6A81, 0x6D00, 0x6E00)
 
 
 def sw_meaning(sw):
-    table = _SW_TEXT
-    at = 0
-    while at < len(table):
-        end = table.find(b"\n", at + 2)       # after SW1 SW2: 0x0A may be one of them
-        if (table[at] << 8) | table[at + 1] == sw:
-            return table[at + 2:end].decode()
-        at = end + 1
+    meaning = table_text(_SW_TEXT, sw, 2)
+    if meaning is not None:
+        return meaning
     if sw & 0xFFF0 == 0x63C0:
         return "verification failed, %d tries left" % (sw & 0x0F)
     if sw >> 8 == 0x61:                        # SW1 alone, when SW2 is a count
@@ -77,12 +74,7 @@ def sw_meaning(sw):
 def __getattr__(name):
     # SW {sw: meaning} built when asked for (host, tests); the firmware reads _SW_TEXT.
     if name == "SW":
-        table, at, out = _SW_TEXT, 0, {}
-        while at < len(table):
-            sw = (table[at] << 8) | table[at + 1]
-            out[sw] = sw_meaning(sw)
-            at = table.find(b"\n", at + 2) + 1
-        return out
+        return {sw: _SW_TEXT[a:b].decode() for sw, a, b in table_entries(_SW_TEXT, 2)}
     raise AttributeError(name)
 
 
@@ -100,7 +92,8 @@ class APDUError(ReaderError):
             kind = PROTOCOL
         else:
             kind = CARD
-        super().__init__(sw, kind, message or "SW %04X: %s" % (sw & 0xFFFF, sw_meaning(sw)))
+        super().__init__(sw, kind=kind, message=message or "SW %04X: %s"
+                         % (sw & 0xFFFF, sw_meaning(sw)))
         self.sw = sw
 
 
@@ -199,8 +192,8 @@ class NotISODepError(ReaderError):
     where = "card"
 
     def __init__(self, sak):
-        super().__init__(sak, UNSUPPORTED, "card with SAK %02X is not ISO 14443-4: not a "
-                         "health card" % sak)
+        super().__init__(sak, kind=UNSUPPORTED, message="card with SAK %02X is not ISO "
+                         "14443-4: not a health card" % sak)
 
 
 class PN532Channel(APDUChannel):

@@ -12,7 +12,7 @@ a collision between two cards is not supported: it raises `ISO3Error` kind proto
 from micropython import const
 
 from reader.crc import check_crc_a, crc_a
-from reader.errors import PROTOCOL, TIMEOUT, ReaderError, table_text
+from reader.errors import TIMEOUT, ReaderError
 
 REQA = const(0x26)
 WUPA = const(0x52)
@@ -25,21 +25,20 @@ BAD_ATQA = const(2)
 BAD_SAK = const(3)
 COLLISION = const(4)
 NO_CARD = const(5)
-_MESSAGES = (                  # code, meaning, "\n" (driver_errors.table_text)
-    b"\x01UID check byte (BCC) is wrong\n"
-    b"\x02ATQA is not 16 bits\n"
-    b"\x03SAK frame is not 1 byte + CRC_A\n"
-    b"\x04more than one card in the field: present one card\n"
-    b"\x05no card answered\n"
+_MESSAGES = (                  # code, kind letter, meaning, "\n" (reader.errors' format)
+    b"\x01pUID check byte (BCC) is wrong\n"
+    b"\x02pATQA is not 16 bits\n"
+    b"\x03pSAK frame is not 1 byte + CRC_A\n"
+    b"\x04pmore than one card in the field: present one card\n"
+    b"\x05tno card answered\n"
 )
 
 
 class ISO3Error(ReaderError):
-    where = "ISO 14443-3"
+    """ISO3Error(code, detail): a code above, its meaning and kind from _MESSAGES."""
 
-    def __init__(self, code, detail=""):
-        super().__init__(code, TIMEOUT if code == NO_CARD else PROTOCOL,
-                         table_text(_MESSAGES, code) + (": " + detail if detail else ""))
+    where = "ISO 14443-3"
+    MESSAGES = _MESSAGES
 
 
 class Card3:

@@ -21,7 +21,7 @@ import time
 
 from micropython import const
 
-from reader.errors import CARD_GONE, PROTOCOL, ReaderError, table_text
+from reader.errors import ReaderError
 from reader.protocols.apdu import APDUChannel
 
 FS_TABLE = (16, 24, 32, 40, 48, 64, 96, 128, 256)
@@ -45,23 +45,21 @@ RETRIES = const(3)
 BAD_WTX = const(4)
 NOT_ACTIVE = const(5)
 NO_ATS = const(6)
-_MESSAGES = (                     # code, meaning, "\n" (driver_errors.table_text)
-    b"\x01malformed ATS\n"
-    b"\x02unexpected block from the card\n"
-    b"\x03no valid block after the retries: the card left or does not answer\n"
-    b"\x04S(WTX) with a WTXM outside 1..59\n"
-    b"\x05no card activated (call activate() first)\n"
-    b"\x06the card did not answer RATS\n"
+_MESSAGES = (                     # code, kind letter, meaning, "\n" (reader.errors' format)
+    b"\x01pmalformed ATS\n"
+    b"\x02punexpected block from the card\n"
+    b"\x03gno valid block after the retries: the card left or does not answer\n"
+    b"\x04pS(WTX) with a WTXM outside 1..59\n"
+    b"\x05pno card activated (call activate() first)\n"
+    b"\x06gthe card did not answer RATS\n"
 )
 
 
 class TCLError(ReaderError):
-    where = "ISO 14443-4"
+    """TCLError(code, detail): a code above, its meaning and kind from _MESSAGES."""
 
-    def __init__(self, code, detail=""):
-        kind = CARD_GONE if code in (RETRIES, NO_ATS) else PROTOCOL
-        meaning = table_text(_MESSAGES, code)
-        super().__init__(code, kind, meaning + (": " + detail if detail else ""))
+    where = "ISO 14443-4"
+    MESSAGES = _MESSAGES
 
 
 def fwt_us(fwi):

@@ -24,7 +24,7 @@ class HardwareError(ReaderError):
     where = "board"
 
     def __init__(self, message):
-        super().__init__(0, UNSUPPORTED, message)
+        super().__init__(0, kind=UNSUPPORTED, message=message)
 
 DEFAULT_SAM_CLOCK_HZ = 3571200     # 3.5712 MHz: clock/372 = 9600 baud at reset
 DEFAULT_SAM_MAX_BAUD = 115200

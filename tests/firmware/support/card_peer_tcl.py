@@ -12,7 +12,7 @@ class FrameError(ReaderError):
 
 
 def timeout():
-    return FrameError(0, TIMEOUT, "no answer")
+    return FrameError(0, kind=TIMEOUT, message="no answer")
 
 
 class ScriptedFrames:
@@ -32,7 +32,7 @@ class ScriptedFrames:
         if reply == "timeout":
             raise timeout()
         if reply == "crc":
-            raise FrameError(0, TRANSMISSION, "CRC error")
+            raise FrameError(0, kind=TRANSMISSION, message="CRC error")
         r = h(reply)
         out[:len(r)] = r
         return len(r)
