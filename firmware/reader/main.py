@@ -69,7 +69,11 @@ def run(board, report, port=None, announce=True):
     from reader.terminal.link_server import LinkServer, StdioPort
     from reader.terminal.session import Session
 
-    session = Session(board, report)
+    # the session outlives a visit of the host at the REPL (devices opened, slots the host
+    # holds, a blacklist update between its chunks), as the hardware does
+    session = _state.get("session")
+    if session is None or session.board is not board:
+        session = Session(board, report)
 
     def dispatch(msg, payload):
         return reader.call("terminal.requests", "serve", session, msg, payload)
