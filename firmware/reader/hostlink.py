@@ -104,7 +104,7 @@ _ERROR_NAMES = (
     b"\x0Ainternal\n"             # a firmware fault: report it
 )
 
-# Slots: names and the national interface's numbers (health-card.md section 5).
+# Slots: names and the national reader interface's slot numbers (docs/host-link.md).
 _SLOT_NAMES = b"\x01card\n\x11sam1\n\x12sam2\n\x13sam3\n\x14sam4\n"
 
 

@@ -1,4 +1,4 @@
-# CRC_A against the vectors of ISO/IEC 14443-3 quoted in shared/domain/nfc-chips.md.
+# CRC_A against the vectors of ISO/IEC 14443-3 (Annex B: the worked examples).
 from reader.crc import check_crc_a, crc16_ccitt, crc_a, crc_a_bytes
 
 

@@ -1,4 +1,5 @@
-"""Section 3 of health-card.md replayed byte for byte against the sample cards and the PSAM.
+"""The card's command sequences (docs/healthcard-app.md, docs/card-crypto.md) replayed byte
+for byte against the sample cards and the PSAM.
 
 A small terminal below moves bytes between card and SAM exactly as the contract writes them
 (the APDUs are built from the contract's templates, not from the emulator's code).

@@ -42,7 +42,8 @@ class Bus:
         return self.window([address] * count + [0])[1:]
 
     def transceive(self, data, tx_last_bits=0, rx_align=0):
-        """The Transceive register sequence of nfc-chips.md; returns (bytes, rx_last_bits)."""
+        """The Transceive register sequence of the MFRC522 data sheet; returns (bytes,
+        rx_last_bits)."""
         self.write(0x01, 0x00)  # Idle
         self.write(0x04, 0x7F)  # clear ComIrq
         self.write(0x0A, 0x80)  # flush FIFO

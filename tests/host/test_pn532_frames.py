@@ -1,4 +1,5 @@
-"""PN532 frame builders and parser: the samples of nfc-chips.md, byte for byte."""
+"""PN532 frame builders and parser: the frame samples of the PN532 user manual (UM0701-02),
+byte for byte."""
 
 from hcterm.emulator.pn532_frames import (
     ACK,

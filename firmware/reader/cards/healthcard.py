@@ -13,9 +13,10 @@ A profile is a PROFILES name or a sequence of entries (docs/healthcard-app.md):
 Results are keyed by field name for items and by the entry for files. Values: AN -> bytes
 (GBK, 00 padding stripped; the host decodes text), CN -> digit string, B -> bytes.
 
-Reads follow health-card.md §3: DDF1/EF05 by tag without authentication, every other file
-after AuthIRK of its DF, records by number (P2=04), binaries in 128-byte chunks. Entries are
-read grouped by DF and file, so each DF is selected and authenticated once per read. The card
+Reads follow the card's command sequences (WS/T 543-2017; docs/healthcard-app.md): DDF1/EF05
+by tag without authentication, every other file after AuthIRK of its DF, records by number
+(P2=04), binaries in 128-byte chunks. Entries are read grouped by DF and file, so each DF is
+selected and authenticated once per read. The card
 number KH and the ID number SFZH must carry a valid MOD 11-2 check character, else the read
 fails with kind invalid-data: nothing is returned half-checked. Whole files (photo, cyclic,
 index, EE/ED) are read by reader.cards.healthcard_files, imported only when a profile asks for one.
@@ -131,7 +132,7 @@ def check_id_number(value, where):
     return text
 
 
-# -- the card session (shared/domain/health-card.md §3) ---------------------------------------
+# -- the card session (docs/healthcard-app.md, docs/card-crypto.md) ---------------------------
 # Power-up, file selection, AuthIRK / AuthUK through the PSAM. The APDUs are those of §3, byte
 # for byte. The session remembers the selected DF and EF (never selects twice) and the keys
 # the card granted in the current DF (each key is authenticated once; the card forgets its
@@ -139,7 +140,7 @@ def check_id_number(value, where):
 # `HealthCardError` (healthcard_errors.py).
 
 _BUF = const(5 + 255 + 1)
-# The terminal's 8 bytes of AuthIRK (the vendor DLL's constant; health-card.md §3).
+# The terminal's 8 bytes of AuthIRK (the vendor reader DLL's constant).
 TERMINAL8 = b"\x11\x22\x33\x44\x55\x66\x77\x88"
 
 

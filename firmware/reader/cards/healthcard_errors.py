@@ -1,6 +1,6 @@
 """The one error of the health card and PSAM applications, and the status-word table behind it.
 
-`HealthCardError.kind` is what a terminal can do about a failure (shared/domain/health-card.md
+`HealthCardError.kind` is what a terminal can do about a failure (docs/healthcard-app.md,
 §3 status words; the drivers' own errors fold into COMMUNICATION or SAM):
 
 - communication: the card left the field or its link failed -> tap the card again

@@ -359,7 +359,7 @@ def decode_item(item, record):
     return decode(item[3], value)
 
 
-# Keys of the card and the SAM commands that use them (shared/domain/health-card.md §3):
+# Keys of the card and the SAM commands that use them (docs/card-crypto.md, "Keys"):
 #   (name, SAM 80DE P1, SAM 80DE P2 = key id, card DF, card key reference = 0082 P2)
 # 80DE P1 high nibble: 2 = one diversification level (cardNo8), 4 = two (city8, cardNo8);
 # low nibble: 7 = authentication key, 8 = encryption/MAC key (no card key reference: the card

@@ -1,4 +1,4 @@
-"""Writes to the Resident Health Card (shared/domain/health-card.md §3), through the PSAM.
+"""Writes to the Resident Health Card (docs/healthcard-app.md, "Writes"), through the PSAM.
 
     card = HealthCardWriter(channel, psam, ats); card.power_up()
     card.write_item("BRDH1", "13800138000")            # AuthUK + 04DC encrypted and MACed

@@ -1,9 +1,10 @@
-"""PSAM application (shared/domain/health-card.md §4) over any APDU channel.
+"""PSAM application (docs/healthcard-app.md, docs/card-crypto.md) over any APDU channel.
 
-The SAM slot's T=0 channel (`samslot.SAMSlot`, powered on) is the usual one; GET RESPONSE
-(61xx) and a wrong Le (6Cxx) are the channel's job. Every status word other than 9000 raises
-`HealthCardError` kind `sam` (kinds pin-wrong / pin-blocked for VERIFY and CHANGE PIN); a
-mute or broken slot raises the same error kind `sam`, with the slot's message.
+The SAM slot's T=0 channel (reader.protocols.apdu.SAMChannel over a powered slot) is the
+usual one; GET RESPONSE (61xx) and a wrong Le (6Cxx) are the channel's job. Every status
+word other than 9000 raises `HealthCardError` kind `sam` (kinds pin-wrong / pin-blocked for
+VERIFY and CHANGE PIN); a mute or broken slot raises the same error kind `sam`, with the
+slot's message.
 
 | SAM function                                | method                                  |
 |---------------------------------------------|-----------------------------------------|

@@ -1,4 +1,4 @@
-"""The PSAM's files and PIN (shared/domain/health-card.md §4): `PSAMAdmin`, a `PSAM` that also
+"""The PSAM's files and PIN (docs/healthcard-app.md): `PSAMAdmin`, a `PSAM` that also
 reads the SAM's serial, terminal number, key information and certificates and verifies or
 changes its PIN. The self-test, tools and tests use it; a tap needs only reader.cards.psam.PSAM, so
 this module is not in RAM while the reader taps.

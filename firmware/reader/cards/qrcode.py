@@ -2,7 +2,7 @@
 are reader.chips.qr_scanner's, named here too). The terminal imports this module for a scan and lets
 it go after it.
 
-Plain-text forms (shared/domain/health-card.md section 1):
+Plain-text forms (docs/qr-scanner.md, "Electronic health card codes"):
 - static   `ID:type`                     e.g. `272E…9F58:1`
 - dynamic  `ID:type:validity`            validity = expiry YYYYMMDDHHMMSS (UTC+8)
 - regional `ID:type::issuer`             issuer/platform code, e.g. `5100A0013`

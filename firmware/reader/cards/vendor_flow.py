@@ -1,4 +1,4 @@
-"""The reference flow: the vendor sequence of health-card.md §3 replayed naively, for the tap
+"""The reference flow: the vendor reader DLL's command sequence replayed naively, for the tap
 benchmark (config `flow: reference`; docs/bench-tap.md). Not for production.
 
 What makes it naive, as in the public vendor DLL: every file read starts with a full SELECT

@@ -4,7 +4,7 @@ The transceiver offers `frame_exchange(data, out, timeout_us) -> n` (CRC_A added
 below: frames here exclude it), raises a `ReaderError` whose `retryable()` is true for a
 timeout or a corrupted frame, and has `fsdi` (the largest frame it can receive, as FSDI) and
 `max_frame` (the largest it can send, CRC included). Users: mfrc522.RC522Frames (FSD 64: the
-FIFO), pn532_thru.PN532Frames (InCommunicateThru).
+FIFO), chips.pn532_raw_frames.PN532Frames (InCommunicateThru).
 
 | Feature                                      | Supported                               |
 |----------------------------------------------|-----------------------------------------|

@@ -12,7 +12,7 @@
 
 reader.main.run(board, report) serves the board's USB port (stdin/stdout) with it beside the
 terminal until the host asks for the REPL (message REPL); Ctrl-C (0x03 from mpremote) raises
-KeyboardInterrupt through it, as on any MicroPython program. Handlers: reader.terminal.session.
+KeyboardInterrupt through it, as on any MicroPython program. The requests: reader.terminal.requests.
 """
 
 import asyncio
