@@ -36,13 +36,16 @@ def flash(c, port, board, resume=False):
     board_py = Path("boards", board, "board.py")
     if not board_py.exists():
         raise SystemExit(f"no board named {board!r}: see `hcterm sim --list-boards`")
+    from hcterm.firmware_modules import board_files
+
+    # what the board's manifest.py would freeze: its chip's modules, not every driver
+    files = board_files(board)
     mp = f"mpremote {'resume ' if resume else ''}connect {port}"
-    # the package and its layer subpackages, folder by folder
-    folders = sorted({p.parent for p in Path("firmware/reader").rglob("*.py")})
-    names = [f.relative_to("firmware").as_posix() for f in folders]
-    mkdir = "import os\nfor d in %r:\n try:\n  os.mkdir(d)\n except OSError:\n  pass" % names
-    copies = " ".join(f"+ cp {' '.join(sorted(str(p) for p in f.glob('*.py')))} :{n}/"
-                      for f, n in zip(folders, names))
+    folders = sorted({str(Path(name).parent) for name in files})
+    mkdir = "import os\nfor d in %r:\n try:\n  os.mkdir(d)\n except OSError:\n  pass" % folders
+    copies = " ".join(
+        f"+ cp {' '.join(str(files[n]) for n in sorted(files) if str(Path(n).parent) == f)} :{f}/"
+        for f in folders)
     c.run(f'{mp} exec "{mkdir}" {copies} '
           f"+ cp {board_py} :board.py + cp boards/main.py :main.py")
     if not resume:

@@ -1,70 +1,20 @@
 # Freeze into an rp2 MicroPython build this board's pin table and only the firmware modules
 # it runs:
 #   make -C ports/rp2 BOARD=RPI_PICO FROZEN_MANIFEST=$PWD/boards/rp2040-rc522/manifest.py
-# One module() per file, frozen under its package path (reader/chips/pn532.py imports as
-# reader.chips.pn532): what reader.main and board.py import, directly, inside functions or
-# through reader.call, for this board's chip. tests/host/test_manifests.py checks the list
-# against the firmware's imports (hcterm.firmware_modules), so a module added or dropped
-# there shows up as missing or extra here.
+# The firmware modules every board freezes are firmware/manifest.py's; this adds the ones of
+# this board's chip. tests/host/test_manifests.py checks the sum against the firmware's imports
+# (hcterm.firmware_modules): a module added or dropped there shows up as missing or extra.
 metadata(description="Health card reader: RP2040 + MFRC522 + SAM + QR", version="0.1.0")
 include("$(PORT_DIR)/boards/manifest.py")
+include("../../firmware/manifest.py")
 
-# the package root: the RAM mechanism (reader.call, TRANSIENT), the shared wire formats
-# (CRCs, the host link codec), the error base
-module("reader/__init__.py", base_path="../../firmware", opt=3)
-module("reader/crc.py", base_path="../../firmware", opt=3)
-module("reader/errors.py", base_path="../../firmware", opt=3)
-module("reader/hostlink.py", base_path="../../firmware", opt=3)
-
-# chips: the MFRC522 (no PN532 module), the SAM slot and its activation, the QR module
-module("reader/chips/__init__.py", base_path="../../firmware", opt=3)
+# the MFRC522: its driver, and its card reader, which runs ISO 14443-3 activation and T=CL
+# (ISO 14443-4) in the firmware, as the chip does neither. No PN532 module.
 module("reader/chips/mfrc522.py", base_path="../../firmware", opt=3)
-module("reader/chips/qr_scanner.py", base_path="../../firmware", opt=3)
-module("reader/chips/sam_activation.py", base_path="../../firmware", opt=3)
-module("reader/chips/sam_slot.py", base_path="../../firmware", opt=3)
-
-# protocols: the APDU channels and the RC522's card reader, which runs ISO 14443-3
-# (activation) and -4 (T=CL) in the firmware
-module("reader/protocols/__init__.py", base_path="../../firmware", opt=3)
-module("reader/protocols/apdu.py", base_path="../../firmware", opt=3)
 module("reader/protocols/iso14443_3.py", base_path="../../firmware", opt=3)
 module("reader/protocols/iso14443_4.py", base_path="../../firmware", opt=3)
 module("reader/protocols/rc522_reader.py", base_path="../../firmware", opt=3)
 
-# cards: the health card (its items, records, files, writes, errors), the citizen ID check,
-# the PSAM and its administration, the QR code parser, and vendor_flow (the `flow: reference`
-# setting: every board can be switched to it)
-module("reader/cards/__init__.py", base_path="../../firmware", opt=3)
-module("reader/cards/healthcard.py", base_path="../../firmware", opt=3)
-module("reader/cards/healthcard_errors.py", base_path="../../firmware", opt=3)
-module("reader/cards/healthcard_files.py", base_path="../../firmware", opt=3)
-module("reader/cards/healthcard_items.py", base_path="../../firmware", opt=3)
-module("reader/cards/healthcard_records.py", base_path="../../firmware", opt=3)
-module("reader/cards/healthcard_write.py", base_path="../../firmware", opt=3)
-module("reader/cards/idnumber.py", base_path="../../firmware", opt=3)
-module("reader/cards/psam.py", base_path="../../firmware", opt=3)
-module("reader/cards/psam_admin.py", base_path="../../firmware", opt=3)
-module("reader/cards/qrcode.py", base_path="../../firmware", opt=3)
-module("reader/cards/vendor_flow.py", base_path="../../firmware", opt=3)
-
-# terminal: the flow, blacklist, settings, feedback, devices (opens this board's chip), the
-# self-test, and the host link (server, session, requests)
-module("reader/terminal/__init__.py", base_path="../../firmware", opt=3)
-module("reader/terminal/blacklist.py", base_path="../../firmware", opt=3)
-module("reader/terminal/card_requests.py", base_path="../../firmware", opt=3)
-module("reader/terminal/card_writes.py", base_path="../../firmware", opt=3)
-module("reader/terminal/device_requests.py", base_path="../../firmware", opt=3)
-module("reader/terminal/devices.py", base_path="../../firmware", opt=3)
-module("reader/terminal/feedback.py", base_path="../../firmware", opt=3)
-module("reader/terminal/flow.py", base_path="../../firmware", opt=3)
-module("reader/terminal/link_server.py", base_path="../../firmware", opt=3)
-module("reader/terminal/qr_scan.py", base_path="../../firmware", opt=3)
-module("reader/terminal/requests.py", base_path="../../firmware", opt=3)
-module("reader/terminal/selftest.py", base_path="../../firmware", opt=3)
-module("reader/terminal/session.py", base_path="../../firmware", opt=3)
-module("reader/terminal/settings.py", base_path="../../firmware", opt=3)
-
-# the entry point, then the board: its pin table and the main.py every real board runs
-module("reader/main.py", base_path="../../firmware", opt=3)
+# the board: its pin table and the main.py every real board runs
 module("board.py", opt=3)
 module("main.py", base_path="..", opt=3)

@@ -90,6 +90,7 @@ def test_a_manifest_with_a_missing_or_an_extra_module_fails(tmp_path):
     text = text.replace(dropped, "") + \
         'module("reader/chips/pn532_raw_frames.py", base_path="../../firmware", opt=3)\n'
     text = text.replace('"../../firmware"', repr(str(FIRMWARE_DIR)))
+    text = text.replace('"../../firmware/manifest.py"', repr(str(FIRMWARE_DIR / "manifest.py")))
     other = str(BOARDS_DIR / "esp32-pn532-spi")      # another board's pin table
     text = text.replace('module("board.py"', f'module("board.py", base_path={other!r}')
     text = text.replace('base_path=".."', f"base_path={str(BOARDS_DIR)!r}")
