@@ -40,10 +40,10 @@ def run(coro, timeout=45):
 class Bridge:
     """The bridge app served in the test's loop, with an HTTP session and a log capture."""
 
-    def __init__(self, ports, verifier=None, timeout=5.0):
+    def __init__(self, ports, verifier=None, timeout=5.0, allow_origins=()):
         self.log_stream = io.StringIO()
         self.app = create_app(ports, TOKEN, verifier=verifier, timeout=timeout,
-                              log=bridge_logger(self.log_stream))
+                              log=bridge_logger(self.log_stream), allow_origins=allow_origins)
 
     async def __aenter__(self):
         self.runner, self.url = await start_site(self.app)
@@ -472,6 +472,64 @@ def test_qr_events_are_verified_by_the_platform():
             await verifier.close()
         finally:
             await runner.cleanup()
+    run(scenario())
+
+
+HIS = "http://127.0.0.1:9999"
+PREFLIGHT = {"Origin": HIS, "Access-Control-Request-Method": "POST",
+             "Access-Control-Request-Headers": "authorization,content-type"}
+
+
+def test_cors_for_allowed_origins_only(tmp_path):
+    async def scenario():
+        async with Bridge([str(tmp_path / "absent")], allow_origins=[HIS + "/"]) as b:
+            # preflight from an allowed origin, with Chrome's Private Network Access request
+            pna = {**PREFLIGHT, "Access-Control-Request-Private-Network": "true"}
+            async with b.http.options(b.url + "/api/readers/r1/write", headers=pna) as r:
+                assert r.status == 204, await r.text()
+                h = r.headers
+                assert h["Access-Control-Allow-Origin"] == HIS
+                assert set(h["Access-Control-Allow-Methods"].split(", ")) >= {"GET", "POST"}
+                assert {"Authorization", "Content-Type"} <= set(
+                    h["Access-Control-Allow-Headers"].split(", "))
+                assert int(h["Access-Control-Max-Age"]) > 0 and "Origin" in h["Vary"]
+                assert h["Access-Control-Allow-Private-Network"] == "true"
+                assert "Access-Control-Allow-Credentials" not in h
+            async with b.http.options(b.url + "/api/readers", headers=PREFLIGHT) as r:
+                assert r.status == 204
+                assert "Access-Control-Allow-Private-Network" not in r.headers
+            # actual requests from it carry the origin, errors too (the page can read them)
+            async with b.http.get(b.url + "/api/readers", headers={"Origin": HIS}) as r:
+                assert r.status == 200 and r.headers["Access-Control-Allow-Origin"] == HIS
+                assert (await r.json())["readers"][0]["id"] == "r1"
+            async with b.http.post(b.url + "/api/readers/r1/write", json={},
+                                   headers={"Origin": HIS}) as r:
+                assert r.status == 401 and r.headers["Access-Control-Allow-Origin"] == HIS
+            # a disallowed origin: no CORS headers, preflight and requests refused
+            other = {**pna, "Origin": "http://127.0.0.1:8888"}
+            async with b.http.options(b.url + "/api/readers/r1/write", headers=other) as r:
+                assert r.status == 403 and (await r.json())["error"] == "origin-refused"
+                assert not [k for k in r.headers if k.startswith("Access-Control-")]
+            for method in ("get", "post"):
+                async with b.http.request(method, b.url + "/api/readers",
+                                          headers={"Origin": other["Origin"]}) as r:
+                    body = await r.json()
+                    assert r.status == 403 and body["error"] == "origin-refused", body
+                    assert "--allow-origin http://127.0.0.1:8888" in body["action"]
+                    assert "Access-Control-Allow-Origin" not in r.headers
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await b.http.ws_connect(b.url + "/api/events", origin=other["Origin"])
+            assert refused.value.status == 403
+            # the WebSocket from an allowed origin and from the bridge's own page; programs
+            for origin in (HIS, b.url, None):
+                ws = await b.http.ws_connect(b.url + "/api/events", origin=origin)
+                assert json.loads((await ws.receive(timeout=10)).data)["type"] == "hello"
+                await ws.close()
+            # no Origin (a program): served, no CORS headers; OPTIONS without CORS: 405
+            async with b.http.get(b.url + "/api/readers") as r:
+                assert r.status == 200 and "Access-Control-Allow-Origin" not in r.headers
+            async with b.http.options(b.url + "/api/readers") as r:
+                assert r.status == 405
     run(scenario())
 
 
