@@ -4,7 +4,9 @@ firmware on the MicroPython unix port), HTTP and WebSocket clients, a fake QR pl
 import asyncio
 import io
 import json
+import os
 import re
+import stat
 import subprocess
 import sys
 import threading
@@ -21,7 +23,7 @@ from hcterm.bridge.logs import bridge_logger, mask_ids
 from hcterm.bridge.national import NATIONAL_READS
 from hcterm.bridge.openapi import openapi
 from hcterm.bridge.readers import CONNECTED, DISCONNECTED
-from hcterm.commands.bridge import parse_listen
+from hcterm.commands.bridge import load_token, parse_listen, token_file
 from hcterm.link.fields import to_device, to_national
 from hcterm.sim.virtualreader import VirtualReader
 from reader import hostlink
@@ -533,14 +535,41 @@ def test_cors_for_allowed_origins_only(tmp_path):
     run(scenario())
 
 
-def test_bridge_command_serves_and_prints_its_token(vr):
+def test_token_file_is_made_0600_kept_and_refused_when_open(tmp_path, monkeypatch):
+    monkeypatch.delenv("HCTERM_BRIDGE_TOKEN_FILE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    path = token_file()
+    assert path == tmp_path / "config" / "hcterm" / "bridge-token"
+    monkeypatch.setenv("HCTERM_BRIDGE_TOKEN_FILE", str(tmp_path / "env-token"))
+    assert token_file() == tmp_path / "env-token"
+    assert token_file(str(tmp_path / "given")) == tmp_path / "given"
+    token, created = load_token(path)
+    assert created and len(token) >= 32
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert load_token(path) == (token, False)
+    path.chmod(0o644)
+    with pytest.raises(ValueError, match=r"open to others \(mode 0644\).*chmod 600"):
+        load_token(path)
+    path.write_text("\n")
+    path.chmod(0o600)
+    with pytest.raises(ValueError, match="does not hold one token: delete it"):
+        load_token(path)
+
+
+def test_bridge_command_serves_and_prints_its_token(vr, tmp_path):
+    env = {**os.environ, "HCTERM_BRIDGE_TOKEN_FILE": str(tmp_path / "token")}
+    env.pop("HCTERM_BRIDGE_TOKEN", None)
     proc = subprocess.Popen([sys.executable, "-m", "hcterm.cli", "bridge", "--port", vr.port,
                              "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env=env)
     try:
         url = re.search(r"(http://\S+)/ ", proc.stdout.readline()).group(1)
-        token = re.search(r"token for writes, PIN and APDUs: (\S+)",
-                          proc.stdout.readline()).group(1)
+        line = proc.stdout.readline()
+        token = re.search(r"token for writes, PIN and APDUs: (\S+) \(in (\S+), new;",
+                          line).group(1)
+        assert f"(in {tmp_path / 'token'}, new;" in line
+        assert (tmp_path / "token").read_text().strip() == token
 
         async def scenario():
             async with aiohttp.ClientSession() as http:
@@ -558,7 +587,15 @@ def test_bridge_command_serves_and_prints_its_token(vr):
     assert proc.returncode == 0, err
     lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     assert any(x["event"] == "http" and x["path"] == "/api/readers/r1/apdu" for x in lines)
+    assert any(x["event"] == "token file" and x["path"] == str(tmp_path / "token")
+               for x in lines)
     assert token not in err
+    # a file open to others is refused, with what to do
+    (tmp_path / "token").chmod(0o640)
+    out = subprocess.run([sys.executable, "-m", "hcterm.cli", "bridge", "--port", vr.port,
+                          "--listen", "127.0.0.1:0"], capture_output=True, text=True,
+                         timeout=30, env=env)
+    assert out.returncode == 2 and "chmod 600" in out.stderr, out.stderr
 
 
 
