@@ -4,7 +4,9 @@ firmware on the MicroPython unix port), HTTP and WebSocket clients, a fake QR pl
 import asyncio
 import io
 import json
+import os
 import re
+import stat
 import subprocess
 import sys
 import threading
@@ -21,7 +23,7 @@ from hcterm.bridge.logs import bridge_logger, mask_ids
 from hcterm.bridge.national import NATIONAL_READS
 from hcterm.bridge.openapi import openapi
 from hcterm.bridge.readers import CONNECTED, DISCONNECTED
-from hcterm.commands.bridge import parse_listen
+from hcterm.commands.bridge import load_token, parse_listen, token_file
 from hcterm.link.fields import to_device, to_national
 from hcterm.sim.virtualreader import VirtualReader
 from reader import hostlink
@@ -40,10 +42,10 @@ def run(coro, timeout=45):
 class Bridge:
     """The bridge app served in the test's loop, with an HTTP session and a log capture."""
 
-    def __init__(self, ports, verifier=None, timeout=5.0):
+    def __init__(self, ports, verifier=None, timeout=5.0, allow_origins=()):
         self.log_stream = io.StringIO()
         self.app = create_app(ports, TOKEN, verifier=verifier, timeout=timeout,
-                              log=bridge_logger(self.log_stream))
+                              log=bridge_logger(self.log_stream), allow_origins=allow_origins)
 
     async def __aenter__(self):
         self.runner, self.url = await start_site(self.app)
@@ -475,14 +477,99 @@ def test_qr_events_are_verified_by_the_platform():
     run(scenario())
 
 
-def test_bridge_command_serves_and_prints_its_token(vr):
+HIS = "http://127.0.0.1:9999"
+PREFLIGHT = {"Origin": HIS, "Access-Control-Request-Method": "POST",
+             "Access-Control-Request-Headers": "authorization,content-type"}
+
+
+def test_cors_for_allowed_origins_only(tmp_path):
+    async def scenario():
+        async with Bridge([str(tmp_path / "absent")], allow_origins=[HIS + "/"]) as b:
+            # preflight from an allowed origin, with Chrome's Private Network Access request
+            pna = {**PREFLIGHT, "Access-Control-Request-Private-Network": "true"}
+            async with b.http.options(b.url + "/api/readers/r1/write", headers=pna) as r:
+                assert r.status == 204, await r.text()
+                h = r.headers
+                assert h["Access-Control-Allow-Origin"] == HIS
+                assert set(h["Access-Control-Allow-Methods"].split(", ")) >= {"GET", "POST"}
+                assert {"Authorization", "Content-Type"} <= set(
+                    h["Access-Control-Allow-Headers"].split(", "))
+                assert int(h["Access-Control-Max-Age"]) > 0 and "Origin" in h["Vary"]
+                assert h["Access-Control-Allow-Private-Network"] == "true"
+                assert "Access-Control-Allow-Credentials" not in h
+            async with b.http.options(b.url + "/api/readers", headers=PREFLIGHT) as r:
+                assert r.status == 204
+                assert "Access-Control-Allow-Private-Network" not in r.headers
+            # actual requests from it carry the origin, errors too (the page can read them)
+            async with b.http.get(b.url + "/api/readers", headers={"Origin": HIS}) as r:
+                assert r.status == 200 and r.headers["Access-Control-Allow-Origin"] == HIS
+                assert (await r.json())["readers"][0]["id"] == "r1"
+            async with b.http.post(b.url + "/api/readers/r1/write", json={},
+                                   headers={"Origin": HIS}) as r:
+                assert r.status == 401 and r.headers["Access-Control-Allow-Origin"] == HIS
+            # a disallowed origin: no CORS headers, preflight and requests refused
+            other = {**pna, "Origin": "http://127.0.0.1:8888"}
+            async with b.http.options(b.url + "/api/readers/r1/write", headers=other) as r:
+                assert r.status == 403 and (await r.json())["error"] == "origin-refused"
+                assert not [k for k in r.headers if k.startswith("Access-Control-")]
+            for method in ("get", "post"):
+                async with b.http.request(method, b.url + "/api/readers",
+                                          headers={"Origin": other["Origin"]}) as r:
+                    body = await r.json()
+                    assert r.status == 403 and body["error"] == "origin-refused", body
+                    assert "--allow-origin http://127.0.0.1:8888" in body["action"]
+                    assert "Access-Control-Allow-Origin" not in r.headers
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await b.http.ws_connect(b.url + "/api/events", origin=other["Origin"])
+            assert refused.value.status == 403
+            # the WebSocket from an allowed origin and from the bridge's own page; programs
+            for origin in (HIS, b.url, None):
+                ws = await b.http.ws_connect(b.url + "/api/events", origin=origin)
+                assert json.loads((await ws.receive(timeout=10)).data)["type"] == "hello"
+                await ws.close()
+            # no Origin (a program): served, no CORS headers; OPTIONS without CORS: 405
+            async with b.http.get(b.url + "/api/readers") as r:
+                assert r.status == 200 and "Access-Control-Allow-Origin" not in r.headers
+            async with b.http.options(b.url + "/api/readers") as r:
+                assert r.status == 405
+    run(scenario())
+
+
+def test_token_file_is_made_0600_kept_and_refused_when_open(tmp_path, monkeypatch):
+    monkeypatch.delenv("HCTERM_BRIDGE_TOKEN_FILE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    path = token_file()
+    assert path == tmp_path / "config" / "hcterm" / "bridge-token"
+    monkeypatch.setenv("HCTERM_BRIDGE_TOKEN_FILE", str(tmp_path / "env-token"))
+    assert token_file() == tmp_path / "env-token"
+    assert token_file(str(tmp_path / "given")) == tmp_path / "given"
+    token, created = load_token(path)
+    assert created and len(token) >= 32
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert load_token(path) == (token, False)
+    path.chmod(0o644)
+    with pytest.raises(ValueError, match=r"open to others \(mode 0644\).*chmod 600"):
+        load_token(path)
+    path.write_text("\n")
+    path.chmod(0o600)
+    with pytest.raises(ValueError, match="does not hold one token: delete it"):
+        load_token(path)
+
+
+def test_bridge_command_serves_and_prints_its_token(vr, tmp_path):
+    env = {**os.environ, "HCTERM_BRIDGE_TOKEN_FILE": str(tmp_path / "token")}
+    env.pop("HCTERM_BRIDGE_TOKEN", None)
     proc = subprocess.Popen([sys.executable, "-m", "hcterm.cli", "bridge", "--port", vr.port,
                              "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env=env)
     try:
         url = re.search(r"(http://\S+)/ ", proc.stdout.readline()).group(1)
-        token = re.search(r"token for writes, PIN and APDUs: (\S+)",
-                          proc.stdout.readline()).group(1)
+        line = proc.stdout.readline()
+        token = re.search(r"token for writes, PIN and APDUs: (\S+) \(in (\S+), new;",
+                          line).group(1)
+        assert f"(in {tmp_path / 'token'}, new;" in line
+        assert (tmp_path / "token").read_text().strip() == token
 
         async def scenario():
             async with aiohttp.ClientSession() as http:
@@ -500,7 +587,15 @@ def test_bridge_command_serves_and_prints_its_token(vr):
     assert proc.returncode == 0, err
     lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     assert any(x["event"] == "http" and x["path"] == "/api/readers/r1/apdu" for x in lines)
+    assert any(x["event"] == "token file" and x["path"] == str(tmp_path / "token")
+               for x in lines)
     assert token not in err
+    # a file open to others is refused, with what to do
+    (tmp_path / "token").chmod(0o640)
+    out = subprocess.run([sys.executable, "-m", "hcterm.cli", "bridge", "--port", vr.port,
+                          "--listen", "127.0.0.1:0"], capture_output=True, text=True,
+                         timeout=30, env=env)
+    assert out.returncode == 2 and "chmod 600" in out.stderr, out.stderr
 
 
 

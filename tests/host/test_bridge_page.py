@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
+from support.host_bridge_wait import reader_connected
 from support.required_tools import needs
 
 from hcterm.bridge.app import create_app, start_site
@@ -175,3 +177,78 @@ def test_page_lists_readers_shows_events_and_reads(tmp_path):
     finally:
         for vr in running:
             vr.stop()
+
+
+
+# The bridge's URL and token come in the query (the page is served before the bridge starts:
+# the bridge is started with --allow-origin for the page's origin).
+HIS_PAGE = """<!doctype html><title>HIS</title><pre id="out"></pre><script>
+const q = new URLSearchParams(location.search);
+fetch(q.get("bridge") + "/api/readers/r1/apdu", {method: "POST",
+      headers: {"Authorization": "Bearer " + q.get("token"), "Content-Type": "application/json"},
+      body: JSON.stringify({slot: "sam1", apdu: "00A40000023F00", power_on: true})})
+  .then(r => r.json().then(b => { out.textContent = `HTTP ${r.status} ${JSON.stringify(b)}`; }))
+  .catch(e => { out.textContent = "failed: " + e; });
+</script>"""
+
+
+async def serve_his_page():
+    """The HIS page on an origin of its own (127.0.0.1, another free port): (runner, URL)."""
+    async def page(request):
+        return web.Response(text=HIS_PAGE, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    return await start_site(app)
+
+
+def test_page_on_another_origin_calls_the_api_when_allowed(tmp_path):
+    """A page on another origin POSTs JSON with the token, so Chromium sends a CORS preflight
+    first: answered for the allowed origin (the page shows the API's answer), refused for
+    another (the page's fetch fails)."""
+    token = "cors-token"
+
+    async def scenario(vr):
+        logs = io.StringIO()
+        runners, browser = [], None
+        async with aiohttp.ClientSession() as http:
+            try:
+                for _ in range(2):
+                    runners.append(await serve_his_page())
+                (_, allowed), (_, other) = runners
+                app = create_app([vr.port], token, log=bridge_logger(logs),
+                                 allow_origins=[allowed])
+                runner, url = await start_site(app)
+                runners.append((runner, url))
+                await reader_connected(http, url)
+                browser = Chromium(http)
+                await browser.connect()
+                await browser.send("Page.enable")
+                query = f"/?bridge={url}&token={token}"
+                shown = "document.getElementById('out')?.textContent"
+                await browser.send("Page.navigate", url=allowed + query)
+                text = await browser.wait_for(shown, "the API's answer on the allowed origin")
+                assert text.startswith("HTTP 200 "), text
+                answer = json.loads(text.split(" ", 2)[2])
+                assert answer["slot"] == "sam1" and answer["responses"][0]["sw"], answer
+                await browser.send("Page.navigate", url=other + query)
+                text = await browser.wait_for(shown, "a fetch failure on the other origin")
+                assert text.startswith("failed: TypeError"), text
+                lines = [json.loads(line) for line in logs.getvalue().splitlines()]
+                seen = [(x["method"], x["path"], x["status"]) for x in lines
+                        if x["event"] == "http"]
+                apdu = "/api/readers/r1/apdu"
+                # the preflight answered, then the POST; the other origin's preflight refused
+                assert ("OPTIONS", apdu, 204) in seen and ("OPTIONS", apdu, 403) in seen, seen
+                assert seen.count(("POST", apdu, 200)) == 1, seen
+            except AssertionError as error:
+                raise AssertionError(f"{error}\nbridge log:\n{logs.getvalue()[-3000:]}") \
+                    from None
+            finally:
+                if browser is not None:
+                    await browser.close()
+                for runner, _ in runners:
+                    await runner.cleanup()
+
+    with VirtualReader(flash=tmp_path / "flash.img") as vr:
+        asyncio.run(asyncio.wait_for(scenario(vr), 55))

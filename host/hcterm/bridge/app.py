@@ -8,6 +8,11 @@ Routes (docs/bridge.md; the OpenAPI description at /api/openapi.json lists the s
 `POST /api/readers/{id}/read|write|apdu|pin`, `GET /api/readers/{id}/iR_…Info` (one per
 national read function), `GET /api/events` (WebSocket). write, apdu and pin need
 `Authorization: Bearer TOKEN`.
+
+Origins: a request with an `Origin` header that is neither the bridge's own nor one given
+in `allow_origins` is refused (403 `origin-refused`); programs send no `Origin` and are
+served. The allowed origins get CORS: preflights (`OPTIONS`, with Private Network Access)
+are answered 204, and every response to them carries `Access-Control-Allow-Origin`.
 """
 
 import asyncio
@@ -43,7 +48,7 @@ def create_app(ports, token, verifier=None, log=None, timeout=5.0, allow_origins
     if not token:
         raise ValueError("the bridge needs a token for writes, PIN and APDUs")
     log = log or bridge_logger()
-    app = web.Application(middlewares=[_errors_and_access_log])
+    app = web.Application(middlewares=[_errors_and_access_log, _origins_and_preflight])
     hub = EventHub()
     router = EventRouter(hub, log, verifier)
     extra = {"reader_factory": reader_factory} if reader_factory else {}
@@ -51,11 +56,12 @@ def create_app(ports, token, verifier=None, log=None, timeout=5.0, allow_origins
     app[KEY_HUB] = hub
     app[KEY_ROUTER] = router
     app[KEY_TOKEN] = token
-    app[KEY_ORIGINS] = frozenset(allow_origins)
+    app[KEY_ORIGINS] = frozenset(o.rstrip("/") for o in allow_origins)
     app[KEY_LOG] = log
     app.on_startup.append(_start)
     app.on_shutdown.append(_close_websockets)
     app.on_cleanup.append(_stop)
+    app.on_response_prepare.append(_cors_headers)
     app.router.add_get("/", index)
     app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_get("/api/readers", list_readers)
@@ -112,6 +118,51 @@ async def _errors_and_access_log(request, handler):
               "ms": round((time.perf_counter() - start) * 1000, 1)}
     request.app[KEY_LOG].info("http", extra={"fields": fields})
     return response
+
+
+# -- origins and CORS ---------------------------------------------------------------------------
+CORS_METHODS = "GET, POST"
+CORS_HEADERS = "Authorization, Content-Type"
+CORS_MAX_AGE = "600"
+
+
+def _allowed_origin(request):
+    """The request's Origin if it is one of --allow-origin (CORS headers are for it), else
+    None (no Origin, the bridge's own page, or a refused one)."""
+    origin = request.headers.get("Origin")
+    return origin if origin in request.app[KEY_ORIGINS] else None
+
+
+@web.middleware
+async def _origins_and_preflight(request, handler):
+    origin = request.headers.get("Origin")
+    if origin is not None and not _same_origin(request, origin) \
+            and origin not in request.app[KEY_ORIGINS]:
+        what = "WebSocket" if request.path == "/api/events" else "request"
+        raise ApiError(403, "origin-refused", f"{what} from {origin} refused: the bridge "
+                       "serves personal data to its own page and to allowed origins only",
+                       "serve your page from the bridge, or start the bridge with "
+                       "--allow-origin " + origin)
+    if request.method == "OPTIONS" and origin is not None \
+            and "Access-Control-Request-Method" in request.headers:
+        headers = {"Access-Control-Allow-Methods": CORS_METHODS,
+                   "Access-Control-Allow-Headers": CORS_HEADERS,
+                   "Access-Control-Max-Age": CORS_MAX_AGE}
+        if request.headers.get("Access-Control-Request-Private-Network", "").lower() == "true":
+            headers["Access-Control-Allow-Private-Network"] = "true"
+        return web.Response(status=204, headers=headers)
+    return await handler(request)
+
+
+async def _cors_headers(request, response):
+    """on_response_prepare: every response (errors included, so a page can read them) to an
+    allowed origin names that origin; all vary by Origin."""
+    vary = response.headers.get("Vary", "")
+    if "origin" not in vary.lower():
+        response.headers["Vary"] = f"{vary}, Origin" if vary else "Origin"
+    origin = _allowed_origin(request)
+    if origin is not None:
+        response.headers["Access-Control-Allow-Origin"] = origin
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -273,11 +324,7 @@ async def pin(request):
 
 
 async def events(request):
-    origin = request.headers.get("Origin")
-    if origin and not _same_origin(request, origin) and origin not in request.app[KEY_ORIGINS]:
-        raise ApiError(403, "origin-refused", f"WebSocket from {origin} refused: events carry "
-                       "personal data", "serve your page from the bridge, or start the bridge "
-                       "with --allow-origin " + origin)
+    # (a foreign Origin was refused by _origins_and_preflight: events carry personal data)
     ws = web.WebSocketResponse(heartbeat=20)
     await ws.prepare(request)
     hub = request.app[KEY_HUB]

@@ -1,8 +1,9 @@
 """`hcterm bridge --port P [--port P2 …]`: readers over local HTTP/JSON and WebSocket.
 
 Loopback only unless --allow-remote; writes, PIN and APDUs need the token (given with
---token or $HCTERM_BRIDGE_TOKEN, else generated and printed at start). Logs: JSON lines on
-stderr. docs/bridge.md describes the API, the events and the QR verification options.
+--token or $HCTERM_BRIDGE_TOKEN, else kept in the token file, created with a new random token
+and mode 0600 the first time: see `token_file`). Logs: JSON lines on stderr. docs/bridge.md
+describes the API, the events and the QR verification options.
 """
 
 import asyncio
@@ -10,7 +11,9 @@ import ipaddress
 import os
 import secrets
 import signal
+import stat
 import sys
+from pathlib import Path
 
 
 def register(subparsers):
@@ -25,10 +28,15 @@ def register(subparsers):
                    help="allow a --listen address other than loopback")
     p.add_argument("--token", default=os.environ.get("HCTERM_BRIDGE_TOKEN"),
                    help="bearer token for writes, PIN and APDUs (default: "
-                        "$HCTERM_BRIDGE_TOKEN, else a new one, printed at start)")
+                        "$HCTERM_BRIDGE_TOKEN, else the one in the token file)")
+    p.add_argument("--token-file", default=None, metavar="PATH",
+                   help="where the token is kept when --token is not given (default: "
+                        "$HCTERM_BRIDGE_TOKEN_FILE, else $XDG_CONFIG_HOME/hcterm/bridge-token, "
+                        "else ~/.config/hcterm/bridge-token); created with a new random token "
+                        "and mode 0600 if missing")
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
-                   help="a web origin (https://his.example) whose pages may open "
-                        "/api/events; the bridge's own page always may")
+                   help="a web origin (https://his.example) whose pages may call the API "
+                        "and open /api/events (CORS); the bridge's own page always may")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds per reader request")
     q = p.add_argument_group("electronic health card QR verification (docs/bridge.md)")
     q.add_argument("--qr-url", help="the platform's verify URL; without it QR events are "
@@ -70,6 +78,52 @@ def _loopback(host):
         return False
 
 
+def token_file(given=None):
+    """The token file's path: `given` (--token-file), else $HCTERM_BRIDGE_TOKEN_FILE, else
+    $XDG_CONFIG_HOME/hcterm/bridge-token, else ~/.config/hcterm/bridge-token."""
+    if given or os.environ.get("HCTERM_BRIDGE_TOKEN_FILE"):
+        return Path(given or os.environ["HCTERM_BRIDGE_TOKEN_FILE"]).expanduser()
+    config = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(config) / "hcterm" / "bridge-token"
+
+
+def load_token(path):
+    """(token, created): the token in `path`, or a new random one written there with mode
+    0600 (its folder 0700 if new). ValueError with what to do when the file is readable or
+    writable by others, not the user's, or empty."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        token = secrets.token_urlsafe(24)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another bridge made it just now: use that one
+            return load_token(path)
+        with os.fdopen(fd, "w") as f:
+            f.write(token + "\n")
+        return token, True
+    except OSError as error:
+        raise ValueError(f"cannot read the token file {path}: {error.strerror}; fix it or "
+                         "give another with --token-file") from None
+    with os.fdopen(fd) as f:
+        info = os.fstat(f.fileno())
+        if info.st_uid != os.getuid():
+            raise ValueError(f"the token file {path} is not yours: delete it (a new token is "
+                             "made at the next start) or give another with --token-file")
+        if info.st_mode & 0o077:
+            raise ValueError(f"the token file {path} is open to others (mode "
+                             f"{stat.S_IMODE(info.st_mode):04o}), so its token may be known: "
+                             f"delete it (a new token is made at the next start), or if "
+                             f"nobody else read it, 'chmod 600 {path}'")
+        token = f.read().strip()
+    if not token or len(token.split()) != 1:
+        raise ValueError(f"the token file {path} does not hold one token: delete it (a new "
+                         "token is made at the next start)")
+    return token, False
+
+
 def _verifier(args):
     if not args.qr_url:
         return None
@@ -87,12 +141,16 @@ def run(args):
     try:
         host, port = parse_listen(args.listen, args.allow_remote)
         verifier = _verifier(args)
+        if args.token:
+            token, where, created = args.token, None, False
+        else:
+            where = token_file(args.token_file)
+            token, created = load_token(where)
     except (ValueError, QRVerifyError) as error:
         print(f"hcterm bridge: {error}", file=sys.stderr)
         return 2
-    token = args.token or secrets.token_urlsafe(24)
     try:
-        asyncio.run(_serve(args, host, port, token, verifier))
+        asyncio.run(_serve(args, host, port, token, verifier, where, created))
     except OSError as error:
         print(f"hcterm bridge: cannot listen on {args.listen}: {error}", file=sys.stderr)
         return 1
@@ -101,15 +159,22 @@ def run(args):
     return 0
 
 
-async def _serve(args, host, port, token, verifier):
+async def _serve(args, host, port, token, verifier, where=None, created=False):
     from ..bridge.app import create_app, start_site
+    from ..bridge.logs import bridge_logger
 
+    log = bridge_logger()
     app = create_app(args.port, token, verifier=verifier, timeout=args.timeout,
-                     allow_origins=args.allow_origin)
+                     allow_origins=args.allow_origin, log=log)
     runner, url = await start_site(app, host, port)
     print(f"hcterm bridge: {url}/ (readers: {', '.join(args.port)})", flush=True)
-    print(f"hcterm bridge: token for writes, PIN and APDUs: {token}"
-          if not args.token else "hcterm bridge: token as given", flush=True)
+    if where is None:
+        print("hcterm bridge: token as given", flush=True)
+    else:
+        print(f"hcterm bridge: token for writes, PIN and APDUs: {token} (in {where}, "
+              f"{'new' if created else 'kept across restarts'}; delete the file for a new one)",
+              flush=True)
+        log.info("token file", extra={"fields": {"path": str(where), "created": created}})
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     try:
