@@ -52,6 +52,9 @@ def parse_listen(text, allow_remote):
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit() or not host:
         raise ValueError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8765")
+    if int(port) > 65535:
+        raise ValueError(f"--listen {text!r}: port {int(port)} is out of range: use 1..65535 "
+                         "(or 0 for any free port)")
     host = host.strip("[]")
     if not allow_remote and not _loopback(host):
         raise ValueError(f"--listen {text!r} is not a loopback address: the bridge serves "
