@@ -100,3 +100,26 @@ def sim_boards(text):
             f"{', '.join(bad) or repr(text)}: not a sim board; choose from {', '.join(sims)} "
             "(comma-separated)")
     return names
+
+
+def slot(text):
+    """card, sam1..sam4, or a national slot number 0x01, 0x11..0x14 -> the text."""
+    from reader import hostlink
+
+    try:
+        hostlink.slot_name(int(text, 16) if text.lower().startswith("0x") else text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def apdu(text):
+    """A command APDU in hex, spaces allowed -> the text."""
+    try:
+        data = bytes.fromhex(text.replace(" ", ""))
+    except ValueError:
+        data = b""
+    if len(data) < 4:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a command APDU in hex, at least "
+                                         "CLA INS P1 P2, e.g. '00A4040000'")
+    return text

@@ -35,9 +35,9 @@ def register(subparsers):
                    "pushed unverified")
     q.add_argument("--org-code", default="", help="organisation code (terminal ID, first part)")
     q.add_argument("--department", default="0000", help="4-digit department code")
-    q.add_argument("--city-code", default="")
-    q.add_argument("--hospital-code", default="")
-    q.add_argument("--channel-code", default="")
+    q.add_argument("--city-code", default="", help="city (administrative division) code")
+    q.add_argument("--hospital-code", default="", help="hospital code")
+    q.add_argument("--channel-code", default="", help="channel code the platform assigned")
     q.add_argument("--care-step", default="010101", help="care-step code (诊疗环节)")
     q.add_argument("--app-id", help="envelope: app id (with --app-secret and --sm4-key)")
     q.add_argument("--app-secret", default=os.environ.get("HCTERM_QR_APP_SECRET"),
