@@ -133,7 +133,7 @@ def test_sim_list_boards_and_unknown_board():
     bad = subprocess.run([sys.executable, "-m", "hcterm.cli", "sim", "--board", "nope"],
                          capture_output=True, text=True, timeout=30)
     assert bad.returncode == 2
-    assert "no board named 'nope'" in bad.stdout
+    assert "no board named 'nope'" in bad.stderr
 
 
 def test_demo_json_prints_the_selftest_event():

@@ -11,11 +11,14 @@ import time
 
 
 def _link_fuzz_arguments(p):
-    p.add_argument("--frames", type=int, default=100_000, help="frames in the codec fuzz")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--requests", type=int, default=100,
+    from .argtypes import count, positive_int, share
+
+    p.add_argument("--frames", type=positive_int, default=100_000,
+                   help="frames in the codec fuzz")
+    p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same stream)")
+    p.add_argument("--requests", type=count, default=100,
                    help="requests through a noisy link to a virtual reader (0: skip)")
-    p.add_argument("--noise", type=float, default=0.05,
+    p.add_argument("--noise", type=share, default=0.05,
                    help="share of chunks the noisy link damages")
 
 
@@ -31,9 +34,9 @@ def link_fuzz(args):
     result = {
         "frames": args.frames, "bytes": len(stream), "good_frames": len(expected),
         "host": {"decoded": len(got), "exact": got == expected, "seconds": round(host_s, 3),
-                 "frames_per_s": round(args.frames / host_s), "counters": counters},
+                 "frames_per_s": _rate(args.frames, host_s), "counters": counters},
         "firmware": {"decoded": mp_count, "exact": mp_sha == digest(expected),
-                     "seconds": round(mp_s, 3), "frames_per_s": round(args.frames / mp_s)},
+                     "seconds": round(mp_s, 3), "frames_per_s": _rate(args.frames, mp_s)},
     }
     ok = result["host"]["exact"] and result["firmware"]["exact"]
     if args.requests:
@@ -41,6 +44,11 @@ def link_fuzz(args):
         ok = ok and result["noisy_link"]["lost"] == 0
     result["ok"] = ok
     return result
+
+
+def _rate(count, seconds):
+    """count/seconds, rounded; a run too short for the clock counts as 1 µs."""
+    return round(count / max(seconds, 1e-6))
 
 
 def noisy_requests(count, rate, seed):

@@ -27,10 +27,14 @@ TOKEN = "bench-token"
 
 
 def add_arguments(p):
-    p.add_argument("--samples", type=int, default=30, help="events timed")
-    p.add_argument("--seconds", type=float, default=3.0, help="length of each request run")
-    p.add_argument("--clients", type=int, default=2, help="concurrent HTTP clients per reader")
-    p.add_argument("--readers", type=int, nargs="+", default=[1, 8],
+    from .argtypes import positive_float, positive_int
+
+    p.add_argument("--samples", type=positive_int, default=30, help="events timed")
+    p.add_argument("--seconds", type=positive_float, default=3.0,
+                   help="length of each request run")
+    p.add_argument("--clients", type=positive_int, default=2,
+                   help="concurrent HTTP clients per reader")
+    p.add_argument("--readers", type=positive_int, nargs="+", default=[1, 8],
                    help="reader counts for the request runs")
 
 

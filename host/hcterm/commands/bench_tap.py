@@ -26,6 +26,8 @@ import time
 from ..emulator import samples
 from ..sim import boards as sim_boards
 from ..sim.virtualreader import DEFAULT_BOARD, VirtualReader, parse_size
+from . import argtypes
+from .argtypes import positive_int
 
 OK_CARDS = ("adult", "child", "elderly")    # identity read accepted: the whole flow runs
 WIRE_LINKS = ("pn532", "rf", "sam")         # the tap's critical path (host link: after it)
@@ -39,13 +41,14 @@ class BenchError(RuntimeError):
 
 
 def add_arguments(p):
-    p.add_argument("--taps", type=int, default=20, help="timed taps per board (default 20)")
-    p.add_argument("--boards", default=",".join(sim_boards.sim_names()),
+    p.add_argument("--taps", type=positive_int, default=20,
+                   help="timed taps per board (default 20)")
+    p.add_argument("--boards", type=argtypes.sim_boards, default=",".join(sim_boards.sim_names()),
                    help="comma-separated sim boards (default: every sim board)")
 
 
 def run(args):
-    names = [b.strip() for b in args.boards.split(",") if b.strip()]
+    names = list(args.boards)
     default = DEFAULT_BOARD if DEFAULT_BOARD in names else names[0]
     result = {"board": default, "taps": args.taps, "per_board": {}}
     ours = {}

@@ -43,9 +43,9 @@ def register(subparsers):
                    "pushed unverified")
     q.add_argument("--org-code", default="", help="organisation code (terminal ID, first part)")
     q.add_argument("--department", default="0000", help="4-digit department code")
-    q.add_argument("--city-code", default="")
-    q.add_argument("--hospital-code", default="")
-    q.add_argument("--channel-code", default="")
+    q.add_argument("--city-code", default="", help="city (administrative division) code")
+    q.add_argument("--hospital-code", default="", help="hospital code")
+    q.add_argument("--channel-code", default="", help="channel code the platform assigned")
     q.add_argument("--care-step", default="010101", help="care-step code (诊疗环节)")
     q.add_argument("--app-id", help="envelope: app id (with --app-secret and --sm4-key)")
     q.add_argument("--app-secret", default=os.environ.get("HCTERM_QR_APP_SECRET"),
@@ -60,6 +60,9 @@ def parse_listen(text, allow_remote):
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit() or not host:
         raise ValueError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8765")
+    if int(port) > 65535:
+        raise ValueError(f"--listen {text!r}: port {int(port)} is out of range: use 1..65535 "
+                         "(or 0 for any free port)")
     host = host.strip("[]")
     if not allow_remote and not _loopback(host):
         raise ValueError(f"--listen {text!r} is not a loopback address: the bridge serves "

@@ -1,11 +1,15 @@
 """`hcterm tap`, `hcterm remove`, `hcterm scan`: act on a running virtual reader."""
 
+import sys
+
 from ..sim.control import DEFAULT_PATH, SimNotRunning, request
+from . import argtypes
 
 
 def register(subparsers):
     p = subparsers.add_parser("tap", help="put a card on a running virtual reader's antenna")
-    p.add_argument("card", help="card image path or sample name (e.g. adult, 07)")
+    p.add_argument("card", type=argtypes.card,
+                   help="card image path or sample name (e.g. adult, 07)")
     _control_arg(p)
     p.set_defaults(func=lambda a: _send(a, {"op": "tap", "card": a.card}))
     p = subparsers.add_parser("remove", help="take the card off a running virtual reader")
@@ -26,10 +30,10 @@ def _send(args, message):
     try:
         reply = request(message, args.control)
     except SimNotRunning as error:
-        print(f"hcterm {message['op']}: {error}")
+        print(f"hcterm {message['op']}: {error}", file=sys.stderr)
         return 1
     if "error" in reply:
-        print(f"hcterm {message['op']}: {reply['error']}")
+        print(f"hcterm {message['op']}: {reply['error']}", file=sys.stderr)
         return 1
     if message["op"] == "tap":
         print(f"card on the antenna: {reply['card']}")

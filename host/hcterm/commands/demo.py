@@ -19,7 +19,9 @@ from pathlib import Path
 from reader.terminal import blacklist as bl
 
 from ..emulator import samples
+from ..sim import boards as sim_boards
 from ..sim.virtualreader import DEFAULT_BOARD, DEFAULT_HEAP, SimError, VirtualReader
+from . import argtypes
 
 EVENT_TIMEOUT = 10.0      # seconds an expected event may take (a tap is ~50 ms)
 QUIET_S = 0.4             # after a step, no further event may come within this time
@@ -50,10 +52,10 @@ class DemoFailure(Exception):
 def register(subparsers):
     p = subparsers.add_parser("demo", help="tap the sample cards and scan QR codes on a "
                               "virtual reader; show what the HIS gets")
-    p.add_argument("--board", default=DEFAULT_BOARD,
-                   help="sim board (sim-pn532-uart, sim-pn532-spi, sim-rc522)")
+    p.add_argument("--board", default=DEFAULT_BOARD, choices=sim_boards.sim_names(),
+                   help="sim board (default %(default)s)")
     p.add_argument("--json", action="store_true", help="one JSON object per line per event")
-    p.add_argument("--heapsize", default=DEFAULT_HEAP,
+    p.add_argument("--heapsize", type=argtypes.heap_size, default=DEFAULT_HEAP,
                    help=f"the firmware's RAM budget (default {DEFAULT_HEAP}; the flow fits 96k "
                         "on sim-pn532-uart)")
     p.set_defaults(func=run)
@@ -112,11 +114,11 @@ class Demo:
         self.reader = None
 
     def run(self):
-        from ..link import Reader, ReaderError
+        from ..link import ReaderError
 
         try:
-            self.reader = Reader(self.vr.port, open_timeout=30, timeout=10)
-        except ReaderError as error:
+            self.reader = self.vr.open_reader(open_timeout=30, timeout=10)
+        except (ReaderError, SimError) as error:
             raise DemoFailure(f"cannot talk to the virtual reader: {error}") from None
         try:
             self._steps()

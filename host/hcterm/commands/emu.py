@@ -23,8 +23,11 @@ def register(subparsers):
 def add_arguments(parser):
     parser.add_argument("--chip", choices=CHIPS, default="pn532-uart",
                         help="which chip and bus to emulate (default: pn532-uart)")
-    parser.add_argument("--card", metavar="FILE",
-                        help="card image to put in the field (default: the first sample card)")
+    from .argtypes import card
+
+    parser.add_argument("--card", metavar="FILE", type=card,
+                        help="card image or sample name (adult, 07, …) to put in the field "
+                             "(default: the first sample card)")
     parser.add_argument("--no-card", action="store_true", help="start with an empty field")
     parser.add_argument("--pty-link", metavar="PATH",
                         help="make PATH a symlink to the chip's pty")

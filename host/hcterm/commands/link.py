@@ -10,6 +10,8 @@ import sys
 from reader import hostlink
 
 from ..link import ReaderError
+from . import argtypes
+from .argtypes import count
 
 
 def register(subparsers):
@@ -21,18 +23,19 @@ def register(subparsers):
         return p
 
     command("info", "device info of a reader on PORT", run_info).add_argument(
-        "--json", action="store_true")
+        "--json", action="store_true", help="one JSON object")
     p = command("read", "read a health card on PORT (fields under the national names)",
                 run_read)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="one JSON object")
     p.add_argument("--files", nargs="+", metavar="FILE",
                    help="card files (DDF1/EF05 …); default: the reader's read profile")
     p = command("apdu", "send one APDU to a slot of the reader on PORT", run_apdu)
-    p.add_argument("--slot", default="card", help="card, sam1..sam4, or 0x01, 0x11..0x14")
-    p.add_argument("apdu", help="command APDU in hex (spaces allowed)")
+    p.add_argument("--slot", type=argtypes.slot, default="card",
+                   help="card, sam1..sam4, or 0x01, 0x11..0x14")
+    p.add_argument("apdu", type=argtypes.apdu, help="command APDU in hex (spaces allowed)")
     p = command("events", "print the reader's events as they come (Ctrl-C ends)", run_events)
     p.add_argument("--json", action="store_true", help="one JSON object per line")
-    p.add_argument("--count", type=int, default=0, help="stop after N events")
+    p.add_argument("--count", type=count, default=0, help="stop after N events (0: never)")
     p.add_argument("--for", dest="seconds", type=float, default=None,
                    help="stop when no event came for this many seconds")
 

@@ -1,23 +1,28 @@
 """`hcterm sim`: run a virtual reader until Ctrl-C or SIGTERM."""
 
 import signal
+import sys
 import threading
 
 from ..sim import boards
 from ..sim.control import DEFAULT_PATH
 from ..sim.virtualreader import DEFAULT_BOARD, DEFAULT_HEAP, SimError, VirtualReader
+from . import argtypes
 
 
 def register(subparsers):
     p = subparsers.add_parser(
         "sim", help="run a virtual reader (the firmware on MicroPython + emulated hardware)")
     p.add_argument("--board", default=DEFAULT_BOARD, help=f"sim board (default {DEFAULT_BOARD})")
-    p.add_argument("--card", help="card image path or sample name placed on the antenna")
-    p.add_argument("--flash", help="flash image file, kept across runs (default: a fresh one)")
+    p.add_argument("--card", type=argtypes.card,
+                   help="card image path or sample name placed on the antenna")
+    p.add_argument("--flash", type=argtypes.flash_image,
+                   help="flash image file, kept across runs (default: a fresh one); its folder "
+                        "must exist")
     p.add_argument("--port-link", metavar="PATH", help="make PATH a symlink to the reader's port")
     p.add_argument("--control", metavar="PATH", default=DEFAULT_PATH,
                    help=f"control socket for hcterm tap/remove/scan (default {DEFAULT_PATH})")
-    p.add_argument("--heapsize", default=DEFAULT_HEAP,
+    p.add_argument("--heapsize", type=argtypes.heap_size, default=DEFAULT_HEAP,
                    help=f"the firmware's RAM budget (default {DEFAULT_HEAP}; the ROMFS image "
                         "comes on top)")
     p.add_argument("--pace", action="store_true",
@@ -46,7 +51,7 @@ def run(args):
                                heapsize=args.heapsize, pace=args.pace,
                                from_source=args.from_source)
     except (boards.BoardNotFound, SimError, ValueError) as error:
-        print(f"hcterm sim: {error}")
+        print(f"hcterm sim: {error}", file=sys.stderr)
         return 2
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -61,9 +66,9 @@ def run(args):
         print("Ctrl-C or SIGTERM stops it.", flush=True)
         try:
             while not stop.wait(0.5):
-                if not reader.running():
-                    print(f"hcterm sim: the firmware process exited "
-                          f"(status {reader.process.returncode})")
+                problem = reader.failure()
+                if problem:
+                    print(f"hcterm sim: {problem}", file=sys.stderr)
                     return 1
         except KeyboardInterrupt:
             pass

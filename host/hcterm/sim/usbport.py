@@ -16,6 +16,8 @@ import tty
 
 from .ptyserve import release, replace_symlink
 
+OUTPUT_TAIL = 4096  # bytes of the firmware's output kept for error messages
+
 
 class UsbPort:
     def __init__(self, link=None):
@@ -37,6 +39,8 @@ class UsbPort:
             replace_symlink(self.path, link)
         self.to_client = 0
         self.to_firmware = 0
+        # the last bytes the firmware wrote (a traceback, a MemoryError): for error messages
+        self.firmware_output = bytearray()
         self._stop_r, self._stop_w = os.pipe()
         self._thread = threading.Thread(target=self._pump, name="usbport", daemon=True)
 
@@ -66,6 +70,9 @@ class UsbPort:
                     continue  # EIO: the other end of that pty is closed for now
                 if data:
                     pending[other[fd]] += data
+                    if fd == self.firmware_master:
+                        self.firmware_output += data
+                        del self.firmware_output[:-OUTPUT_TAIL]
             for fd in writable:
                 try:
                     n = os.write(fd, pending[fd])

@@ -9,9 +9,11 @@ the emulated devices are served on the sim bus in a private run directory.
 """
 
 import os
+import queue
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -37,10 +39,18 @@ ROM_HEAP_SLACK = 1024  # the VfsRom object and the image's bytes-object header
 
 
 def parse_size(text):
-    """'128k' -> 131072; '2m'; '90000'."""
+    """'128k' -> 131072; '2m'; '90000'. ValueError that names the accepted forms."""
     text = str(text).strip().lower()
     scale = {"k": 1024, "m": 1024 * 1024}.get(text[-1:], 1)
-    return int(text.rstrip("km")) * scale
+    digits = text[:-1] if scale > 1 else text
+    if not digits.isdigit() or int(digits) == 0:
+        raise ValueError(f"heap size {text!r}: expected a positive number of bytes, "
+                         "optionally with k or m, e.g. 96k, 131072 or 1m")
+    return int(digits) * scale
+
+
+def _kib(size):
+    return f"{size // 1024}k" if size % 1024 == 0 else f"{size} bytes"
 
 
 class SimError(RuntimeError):
@@ -58,6 +68,10 @@ class VirtualReader:
         self.board = board
         self.info = info
         self.heapsize = heapsize  # the firmware's RAM budget
+        parse_size(heapsize)      # ValueError now, not in start()
+        if flash and not Path(flash).resolve().parent.is_dir():
+            raise SimError(f"--flash {flash}: the folder {Path(flash).resolve().parent} does "
+                           "not exist: create it or give a path in an existing folder")
         self.from_source = from_source
         self.rom_image = None
         self._rundir = Path(tempfile.mkdtemp(prefix="hcterm-sim-"))
@@ -131,6 +145,57 @@ class VirtualReader:
 
     def running(self):
         return self.process is not None and self.process.poll() is None
+
+    def firmware_output(self):
+        """The last few KB the firmware printed (its REPL output: tracebacks and all)."""
+        if self.usb is None:
+            return ""
+        return bytes(self.usb.firmware_output).decode("utf-8", "replace")
+
+    def failure(self):
+        """Why the firmware cannot answer, as a sentence, or None if nothing is seen wrong:
+        it ran out of memory (a MemoryError in its output) or its process exited."""
+        output = self.firmware_output()
+        if "MemoryError" in output:
+            return (f"the firmware ran out of memory in a {_kib(parse_size(self.heapsize))} "
+                    f"heap: give --heapsize more (default {DEFAULT_HEAP})")
+        if self.process is not None and self.process.poll() is not None:
+            last = [line for line in output.splitlines() if line.strip()][-1:]
+            return (f"the firmware process exited (status {self.process.returncode})"
+                    + (f": {last[0].strip()}" if last else ""))
+        return None
+
+    def open_reader(self, open_timeout=30, **kwargs):
+        """A link.Reader on this reader's port, once its firmware answers hello; SimError
+        at once (not after open_timeout) if the firmware runs out of memory or exits."""
+        from ..link import LinkTimeout, Reader
+
+        reader = Reader(self.port, connect=False, open_timeout=open_timeout, **kwargs)
+        outcome = queue.Queue()
+
+        def opener():
+            try:
+                reader.open()
+                outcome.put(None)
+            except Exception as error:  # noqa: BLE001 - handed to the caller's thread
+                outcome.put(error)
+
+        threading.Thread(target=opener, name="vr-open", daemon=True).start()
+        while True:
+            try:
+                error = outcome.get(timeout=0.2)
+            except queue.Empty:
+                problem = self.failure()
+                if problem:
+                    reader.close()
+                    raise SimError(problem) from None
+                continue
+            if error is None:
+                return reader
+            if isinstance(error, LinkTimeout):
+                raise SimError(self.failure() or f"the virtual reader did not answer within "
+                               f"{open_timeout} s: {error}") from None
+            raise error
 
     def stop(self, timeout=5):
         if self.process is not None and self.process.poll() is None:

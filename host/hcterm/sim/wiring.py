@@ -27,7 +27,8 @@ def resolve_card(card):
         if card in (stem, number, str(int(number))) or f"-{card}-" in f"{stem}-":
             return sample
     names = ", ".join(p.stem for p in samples.paths())
-    raise WiringError(f"no card image {card!r}: give a path to a card JSON or a sample: {names}")
+    raise WiringError(f"no card image {card!r}: it is neither a file nor a sample card name; "
+                      f"give a path to a card JSON or a sample: {names}")
 
 
 class Devices:
@@ -69,8 +70,13 @@ class Devices:
         if self.field is None:
             raise WiringError("this board has no contactless reader chip")
         path = resolve_card(card)
+        try:
+            image = load_card(path)
+        except (OSError, ValueError) as error:
+            raise WiringError(f"{path} is not a card image ({error}): give a card JSON image "
+                              "or a sample name") from None
         self.remove()
-        self.card = load_card(path)
+        self.card = image
         self._picc = Picc(self.card)
         self.field.insert(self._picc)
         return path

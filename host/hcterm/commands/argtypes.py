@@ -1,0 +1,125 @@
+"""argparse `type=` functions: a bad value is an argparse error (exit 2) that names the form."""
+
+import argparse
+from pathlib import Path
+
+
+def heap_size(text):
+    """'96k', '131072', '1m' -> the text (VirtualReader takes it as given)."""
+    from ..sim.virtualreader import parse_size
+
+    try:
+        parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of at least 1")
+    return value
+
+
+def positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number greater than 0")
+    return value
+
+
+def share(text):
+    """A fraction 0..1 (0.05: 5 %)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a share from 0 to 1, e.g. 0.05")
+    return value
+
+
+def count(text):
+    """A whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of at least 0")
+    return value
+
+
+def card(text):
+    """A sample card name (adult, 07, card-01-adult-zhang-wei) or an existing card JSON image:
+    the image's path (absolute, for a sim running elsewhere)."""
+    from ..emulator import load_card
+    from ..sim.wiring import WiringError, resolve_card
+
+    try:
+        path = resolve_card(text)
+    except WiringError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    try:
+        load_card(path)
+    except (OSError, ValueError) as error:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: {path} is not a card image ({error}): give a card JSON image or a "
+            "sample name (adult, child, 07, …)") from None
+    return str(path.resolve())
+
+
+def flash_image(text):
+    """A flash image path whose folder exists (the file itself is made if missing)."""
+    folder = Path(text).resolve().parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r}: the folder {folder} does not exist: create "
+                                         "it or give a path in an existing folder")
+    if Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder: give a file path for the "
+                                         "flash image")
+    return text
+
+
+def sim_boards(text):
+    """'sim-pn532-uart,sim-rc522' -> the list; each must be a sim board."""
+    from ..sim import boards
+
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    sims = boards.sim_names()
+    bad = [name for name in names if name not in sims]
+    if not names or bad:
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(bad) or repr(text)}: not a sim board; choose from {', '.join(sims)} "
+            "(comma-separated)")
+    return names
+
+
+def slot(text):
+    """card, sam1..sam4, or a national slot number 0x01, 0x11..0x14 -> the text."""
+    from reader import hostlink
+
+    try:
+        hostlink.slot_name(int(text, 16) if text.lower().startswith("0x") else text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def apdu(text):
+    """A command APDU in hex, spaces allowed -> the text."""
+    try:
+        data = bytes.fromhex(text.replace(" ", ""))
+    except ValueError:
+        data = b""
+    if len(data) < 4:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a command APDU in hex, at least "
+                                         "CLA INS P1 P2, e.g. '00A4040000'")
+    return text
