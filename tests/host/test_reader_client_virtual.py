@@ -177,3 +177,19 @@ def test_cli_info_and_apdu(virtual):
     fields = json.loads(out.stdout)
     assert (fields["KH"], fields["CSRQ"], fields["KYXQ"]) == \
         (b"410105198503154213".hex().upper(), "19850315", "20390316")
+
+
+def test_a_new_client_takes_back_a_reader_left_at_the_repl(virtual):
+    """`mpremote resume connect PORT ls` (a README example) leaves the reader at the REPL; the
+    next client that opens the port recognises the prompt, takes the port back and says so."""
+    first = Reader(virtual.port)
+    try:
+        first.handoff()
+    finally:
+        first.close()
+    assert "boot_count" in mpremote(virtual.port, "ls", ":")
+    with Reader(virtual.port, open_timeout=10, timeout=2) as again:
+        assert again.taken_back and "MicroPython REPL" in again.taken_back
+        assert again.info()["board"] == "sim-pn532-uart"
+    with Reader(virtual.port) as third:           # serving the link again: nothing to take
+        assert third.taken_back is None

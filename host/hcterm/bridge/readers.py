@@ -127,10 +127,14 @@ class ManagedReader:
                 self._set_state(DISCONNECTED, str(error))
                 return
             except LinkTimeout as error:
-                self._set_state(DISCONNECTED, f"the port {self.port} opened but nothing "
-                                f"answered: {error}")
+                self._set_state(DISCONNECTED, f"the port {self.port} opened but no reader "
+                                f"firmware answered the link (is it a reader? is it still "
+                                f"booting?): {error}")
                 return
             self._opened = True
+            if self.client.taken_back:
+                # say what happened: the reader sat at the REPL (mpremote left it there)
+                self.last_error = self.client.taken_back
             self._set_state(CONNECTED)
             return
         if not self.client.connected:

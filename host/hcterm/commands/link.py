@@ -46,6 +46,8 @@ def _guarded(func):
 
         try:
             with Reader(args.port, timeout=args.timeout) as reader:
+                if reader.taken_back:
+                    print(f"hcterm {args.command}: {reader.taken_back}", file=sys.stderr)
                 return func(reader, args)
         except ReaderError as error:
             print(f"hcterm {args.command}: {error}", file=sys.stderr)

@@ -54,6 +54,8 @@ class LinkSession:
         self._acks = set()
         self._answers = {}
         self._last_rx = None
+        self._rx_tail = b""        # the last bytes received, frames or not (a REPL's prompt)
+        self.taken_back = None     # why open() had to take the port back from the REPL
         if connect:
             self.open()
 
@@ -72,9 +74,29 @@ class LinkSession:
                 self.hello(timeout=left)
                 return self
             except LinkTimeout:
+                if self._at_repl():
+                    # e.g. `mpremote resume connect PORT ls` left it there
+                    self.take_back()
+                    self.taken_back = ("the reader was at the MicroPython REPL (left there by "
+                                       "mpremote or a REPL session); the link took it back")
+                    return self
                 if time.monotonic() > deadline:
                     self._stop_thread()
                     raise
+
+    def _at_repl(self):
+        """Whether the reader sits at the MicroPython REPL instead of serving the link: a
+        return key makes the REPL print its prompt (the link server ignores it)."""
+        with self._cond:
+            self._rx_tail = b""
+        self._write(b"\r", quiet=True)
+        end = time.monotonic() + 0.5
+        while time.monotonic() < end:
+            tail = self._rx_tail
+            if b">>> " in tail or b"raw REPL; CTRL-B to exit" in tail:
+                return True
+            time.sleep(0.02)
+        return False
 
     def close(self):
         self._stop_thread()
@@ -139,6 +161,8 @@ class LinkSession:
             except (serial.SerialException, OSError, TypeError, AttributeError):
                 self._lost()
                 continue
+            if data:
+                self._rx_tail = (self._rx_tail + data)[-128:]
             for frame in self._decoder.feed(data):
                 self._on_frame(*frame)
 
