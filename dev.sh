@@ -41,10 +41,10 @@ setup_python() {  # setup_python EXTRAS
         fi
     fi
     local stamp="$VENV/.installed-$1"
-    if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
         say "installing the project into $VENV ($1)"
         "$VENV/bin/python" -m pip install -q --upgrade pip
-        "$VENV/bin/python" -m pip install -q -e ".$1"
+        "$VENV/bin/python" -m pip install -q -c constraints.txt -e ".$1"
         touch "$stamp"
     fi
     export PATH="$PWD/$VENV/bin:$PATH"
