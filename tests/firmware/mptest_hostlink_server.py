@@ -194,3 +194,16 @@ def test_every_served_message_has_its_handler():
         assert callable(getattr(CardWrites, name, None)), name
     assert sorted(linkrequests._DEVICE + linkrequests._CARD) == sorted(
         m for m in H.MESSAGES if m < 0x80)          # every request of the protocol is served
+
+
+def test_a_session_without_its_self_test_report_says_so():
+    from reader.terminal import session as s
+
+    class Board:
+        NAME = "test-board"
+
+    s.REPORT_PATH = os.getenv("MPTEST_TMP") + "/no-such-report.json"
+    gone = s.Session(Board, None, settings_path=os.getenv("MPTEST_TMP") + "/config.json")
+    report = gone.report()
+    assert report["ok"] is None and "cannot be read" in report["error"], report
+    assert gone.report_ok is None

@@ -70,8 +70,12 @@ class Session:
         """The self-test report (a dict)."""
         if self._report is not None:
             return json.loads(self._report)
-        with open(REPORT_PATH) as f:
-            return json.load(f)
+        try:
+            with open(REPORT_PATH) as f:
+                return json.load(f)
+        except (OSError, ValueError) as error:
+            return {"ok": None, "error": "the self-test report %s cannot be read (%s): restart "
+                    "the reader to run the self-test again" % (REPORT_PATH, error)}
 
     def slots(self):
         """The APDU slots of this board: "card" (the contactless chip), "sam1"."""
