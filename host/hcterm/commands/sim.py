@@ -21,7 +21,8 @@ def register(subparsers):
                         "must exist")
     p.add_argument("--port-link", metavar="PATH", help="make PATH a symlink to the reader's port")
     p.add_argument("--control", metavar="PATH", default=DEFAULT_PATH,
-                   help=f"control socket for hcterm tap/remove/scan (default {DEFAULT_PATH})")
+                   help="control socket for hcterm tap/remove/scan, one per running sim: a second "
+                        f"sim refuses a socket in use (default {DEFAULT_PATH})")
     p.add_argument("--heapsize", type=argtypes.heap_size, default=DEFAULT_HEAP,
                    help=f"the firmware's RAM budget (default {DEFAULT_HEAP}; the ROMFS image "
                         "comes on top)")
