@@ -61,7 +61,7 @@ def emu_process(tmp_path):
     link = tmp_path / "pn532"
     proc = subprocess.Popen(
         [sys.executable, "-m", "hcterm.commands.emu", "--chip", "pn532-uart",
-         "--pty-link", str(link), "--fault", "lost_ack=1"],
+         "--link", str(link), "--fault", "lost_ack=1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         yield proc, link
@@ -77,8 +77,20 @@ def test_emu_is_a_cli_command():
     assert "emu" in cli.COMMAND_MODULES
     parser = argparse.ArgumentParser()
     emu.register(parser.add_subparsers())
-    args = parser.parse_args(["emu", "--chip", "rc522", "--pty-link", "/tmp/x"])
+    args = parser.parse_args(["emu", "--chip", "rc522", "--link", "/tmp/x"])
     assert args.func is emu.run and args.chip == "rc522" and args.pty_link == "/tmp/x"
+
+
+@pytest.mark.parametrize("command", ["sim", "emu"])
+def test_link_is_one_option_and_the_old_spelling_a_hidden_alias(command):
+    parser = cli.build_parser()
+    old = {"sim": "--port-link", "emu": "--pty-link"}[command]
+    dest = {"sim": "port_link", "emu": "pty_link"}[command]
+    for option in ("--link", old):
+        assert getattr(parser.parse_args([command, option, "/tmp/x"]), dest) == "/tmp/x"
+    sub = dict((name, p) for name, p, _ in cli.subparsers_of(parser))[command]
+    text = sub.format_help()
+    assert "--link PATH" in text and old not in text
 
 
 @pytest.mark.parametrize("chip", ["pn532-spi", "rc522"])

@@ -29,8 +29,9 @@ def add_arguments(parser):
                         help="card image or sample name (adult, 07, …) to put in the field "
                              "(default: the first sample card)")
     parser.add_argument("--no-card", action="store_true", help="start with an empty field")
-    parser.add_argument("--pty-link", metavar="PATH",
+    parser.add_argument("--link", dest="pty_link", metavar="PATH",
                         help="make PATH a symlink to the chip's pty")
+    parser.add_argument("--pty-link", dest="pty_link", help=argparse.SUPPRESS)  # the old --link
     parser.add_argument("--fault", metavar="NAME[=ARG]", action="append", default=[],
                         help="arm a fault (repeatable): " + ", ".join(_fault_names()))
     parser.add_argument("--qr-pty", metavar="PATH",

@@ -10,6 +10,7 @@ import sys
 from reader import hostlink
 
 from ..link import ReaderError
+from ..link.fields import to_national
 from . import argtypes
 from .argtypes import count
 
@@ -24,9 +25,10 @@ def register(subparsers):
 
     command("info", "device info of a reader on PORT", run_info).add_argument(
         "--json", action="store_true", help="one JSON object")
-    p = command("read", "read a health card on PORT (fields under the national names)",
-                run_read)
+    p = command("read", "read a health card on PORT (fields under the national names, "
+                "text decoded)", run_read)
     p.add_argument("--json", action="store_true", help="one JSON object")
+    _raw_arg(p)
     p.add_argument("--files", nargs="+", metavar="FILE",
                    help="card files (DDF1/EF05 …); default: the reader's read profile")
     p = command("apdu", "send one APDU to a slot of the reader on PORT", run_apdu)
@@ -35,9 +37,21 @@ def register(subparsers):
     p.add_argument("apdu", type=argtypes.apdu, help="command APDU in hex (spaces allowed)")
     p = command("events", "print the reader's events as they come (Ctrl-C ends)", run_events)
     p.add_argument("--json", action="store_true", help="one JSON object per line")
+    _raw_arg(p)
     p.add_argument("--count", type=count, default=0, help="stop after N events (0: never)")
     p.add_argument("--for", dest="seconds", type=float, default=None,
                    help="stop when no event came for this many seconds")
+
+
+def _raw_arg(parser):
+    parser.add_argument("--raw", action="store_true",
+                        help="card fields in the device form (AN text as hex of its GBK bytes) "
+                             "instead of decoded text")
+
+
+def _fields(values, args):
+    """Card fields as the national interface gives them (AN as text), unless --raw."""
+    return values if args.raw else to_national(values)
 
 
 def _guarded(func):
@@ -71,7 +85,7 @@ def run_info(reader, args):
 
 
 def run_read(reader, args):
-    fields = reader.read(files=args.files)
+    fields = _fields(reader.read(files=args.files), args)
     if args.json:
         print(json.dumps(fields, ensure_ascii=False, sort_keys=True))
     else:
@@ -97,6 +111,7 @@ def run_events(reader, args):
     seen = 0
     try:
         for event in reader.events(timeout=args.seconds):
+            event = _fields(event, args)
             if args.json:
                 print(json.dumps(event, ensure_ascii=False), flush=True)
             else:

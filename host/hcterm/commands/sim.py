@@ -1,5 +1,6 @@
 """`hcterm sim`: run a virtual reader until Ctrl-C or SIGTERM."""
 
+import argparse
 import signal
 import sys
 import threading
@@ -19,9 +20,12 @@ def register(subparsers):
     p.add_argument("--flash", type=argtypes.flash_image,
                    help="flash image file, kept across runs (default: a fresh one); its folder "
                         "must exist")
-    p.add_argument("--port-link", metavar="PATH", help="make PATH a symlink to the reader's port")
+    p.add_argument("--link", dest="port_link", metavar="PATH",
+                   help="make PATH a symlink to the reader's port")
+    p.add_argument("--port-link", dest="port_link", help=argparse.SUPPRESS)  # the old --link
     p.add_argument("--control", metavar="PATH", default=DEFAULT_PATH,
-                   help=f"control socket for hcterm tap/remove/scan (default {DEFAULT_PATH})")
+                   help="control socket for hcterm tap/remove/scan, one per running sim: a second "
+                        f"sim refuses a socket in use (default {DEFAULT_PATH})")
     p.add_argument("--heapsize", type=argtypes.heap_size, default=DEFAULT_HEAP,
                    help=f"the firmware's RAM budget (default {DEFAULT_HEAP}; the ROMFS image "
                         "comes on top)")

@@ -12,12 +12,36 @@ import threading
 DEFAULT_PATH = os.path.join(os.environ.get("XDG_RUNTIME_DIR") or "/tmp", "hcterm-sim.ctl")
 
 
+class ControlInUse(RuntimeError):
+    """Another running virtual reader answers on this control socket."""
+
+
+def claim(path):
+    """Make `path` free for a new control socket: a stale one (its sim gone) is removed; one a
+    running sim answers on raises ControlInUse, so two sims never share (and steal) one."""
+    path = str(path)
+    if not os.path.exists(path):
+        return
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(2)
+    try:
+        probe.connect(path)
+    except OSError:
+        os.unlink(path)         # nobody listens: left by a sim that was killed
+        return
+    finally:
+        probe.close()
+    raise ControlInUse(
+        f"the control socket {path} is in use by another running virtual reader: stop that "
+        f"one, or give this one its own socket with --control PATH (and pass the same "
+        f"--control PATH to hcterm tap/remove/scan)")
+
+
 class ControlServer:
     def __init__(self, path, handler):
         self.path = str(path)
         self.handler = handler
-        if os.path.exists(self.path):
-            os.unlink(self.path)
+        claim(self.path)
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock.bind(self.path)
         self._sock.listen(4)

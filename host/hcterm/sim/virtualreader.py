@@ -21,7 +21,7 @@ from ..emulator.wire_timing import WireTiming
 from ..mpy import BOARDS_DIR, REPO, micropython_command
 from . import boards, romimage
 from .bus import SimBus
-from .control import ControlServer
+from .control import ControlInUse, ControlServer, claim
 from .usbport import UsbPort
 from .wiring import Devices
 
@@ -72,6 +72,11 @@ class VirtualReader:
         if flash and not Path(flash).resolve().parent.is_dir():
             raise SimError(f"--flash {flash}: the folder {Path(flash).resolve().parent} does "
                            "not exist: create it or give a path in an existing folder")
+        if control:
+            try:
+                claim(control)      # refuse now, before anything starts, if a sim answers there
+            except ControlInUse as error:
+                raise SimError(str(error)) from None
         self.from_source = from_source
         self.rom_image = None
         self._rundir = Path(tempfile.mkdtemp(prefix="hcterm-sim-"))
@@ -100,7 +105,11 @@ class VirtualReader:
                           spis=self.devices.spis).start()
         self.usb = UsbPort(link=self.port_link).start()
         if self.control_path:
-            self._control = ControlServer(self.control_path, self.handle_control)
+            try:
+                self._control = ControlServer(self.control_path, self.handle_control)
+            except ControlInUse as error:   # a sim took it since __init__ checked
+                self.stop()
+                raise SimError(str(error)) from None
         if self._initial_card:
             self.devices.tap(self._initial_card)
         env = dict(os.environ)
