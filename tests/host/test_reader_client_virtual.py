@@ -174,9 +174,12 @@ def test_cli_info_and_apdu(virtual):
     virtual.devices.tap("adult")
     out = hcterm("read", "--port", virtual.port, "--json")
     assert out.returncode == 0, out.stderr
-    fields = json.loads(out.stdout)
+    fields = json.loads(out.stdout)            # the national form: AN decoded to text
     assert (fields["KH"], fields["CSRQ"], fields["KYXQ"]) == \
-        (b"410105198503154213".hex().upper(), "19850315", "20390316")
+        ("410105198503154213", "19850315", "20390316")
+    out = hcterm("read", "--port", virtual.port, "--json", "--raw")
+    fields = json.loads(out.stdout)            # the device form: AN as GBK hex
+    assert fields["KH"] == b"410105198503154213".hex().upper(), fields
 
 
 def test_a_new_client_takes_back_a_reader_left_at_the_repl(virtual):
