@@ -111,3 +111,14 @@ def test_cli_apdu_powers_off_unless_told_to_keep_it(virtual):
     assert out.returncode == 0, out.stderr
     out = hcterm("power-off", "--slot", "card")
     assert (out.returncode, out.stdout) == (0, "card: powered off\n"), out.stderr
+
+
+def test_the_idle_setting_is_checked():
+    from reader.terminal import settings
+
+    assert settings.DEFAULTS["host_slot_idle_s"] == 30
+    settings.check_one("host_slot_idle_s", 1)
+    settings.check_one("host_slot_idle_s", 3600)
+    for bad in (0, 3601, True, 1.5, "30"):
+        with pytest.raises(ValueError, match="host_slot_idle_s"):
+            settings.check_one("host_slot_idle_s", bad)
