@@ -613,3 +613,39 @@ def test_bench_bridge_small_run():
     for run_ in result["throughput"]:
         assert run_["apdu"]["requests"] > 0 and run_["apdu"]["errors"] == 0
         assert run_["apdu"]["requests_per_s"] > 0 and run_["list_readers"]["requests"] > 0
+
+
+def test_apdu_sessions_end_and_the_reader_state_shows_the_held_slot(vr):
+    async def scenario():
+        async with Bridge([vr.port]) as b:
+            body = await b.wait_state("r1", CONNECTED)
+            assert body["held_by_host"] == []
+            vr.devices.tap("adult")
+            apdu = {"slot": "card", "apdu": "00A40000023F00", "power_on": True}
+            status, body = await b.post("/api/readers/r1/apdu", apdu, headers=AUTH)
+            assert status == 200 and body["responses"][0]["sw"] == "9000", body
+            status, body = await b.get("/api/readers/r1")
+            assert body["held_by_host"] == ["card"], body
+            status, body = await b.post("/api/readers/r1/power-off", {"slot": "card"})
+            assert status == 401
+            status, body = await b.post("/api/readers/r1/power-off", {"slot": 1}, headers=AUTH)
+            assert status == 200 and body["held_by_host"] == [], body
+            status, body = await b.get("/api/readers/r1")
+            assert body["held_by_host"] == [], body
+            # power_off in the same request: nothing stays held
+            status, body = await b.post("/api/readers/r1/apdu", {**apdu, "power_off": True},
+                                        headers=AUTH)
+            assert status == 200 and body["powered_off"] is True, body
+            status, body = await b.get("/api/readers/r1")
+            assert body["held_by_host"] == [], body
+            # a hold left behind ends by itself after the reader's idle time
+            await b.manager.get("r1").call("set_config", host_slot_idle_s=1)
+            status, body = await b.post("/api/readers/r1/apdu", apdu, headers=AUTH)
+            assert status == 200, body
+            status, body = await b.get("/api/readers/r1")
+            assert body["held_by_host"] == ["card"], body
+            await asyncio.sleep(1.5)
+            status, body = await b.get("/api/readers/r1")
+            assert body["held_by_host"] == [], body
+            assert body["host_slot_ended"]["why"] == "idle 1 s", body
+    run(scenario())

@@ -37,6 +37,7 @@ CASES = [
     (["read", "--port", "/nonexistent", "--timeout", "abc"], 2, "invalid float value"),
     (["apdu", "--port", "/nonexistent", "zz"], 2, "expected a command APDU in hex"),
     (["apdu", "--port", "/nonexistent", "--slot", "sam9", "00A40000"], 2, "unknown slot"),
+    (["power-off", "--port", "/nonexistent", "--slot", "sam9"], 2, "unknown slot"),
     (["events", "--port", "/nonexistent", "--count", "-3"], 2, "at least 0"),
     (["nope"], 2, "invalid choice: 'nope'"),
 ]

@@ -9,17 +9,24 @@ Each function takes the `Session` (h, reader.terminal.session) and the request o
 import binascii
 import gc
 import sys
+import time
 
 import reader
 from reader import VERSION, hostlink
+from reader.errors import CARD_GONE, PROTOCOL, TIMEOUT, ReaderError
 from reader.terminal.session import RESUME, LinkError
 
 _FEEDBACK = "terminal.feedback"
+_LOST = (CARD_GONE, TIMEOUT, PROTOCOL)   # card APDU errors that end the host's card session
 
 
 # -- device info --------------------------------------------------------------------------
 async def hello(h, obj):
-    h.host_name = obj.get("session")
+    name = obj.get("session")
+    if name != h.host_name:        # the host reconnected: its old session's slots end
+        for slot in list(h.host_channels):
+            h.end_host(slot, "new host session")
+    h.host_name = name
     return await info(h, obj)
 
 
@@ -34,6 +41,11 @@ async def info(h, obj):
     }
     if h.config_error:
         out["config_error"] = h.config_error
+    out["held_by_host"] = sorted(h.host_channels)
+    if h.host_ended:
+        slot, why, ended = h.host_ended
+        out["host_slot_ended"] = {"slot": slot, "why": why,
+                                  "ago_s": time.ticks_diff(time.ticks_ms(), ended) // 1000}
     if h.server is not None:
         out["link"] = h.server.counters()
     if h.terminal is not None:
@@ -138,6 +150,7 @@ def _slot(h, obj):
 async def power_on(h, obj):
     slot = _slot(h, obj)
     h.host_channels.pop(slot, None)
+    h.host_apdu_ms = time.ticks_ms()
     if slot == "card":
         if h.terminal is not None:
             h.terminal.release_card()      # the terminal's last poll woke the card
@@ -157,8 +170,7 @@ async def power_on(h, obj):
 
 async def power_off(h, obj):
     slot = _slot(h, obj)
-    if h.host_channels.pop(slot, None) is not None and slot == "card":
-        h.card_reader.release()
+    h.end_host(slot, "power-off")
     return {"slot": slot}
 
 
@@ -169,7 +181,14 @@ async def apdu(h, obj):
     if channel is None:
         raise LinkError(hostlink.NO_CARD, "slot %s is not powered: send power-on first"
                         % slot)
+    h.host_apdu_ms = time.ticks_ms()
     if slot != "card":
         h.sam_touched += 1
-    data, sw = channel.transceive(command)
+    try:
+        data, sw = channel.transceive(command)
+    except ReaderError as error:
+        if slot == "card" and error.kind in _LOST:
+            # the card left or its ISO-DEP session broke: the hold ends, the flow polls again
+            h.end_host(slot, "card lost (%s)" % error.kind)
+        raise
     return {"rsp": _hexstr(data) + "%04X" % sw}

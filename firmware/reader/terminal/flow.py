@@ -152,7 +152,9 @@ class Terminal:
         while True:
             wait = IDLE_MS
             try:
-                if self.reader is not None and not self.session.host_holds("card"):
+                if self.session.host_holds("card"):
+                    self.session.host_idle()     # the host's hold ends after an idle time
+                elif self.reader is not None:
                     await self.poll_card()
                     if self.present is not None:
                         wait = PRESENT_MS

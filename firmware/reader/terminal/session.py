@@ -8,6 +8,7 @@ serving each request (reader.terminal.requests) is imported for the request and 
 
 import asyncio
 import json
+import time
 
 from micropython import const
 
@@ -53,6 +54,8 @@ class Session:
         self.sam_slot = None
         self.sam_channel = None            # APDUs to the SAM (protocols.apdu.SAMChannel)
         self.host_channels = {}            # slot name -> APDU channel the host powered
+        self.host_apdu_ms = 0              # ticks_ms of the host's last power-on or APDU
+        self.host_ended = None             # (slot, why, ticks_ms) of the last hold ended
         self.sam_touched = 0               # host commands that reset or used the SAM
         self.blacklist_update = None       # terminal.blacklist.Writer between chunks
 
@@ -89,6 +92,23 @@ class Session:
     def host_holds(self, slot):
         """Whether the host holds `slot` powered (the flow does not poll a held card slot)."""
         return slot in self.host_channels
+
+    def end_host(self, slot, why):
+        """End the host's hold of `slot` (power-off, idle, card gone, a new host session):
+        release the card, note why (info "host_slot_ended")."""
+        if self.host_channels.pop(slot, None) is not None:
+            self.host_ended = (slot, why, time.ticks_ms())
+            if slot == "card":
+                self.card_reader.release()
+        if not self.host_channels:
+            reader.let_go("terminal.device_requests")
+
+    def host_idle(self):
+        """The flow's turn while the host holds the card slot: end the hold after the
+        setting host_slot_idle_s without a host APDU."""
+        idle = self.config.get("host_slot_idle_s") or 30
+        if time.ticks_diff(time.ticks_ms(), self.host_apdu_ms) > idle * 1000:
+            self.end_host("card", "idle %d s" % idle)
 
     def open_card_reader(self):
         """The board's card reader (protocols.pn532_reader / rc522_reader), opened once."""

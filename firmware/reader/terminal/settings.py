@@ -15,6 +15,9 @@
 |              |      |         | each host card request, a gc.collect() and the live   |
 |              |      |         | heap noted (info "terminal" "heap_peak";              |
 |              |      |         | docs/bench-tap.md); costs a collection                |
+| host_slot_idle_s | int | 30    | a card slot the host powered (power-on) is ended     |
+|              |      |         | after this many seconds (1-3600) without an APDU, so  |
+|              |      |         | the terminal polls for taps again (docs/host-link.md) |
 
 The settings are a plain dict the session keeps (`session.config`); this module is transient:
 imported to load them at start and to store a change, then let go.
@@ -33,7 +36,7 @@ import os
 
 PATH = "/config.json"
 DEFAULTS = {"terminal_id": "", "department": "", "read_profile": "identity", "beeper": True,
-            "flow": "fast", "heap_probe": False}
+            "flow": "fast", "heap_probe": False, "host_slot_idle_s": 30}
 
 
 def load(path=PATH):
@@ -88,6 +91,10 @@ def check_one(name, value):
     if name in ("beeper", "heap_probe"):
         if value is not True and value is not False:
             raise ValueError("%s must be true or false" % name)
+    elif name == "host_slot_idle_s":
+        if not isinstance(value, int) or value is True or value is False \
+                or not 1 <= value <= 3600:
+            raise ValueError("host_slot_idle_s must be a whole number of seconds, 1-3600")
     elif not isinstance(value, str):
         raise ValueError("%s must be text" % name)
     elif name == "terminal_id":

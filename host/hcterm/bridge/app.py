@@ -5,9 +5,9 @@
 
 Routes (docs/bridge.md; the OpenAPI description at /api/openapi.json lists the same):
 `GET /` the integrator page, `GET /api/readers`, `GET /api/readers/{id}`,
-`POST /api/readers/{id}/read|write|apdu|pin`, `GET /api/readers/{id}/iR_…Info` (one per
-national read function), `GET /api/events` (WebSocket). write, apdu and pin need
-`Authorization: Bearer TOKEN`.
+`POST /api/readers/{id}/read|write|apdu|power-off|pin`, `GET /api/readers/{id}/iR_…Info`
+(one per national read function), `GET /api/events` (WebSocket). write, apdu, power-off and
+pin need `Authorization: Bearer TOKEN`.
 
 Origins: a request with an `Origin` header that is neither the bridge's own nor one given
 in `allow_origins` is refused (403 `origin-refused`); programs send no `Origin` and are
@@ -16,6 +16,7 @@ are answered 204, and every response to them carries `Access-Control-Allow-Origi
 """
 
 import asyncio
+import contextlib
 import hmac
 import json
 import time
@@ -69,6 +70,7 @@ def create_app(ports, token, verifier=None, log=None, timeout=5.0, allow_origins
     app.router.add_post("/api/readers/{id}/read", read)
     app.router.add_post("/api/readers/{id}/write", write)
     app.router.add_post("/api/readers/{id}/apdu", apdu)
+    app.router.add_post("/api/readers/{id}/power-off", power_off)
     app.router.add_post("/api/readers/{id}/pin", pin)
     for name in NATIONAL_READS:
         app.router.add_get(f"/api/readers/{{id}}/{name}", _national_read(name))
@@ -205,11 +207,15 @@ async def openapi_json(request):
 
 
 async def list_readers(request):
-    return json_response({"readers": request.app[KEY_MANAGER].describe()})
+    manager = request.app[KEY_MANAGER]
+    await asyncio.gather(*(r.refresh() for r in manager.readers.values()))
+    return json_response({"readers": manager.describe()})
 
 
 async def get_reader(request):
-    return json_response(_reader(request).describe())
+    reader = _reader(request)
+    await reader.refresh()
+    return json_response(reader.describe())
 
 
 def _profile_entries(name):
@@ -302,12 +308,36 @@ async def apdu(request):
     if body.get("power_on"):
         out["power"] = await reader.call("power_on", slot)
     responses = []
-    for command in commands:
-        rsp = await reader.call("apdu", slot, command)
-        responses.append({"apdu": command.hex().upper(), "rsp": rsp.hex().upper(),
-                          "sw": rsp[-2:].hex().upper()})
+    # "power_off": end the slot's session after the APDUs (the reader polls for taps again);
+    # without it the slot stays held until power-off or the reader's idle time
+    try:
+        for command in commands:
+            rsp = await reader.call("apdu", slot, command)
+            responses.append({"apdu": command.hex().upper(), "rsp": rsp.hex().upper(),
+                              "sw": rsp[-2:].hex().upper()})
+    except Exception:
+        if body.get("power_off"):
+            with contextlib.suppress(Exception):   # the APDU's error is the one to tell
+                await reader.call("power_off", slot)
+        raise
+    if body.get("power_off"):
+        await reader.call("power_off", slot)
+        out["powered_off"] = True
     out["responses"] = responses
     return json_response(out)
+
+
+async def power_off(request):
+    _require_token(request)
+    reader = _reader(request)
+    body = await _body(request, optional=True)
+    try:
+        slot = hostlink.slot_name(body.get("slot", "card"))
+    except ValueError as error:
+        raise bad_request(str(error)) from None
+    await reader.call("power_off", slot)
+    return json_response({"reader": reader.id, "slot": slot, "powered_off": True,
+                          "held_by_host": reader.describe()["held_by_host"]})
 
 
 async def pin(request):

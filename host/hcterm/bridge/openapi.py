@@ -100,12 +100,27 @@ def openapi():
                          "oneOf": [{"type": "string"}, {"type": "integer"}]},
                 "apdu": {"oneOf": [{"type": "string"},
                                    {"type": "array", "items": {"type": "string"}}]},
-                "power_on": {"type": "boolean"}}}),
+                "power_on": {"type": "boolean"},
+                "power_off": {"type": "boolean", "description": "power the slot off after the "
+                              "APDUs (the reader polls for taps again)"}}}),
             "responses": {"200": _json({"type": "object", "properties": {
                 "slot": {"type": "string"}, "power": {"type": "object"},
+                "powered_off": {"type": "boolean"},
                 "responses": {"type": "array", "items": {"type": "object", "properties": {
                     "apdu": {"type": "string"}, "rsp": {"type": "string"},
                     "sw": {"type": "string"}}}}}}), **_AUTH_ERRORS, **_READER_ERRORS}}},
+        "/api/readers/{id}/power-off": {"post": {
+            "operationId": "powerOff", "summary": "end a slot's APDU session (national "
+            "PowerOff): the reader releases the card and polls for taps again",
+            "parameters": [_ID], "security": _BEARER,
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {
+                    "slot": {"description": "card (default), sam1..sam4, or 1, 17..20",
+                             "oneOf": [{"type": "string"}, {"type": "integer"}]}}}}}},
+            "responses": {"200": _json({"type": "object", "properties": {
+                "slot": {"type": "string"}, "powered_off": {"type": "boolean"},
+                "held_by_host": {"type": "array", "items": {"type": "string"}}}}),
+                **_AUTH_ERRORS, **_READER_ERRORS}}},
         "/api/readers/{id}/pin": {"post": {
             "operationId": "pin", "summary": "verify (pin) or change (old, new) the PIN",
             "parameters": [_ID], "security": _BEARER,
@@ -145,7 +160,14 @@ def openapi():
                     "device": {"type": "object", "nullable": True},
                     "last_error": {"type": "string", "nullable": True},
                     "since": {"type": "number"}, "events": {"type": "integer"},
-                    "reconnects": {"type": "integer"}}},
+                    "reconnects": {"type": "integer"},
+                    "held_by_host": {"type": "array", "items": {"type": "string"},
+                                     "description": "slots the host holds powered (the "
+                                     "reader does not poll for taps while card is held)"},
+                    "host_slot_ended": {"type": "object", "nullable": True,
+                                        "description": "the last hold the reader ended: "
+                                        "slot, why (power-off, idle N s, card lost, new host "
+                                        "session), ago_s"}}},
             },
         },
     }

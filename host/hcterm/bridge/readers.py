@@ -18,10 +18,17 @@ again once the Reader client has reopened the port (the client itself reopens it
 hcterm.link), so `device` is fresh after a replug. Requests run in worker threads (the
 Reader is a blocking client); events arrive on the Reader's thread and are handed to the
 event loop with `call_soon_threadsafe`, then to `sink(reader_id, event)`.
+
+`held_by_host`: the slots the host holds powered (power-on until power-off), from the
+requests the bridge forwards and the reader's own word (hello, info: the reader ends a hold by
+itself after its setting host_slot_idle_s, when the card leaves or a new session starts);
+`refresh()` asks the reader while a slot is held, so the state shown is the reader's.
 """
 
 import asyncio
 import time
+
+from reader import hostlink
 
 from ..link import LinkTimeout, NotConnected, Reader, ReaderError
 
@@ -73,6 +80,8 @@ class ManagedReader:
         self._task = None
         self._opened = False
         self._seen_reconnects = 0
+        self.held = set()             # slots the host holds powered (see held_by_host)
+        self.host_slot_ended = None   # the reader's word on the last hold it ended
         self.client = reader_factory(self.port, timeout=timeout, connect=False,
                                      open_timeout=OPEN_TIMEOUT)
         self.client.on_event(self._on_event_thread)
@@ -82,7 +91,31 @@ class ManagedReader:
         return {"id": self.id, "port": self.port, "state": self.state,
                 "since": round(self.since, 3), "device": self.device,
                 "last_error": self.last_error, "events": self.events,
-                "reconnects": self.reconnects}
+                "reconnects": self.reconnects, "held_by_host": sorted(self.held),
+                "host_slot_ended": self.host_slot_ended}
+
+    async def refresh(self):
+        """While a slot is held: ask the reader (info) whether it still is."""
+        if self.held and self.state == CONNECTED:
+            try:
+                await self.call("info")
+            except ReaderError:
+                pass
+
+    def _note(self, method, args, answer):
+        """Keep `held` up to date from a request the bridge forwarded and its answer."""
+        if method in ("power_on", "PowerOn"):
+            self.held.add(hostlink.slot_name(args[0] if args else "card"))
+        elif method in ("power_off", "PowerOff"):
+            self.held.discard(hostlink.slot_name(args[0] if args else "card"))
+        elif method in ("info", "hello") and isinstance(answer, dict):
+            self._noted(answer)
+
+    def _noted(self, info):
+        """The reader's own word (a hello or info answer) on the held slots."""
+        if info and "held_by_host" in info:
+            self.held = set(info["held_by_host"])
+            self.host_slot_ended = info.get("host_slot_ended")
 
     # -- life ----------------------------------------------------------------------------
     def start(self, loop):
@@ -132,6 +165,7 @@ class ManagedReader:
                                 f"booting?): {error}")
                 return
             self._opened = True
+            self._noted(self.device)
             if self.client.taken_back:
                 # say what happened: the reader sat at the REPL (mpremote left it there)
                 self.last_error = self.client.taken_back
@@ -154,6 +188,7 @@ class ManagedReader:
                 self.last_error = str(error)
                 return
             self.device = self.client.device
+            self._noted(self.device)
             self.reconnects += 1
             self._set_state(CONNECTED)
 
@@ -174,7 +209,9 @@ class ManagedReader:
         if self.state != CONNECTED:
             raise NotConnected(f"reader {self.id} on {self.port} is {self.state}"
                                + (f": {self.last_error}" if self.last_error else ""))
-        return await asyncio.to_thread(getattr(self.client, method), *args, **kwargs)
+        answer = await asyncio.to_thread(getattr(self.client, method), *args, **kwargs)
+        self._note(method, args, answer)
+        return answer
 
 
 class ReaderManager:

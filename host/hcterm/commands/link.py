@@ -1,4 +1,4 @@
-"""`hcterm info | read | apdu | events --port P`: a reader through its host link.
+"""`hcterm info | read | apdu | power-off | events --port P`: a reader through its host link.
 
 PORT is anything pyserial's serial_for_url opens: /dev/ttyUSB0, a pty of `hcterm sim`,
 socket://host:port. Errors print what failed and exit 1 (2 for bad arguments).
@@ -35,6 +35,13 @@ def register(subparsers):
     p.add_argument("--slot", type=argtypes.slot, default="card",
                    help="card, sam1..sam4, or 0x01, 0x11..0x14")
     p.add_argument("apdu", type=argtypes.apdu, help="command APDU in hex (spaces allowed)")
+    p.add_argument("--keep-powered", action="store_true",
+                   help="leave the slot powered after the APDU (the reader does not poll for "
+                   "taps meanwhile; it ends the hold itself after its host_slot_idle_s or when "
+                   "the next host session starts)")
+    p = command("power-off", "power a slot off: the reader polls for taps again", run_power_off)
+    p.add_argument("--slot", type=argtypes.slot, default="card",
+                   help="card, sam1..sam4, or 0x01, 0x11..0x14")
     p = command("events", "print the reader's events as they come (Ctrl-C ends)", run_events)
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     _raw_arg(p)
@@ -94,16 +101,31 @@ def run_read(reader, args):
     return 0
 
 
-def run_apdu(reader, args):
+def _slot(args):
     slot = args.slot
     if slot.lower().startswith("0x"):
         slot = int(slot, 16)
-    hostlink.slot_name(slot)
+    return hostlink.slot_name(slot)
+
+
+def run_apdu(reader, args):
+    slot = _slot(args)
     power = reader.power_on(slot)
-    response = reader.apdu(slot, args.apdu.replace(" ", ""))
+    try:
+        response = reader.apdu(slot, args.apdu.replace(" ", ""))
+    finally:
+        if not args.keep_powered:
+            reader.power_off(slot)
     print(f"{hostlink.slot_name(slot)}: {power.get('atr') or power.get('ats')}",
           file=sys.stderr)
     print(response.hex(" ").upper())
+    return 0
+
+
+def run_power_off(reader, args):
+    slot = _slot(args)
+    reader.power_off(slot)
+    print(f"{slot}: powered off")
     return 0
 
 

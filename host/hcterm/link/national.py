@@ -2,9 +2,9 @@
 interface's functions, as the bridge serves them too: docs/bridge.md).
 
 HIS integrators know `OpenDevice` (client.py), `PowerOn(slot)`, `SendAPDU(slot, apdu)`,
-`iR_DDF1EF05Info()` … `VerifyPIN(pin)`; here they take the same inputs (without the device
-handle) and return what the DLL writes into its output parameters, as a dict keyed by the
-national field names (KH, XM, XB, MZ, CSRQ, SFZH, …; the dictionary is
+`PowerOff(slot)`, `iR_DDF1EF05Info()` … `VerifyPIN(pin)`; here they take the same inputs
+(without the device handle) and return what the DLL writes into its output parameters, as a
+dict keyed by the national field names (KH, XM, XB, MZ, CSRQ, SFZH, …; the dictionary is
 reader.cards.healthcard_items).
 Errors raise the Reader's exceptions; a function whose firmware side is not there yet raises
 the reader's own NotSupported error.
@@ -39,6 +39,12 @@ class NationalInterface:
         (SAM) or ATS (contactless card) as hex."""
         answer = self.power_on(slot)
         return answer.get("atr") or answer.get("ats", "")
+
+    def PowerOff(self, slot):  # noqa: N802
+        """End the slot's session: the reader releases the card and polls for taps again
+        (it also ends it by itself when the card leaves, a new host session starts or no APDU
+        came for its setting host_slot_idle_s)."""
+        self.power_off(slot)
 
     def SendAPDU(self, slot, apdu):  # noqa: N802
         """Send a command APDU (hex or bytes): the response with SW1 SW2, as hex."""
