@@ -24,7 +24,8 @@ import json
 import secrets
 import time
 
-from gmssl import func, sm3, sm4
+from cryptography.hazmat.primitives import hashes, padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 # platform identity key -> event field (national names where the card has one)
 IDENTITY_FIELDS = {"name": "XM", "sex": "XB", "nation": "MZ", "birthday": "CSRQ",
@@ -59,19 +60,27 @@ def sign(params, secret):
     text = "&".join(f"{k}={params[k]}" for k in sorted(params)
                     if k != "sign" and params[k] not in (None, ""))
     text += "&key=" + secret
-    return sm3.sm3_hash(func.bytes_to_list(text.encode("utf-8"))).upper()
+    return sm3_hex(text.encode("utf-8"))
 
 
-def _sm4(key, mode):
-    crypt = sm4.CryptSM4()
-    crypt.set_key(key, mode)
-    return crypt
+def sm3_hex(data):
+    """SM3 (GB/T 32905) of `data`: 64 upper-case hex digits."""
+    digest = hashes.Hash(hashes.SM3())
+    digest.update(bytes(data))
+    return digest.finalize().hex().upper()
+
+
+def _sm4_ecb(key):
+    return Cipher(algorithms.SM4(bytes(key)), modes.ECB())
 
 
 def encrypt(obj, key):
     """JSON (compact, keys sorted, UTF-8) -> SM4-ECB with PKCS#7 padding -> upper-case hex."""
     plain = json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return _sm4(key, sm4.SM4_ENCRYPT).crypt_ecb(plain.encode("utf-8")).hex().upper()
+    pad = padding.PKCS7(128).padder()
+    padded = pad.update(plain.encode("utf-8")) + pad.finalize()
+    work = _sm4_ecb(key).encryptor()
+    return (work.update(padded) + work.finalize()).hex().upper()
 
 
 def decrypt(data, key):
@@ -82,8 +91,11 @@ def decrypt(data, key):
         raise ValueError("data is not hex") from None
     if not raw or len(raw) % 16:
         raise ValueError("data is not whole SM4 blocks")
-    plain = _sm4(key, sm4.SM4_DECRYPT).crypt_ecb(raw)
+    work = _sm4_ecb(key).decryptor()
+    padded = work.update(raw) + work.finalize()
     try:
+        unpad = padding.PKCS7(128).unpadder()
+        plain = unpad.update(padded) + unpad.finalize()
         return json.loads(plain.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise ValueError("data does not decrypt to JSON (wrong SM4 key?)") from None

@@ -1,7 +1,7 @@
 """The SM4 scheme the emulated health card and SAM share (docs/card-crypto.md).
 
-Every function is pure: bytes in, bytes out. SM4 comes from `gmssl` (single blocks, no
-padding: gmssl's `crypt_ecb` would add PKCS#7 padding, so this module drives `one_round`).
+Every function is pure: bytes in, bytes out. SM4 comes from `cryptography` (ECB and CBC
+without padding: the scheme pads itself, 80 00..).
 
     D(K, d)         = SM4_K(d || NOT d)                    one diversification step, d: 8 bytes
     card key        = D(MK, cardNo8)                       one-level keys (P1 2x)
@@ -12,7 +12,7 @@ padding: gmssl's `crypt_ecb` would add PKCS#7 padding, so this module drives `on
     MAC             = first 4 bytes of SM4-CBC-MAC_SK(IV=0, header || ENC || 80 00..)
 """
 
-from gmssl.sm4 import SM4_DECRYPT, SM4_ENCRYPT, CryptSM4
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 BLOCK = 16
 
@@ -20,25 +20,21 @@ BLOCK = 16
 def _cipher(key, mode):
     if len(key) != BLOCK:
         raise ValueError(f"SM4 key must be 16 bytes, got {len(key)}")
-    cipher = CryptSM4()
-    cipher.set_key(bytes(key), mode)
-    return cipher
+    return Cipher(algorithms.SM4(bytes(key)), mode)
 
 
 def sm4_encrypt_block(key, block):
     """SM4 encryption of one 16-byte block."""
     if len(block) != BLOCK:
         raise ValueError(f"SM4 block must be 16 bytes, got {len(block)}")
-    cipher = _cipher(key, SM4_ENCRYPT)
-    return bytes(cipher.one_round(cipher.sk, list(block)))
+    return encrypt_ecb(key, block)
 
 
 def sm4_decrypt_block(key, block):
     """SM4 decryption of one 16-byte block."""
     if len(block) != BLOCK:
         raise ValueError(f"SM4 block must be 16 bytes, got {len(block)}")
-    cipher = _cipher(key, SM4_DECRYPT)
-    return bytes(cipher.one_round(cipher.sk, list(block)))
+    return decrypt_ecb(key, block)
 
 
 def xor(a, b):
@@ -86,33 +82,28 @@ def pad80_if_needed(data):
     return bytes(data) if len(data) % BLOCK == 0 else pad80(data)
 
 
-def _ecb(key, data, mode):
+def _ecb(key, data, encrypt):
     if len(data) % BLOCK:
         raise ValueError(f"ECB data must be a multiple of 16 bytes, got {len(data)}")
-    cipher = _cipher(key, mode)
-    out = b""
-    for i in range(0, len(data), BLOCK):
-        out += bytes(cipher.one_round(cipher.sk, list(data[i : i + BLOCK])))
-    return out
+    cipher = _cipher(key, modes.ECB())
+    work = cipher.encryptor() if encrypt else cipher.decryptor()
+    return work.update(bytes(data)) + work.finalize()
 
 
 def encrypt_ecb(key, data):
-    return _ecb(key, data, SM4_ENCRYPT)
+    return _ecb(key, data, True)
 
 
 def decrypt_ecb(key, data):
-    return _ecb(key, data, SM4_DECRYPT)
+    return _ecb(key, data, False)
 
 
 def cbc_mac(key, iv, data):
     """SM4 CBC-MAC (16 bytes) of already padded data with a 16-byte IV."""
     if len(iv) != BLOCK or len(data) % BLOCK or not data:
         raise ValueError("CBC-MAC needs a 16-byte IV and a non-empty multiple of 16 bytes")
-    cipher = _cipher(key, SM4_ENCRYPT)
-    state = bytes(iv)
-    for i in range(0, len(data), BLOCK):
-        state = bytes(cipher.one_round(cipher.sk, list(xor(state, data[i : i + BLOCK]))))
-    return state
+    work = _cipher(key, modes.CBC(bytes(iv))).encryptor()
+    return (work.update(bytes(data)) + work.finalize())[-BLOCK:]
 
 
 def record_plaintext(record):
