@@ -75,10 +75,14 @@ class FakeTerminal(Terminal):
         return None if self.gone else Card()
 
 
-def tap(outcome, gone=False, blacklist=None):
+def tap(outcome, gone=False, blacklist=None, clock_set=True, policy=None):
     server = Server()
     session = Session(server)
+    if policy:
+        session.config["unchecked_expiry"] = policy
     t = FakeTerminal(session, blacklist=blacklist or bl.Blacklist(TMP + "/none.bin"))
+    if clock_set:
+        t.set_clock(0)                       # as the host's set-time does
     t.outcome, t.gone = outcome, gone
     t._tap(Card(), bytes(Card.uid), 0)
     assert len(server.events) == 1, server.events
@@ -103,7 +107,18 @@ def test_expired_card_is_refused_with_its_date():
     (msg, body), shown = tap(dict(DATA, KYXQ="20231231"))
     assert (msg, body["status"], body["reason"]) == (hostlink.EV_TAP, "refused", "expired")
     assert body["message"] == "the card expired on 20231231"
+    assert body["expiry_checked"] is True
     assert shown == ["red", "REFUSED: expired"]
+
+
+def test_without_a_set_clock_expiry_is_unchecked_and_the_policy_decides():
+    (msg, body), shown = tap(dict(DATA, KYXQ="20231231"), clock_set=False)
+    assert (body["status"], body["expiry_checked"]) == ("ok", False), body   # accept, flag
+    (msg, body), shown = tap(dict(DATA, KYXQ="20231231"), clock_set=False, policy="refuse")
+    assert (body["status"], body["reason"], body["expiry_checked"]) == \
+        ("refused", "clock_not_set", False), body
+    assert "clock is not set" in body["message"] and "20231231" in body["message"]
+    assert shown == ["red", "REFUSED: clock_not_set"]
 
 
 def test_blacklisted_id_is_refused():

@@ -10,7 +10,7 @@ import pytest
 from hcterm.commands.demo import blacklist_ids, install_blacklist, set_clock
 from hcterm.emulator import samples
 from hcterm.emulator.cardimage import WORD_FIELDS
-from hcterm.link import Reader, ReaderError
+from hcterm.link import DeviceError, Reader, ReaderError
 from hcterm.link.fields import to_national
 from hcterm.sim.virtualreader import VirtualReader
 from reader import hostlink
@@ -166,20 +166,21 @@ def test_feedback_is_recorded_for_each_outcome(vr_reader):
 def test_blacklist_status_and_set_time(vr_reader):
     _, reader = vr_reader
     assert reader.blacklist_status() == {"installed": True, "version": 1, "count": 4}
-    assert set_clock(reader, time.mktime((2024, 1, 2, 3, 4, 5, 0, 0, -1))) == \
-        {"today": "20240102"}
+    assert set_clock(reader, time.mktime((2026, 1, 2, 3, 4, 5, 0, 0, -1))) == \
+        {"today": "20260102", "clock_set": True}
     try:
         vr, _ = vr_reader
-        event, _ = tap(vr, reader, "expired")   # KYXQ 20231231 < 20240102: still expired
-        assert event["reason"] == "expired"
+        event, _ = tap(vr, reader, "expired")   # KYXQ 20231231 < 20260102: expired
+        assert (event["reason"], event["expiry_checked"]) == ("expired", True), event
         vr.devices.remove()
         reader.next_event(timeout=5)
-        set_clock(reader, time.mktime((2023, 6, 1, 12, 0, 0, 0, 0, -1)))
-        event, _ = tap(vr, reader, "expired")   # before its expiry: accepted
-        assert (event["status"], event.get("reason")) == ("ok", None), event
+        # a host clock before this firmware was made is wrong: refused, the clock kept
+        with pytest.raises(DeviceError, match="before this firmware was made"):
+            set_clock(reader, time.mktime((2000, 1, 1, 0, 0, 0, 0, 0, -1)))
+        event, _ = tap(vr, reader, "expired")
+        assert event["reason"] == "expired", event
     finally:
         set_clock(reader)
-
 
 
 def test_chunked_blacklist_update_with_a_tap_between_chunks(vr_reader):

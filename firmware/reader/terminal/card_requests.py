@@ -20,6 +20,7 @@ from reader.terminal.flow import event_fields
 from reader.terminal.session import LinkError
 
 _MAX_READ = const(480)           # read-file: hex of 480 bytes fits one answer
+_EARLIEST_YEAR = const(2026)    # no true time is earlier than this firmware
 
 
 def _error(code, message):
@@ -130,8 +131,12 @@ class CardRequests:
         text = obj.get("time")
         if not isinstance(text, str) or len(text) != 14 or not text.isdigit():
             raise _error(hostlink.BAD_REQUEST, "time: YYYYMMDDhhmmss expected")
+        if int(text[0:4]) < _EARLIEST_YEAR:
+            raise _error(hostlink.BAD_REQUEST, "time %s is before this firmware was made (%d):"
+                         " the host's clock is wrong; set it right and send it again"
+                         % (text, _EARLIEST_YEAR))
         parts = [int(text[i:i + 2]) for i in range(4, 14, 2)]
         want = time.mktime((int(text[0:4]), parts[0], parts[1], parts[2], parts[3], parts[4],
                             0, 0))
-        self.t.clock_offset = want - time.time()
-        return {"today": self.t.today()}
+        self.t.set_clock(want - time.time())
+        return {"today": self.t.today(), "clock_set": True}

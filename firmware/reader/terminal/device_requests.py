@@ -25,7 +25,7 @@ async def hello(h, obj):
     name = obj.get("session")
     if name != h.host_name:        # the host reconnected: its old session's slots end
         for slot in list(h.host_channels):
-            h.end_host(slot, "new host session")
+            end_hold(h, slot, "new host session")
     h.host_name = name
     return await info(h, obj)
 
@@ -50,6 +50,7 @@ async def info(h, obj):
         out["link"] = h.server.counters()
     if h.terminal is not None:
         out["terminal"] = h.terminal.stats
+        out["clock_set"] = h.terminal.clock_set
     return out
 
 
@@ -170,7 +171,7 @@ async def power_on(h, obj):
 
 async def power_off(h, obj):
     slot = _slot(h, obj)
-    h.end_host(slot, "power-off")
+    end_hold(h, slot, "power-off")
     return {"slot": slot}
 
 
@@ -189,6 +190,26 @@ async def apdu(h, obj):
     except ReaderError as error:
         if slot == "card" and error.kind in _LOST:
             # the card left or its ISO-DEP session broke: the hold ends, the flow polls again
-            h.end_host(slot, "card lost (%s)" % error.kind)
+            end_hold(h, slot, "card lost (%s)" % error.kind)
         raise
     return {"rsp": _hexstr(data) + "%04X" % sw}
+
+
+# -- the end of a host's hold of a slot (this module is in RAM while the host holds one) --
+def end_hold(h, slot, why):
+    """End the host's hold of `slot` (power-off, idle, card lost, a new host session):
+    release the card, note why (info "host_slot_ended")."""
+    if h.host_channels.pop(slot, None) is not None:
+        h.host_ended = (slot, why, time.ticks_ms())
+        if slot == "card":
+            h.card_reader.release()
+    if not h.host_channels:
+        reader.let_go("terminal.device_requests")
+
+
+def end_idle_hold(h):
+    """The flow's turn while the host holds the card slot: end the hold after the setting
+    host_slot_idle_s without a host APDU."""
+    idle = h.config.get("host_slot_idle_s") or 30
+    if time.ticks_diff(time.ticks_ms(), h.host_apdu_ms) > idle * 1000:
+        end_hold(h, "card", "idle %d s" % idle)

@@ -66,6 +66,9 @@ class Terminal:
         self.config = session.config
         self._blacklist = blacklist    # a terminal.blacklist.Blacklist (tests); None: the file
         self.clock_offset = 0          # seconds added to time.time() (host "set-time")
+        # the clock is trusted once the host set it, or from boot on a board that keeps time
+        # (board.CLOCK_KEPT: a battery-backed clock); until then expiry goes unchecked
+        self.clock_set = getattr(self.board, "CLOCK_KEPT", False)
         self.present = None            # UID of the card on the reader, once reported
         self.reader = None
         self.psam = None
@@ -153,7 +156,10 @@ class Terminal:
             wait = IDLE_MS
             try:
                 if self.session.host_holds("card"):
-                    self.session.host_idle()     # the host's hold ends after an idle time
+                    # the host's hold ends after an idle time (reader.terminal.device_requests
+                    # is in RAM while the host holds a slot)
+                    from reader.terminal.device_requests import end_idle_hold
+                    end_idle_hold(self.session)
                 elif self.reader is not None:
                     await self.poll_card()
                     if self.present is not None:
@@ -277,10 +283,23 @@ class Terminal:
                                     "the ID number is on the offline blacklist (version %d)"
                                     % blacklist.version)
         expiry = data.get("KYXQ")
-        if expiry and expiry < self.today():
-            return self._finish(start, body, "refused", "expired",
-                                "the card expired on %s" % expiry)
+        if expiry:
+            body["expiry_checked"] = self.clock_set
+            if not self.clock_set:
+                if self.config.get("unchecked_expiry") == "refuse":
+                    return self._finish(start, body, "refused", "clock_not_set",
+                                        "the reader's clock is not set, so the card's expiry "
+                                        "(%s) cannot be checked: let the host set it "
+                                        "(set-time; hcterm does on connect)" % expiry)
+            elif expiry < self.today():
+                return self._finish(start, body, "refused", "expired",
+                                    "the card expired on %s" % expiry)
         return self._finish(start, body, "ok", None, None)
+
+    def set_clock(self, offset):
+        """The host set the clock: `offset` seconds added to time.time(); trusted from now."""
+        self.clock_offset = offset
+        self.clock_set = True
 
     def _read(self, card, psam):
         profile = self.config.get("read_profile")

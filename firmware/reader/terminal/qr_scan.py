@@ -24,7 +24,9 @@ def scanned(t, code):
     fields["code_type"] = fields.pop("type")
     now = "%04d%02d%02d%02d%02d%02d" % time.localtime(time.time() + t.clock_offset)[0:6]
     fields["text"] = _text(code)
-    if expired(fields, now):
+    if "validity" in fields:
+        fields["expiry_checked"] = t.clock_set
+    if t.clock_set and expired(fields, now):
         fields["status"] = "refused"
         fields["reason"] = "expired"
         fields["message"] = "the dynamic code expired at %s" % fields["validity"]

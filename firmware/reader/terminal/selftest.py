@@ -99,6 +99,15 @@ def check_blacklist():
     return status
 
 
+def check_clock(board):
+    """Whether the reader's clock can be trusted for expiry checks: only on a board that keeps
+    time (board.CLOCK_KEPT); elsewhere the host sets it after boot (set-time)."""
+    if getattr(board, "CLOCK_KEPT", False):
+        return {"ok": True, "set": True, "source": "the board's clock"}
+    return {"ok": True, "set": False, "source": "none until the host sets it (set-time): "
+            "expiry is reported unchecked until then"}
+
+
 def _hex(data):
     return "".join("%02X" % b for b in data)
 
@@ -115,6 +124,7 @@ def run(board):
     report["sam"] = check_sam(board)
     gc.collect()
     report["blacklist"] = check_blacklist()
+    report["clock"] = check_clock(board)
     report["heap_free"] = gc.mem_free()
     report["ok"] = all(item["ok"] for item in report.values() if isinstance(item, dict))
     return report

@@ -8,7 +8,6 @@ serving each request (reader.terminal.requests) is imported for the request and 
 
 import asyncio
 import json
-import time
 
 from micropython import const
 
@@ -92,23 +91,6 @@ class Session:
     def host_holds(self, slot):
         """Whether the host holds `slot` powered (the flow does not poll a held card slot)."""
         return slot in self.host_channels
-
-    def end_host(self, slot, why):
-        """End the host's hold of `slot` (power-off, idle, card gone, a new host session):
-        release the card, note why (info "host_slot_ended")."""
-        if self.host_channels.pop(slot, None) is not None:
-            self.host_ended = (slot, why, time.ticks_ms())
-            if slot == "card":
-                self.card_reader.release()
-        if not self.host_channels:
-            reader.let_go("terminal.device_requests")
-
-    def host_idle(self):
-        """The flow's turn while the host holds the card slot: end the hold after the
-        setting host_slot_idle_s without a host APDU."""
-        idle = self.config.get("host_slot_idle_s") or 30
-        if time.ticks_diff(time.ticks_ms(), self.host_apdu_ms) > idle * 1000:
-            self.end_host("card", "idle %d s" % idle)
 
     def open_card_reader(self):
         """The board's card reader (protocols.pn532_reader / rc522_reader), opened once."""

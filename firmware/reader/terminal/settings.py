@@ -18,6 +18,10 @@
 | host_slot_idle_s | int | 30    | a card slot the host powered (power-on) is ended     |
 |              |      |         | after this many seconds (1-3600) without an APDU, so  |
 |              |      |         | the terminal polls for taps again (docs/host-link.md) |
+| unchecked_expiry | str | "accept" | a card tapped while the reader's clock is not set  |
+|              |      |         | (no set-time since boot): "accept" it with            |
+|              |      |         | expiry_checked false in the event, or "refuse" it     |
+|              |      |         | (reason clock_not_set)                                |
 
 The settings are a plain dict the session keeps (`session.config`); this module is transient:
 imported to load them at start and to store a change, then let go.
@@ -36,7 +40,8 @@ import os
 
 PATH = "/config.json"
 DEFAULTS = {"terminal_id": "", "department": "", "read_profile": "identity", "beeper": True,
-            "flow": "fast", "heap_probe": False, "host_slot_idle_s": 30}
+            "flow": "fast", "heap_probe": False, "host_slot_idle_s": 30,
+            "unchecked_expiry": "accept"}
 
 
 def load(path=PATH):
@@ -74,6 +79,7 @@ def store(path, values, changes):
 # tap event of the host link)
 PROFILES = ("identity", "issuer", "cardholder")
 FLOWS = ("fast", "reference")
+EXPIRY_POLICIES = ("accept", "refuse")
 _ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
@@ -107,3 +113,5 @@ def check_one(name, value):
         raise ValueError("read_profile must be one of %s" % ", ".join(PROFILES))
     elif name == "flow" and value not in FLOWS:
         raise ValueError("flow must be one of %s" % ", ".join(FLOWS))
+    elif name == "unchecked_expiry" and value not in EXPIRY_POLICIES:
+        raise ValueError("unchecked_expiry must be one of %s" % ", ".join(EXPIRY_POLICIES))

@@ -22,7 +22,21 @@ from .session import LinkSession
 
 class Reader(LinkSession, NationalInterface):
     """A connected reader: `Reader(url, …)` opens the port and starts a session (see
-    LinkSession for the options); the methods below are its requests."""
+    LinkSession for the options); the methods below are its requests.
+
+    `set_clock` (default True): at every hello (connect and reconnect) the reader's clock is
+    set to the host's, when the reader has one to set (its info says `clock_set`): a reader
+    without a battery-backed clock checks card expiry only once it is set."""
+
+    def __init__(self, *args, set_clock=True, **options):
+        self.set_clock = set_clock
+        super().__init__(*args, **options)
+
+    def hello(self, timeout=None):
+        device = super().hello(timeout)
+        if self.set_clock and "clock_set" in device:
+            self.set_time()
+        return device
 
     def info(self):
         return self.request(hostlink.INFO)
