@@ -1,7 +1,9 @@
 """The integrator page at / in headless Chromium (Debian's /usr/bin/chromium), driven over the
 DevTools protocol with aiohttp's WebSocket client: it lists the virtual reader, shows events
 the reader pushes (a replug: state changes and the new boot's self-test), and a click on
-Read shows the answer. Saves a screenshot (BRIDGE_PAGE_SCREENSHOT=path to keep it)."""
+Read shows the answer. Saves a screenshot (BRIDGE_PAGE_SCREENSHOT=path to keep it). A refused
+tap is shown with its reason in words, coded fields with their meaning, and Chinese names as
+glyphs of a CJK font (fonts-noto-cjk), not as missing-glyph boxes."""
 
 import asyncio
 import base64
@@ -31,6 +33,50 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 pytestmark = needs(os.path.exists(CHROMIUM),
                    "Debian chromium is not installed (/usr/bin/chromium)")
+
+
+def _cjk_font():
+    """Whether fontconfig knows a font for Chinese (fonts-noto-cjk; dev.sh installs it)."""
+    if shutil.which("fc-list") is None:
+        return False
+    out = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True)
+    return bool(out.stdout.strip())
+
+
+# Draws each character of the element's text, and one character no font has (U+0378, an
+# unassigned code point: the missing-glyph box or nothing), on a canvas in the element's own
+# font family (canvas text takes the same font fallback as the page); answers, per character,
+# a hash of the pixels and how many are inked. Without a font for the characters every one is
+# drawn as the same box: then the two names' characters look alike, and like the missing one.
+GLYPHS_JS = """((selector) => {
+  const node = document.querySelector(selector);
+  const style = getComputedStyle(node);
+  const draw = (text) => {
+    const canvas = Object.assign(document.createElement("canvas"), {width: 80, height: 56});
+    const g = canvas.getContext("2d");
+    g.font = `${style.fontWeight} 40px ${style.fontFamily}`;
+    g.textBaseline = "top";
+    g.fillText(text, 8, 8);
+    const alpha = g.getImageData(0, 0, 80, 56).data.filter((_, i) => i % 4 === 3);
+    let hash = 0, ink = 0;
+    for (const a of alpha) { hash = (hash * 31 + a) >>> 0; ink += a > 127 ? 1 : 0; }
+    return {hash, ink};
+  };
+  return {family: style.fontFamily, text: node.textContent,
+          chars: [...node.textContent].map(draw), missing: draw("\u0378")};
+})"""
+
+
+def assert_glyphs(shown):
+    """`shown`: GLYPHS_JS's answer; every character drawn as a glyph of its own."""
+    chars, missing = shown["chars"], shown["missing"]
+    assert len(chars) >= 2, shown
+    for char, image in zip(shown["text"], chars):
+        assert image["ink"] > 20, f"{char!r} is drawn blank: {shown}"
+        assert image["hash"] != missing["hash"], \
+            f"{char!r} is drawn as the missing-glyph box (no CJK font?): {shown}"
+    assert len({image["hash"] for image in chars}) == len(chars), \
+        f"the characters of {shown['text']!r} look alike (missing-glyph boxes?): {shown}"
 
 
 class Chromium:
@@ -178,6 +224,60 @@ def test_page_lists_readers_shows_events_and_reads(tmp_path):
         for vr in running:
             vr.stop()
 
+
+@needs(_cjk_font(), "no CJK font (apt-get install fonts-noto-cjk)")
+def test_page_shows_refusals_meanings_and_chinese_names(tmp_path):
+    """A refused tap shows its reason in words; a card's XB and MZ their meaning; the Read
+    menu offers every read profile; the holder's name 张伟 is drawn as CJK glyphs."""
+    from reader.cards.healthcard import PROFILES
+
+    link = str(tmp_path / "usb0")
+    shot = Path(os.environ.get("BRIDGE_PAGE_SCREENSHOT_CJK", tmp_path / "page-cjk.png"))
+
+    async def scenario(vr):
+        logs = io.StringIO()
+        app = create_app([link], "page-token", log=bridge_logger(logs))
+        runner, url = await start_site(app)
+        async with aiohttp.ClientSession() as http:
+            browser = Chromium(http)
+            try:
+                await browser.connect()
+                await browser.send("Page.enable")
+                await browser.send("Page.navigate", url=url + "/")
+                row = 'document.querySelector(\'tr[data-reader="r1"]\')'
+                await browser.wait_for(f"{row}?.querySelector('.state').textContent === "
+                                       "'connected' && document.getElementById('conn')"
+                                       ".textContent === 'live'", "r1 connected")
+                options = await browser.js(f"[...{row}.querySelectorAll('select.profile "
+                                           "option')].map(o => o.value)")
+                assert set(PROFILES) <= set(options), options
+                # an expired card: refused, and the page says why
+                vr.devices.tap("expired")
+                refused = await browser.wait_for(
+                    "document.querySelector('#events li[data-type=tap] .summary')?.textContent",
+                    "the refused tap")
+                assert refused.startswith("refused: the card has expired"), refused
+                vr.devices.tap("adult")
+                name = "#events li[data-type=tap] .v[data-field=XM]"
+                await browser.wait_for(f"document.querySelector({json.dumps(name)})"
+                                       "?.textContent === '张伟'", "the tap of 张伟")
+                field = "document.querySelector('#events li[data-type=tap] .v[data-field={}]')"
+                assert await browser.js(field.format("XB") + ".textContent") == "01男 (male)"
+                assert await browser.js(field.format("MZ") + ".textContent") == "01汉族"
+                shown = await browser.js(f"{GLYPHS_JS}({json.dumps(name)})")
+                assert "Noto Sans CJK SC" in shown["family"], shown
+                assert_glyphs(shown)
+                picture = await browser.send("Page.captureScreenshot", format="png")
+                shot.write_bytes(base64.b64decode(picture["data"]))
+            except AssertionError as error:
+                raise AssertionError(f"{error}\nbridge log:\n{logs.getvalue()[-3000:]}") \
+                    from None
+            finally:
+                await browser.close()
+                await runner.cleanup()
+
+    with VirtualReader(flash=tmp_path / "flash.img", port_link=link) as vr:
+        asyncio.run(asyncio.wait_for(scenario(vr), 55))
 
 
 # The bridge's URL and token come in the query (the page is served before the bridge starts:
