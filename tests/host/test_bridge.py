@@ -130,10 +130,18 @@ def assert_device_error(status, body, reader="r1"):
 def test_national_field_forms():
     kh = "110101199003071234"
     device = {"KH": kh.encode().hex().upper(), "XM": "张三".encode("gbk").hex().upper(),
-              "XB": "1", "CSRQ": "19900307", "FKJGZS": "00AB", "SFZH": kh}
-    assert to_national(device) == {"KH": kh, "XM": "张三", "XB": "1", "CSRQ": "19900307",
-                                   "FKJGZS": "00AB", "SFZH": kh}
-    assert to_device({"XM": "李四", "XB": "2"}) == {"XM": "C0EECBC4", "XB": "2"}
+              "XB": "01", "MZ": "01", "CSRQ": "19900307", "FKJGZS": "00AB", "SFZH": kh}
+    assert to_national(device) == {"KH": kh, "XM": "张三", "XB": "1", "MZ": "01",
+                                   "CSRQ": "19900307", "FKJGZS": "00AB", "SFZH": kh}
+    assert to_device({"XM": "李四", "XB": "2"}) == {"XM": "C0EECBC4", "XB": "02"}
+    # XB: the card's byte <-> GB/T 2261.1's one digit; MZ: GB 3304's two digits
+    for byte, code in (("00", "0"), ("01", "1"), ("02", "2"), ("09", "9")):
+        assert to_national({"XB": byte}) == {"XB": code}
+        assert to_device(to_national({"XB": byte})) == {"XB": byte}
+        assert to_national({"XB": code}) == {"XB": code}   # already national: unchanged
+    assert to_national({"XB": "07"}) == {"XB": "07"}       # no GB/T 2261.1 code: as it came
+    assert to_national({"MZ": "1"}) == {"MZ": "01"} and to_national({"MZ": "56"}) == {"MZ": "56"}
+    assert to_device({"MZ": "01", "XB": "9"}) == {"MZ": "01", "XB": "09"}
     with pytest.raises(ValueError, match="XM"):
         to_device({"XM": "🙂"})
     assert NATIONAL_READS["iR_DDF1EF06Info"] == {
