@@ -313,6 +313,13 @@ def test_readers_national_reads_and_errors(vr):
             assert (body["XM"], body["SFZH"]) == ("张伟", "410105198503154213"), body
             status, body = await b.get("/api/readers/r1/iR_DDF1EF07Info")
             assert body["ZHAOPIAN"].startswith("FFD8FF"), body  # a JPEG
+            # DF03 visit records: ED01 holds an outpatient visit, EE01 is unwritten
+            status, body = await b.get("/api/readers/r1/iR_DF03EDInfo?recNo=1")
+            assert status == 200 and body["data"].startswith("就诊日期:20250611"), body
+            status, body = await b.get("/api/readers/r1/iR_DF03EEInfo?recNo=1")
+            assert (status, body["data"], body["signature"]) == (200, "", ""), body
+            status, body = await b.get("/api/readers/r1/iR_DF03EEInfo?recNo=4")
+            assert (status, body["ret"]) == (400, 101) and "1..3" in body["message"], body
             status, body = await b.post("/api/readers/r1/read", {"files": ["DDF1/EF05"]})
             assert status == 200, body
             assert body["KH"] == "410105198503154213", body

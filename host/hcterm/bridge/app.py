@@ -275,6 +275,8 @@ def _national_read(name):
                         from None
             answer = await reader.call(name, *args)  # national forms: AN already text
         except Exception as error:  # noqa: BLE001 - the usual error answer, plus "ret"
+            if isinstance(error, ValueError):    # a parameter the Reader refused (recNo)
+                error = bad_request(str(error))
             api = from_exception(error, request.match_info.get("id"))
             if api is None:
                 raise

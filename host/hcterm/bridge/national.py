@@ -31,7 +31,8 @@ def _national_reads():
     for name, func in inspect.getmembers(NationalInterface, inspect.isfunction):
         if name.startswith("iR_") and name.endswith("Info"):
             params = [p for p in inspect.signature(func).parameters if p != "self"]
-            file = f"{name[3:7]}/{name[7:11]}"
+            core = name[3:-4]                  # DDF1EF05, DF03EE (visit records)
+            file = f"{core[:4]}/{core[4:]}"
             fields = FILE_FIELDS.get(file) or [f[1] for f in hr.CYCLIC_FIELDS.get(file, ())]
             table[name] = {"file": file, "record": "recNo" in params, "fields": fields}
     return table

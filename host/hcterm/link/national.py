@@ -12,11 +12,12 @@ numeric return code for one (0 for None: success; docs/bridge.md, "Return codes"
 """
 
 from reader import hostlink
+from reader.cards import healthcard_items as hi
 from reader.cards.healthcard_items import ITEMS
 from reader.cards.healthcard_records import CYCLIC_FIELDS
 
 from .errors import DeviceError, LinkTimeout, NotConnected, ReaderError
-from .fields import to_national
+from .fields import an_text, to_national
 
 # file -> the national field names of its items, in record order
 FILE_FIELDS = {}
@@ -29,6 +30,13 @@ PHOTO_FILE = "DDF1/EF07"   # binary: 2-byte big-endian length, then the JPEG (<=
 FILE_FIELDS[PHOTO_FILE] = ["ZHAOPIAN"]  # the photo is a binary file, not TLV items
 PHOTO_CHUNK = 240          # bytes per read-file request (its hex fits one link answer)
 PHOTO_MAX = 3072 - 2       # the JPEG's room in the photo file
+# DF03 visit records (binary EE01-EE03 inpatient, ED01-ED05 outpatient): the data area
+# (GBK text), then the signature and the certificate (docs/card-image.md). The names are
+# this project's: "data" as text when it is GBK text (else hex), the others hex, "" unwritten.
+VISIT_FIELDS = ["data", "signature", "certificate"]
+VISITS = {"DF03/EE": (3, hi.EE_DATA), "DF03/ED": (5, hi.ED_DATA)}  # records, data bytes
+for _visit in VISITS:
+    FILE_FIELDS[_visit] = VISIT_FIELDS
 
 # The national interface's return codes (docs/bridge.md, "Return codes"). 0, 101 (parameter)
 # and 113 (photo data) are the interface's; the numbers between are this project's own
@@ -128,6 +136,24 @@ class NationalInterface:
             data += self.read_file(PHOTO_FILE, 2 + len(data), min(PHOTO_CHUNK, length - len(data)))
         return {"ZHAOPIAN": data.hex().upper()}
 
+    def _read_visit(self, kind, record):
+        """DF03/EE0n or ED0n (n = record, from 1) in chunks -> {"data", "signature",
+        "certificate"}."""
+        count, size = VISITS[kind]
+        if not isinstance(record, int) or not 1 <= record <= count:
+            raise ValueError(f"recNo: 1..{count} for {kind} records, not {record!r}")
+        file = f"{kind}{record:02d}"
+        total = size + hi.SIGNATURE_LENGTH + hi.CERTIFICATE_LENGTH
+        raw = b""
+        while len(raw) < total:
+            raw += self.read_file(file, len(raw), min(PHOTO_CHUNK, total - len(raw)))
+        data = raw[:size].rstrip(b"\x00")
+        signature = raw[size:size + hi.SIGNATURE_LENGTH]
+        certificate = raw[size + hi.SIGNATURE_LENGTH:]
+        return {"data": an_text(data.hex().upper()),
+                "signature": signature.hex().upper() if any(signature) else "",
+                "certificate": certificate.hex().upper() if any(certificate) else ""}
+
     def iR_DDF1EF05Info(self):  # noqa: N802 - KLB GFBB FKJGMC FKJGDM FKJGZS FKSJ KH AQM XPXLH YYCSDM
         return self._read_file("DDF1/EF05")
 
@@ -163,6 +189,12 @@ class NationalInterface:
 
     def iR_DF02EF08Info(self, recNo):  # noqa: N802, N803 - a cyclic record
         return self._read_file("DF02/EF08", recNo)
+
+    def iR_DF03EEInfo(self, recNo):  # noqa: N802, N803 - inpatient record 1..3 (DF03/EE0n)
+        return self._read_visit("DF03/EE", recNo)
+
+    def iR_DF03EDInfo(self, recNo):  # noqa: N802, N803 - outpatient record 1..5 (DF03/ED0n)
+        return self._read_visit("DF03/ED", recNo)
 
     def iW_DDF1EF08Info(self, **fields):  # noqa: N802
         return self.write("DDF1/EF08", fields)
