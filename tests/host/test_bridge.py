@@ -19,12 +19,15 @@ from support.host_bridge_wait import reader_connected
 
 from hcterm.bridge import qrverify
 from hcterm.bridge.app import KEY_MANAGER, create_app, start_site
+from hcterm.bridge.errors import bad_request
 from hcterm.bridge.logs import bridge_logger, mask_ids
-from hcterm.bridge.national import NATIONAL_READS
+from hcterm.bridge.national import NATIONAL_READS, national_ret
 from hcterm.bridge.openapi import openapi
 from hcterm.bridge.readers import CONNECTED, DISCONNECTED
 from hcterm.commands.bridge import load_token, parse_listen, token_file
+from hcterm.link import DeviceError, LinkTimeout, NotConnected, NotSupported
 from hcterm.link.fields import to_device, to_national
+from hcterm.link.national import DEVICE_RET, NationalInterface, PhotoDataError, national_code
 from hcterm.sim.virtualreader import VirtualReader
 from reader import hostlink
 
@@ -42,10 +45,11 @@ def run(coro, timeout=45):
 class Bridge:
     """The bridge app served in the test's loop, with an HTTP session and a log capture."""
 
-    def __init__(self, ports, verifier=None, timeout=5.0, allow_origins=()):
+    def __init__(self, ports, verifier=None, timeout=5.0, allow_origins=(), **kw):
         self.log_stream = io.StringIO()
         self.app = create_app(ports, TOKEN, verifier=verifier, timeout=timeout,
-                              log=bridge_logger(self.log_stream), allow_origins=allow_origins)
+                              log=bridge_logger(self.log_stream), allow_origins=allow_origins,
+                              **kw)
 
     async def __aenter__(self):
         self.runner, self.url = await start_site(self.app)
@@ -130,16 +134,51 @@ def assert_device_error(status, body, reader="r1"):
 def test_national_field_forms():
     kh = "110101199003071234"
     device = {"KH": kh.encode().hex().upper(), "XM": "张三".encode("gbk").hex().upper(),
-              "XB": "1", "CSRQ": "19900307", "FKJGZS": "00AB", "SFZH": kh}
-    assert to_national(device) == {"KH": kh, "XM": "张三", "XB": "1", "CSRQ": "19900307",
-                                   "FKJGZS": "00AB", "SFZH": kh}
-    assert to_device({"XM": "李四", "XB": "2"}) == {"XM": "C0EECBC4", "XB": "2"}
+              "XB": "01", "MZ": "01", "CSRQ": "19900307", "FKJGZS": "00AB", "SFZH": kh}
+    assert to_national(device) == {"KH": kh, "XM": "张三", "XB": "1", "MZ": "01",
+                                   "CSRQ": "19900307", "FKJGZS": "00AB", "SFZH": kh}
+    assert to_device({"XM": "李四", "XB": "2"}) == {"XM": "C0EECBC4", "XB": "02"}
+    # XB: the card's byte <-> GB/T 2261.1's one digit; MZ: GB 3304's two digits
+    for byte, code in (("00", "0"), ("01", "1"), ("02", "2"), ("09", "9")):
+        assert to_national({"XB": byte}) == {"XB": code}
+        assert to_device(to_national({"XB": byte})) == {"XB": byte}
+        assert to_national({"XB": code}) == {"XB": code}   # already national: unchanged
+    assert to_national({"XB": "07"}) == {"XB": "07"}       # no GB/T 2261.1 code: as it came
+    assert to_national({"MZ": "1"}) == {"MZ": "01"} and to_national({"MZ": "56"}) == {"MZ": "56"}
+    assert to_device({"MZ": "01", "XB": "9"}) == {"MZ": "01", "XB": "09"}
     with pytest.raises(ValueError, match="XM"):
         to_device({"XM": "🙂"})
     assert NATIONAL_READS["iR_DDF1EF06Info"] == {
         "file": "DDF1/EF06", "record": False, "fields": ["XM", "XB", "MZ", "CSRQ", "SFZH"]}
     assert NATIONAL_READS["iR_DF02EF08Info"]["record"] is True
     assert NATIONAL_READS["iR_DF02EF08Info"]["fields"] == ["MYJZMC", "MYJZSJ"]
+
+
+def test_national_return_codes():
+    assert national_code(None) == 0 and national_ret(None, negative=True) == 0
+    cases = [(DeviceError(hostlink.BAD_REQUEST, "x"), 101, -1),
+             (NotConnected("x"), 102, -2), (LinkTimeout("x"), 103, -3),
+             (DeviceError(hostlink.DEVICE, "x"), 103, -3),
+             (DeviceError(hostlink.INTERNAL, "x"), 103, -3),
+             (DeviceError(hostlink.NO_CARD, "x"), 104, -4),
+             (DeviceError(hostlink.CARD, "x"), 105, -5),
+             (DeviceError(hostlink.AUTH, "x"), 106, -6),
+             (NotSupported(hostlink.NOT_SUPPORTED, "x"), 107, -7),
+             (DeviceError(hostlink.UNKNOWN_MESSAGE, "x"), 107, -7),
+             (PhotoDataError("x"), 113, -8), (ValueError("x"), 101, -1)]
+    for error, code, negative in cases:
+        assert (national_code(error), national_code(error, negative=True)) == (code, negative)
+        assert national_ret(error) == code
+    assert set(DEVICE_RET) == set(hostlink.ERRORS)   # every reader error has its code
+    assert national_ret(bad_request("x")) == 101 and national_ret(bad_request("x"), True) == -1
+
+
+    class BadPhotoCard(NationalInterface):   # a photo file whose length prefix is too big
+        def read_file(self, file, offset, length):
+            return b"\x0f\xff"
+    with pytest.raises(PhotoDataError, match="not a photo") as error:
+        BadPhotoCard().iR_DDF1EF07Info()
+    assert national_code(error.value) == 113
 
 
 def test_log_lines_are_json_with_id_numbers_masked():
@@ -192,6 +231,16 @@ def test_envelope_round_trip_and_tamper():
         "66C7F0F462EEEDD9D1F2D46BDC10E4E24167C4875CF2F7A2297DA02B8F4BA8E0"
 
 
+def test_negative_return_codes_when_configured():
+    async def scenario():
+        async with Bridge(["/nonexistent"], negative_ret=True) as b:
+            status, body = await b.get("/api/readers/r1/iR_DDF1EF06Info")
+            assert (status, body["error"], body["ret"]) == (503, "reader-not-connected", -2)
+            status, body = await b.get("/api/readers/r9/iR_DDF1EF06Info")
+            assert (status, body["ret"]) == (404, -2)
+    run(scenario(), timeout=20)
+
+
 def test_openapi_matches_the_routes_exactly():
     app = create_app(["/nonexistent"], TOKEN)
     routes = set()
@@ -235,10 +284,17 @@ def test_readers_national_reads_and_errors(vr):
                 query = "?recNo=1" if spec["record"] else ""
                 status, body = await b.get(f"/api/readers/r1/{name}{query}")
                 if status == 200:
+                    assert body["ret"] == 0, body
                     continue
                 assert_device_error(status, body)
+                assert body["ret"] == DEVICE_RET[body["code"]], body  # no-card: 104
             status, body = await b.get("/api/readers/r1/iR_DF02EF07Info")
             assert status == 400 and "recNo" in body["message"]
+            assert body["ret"] == 101, body
+            status, body = await b.get("/api/readers/r7/iR_DDF1EF06Info")
+            assert (status, body["error"], body["ret"]) == (404, "reader-not-found", 102)
+            status, body = await b.get("/api/readers/r2/iR_DDF1EF06Info")
+            assert (status, body["ret"]) == (503, 102), body
             status, body = await b.post("/api/readers/r1/read", {"profile": "nope"})
             assert status == 400 and "identity" in body["message"]
             # with a card: every national read answers its fields, text decoded
@@ -248,14 +304,22 @@ def test_readers_national_reads_and_errors(vr):
                 status, body = await b.get(f"/api/readers/r1/{name}{query}")
                 if spec["record"] and status == 400:  # the adult has no allergy/vaccine records
                     assert "has 0 records, not 1" in body["message"], body
+                    assert body["ret"] == 101, body
                     continue
                 assert status == 200, (name, body)
-                assert body["reader"] == "r1"
-                assert set(body) - {"reader"} == set(spec["fields"]), body
+                assert (body["reader"], body["ret"]) == ("r1", 0)
+                assert set(body) - {"reader", "ret"} == set(spec["fields"]), body
             status, body = await b.get("/api/readers/r1/iR_DDF1EF06Info")
             assert (body["XM"], body["SFZH"]) == ("张伟", "410105198503154213"), body
             status, body = await b.get("/api/readers/r1/iR_DDF1EF07Info")
             assert body["ZHAOPIAN"].startswith("FFD8FF"), body  # a JPEG
+            # DF03 visit records: ED01 holds an outpatient visit, EE01 is unwritten
+            status, body = await b.get("/api/readers/r1/iR_DF03EDInfo?recNo=1")
+            assert status == 200 and body["data"].startswith("就诊日期:20250611"), body
+            status, body = await b.get("/api/readers/r1/iR_DF03EEInfo?recNo=1")
+            assert (status, body["data"], body["signature"]) == (200, "", ""), body
+            status, body = await b.get("/api/readers/r1/iR_DF03EEInfo?recNo=4")
+            assert (status, body["ret"]) == (400, 101) and "1..3" in body["message"], body
             status, body = await b.post("/api/readers/r1/read", {"files": ["DDF1/EF05"]})
             assert status == 200, body
             assert body["KH"] == "410105198503154213", body

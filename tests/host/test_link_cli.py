@@ -33,7 +33,8 @@ def test_read_prints_the_fields_decoded(adult, capsys):
     rows = dict(line.split(None, 1) for line in out.splitlines())
     assert rows["XM"] == NAME and rows["SFZH"] == ID_NUMBER and rows["CSRQ"] == "19850315"
     fields = json.loads(run(capsys, "read", "--port", adult.port, "--json"))
-    assert fields["XM"] == NAME and fields["KH"] == ID_NUMBER and fields["XB"] == "01"
+    assert fields["XM"] == NAME and fields["KH"] == ID_NUMBER and fields["XB"] == "1"
+    assert json.loads(run(capsys, "read", "--port", adult.port, "--json", "--raw"))["XB"] == "01"
 
 
 def test_read_raw_keeps_the_device_form(adult, capsys):

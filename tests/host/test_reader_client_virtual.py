@@ -67,9 +67,10 @@ def test_national_names_on_the_card_and_the_sam(virtual):
         with pytest.raises(DeviceError, match="no slot sam2"):
             reader.PowerOn(0x12)
         reader.power_off("card")
-        # the national functions give AN as text (the link carries GBK hex), CN digits, B hex
+        # the national functions give AN as text (the link carries GBK hex), CN digits, B hex,
+        # XB as GB/T 2261.1's one digit and MZ as GB 3304's two
         assert reader.iR_DDF1EF06Info() == {
-            "XM": "张伟", "XB": "01", "MZ": "01", "CSRQ": "19850315",
+            "XM": "张伟", "XB": "1", "MZ": "01", "CSRQ": "19850315",
             "SFZH": "410105198503154213"}
         photo = bytes.fromhex(reader.iR_DDF1EF07Info()["ZHAOPIAN"])
         assert photo[:3] == b"\xff\xd8\xff" and photo[-2:] == b"\xff\xd9"  # the whole JPEG

@@ -61,7 +61,7 @@ def expected_fields(image):
     files = image["files"]
     out = {"KH": files["DDF1/EF05"]["KH"]}
     out.update({k: files["DDF1/EF06"][k] for k in ("XM", "MZ", "CSRQ", "SFZH")})
-    out["XB"] = "%02X" % WORD_FIELDS["XB"][files["DDF1/EF06"]["XB"]]
+    out["XB"] = "%d" % WORD_FIELDS["XB"][files["DDF1/EF06"]["XB"]]  # GB/T 2261.1: one digit
     out["KYXQ"] = files["DDF1/EF08"]["KYXQ"]
     return out
 

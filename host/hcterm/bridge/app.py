@@ -30,7 +30,7 @@ from ..link.fields import to_device, to_national
 from .errors import ApiError, bad_request, from_exception, json_response
 from .events import EventHub, EventRouter
 from .logs import bridge_logger
-from .national import NATIONAL_READS
+from .national import NATIONAL_READS, national_ret
 from .openapi import openapi
 from .readers import ReaderManager
 
@@ -42,10 +42,11 @@ KEY_TOKEN = web.AppKey("token", str)
 KEY_ORIGINS = web.AppKey("origins", frozenset)
 KEY_LOG = web.AppKey("log", object)
 KEY_SOCKETS = web.AppKey("websockets", set)
+KEY_NEGATIVE_RET = web.AppKey("negative_ret", bool)
 
 
 def create_app(ports, token, verifier=None, log=None, timeout=5.0, allow_origins=(),
-               reader_factory=None):
+               reader_factory=None, negative_ret=False):
     if not token:
         raise ValueError("the bridge needs a token for writes, PIN and APDUs")
     log = log or bridge_logger()
@@ -59,6 +60,7 @@ def create_app(ports, token, verifier=None, log=None, timeout=5.0, allow_origins
     app[KEY_TOKEN] = token
     app[KEY_ORIGINS] = frozenset(o.rstrip("/") for o in allow_origins)
     app[KEY_LOG] = log
+    app[KEY_NEGATIVE_RET] = bool(negative_ret)  # national "ret": -1 … -8, not 101 … 113
     app.on_startup.append(_start)
     app.on_shutdown.append(_close_websockets)
     app.on_cleanup.append(_stop)
@@ -261,16 +263,26 @@ def _national_read(name):
     spec = NATIONAL_READS[name]
 
     async def handler(request):
-        reader = _reader(request)
-        args = []
-        if spec["record"]:
-            try:
-                args.append(int(request.query["recNo"]))
-            except (KeyError, ValueError):
-                raise bad_request(f"{name} needs ?recNo=N (the record number, from 1)") \
-                    from None
-        answer = await reader.call(name, *args)  # national forms: AN already text
-        return json_response({"reader": reader.id, **answer})
+        negative = request.app[KEY_NEGATIVE_RET]
+        try:
+            reader = _reader(request)
+            args = []
+            if spec["record"]:
+                try:
+                    args.append(int(request.query["recNo"]))
+                except (KeyError, ValueError):
+                    raise bad_request(f"{name} needs ?recNo=N (the record number, from 1)") \
+                        from None
+            answer = await reader.call(name, *args)  # national forms: AN already text
+        except Exception as error:  # noqa: BLE001 - the usual error answer, plus "ret"
+            if isinstance(error, ValueError):    # a parameter the Reader refused (recNo)
+                error = bad_request(str(error))
+            api = from_exception(error, request.match_info.get("id"))
+            if api is None:
+                raise
+            return json_response({**api.body, "ret": national_ret(error, negative)}, api.status)
+        return json_response({"reader": reader.id, "ret": national_ret(None, negative),
+                              **answer})
 
     handler.__name__ = name
     return handler

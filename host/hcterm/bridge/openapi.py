@@ -40,6 +40,10 @@ _FIELDS = {"type": "object", "additionalProperties": True,
                           "CN as digits, B as hex"}
 
 
+_RET = {"type": "integer", "description": "the national return code: 0 ok, 101 … 113 "
+        "(or -1 … -8 with hcterm bridge --negative-ret) on errors"}
+
+
 def _national(name, spec):
     params = [_ID]
     if spec["record"]:
@@ -50,8 +54,10 @@ def _national(name, spec):
         "operationId": name, "summary": f"{name}: read {spec['file']} "
         f"({', '.join(spec['fields'])})",
         "parameters": params,
+        "description": 'Every answer, errors too, carries "ret": the national return code '
+                       "(0 ok; docs/bridge.md, Return codes).",
         "responses": {"200": _json({"type": "object", "properties": {
-            "reader": {"type": "string"}, **props}}), **_READER_ERRORS},
+            "reader": {"type": "string"}, "ret": _RET, **props}}), **_READER_ERRORS},
     }}
 
 

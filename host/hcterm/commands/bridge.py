@@ -38,6 +38,9 @@ def register(subparsers):
                    help="a web origin (https://his.example) whose pages may call the API "
                         "and open /api/events (CORS); the bridge's own page always may")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds per reader request")
+    p.add_argument("--negative-ret", action="store_true",
+                   help='national routes answer "ret" in the -1 … -8 convention instead of '
+                        "101 … 113 (docs/bridge.md, Return codes)")
     q = p.add_argument_group("electronic health card QR verification (docs/bridge.md)")
     q.add_argument("--qr-url", help="the platform's verify URL; without it QR events are "
                    "pushed unverified")
@@ -168,7 +171,8 @@ async def _serve(args, host, port, token, verifier, where=None, created=False):
 
     log = bridge_logger()
     app = create_app(args.port, token, verifier=verifier, timeout=args.timeout,
-                     allow_origins=args.allow_origin, log=log)
+                     allow_origins=args.allow_origin, log=log,
+                     negative_ret=args.negative_ret)
     runner, url = await start_site(app, host, port)
     print(f"hcterm bridge: {url}/ (readers: {', '.join(args.port)})", flush=True)
     if where is None:

@@ -52,8 +52,8 @@ def register(subparsers):
 
 def _raw_arg(parser):
     parser.add_argument("--raw", action="store_true",
-                        help="card fields in the device form (AN text as hex of its GBK bytes) "
-                             "instead of decoded text")
+                        help="card fields in the device form (AN text as hex of its GBK bytes, "
+                             "XB as its byte 01) instead of the national form (text, XB 1)")
 
 
 def _fields(values, args):
