@@ -82,6 +82,18 @@ def assert_glyphs(shown):
 class Chromium:
     """Headless Chromium and one page, over the DevTools protocol."""
 
+    async def open_page(self, url):
+        """Connect, open the bridge's page at `url` and wait until reader r1 shows connected
+        and the event stream is live; returns the JS expression of r1's table row."""
+        await self.connect()
+        await self.send("Page.enable")
+        await self.send("Page.navigate", url=url)
+        row = 'document.querySelector(\'tr[data-reader="r1"]\')'
+        await self.wait_for(f"{row}?.querySelector('.state').textContent === 'connected' "
+                            "&& document.getElementById('conn').textContent === 'live'",
+                            "r1 connected")
+        return row
+
     def __init__(self, http):
         self.http = http
         self.profile = tempfile.mkdtemp(prefix="bridge-chromium-")
@@ -168,13 +180,7 @@ def test_page_lists_readers_shows_events_and_reads(tmp_path):
         async with aiohttp.ClientSession() as http:
             browser = Chromium(http)
             try:
-                await browser.connect()
-                await browser.send("Page.enable")
-                await browser.send("Page.navigate", url=url + "/")
-                row = 'document.querySelector(\'tr[data-reader="r1"]\')'
-                await browser.wait_for(f"{row} && {row}.querySelector('.state').textContent"
-                                       " === 'connected' && document.getElementById('conn')"
-                                       ".textContent === 'live'", "r1 connected")
+                row = await browser.open_page(url + "/")
                 text = await browser.js(f"{row}.textContent")
                 assert link in text and "sim-pn532-uart" in text, text
                 # the reader is unplugged and comes back: its events reach the page
@@ -241,13 +247,7 @@ def test_page_shows_refusals_meanings_and_chinese_names(tmp_path):
         async with aiohttp.ClientSession() as http:
             browser = Chromium(http)
             try:
-                await browser.connect()
-                await browser.send("Page.enable")
-                await browser.send("Page.navigate", url=url + "/")
-                row = 'document.querySelector(\'tr[data-reader="r1"]\')'
-                await browser.wait_for(f"{row}?.querySelector('.state').textContent === "
-                                       "'connected' && document.getElementById('conn')"
-                                       ".textContent === 'live'", "r1 connected")
+                row = await browser.open_page(url + "/")
                 options = await browser.js(f"[...{row}.querySelectorAll('select.profile "
                                            "option')].map(o => o.value)")
                 assert set(PROFILES) <= set(options), options
