@@ -262,7 +262,8 @@ def test_page_shows_refusals_meanings_and_chinese_names(tmp_path):
                 await browser.wait_for(f"document.querySelector({json.dumps(name)})"
                                        "?.textContent === '张伟'", "the tap of 张伟")
                 field = "document.querySelector('#events li[data-type=tap] .v[data-field={}]')"
-                assert await browser.js(field.format("XB") + ".textContent") == "01男 (male)"
+                # XB in its national form (GB/T 2261.1: 1 male), MZ (GB 3304: 01 Han)
+                assert await browser.js(field.format("XB") + ".textContent") == "1男 (male)"
                 assert await browser.js(field.format("MZ") + ".textContent") == "01汉族"
                 shown = await browser.js(f"{GLYPHS_JS}({json.dumps(name)})")
                 assert "Noto Sans CJK SC" in shown["family"], shown
