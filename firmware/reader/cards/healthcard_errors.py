@@ -18,8 +18,10 @@
 `code` is the status word (or the lower layer's code), `where` names the file or command.
 """
 
-from reader.errors import ReaderError, table_line, table_text
-from reader.protocols.apdu import sw_meaning
+# the modules, not their names: this module's globals stay few (its dict is built at each
+# tap's import, in one piece, when the heap is at its fullest)
+from reader import errors
+from reader.protocols import apdu
 
 COMMUNICATION = "communication"
 AUTH_FAILED = "auth-failed"
@@ -34,11 +36,10 @@ REFUSED = "refused"
 
 # Status word of the card -> kind (63Cx is handled apart: PIN tries), and kind -> what to do:
 # bytes constants read in place (no dicts built in RAM), in reader.errors' format. _CARD_SW:
-# SW1 SW2 and a letter of _SW_KINDS per entry.
-_CARD_SW = (b"\x62\x83L\n\x6A\x81L\n\x69\x82D\n\x69\x83B\n\x63\x00A\n\x69\x84A\n"
-            b"\x69\x88A\n\x6A\x82N\n\x6A\x83N\n\x6A\x88N\n")
+# SW1 SW2 and the index of its kind in _SW_KINDS per entry.
+_CARD_SW = (b"\x62\x830\n\x6A\x810\n\x69\x821\n\x69\x832\n\x63\x003\n\x69\x843\n"
+            b"\x69\x883\n\x6A\x824\n\x6A\x834\n\x6A\x884\n")
 _SW_KINDS = (LOCKED, ACCESS_DENIED, PIN_BLOCKED, AUTH_FAILED, NOT_FOUND)
-_SW_LETTERS = b"LDBAN"
 _ACTIONS = (            # "\n" kind ":" what to do, one a line
     b"\ncommunication:tap the card again\n"
     b"auth-failed:the SAM does not belong to the card's issuer, or the card is forged\n"
@@ -55,15 +56,15 @@ _ACTIONS = (            # "\n" kind ":" what to do, one a line
 
 def card_sw_kind(sw):
     """The kind of a card status word (REFUSED for one not in the table)."""
-    letter = table_text(_CARD_SW, sw, 2)
-    return _SW_KINDS[_SW_LETTERS.find(letter.encode())] if letter else REFUSED
+    index = errors.table_text(_CARD_SW, sw, 2)
+    return _SW_KINDS[int(index)] if index else REFUSED
 
 
 def _action(kind):
-    return table_line(_ACTIONS, kind, b":") or "report this error"
+    return errors.table_line(_ACTIONS, kind, b":") or "report this error"
 
 
-class HealthCardError(ReaderError):
+class HealthCardError(errors.ReaderError):
     """kind (above), code (status word or lower-layer code), where, tries_left (PIN)."""
 
     where = "health card"
@@ -80,7 +81,7 @@ def card_sw_error(sw, where):
         return HealthCardError(PIN_WRONG, sw, where, "SW %04X: wrong PIN, %d tries left" %
                                (sw, sw & 0x0F), sw & 0x0F)
     kind = card_sw_kind(sw)
-    return HealthCardError(kind, sw, where, "SW %04X: %s" % (sw, sw_meaning(sw)),
+    return HealthCardError(kind, sw, where, "SW %04X: %s" % (sw, apdu.sw_meaning(sw)),
                            0 if kind == PIN_BLOCKED else None)
 
 
@@ -90,7 +91,7 @@ def sam_sw_error(sw, where):
         error = card_sw_error(sw, where)
         error.kind = PIN_WRONG if sw != 0x6983 else PIN_BLOCKED
         return error
-    return HealthCardError(SAM, sw, where, "SW %04X: %s" % (sw, sw_meaning(sw)))
+    return HealthCardError(SAM, sw, where, "SW %04X: %s" % (sw, apdu.sw_meaning(sw)))
 
 
 def link_error(error, where, kind=COMMUNICATION):
