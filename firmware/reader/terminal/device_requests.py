@@ -202,7 +202,10 @@ def end_hold(h, slot, why):
     if h.host_channels.pop(slot, None) is not None:
         h.host_ended = (slot, why, time.ticks_ms())
         if slot == "card":
-            h.card_reader.release()
+            try:
+                h.card_reader.release()
+            except ReaderError:
+                pass    # the card or its session is gone already: nothing left to release
     if not h.host_channels:
         reader.let_go("terminal.device_requests")
 
