@@ -15,46 +15,34 @@ def heap_size(text):
     return text
 
 
-def positive_int(text):
+def _number(text, convert, fits, expected):
+    """`convert(text)` if it parses and `fits`, else an argparse error saying what was
+    expected."""
     try:
-        value = int(text)
+        value = convert(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of at least 1")
+        value = None
+    if value is None or not fits(value):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected {expected}")
     return value
+
+
+def positive_int(text):
+    return _number(text, int, lambda v: v >= 1, "a whole number of at least 1")
 
 
 def positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a number greater than 0")
-    return value
+    return _number(text, float, lambda v: 0 < v < float("inf"), "a number greater than 0")
 
 
 def share(text):
     """A fraction 0..1 (0.05: 5 %)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a share from 0 to 1, e.g. 0.05")
-    return value
+    return _number(text, float, lambda v: 0 <= v <= 1, "a share from 0 to 1, e.g. 0.05")
 
 
 def count(text):
     """A whole number >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of at least 0")
-    return value
+    return _number(text, int, lambda v: v >= 0, "a whole number of at least 0")
 
 
 def card(text):
