@@ -23,10 +23,6 @@ _MAX_READ = const(480)           # read-file: hex of 480 bytes fits one answer
 _EARLIEST_YEAR = const(2026)    # no true time is earlier than this firmware
 
 
-def _error(code, message):
-    return LinkError(code, message)
-
-
 class CardRequests:
     """The card requests of `session` (reader.terminal.session.Session), served with its
     terminal flow's card reader and SAM."""
@@ -38,16 +34,16 @@ class CardRequests:
     async def _with_card(self, fn, writer=False):
         t = self.t
         if t.reader is None:
-            raise _error(hostlink.NO_SLOT, "board %s has no card reader" % t.board.NAME)
+            raise LinkError(hostlink.NO_SLOT, "board %s has no card reader" % t.board.NAME)
         async with self.session.chip_lock:
             card = t.take_card()
             if card is None:
-                raise _error(hostlink.NO_CARD, "no card in the field: put the card on the "
-                             "reader and ask again")
+                raise LinkError(hostlink.NO_CARD, "no card in the field: put the card on the "
+                                "reader and ask again")
             psam = t.sam_ready()
             if psam is None:
-                raise _error(hostlink.DEVICE, "the SAM does not answer (%s): check the SAM "
-                             "slot" % t.sam_error)
+                raise LinkError(hostlink.DEVICE, "the SAM does not answer (%s): check the SAM "
+                                "slot" % t.sam_error)
             gc.collect()       # the request's garbage goes before the card application comes
             if writer:
                 from reader.cards.healthcard_write import HealthCardWriter as Card
@@ -68,10 +64,10 @@ class CardRequests:
             return event_fields(data)
         for entry in entries:
             if not isinstance(entry, str):
-                raise _error(hostlink.BAD_REQUEST, "files/fields: names as text")
+                raise LinkError(hostlink.BAD_REQUEST, "files/fields: names as text")
             if entry.startswith("DDF1/EF07") or entry.startswith("DF03/E"):
-                raise _error(hostlink.BAD_REQUEST, "%s is a binary file: use read-file "
-                             "(offset, length)" % entry)
+                raise LinkError(hostlink.BAD_REQUEST, "%s is a binary file: use read-file "
+                                "(offset, length)" % entry)
         record = obj.get("record")
 
         def run(card):
@@ -79,7 +75,7 @@ class CardRequests:
             try:
                 plan(entries)
             except ValueError as error:
-                raise _error(hostlink.BAD_REQUEST, str(error)) from None
+                raise LinkError(hostlink.BAD_REQUEST, str(error)) from None
             return card.read(entries)
 
         data = await self._with_card(run)
@@ -90,8 +86,8 @@ class CardRequests:
                 value = [event_fields(r) if isinstance(r, dict) else r for r in value]
                 if isinstance(record, int):
                     if not 1 <= record <= len(value):
-                        raise _error(hostlink.BAD_REQUEST, "%s has %d records, not %d"
-                                     % (key, len(value), record))
+                        raise LinkError(hostlink.BAD_REQUEST, "%s has %d records, not %d"
+                                        % (key, len(value), record))
                     out.update(value[record - 1])
                     continue
                 out[key] = value
@@ -103,13 +99,13 @@ class CardRequests:
         path = obj.get("file")
         info = hi.file_info(path) if isinstance(path, str) else None
         if info is None or info[1] != hi.BINARY:
-            raise _error(hostlink.BAD_REQUEST, "file: a binary file (DDF1/EF07, DF03/EE01.."
-                         "ED05) expected; read linear files with read")
+            raise LinkError(hostlink.BAD_REQUEST, "file: a binary file (DDF1/EF07, DF03/EE01.."
+                            "ED05) expected; read linear files with read")
         offset, length = obj.get("offset", 0), obj.get("length", 256)
         if not (isinstance(offset, int) and isinstance(length, int) and offset >= 0
                 and 0 < length <= _MAX_READ and offset + length <= info[2]):
-            raise _error(hostlink.BAD_REQUEST, "offset/length: 1..%d bytes inside the %d "
-                         "bytes of %s" % (_MAX_READ, info[2], path))
+            raise LinkError(hostlink.BAD_REQUEST, "offset/length: 1..%d bytes inside the %d "
+                            "bytes of %s" % (_MAX_READ, info[2], path))
 
         def run(card):
             card.authenticate(info[4])
@@ -130,11 +126,11 @@ class CardRequests:
 
         text = obj.get("time")
         if not isinstance(text, str) or len(text) != 14 or not text.isdigit():
-            raise _error(hostlink.BAD_REQUEST, "time: YYYYMMDDhhmmss expected")
+            raise LinkError(hostlink.BAD_REQUEST, "time: YYYYMMDDhhmmss expected")
         if int(text[0:4]) < _EARLIEST_YEAR:
-            raise _error(hostlink.BAD_REQUEST, "time %s is before this firmware was made (%d):"
-                         " the host's clock is wrong; set it right and send it again"
-                         % (text, _EARLIEST_YEAR))
+            raise LinkError(hostlink.BAD_REQUEST, "time %s is before this firmware was made (%d):"
+                            " the host's clock is wrong; set it right and send it again"
+                            % (text, _EARLIEST_YEAR))
         parts = [int(text[i:i + 2]) for i in range(4, 14, 2)]
         want = time.mktime((int(text[0:4]), parts[0], parts[1], parts[2], parts[3], parts[4],
                             0, 0))

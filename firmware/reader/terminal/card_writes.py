@@ -11,7 +11,8 @@ import reader
 from reader import hostlink
 from reader.cards import healthcard_items as hi
 from reader.cards import healthcard_records as hr
-from reader.terminal.card_requests import CardRequests, _error
+from reader.terminal.card_requests import CardRequests
+from reader.terminal.session import LinkError
 
 _BLACKLIST = "terminal.blacklist"
 
@@ -21,26 +22,26 @@ class CardWrites(CardRequests):
     async def write(self, obj):
         fields = obj.get("fields")
         if not isinstance(fields, dict) or not fields:
-            raise _error(hostlink.BAD_REQUEST, 'fields: {"FIELD": value, ...} expected')
+            raise LinkError(hostlink.BAD_REQUEST, 'fields: {"FIELD": value, ...} expected')
         values = []
         for name in fields:
             item = hi.item_by_field(name)
             if item is None:
-                raise _error(hostlink.BAD_REQUEST, "no item %r" % name)
+                raise LinkError(hostlink.BAD_REQUEST, "no item %r" % name)
             value = fields[name]
             if not isinstance(value, str):
-                raise _error(hostlink.BAD_REQUEST, "%s: text expected (CN digits, AN/B hex)"
-                             % name)
+                raise LinkError(hostlink.BAD_REQUEST, "%s: text expected (CN digits, AN/B hex)"
+                                % name)
             if item[3] != hi.CN:
                 try:
                     value = unhexlify(value)
                 except ValueError:
-                    raise _error(hostlink.BAD_REQUEST, "%s: AN/B values as hex" % name) \
+                    raise LinkError(hostlink.BAD_REQUEST, "%s: AN/B values as hex" % name) \
                         from None
             try:
                 hr.encode(item[3], value, item[2])
             except ValueError as error:
-                raise _error(hostlink.BAD_REQUEST, "%s: %s" % (name, error)) from None
+                raise LinkError(hostlink.BAD_REQUEST, "%s: %s" % (name, error)) from None
             values.append((name, value))
 
         def run(card):
@@ -53,7 +54,7 @@ class CardWrites(CardRequests):
     async def verify_pin(self, obj):
         pin = obj.get("pin")
         if not isinstance(pin, str) or not 4 <= len(pin) <= 12 or not pin.isdigit():
-            raise _error(hostlink.BAD_REQUEST, "pin: 4 to 12 digits as text")
+            raise LinkError(hostlink.BAD_REQUEST, "pin: 4 to 12 digits as text")
 
         def run(card):
             card.verify_pin(pin)
@@ -65,7 +66,7 @@ class CardWrites(CardRequests):
         old, new = obj.get("old"), obj.get("new")
         for value in (old, new):
             if not isinstance(value, str) or not 4 <= len(value) <= 12 or not value.isdigit():
-                raise _error(hostlink.BAD_REQUEST, "old/new: 4 to 12 digits as text")
+                raise LinkError(hostlink.BAD_REQUEST, "old/new: 4 to 12 digits as text")
 
         def run(card):
             card.change_pin(old, new)
@@ -82,7 +83,7 @@ class CardWrites(CardRequests):
         bl = self.t.blacklist()
         ids = obj.get("ids")
         if not isinstance(ids, list):
-            raise _error(hostlink.BAD_REQUEST, 'ids: a list of ID numbers expected')
+            raise LinkError(hostlink.BAD_REQUEST, 'ids: a list of ID numbers expected')
         try:
             if obj.get("first", True) or s.blacklist_update is None:
                 _end_update(s)
@@ -97,7 +98,7 @@ class CardWrites(CardRequests):
             w.commit()
         except BlacklistError as error:
             _end_update(s)
-            raise _error(hostlink.BAD_REQUEST, "blacklist: %s" % error) from None
+            raise LinkError(hostlink.BAD_REQUEST, "blacklist: %s" % error) from None
         bl.reload()
         return bl.status()
 
