@@ -119,6 +119,30 @@ def test_lost_ack_means_the_request_again_then_one_answer(peer_factory):
     assert len(gets) == 2 and gets[0] == gets[1]  # the same bytes again
 
 
+def test_a_parked_answer_comes_after_the_hosts_poke(peer_factory):
+    # the reader parks an answer whose tries all went unacknowledged until the host sends any
+    # good frame; a host waiting for that answer sends one (an ACK of message FF) each second
+    parked = []
+
+    def parking(peer, frame):
+        kind, seq, msg, payload = frame
+        if kind == H.REQUEST and msg == H.CONFIG_GET:
+            peer.ack(frame)
+            parked.append(seq)                 # the answer is "parked": nothing sent
+        elif kind == H.ACK and msg == 0xFF and parked:
+            peer.send(H.RESPONSE, parked.pop(), H.CONFIG_GET, {"terminal_id": "P"})
+        else:
+            answer_everything(peer, frame)
+
+    peer = peer_factory(parking)
+    with Reader(peer.url, timeout=5) as reader:
+        start = time.monotonic()
+        assert reader.config() == {"terminal_id": "P"}
+        assert 0.9 < time.monotonic() - start < 3
+    pokes = [f for f in peer.received if f[0] == H.ACK and f[2] == 0xFF]
+    assert pokes and pokes[0][1] == 0, pokes
+
+
 def test_a_repeated_answer_or_event_is_delivered_once(peer_factory):
     def twice(peer, frame):
         if frame[0] == H.REQUEST:

@@ -25,6 +25,13 @@ from .errors import DeviceError, LinkTimeout, NotConnected, ReaderError
 RAW_REPL_BANNER = b"raw REPL; CTRL-B to exit\r\n>"
 
 
+# While it waits for an answer the host sends this every POKE_S seconds: an ACK of message
+# FF, which acknowledges nothing (no message has that number) but is a good frame, and a
+# good frame makes the reader send an answer it had parked (docs/host-link.md).
+POKE_S = 1.0
+POKE = hostlink.encode(ACK, 0, 0xFF)
+
+
 class LinkSession:
     """The session machinery of `Reader`: port, receiving thread, acknowledged requests,
     events, reconnects and the REPL hand-off."""
@@ -292,7 +299,10 @@ class LinkSession:
                 if left <= 0:
                     raise LinkTimeout(f"the reader on {self.url} acknowledged {name} but did "
                                       "not answer in time")
-                self._cond.wait(left)
+                if not self._cond.wait(min(left, POKE_S)):
+                    # the reader parks an answer none of whose tries was acknowledged until
+                    # the host sends any good frame (docs/host-link.md): poke it
+                    self._write(POKE, quiet=True)
             kind, body = self._answers.pop((seq, msg))
         if kind == ERROR:
             raise DeviceError.from_body(body)
