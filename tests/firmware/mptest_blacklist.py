@@ -1,81 +1,186 @@
-# heapsize: 96k
+# heapsize: 256k
 # firmware: romfs
-# The offline blacklist store (reader.terminal.blacklist, docs in its module): packed form, text
-# lists, streamed writer with order checks, binary-search lookups on the file, status.
+# The offline blacklist store, format 2 (reader.terminal.blacklist, blacklist_build;
+# docs/blacklist-format.md): keys, the page layout on littlefs (one flash block of list data
+# per lookup), exact lookups, the encoder's round trip, format 1 still honoured.
+import gc
 import os
 
+import vfs
+from simflash import BLOCK_SIZE, NorFlash
+
+from reader.cards.idnumber import check_character
 from reader.terminal import blacklist as bl
+from reader.terminal import blacklist_build as bb
 
 TMP = os.getenv("MPTEST_TMP")
-SAMPLE = ("# comment\n410702198804302754\n\n410105199001011233  # withdrawn\n"
-          "410102197508084564\n41022219830225667X\n")
 
 
-def test_pack_keeps_numeric_order_and_round_trips():
-    ids = ["41022219830225667X", "410102197508084564", "410105199001011233",
-           "410702198804302754"]
-    packed = [bl.pack(i) for i in ids]
-    assert all(len(p) == 8 for p in packed)
-    assert sorted(packed) == [bl.pack(i) for i in sorted(ids)]
-    assert [bl.unpack(p) for p in packed] == ids
-    assert bl.pack(b"41022219830225667x") == bl.pack("41022219830225667X")
+class CountingFlash(NorFlash):
+    """The sim NOR flash, noting which blocks littlefs reads and how many bytes."""
+
+    def __init__(self, path, blocks):
+        super().__init__(path, blocks)
+        self.reads = None          # a list while counting
+
+    def readblocks(self, block, buf, offset=0):
+        if self.reads is not None:
+            self.reads.append((block, offset, len(buf)))
+        super().readblocks(block, buf, offset)
 
 
-def test_bad_id_is_refused_with_its_line():
+def _id(region, year, n):
+    first = "%06d%04d%02d%02d%03d" % (region, year, 1 + n % 12, 1 + n % 28, n % 1000)
+    return first + check_character(first)
+
+
+def _members(limit=2100):
+    # 3 regions, many birth dates: several pages, pages with more than one region
+    for i in range(limit):
+        yield _id((110101, 410102, 650102)[i // 700], 1940 + i % 70, (i % 700) * 7)
+
+
+def _mount(blocks=160):
+    image = TMP + "/bl.img"
     try:
-        bl.parse_text(["410702198804302754", "410702198804302755"])
-    except bl.BlacklistError as error:
-        assert "line 2" in str(error) and "check character" in str(error), str(error)
-    else:
-        raise AssertionError("a wrong check character was accepted")
-
-
-def test_replace_text_then_lookups_by_binary_search():
-    path = TMP + "/bl.bin"
-    store = bl.Blacklist(path)
-    assert store.status() == {"installed": False, "version": 0, "count": 0}
-    assert not store.contains("410702198804302754")
-    assert store.replace_text(SAMPLE.split("\n"), 7) == {"installed": True, "version": 7,
-                                                         "count": 4}
-    for id18 in ("410702198804302754", "41022219830225667X", "410102197508084564"):
-        assert store.contains(id18), id18
-    assert not store.contains("410105198503154213")
-    with open(path, "rb") as f:
-        raw = f.read()
-    assert raw[0:4] == b"HCBL" and len(raw) == 16 + 4 * 8
-    assert raw == bl.build(SAMPLE.split("\n"), 7)
-    again = bl.Blacklist(path)
-    assert again.status()["version"] == 7 and again.contains("410702198804302754")
-
-
-def test_writer_refuses_unsorted_input_and_keeps_the_old_list():
-    path = TMP + "/bl2.bin"
-    store = bl.Blacklist(path)
-    store.replace_text(["410702198804302754"], 1)
-    w = bl.Writer(path, 2)
-    w.add_id("410702198804302754")
+        os.remove(image)
+    except OSError:
+        pass
+    flash = CountingFlash(image, blocks)
+    vfs.VfsLfs2.mkfs(flash)
+    fs = vfs.VfsLfs2(flash)
     try:
-        w.add_id("410102197508084564")
+        vfs.umount("/fl")
+    except OSError:
+        pass
+    vfs.mount(fs, "/fl")
+    return flash
+
+
+def _build(path, ids, ehc=()):
+    keys = sorted(set(bl.key(i) for i in ids))
+    gc.collect()
+    with open(path, "wb") as f:
+        b = bb.Builder(f, BLOCK_SIZE)
+        for k in keys:
+            b.add(k)
+        for e in ehc:
+            b.add_ehc(e)
+        b.finish()
+        f.seek(0)
+        f.write(bb.header({"kind": 1, "version": 5, "count": b.count, "ehc_count": b.ehc_count,
+                           "id_pages": b.id_pages, "ehc_pages": b.ehc_pages,
+                           "body_size": b.body_size, "body_sha256": b.digest}))
+    return keys, b
+
+
+def test_keys_order_by_region_birth_date_sequence_and_derive_the_check():
+    assert bl.days(1850, 1, 1) == 0 and bl.days(2000, 3, 1) - bl.days(2000, 2, 28) == 2
+    assert bl.key("410702198804302754") == (410702 << 27) | (bl.days(1988, 4, 30) * 1000 + 275)
+    assert bl.key("41022219830225667X") == bl.key("41022219830225667x")
+    assert bl.key(_id(110101, 1940, 10)) < bl.key(_id(110101, 1940, 11)) < \
+        bl.key(_id(110102, 1850, 0))
+    for bad in ("410702198804302755", "41070219880430275", "410702198802302754"):
+        try:
+            bl.key(bad)
+        except bl.BlacklistError:
+            pass
+        else:
+            raise AssertionError("accepted " + bad)
+
+
+def test_page_offsets_follow_littlefs_blocks():
+    assert [bl.page_capacity(p, 4096) for p in range(1, 9)] == \
+        [4092, 4088, 4092, 4084, 4092, 4088, 4092, 4080]
+    total = 0
+    for p in range(0, 40):
+        assert bl.page_offset(p, 4096) == total, p
+        total += bl.page_capacity(p, 4096)
+
+
+def test_every_member_found_every_other_id_not_one_flash_block_of_data_per_lookup():
+    flash = _mount()
+    keys, b = _build("/fl/bl.bin", _members())
+    assert b.id_pages >= 2 and b.count == 2100, (b.id_pages, b.count)
+    store = bl.Blacklist("/fl/bl.bin")
+    assert store.status()["count"] == 2100 and store.error is None
+    worst = pointers = 0
+    store.contains(_id(110101, 1940, 0))          # opens the file: its directory entry
+    for n, i in enumerate(_members()):
+        if n % 7:
+            continue
+        flash.reads = []
+        assert store.contains(i), i
+        # list data comes from one block (reads of littlefs's cache size, 128 bytes);
+        # littlefs also reads skip-list pointers (read size, 32 bytes at offset 0) of the
+        # blocks on the way to it
+        data_blocks = set(r[0] for r in flash.reads if r[2] > 32)
+        worst = max(worst, len(data_blocks))
+        pointers = max(pointers, len([r for r in flash.reads if r[2] == 32]))
+    flash.reads = None
+    store.close()
+    assert worst == 1, worst
+    assert pointers <= 40, pointers
+    members = set(keys)
+    for n in range(0, 3000, 3):
+        other = _id(110101 + n % 3, 1941 + n % 60, n * 11 + 1)
+        assert store.contains(other) == (bl.key(other) in members), other
+    assert not store.contains("not an ID number")
+
+
+def test_the_encoder_round_trips_ids_and_ehc_ids():
+    _mount()
+    ehc = sorted(bytes((n * 37 + i) & 0xFF for i in range(32)) for n in range(150))
+    keys, b = _build("/fl/bl.bin", _members(900), ehc)
+    h = bl.parse_header(open("/fl/bl.bin", "rb").read(bl.HEADER_SIZE))
+    with open("/fl/bl.bin", "rb") as f:
+        assert list(bb.keys(f, h)) == keys
+        assert list(bb.ehc_ids(f, h)) == ehc
+    store = bl.Blacklist("/fl/bl.bin")
+    for e in ehc[::10]:
+        assert store.contains_ehc("".join("%02x" % x for x in e))
+    assert not store.contains_ehc("00" * 32)
+
+
+def test_the_encoder_refuses_keys_out_of_order():
+    b = bb.Builder(open(TMP + "/x.bin", "wb"))
+    b.add(bl.key("410702198804302754"))
+    try:
+        b.add(bl.key("410102197508084564"))
     except bl.BlacklistError as error:
-        assert "not above" in str(error)
+        assert "ascend" in str(error)
     else:
-        raise AssertionError("unsorted entry accepted")
-    w.abort()
-    store.reload()
-    assert store.status() == {"installed": True, "version": 1, "count": 1}
+        raise AssertionError("a key out of order was accepted")
 
 
-def test_many_entries_streamed_in_order_then_looked_up():
-    path = TMP + "/bl3.bin"
-    from reader.cards.idnumber import check_character
-    w = bl.Writer(path, 3)
-    for n in range(2000):
-        first = "41010519%02d0101%03d" % (50 + n // 1000, n % 1000)
-        w.add_id(first + check_character(first))
-    w.commit()
+def test_merge_applies_adds_and_removes_and_refuses_what_does_not_fit():
+    assert list(bb.merge([1, 3, 5], [2, 6], [3])) == [1, 2, 5, 6]
+    for old, adds, removes in (([1, 3], [3], []), ([1, 3], [], [2]), ([1], [], [9])):
+        try:
+            list(bb.merge(old, adds, removes))
+        except bl.BlacklistError:
+            pass
+        else:
+            raise AssertionError((old, adds, removes))
+
+
+def test_a_format_1_list_is_still_honoured():
+    from reader.terminal import blacklist_format1 as f1
+
+    path = TMP + "/f1.bin"
+    with open(path, "wb") as f:
+        f.write(f1.build(["410702198804302754", "41022219830225667X"], 4))
     store = bl.Blacklist(path)
-    assert store.status() == {"installed": True, "version": 3, "count": 2000}
-    for n in range(0, 2000, 97):
-        first = "41010519%02d0101%03d" % (50 + n // 1000, n % 1000)
-        assert store.contains(first + check_character(first)), first
-    assert not store.contains("410105198503154213")
+    assert store.contains("410702198804302754") and not store.contains("410102197508084564")
+    status = store.status()
+    assert status["format"] == 1 and status["version"] == 4 and status["count"] == 2
+
+
+def test_a_damaged_file_refuses_nobody_and_says_why():
+    _mount()
+    _build("/fl/bl.bin", _members(100))
+    with open("/fl/bl.bin", "ab") as f:
+        f.write(b"x")
+    store = bl.Blacklist("/fl/bl.bin")
+    assert not store.contains(_id(110101, 1940, 0))
+    assert "header says" in store.status()["error"] and not store.installed

@@ -1,45 +1,47 @@
-"""The offline blacklist store: one definition of its file format (docs/blacklist-format.md).
+"""The offline blacklist store, format 2: one definition of its keys, header, page layout and
+lookup (docs/blacklist-format.md; the builder is reader.terminal.blacklist_build, an update's
+checks reader.terminal.blacklist_update, format 1 reader.terminal.blacklist_format1).
 
-A file of 8-byte packed ID numbers, sorted ascending, after a 16-byte header:
+An ID number is the key (region << 27) | (day * 1000 + sequence): its region code (6 digits),
+its birth date as days since 1850-01-01 and its 3-digit sequence; the check character is
+derived, so keys and valid ID numbers map one to one (exact answers). A file is a 224-byte
+signed header in page 0, then pages of Elias-Fano coded keys, pages of whole 32-byte
+electronic health card IDs, and an index (each page's first key) that stays in RAM while the
+file is open. Page k is exactly littlefs's data area of the file's block k (page_offset), so a
+lookup reads one flash block of list data.
 
-    0  4  magic b"HCBL"
-    4  1  format version (1)
-    5  1  entry size (8)
-    6  2  reserved (00 00)
-    8  4  list version (big endian), given by the card management platform
-    12 4  entry count (big endian)
-
-`pack(id18)`: an 18-character ID number (MOD 11-2 checked) -> 8 bytes, struct ">II" of
-(int(first 9 digits), int(digits 10..17) * 11 + check value, X = 10). Byte order = numeric
-order of the ID, so the file is sorted as bytes.
-
-`Blacklist(path)`: `contains(id18)` by binary search over the file (16 + 8 bytes read per
-step, nothing loaded into RAM), `status()`. `Writer(path, version)` builds a new file from
-entries in ascending order (streamed: the host sorts, the reader only checks the order) and
-replaces the old file atomically on `commit()`. `parse_text(lines)` / `build(lines,
-version)`: a plain text list (one ID per line, `#` comments) -> packed entries / file bytes
-(the host tools use them; the reader uses them for small lists).
+`Blacklist(path)`: `contains(id18)`, `contains_ehc(id_hex)`, `status()`; a missing file is an
+empty list, a damaged one says so in `error` and refuses nobody.
 """
 
-import os
 import struct
 
 from micropython import const
 
 PATH = "/blacklist.bin"
 MAGIC = b"HCBL"
-FORMAT = const(1)
-ENTRY = const(8)
-HEADER = const(16)
-_TMP = ".tmp"
+FORMAT = const(2)
+HEADER = ">4sBBH14I32s32s32s"      # the signed statement (160 bytes), then a 64-byte signature
+STATEMENT = const(160)
+HEADER_SIZE = const(224)
+RSPAN = const(109573000)           # days 1850-01-01 .. 2149-12-31, times 1000 sequences
 
 
 class BlacklistError(ValueError):
     pass
 
 
-def pack(id18):
-    """The 8-byte packed form of a valid 18-character ID number (BlacklistError otherwise)."""
+def days(year, month, day):
+    """Days since 1850-01-01 of a civil date (proleptic Gregorian)."""
+    year -= month <= 2
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 675639
+
+
+def key(id18):
+    """The key of a valid 18-character ID number (BlacklistError otherwise)."""
     from reader.cards.idnumber import validate  # transient: not held by this module
 
     if isinstance(id18, (bytes, bytearray)):
@@ -47,168 +49,238 @@ def pack(id18):
     ok, reason = validate(id18)
     if not ok:
         raise BlacklistError("ID number %r: %s" % (id18, reason))
-    last = id18[17]
-    check = 10 if last in "Xx" else ord(last) - 48
-    return struct.pack(">II", int(id18[0:9]), int(id18[9:17]) * 11 + check)
+    day = days(int(id18[6:10]), int(id18[10:12]), int(id18[12:14]))
+    if not 0 <= day < RSPAN // 1000:
+        raise BlacklistError("ID number %r: birth year outside 1850-2149" % id18)
+    return (int(id18[0:6]) << 27) | (day * 1000 + int(id18[14:17]))
 
 
-def unpack(entry):
-    """8 packed bytes -> the 18-character ID number."""
-    hi, lo = struct.unpack(">II", entry)
-    check = lo % 11
-    return "%09d%08d%s" % (hi, lo // 11, "X" if check == 10 else chr(48 + check))
+def page_offset(page, size):
+    """File offset of page `page` (littlefs CTZ layout: block k > 0 of a file starts with
+    ctz(k) + 1 pointers of 4 bytes; docs/blacklist-format.md)."""
+    if page == 0:
+        return 0
+    k = page - 1
+    ones = 0
+    while k:
+        ones += k & 1
+        k >>= 1
+    return size + (page - 1) * (size - 8) + 4 * ones
 
 
-def header(version, count):
-    return MAGIC + struct.pack(">BBHII", FORMAT, ENTRY, 0, version, count)
+def page_capacity(page, size):
+    if page == 0:
+        return size
+    k, pointers = page, 1
+    while not k & 1:
+        k >>= 1
+        pointers += 1
+    return size - 4 * pointers
 
 
-def parse_text(lines):
-    """Lines of a text list -> sorted, de-duplicated packed entries (a list of bytes).
-    Blank lines and `#` comments are skipped; a bad ID raises BlacklistError with its line."""
-    entries = []
-    n = 0
-    for line in lines:
-        n += 1
-        if isinstance(line, (bytes, bytearray)):
-            line = bytes(line).decode()
-        text = line.split("#", 1)[0].strip()
-        if not text:
-            continue
-        try:
-            entries.append(pack(text))
-        except BlacklistError as error:
-            raise BlacklistError("line %d: %s" % (n, error)) from None
-    entries.sort()
-    out = []
-    for e in entries:
-        if not out or out[-1] != e:
-            out.append(e)
-    return out
-
-
-def build(lines, version):
-    """A whole blacklist file (bytes) from the lines of a text list."""
-    entries = parse_text(lines)
-    return header(version, len(entries)) + b"".join(entries)
-
-
-class Writer:
-    """Writes a new list to `path + ".tmp"`, entries in strictly ascending order; `commit()`
-    checks the count and renames it over `path` (a power cut keeps the old list)."""
-
-    def __init__(self, path, version):
-        if not isinstance(version, int) or not 0 <= version <= 0xFFFFFFFF:
-            raise BlacklistError("version must be an integer 0..4294967295")
-        self.path = path
-        self.version = version
-        self.count = 0
-        self._last = None
-        self._f = open(path + _TMP, "wb")
-        self._f.write(header(version, 0))
-
-    def add(self, entry):
-        if len(entry) != ENTRY:
-            raise BlacklistError("entry of %d bytes, expected 8" % len(entry))
-        if self._last is not None and entry <= self._last:
-            raise BlacklistError("entry %d (%s) is not above the one before: send the list "
-                                 "sorted (reader.terminal.blacklist.pack order), without duplicates"
-                                 % (self.count + 1, unpack(entry)))
-        self._f.write(entry)
-        self._last = bytes(entry)
-        self.count += 1
-
-    def add_id(self, id18):
-        self.add(pack(id18))
-
-    def commit(self):
-        f = self._f
-        f.seek(0)
-        f.write(header(self.version, self.count))
-        f.close()
-        self._f = None
-        os.rename(self.path + _TMP, self.path)
-
-    def abort(self):
-        if self._f is not None:
-            self._f.close()
-            self._f = None
-        try:
-            os.remove(self.path + _TMP)
-        except OSError:
-            pass
+def parse_header(raw):
+    """The header's fields as a dict (BlacklistError when it is not a format 2 header)."""
+    if len(raw) < HEADER_SIZE or raw[0:4] != MAGIC or raw[4] != FORMAT or raw[5] not in (1, 2):
+        raise BlacklistError("not a blacklist of format %d" % FORMAT)
+    v = struct.unpack(HEADER, raw[0:STATEMENT])
+    return {"kind": v[2], "version": v[4], "issued": v[5], "expires": v[6], "count": v[7],
+            "ehc_count": v[8], "id_pages": v[9], "ehc_pages": v[10], "page_size": v[11],
+            "body_size": v[12], "base_version": v[13], "delta": v[14:18], "body_sha256": v[18],
+            "base_sha256": v[19], "delta_sha256": v[20]}
 
 
 class Blacklist:
-    """The installed list. `contains()` keeps the file closed between lookups; a missing
-    file is an empty list of version 0 (status says "installed": False)."""
+    """The installed list, its index in RAM (6 bytes per ID page, 8 per eHC page)."""
 
     def __init__(self, path=PATH):
         self.path = path
-        self._buf = bytearray(HEADER)
-        self._entry = bytearray(ENTRY)
-        self.version = 0
-        self.count = 0
+        self.version = self.count = self.ehc_count = self.issued = 0
         self.installed = False
         self.error = None
-        self.reload()
-
-    def reload(self):
-        self.version = self.count = 0
-        self.installed = False
-        self.error = None
+        self.format = FORMAT
+        self._h = self._f = None
+        self._index = b""
+        self._buf = bytearray(32)
         try:
-            with open(self.path, "rb") as f:
-                n = f.readinto(self._buf)
-                size = f.seek(0, 2)
+            f = open(path, "rb")
         except OSError:
             return
-        b = self._buf
-        if n != HEADER or b[0:4] != MAGIC or b[4] != FORMAT or b[5] != ENTRY:
-            self.error = "%s is not a blacklist file of format %d" % (self.path, FORMAT)
+        with f:
+            raw = f.read(HEADER_SIZE)
+            size = f.seek(0, 2)
+            if raw[0:4] == MAGIC and len(raw) > 4 and raw[4] == 1:
+                self.format = 1
+            else:
+                self._open(f, raw, size)
+
+    def _open(self, f, raw, size):
+        try:
+            h = parse_header(raw)
+        except BlacklistError as error:
+            self.error = "%s: %s" % (self.path, error)
             return
-        _f, _e, _r, version, count = struct.unpack(">BBHII", b[4:16])
-        if size != HEADER + count * ENTRY:
-            self.error = "%s holds %d bytes, its header says %d entries" % (
-                self.path, size, count)
+        if size != h["page_size"] + h["body_size"]:
+            self.error = "%s holds %d bytes, its header says %d" % (
+                self.path, size, h["page_size"] + h["body_size"])
             return
-        self.version, self.count, self.installed = version, count, True
+        pages = h["id_pages"] + h["ehc_pages"]
+        f.seek(page_offset(1 + pages, h["page_size"]))
+        self._index = f.read(6 * h["id_pages"] + 8 * h["ehc_pages"])
+        self._h = h
+        self.version, self.count, self.issued = h["version"], h["count"], h["issued"]
+        self.ehc_count, self.installed = h["ehc_count"], True
 
     def status(self):
-        out = {"installed": self.installed, "version": self.version, "count": self.count}
+        out = {"installed": self.installed, "version": self.version, "count": self.count,
+               "ehc_count": self.ehc_count, "issued": self.issued, "format": self.format}
+        if self.format == 1:
+            from reader.terminal.blacklist_format1 import status
+
+            out.update(status(self.path))
         if self.error:
             out["error"] = self.error
         return out
 
     def contains(self, id18):
-        """True when the ID number is on the list (binary search over the file)."""
-        if not self.count:
+        """True when the ID number is on the list (an invalid one never is: lists hold only
+        valid ID numbers)."""
+        try:
+            k = key(id18)
+        except BlacklistError:
             return False
-        key = pack(id18)
-        lo, hi = 0, self.count
-        entry = self._entry
-        with open(self.path, "rb") as f:
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                f.seek(HEADER + mid * ENTRY)
-                f.readinto(entry)
-                if entry == key:
-                    return True
-                if entry < key:
-                    lo = mid + 1
-                else:
-                    hi = mid
+        if self.format == 1:
+            from reader.terminal.blacklist_format1 import contains
+
+            return contains(self.path, id18)
+        h = self._h
+        if h is None or not h["id_pages"]:
+            return False
+        page = _find(self._index, 0, h["id_pages"], 6, k.to_bytes(6, "big"))
+        if page < 0:
+            return False
+        return _in_page(self._file(), page_offset(1 + page, h["page_size"]), k, self._buf)
+
+    def _file(self):
+        """The list's file, opened at the first lookup and kept open (no directory lookup
+        per check) until close()."""
+        if self._f is None:
+            self._f = open(self.path, "rb")
+        return self._f
+
+    def close(self):
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+    def contains_ehc(self, ehc_id):
+        """True when the electronic health card ID (64 hex characters) is on the list."""
+        h = self._h
+        if self.format == 1 or h is None or not h["ehc_pages"]:
+            return False
+        from binascii import unhexlify
+
+        want = unhexlify(ehc_id)
+        base = 6 * h["id_pages"]
+        page = _find(self._index, base, h["ehc_pages"], 8, want[0:8])
+        if page < 0:
+            return False
+        buf, f = self._buf, self._file()
+        at = page_offset(1 + h["id_pages"] + page, h["page_size"])
+        f.seek(at)
+        f.readinto(memoryview(buf)[0:2])
+        lo, hi = 0, buf[0] << 8 | buf[1]
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            f.seek(at + 2 + 32 * mid)
+            f.readinto(buf)
+            if buf == want:
+                return True
+            if buf < want:
+                lo = mid + 1
+            else:
+                hi = mid
         return False
 
-    def replace_text(self, lines, version):
-        """Install a text list (small lists: sorted in RAM)."""
-        w = Writer(self.path, version)
-        try:
-            for e in parse_text(lines):
-                w.add(e)
-            w.commit()
-        except Exception:
-            w.abort()
-            raise
-        self.reload()
-        return self.status()
+
+def _find(index, base, n, width, want):
+    """The last of `n` index entries (`width` bytes from `base`) <= `want`; -1 if none."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        at = base + mid * width
+        if index[at:at + width] <= want:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo - 1
+
+
+def _bits(f, at, bit, width, buf):
+    """`width` bits (<= 32) of the file from bit `bit` after byte offset `at`, MSB first; reads
+    only the bytes that hold them (never past the page)."""
+    n = ((bit & 7) + width + 7) >> 3
+    f.seek(at + (bit >> 3))
+    f.readinto(memoryview(buf)[0:n])
+    return (int.from_bytes(buf[0:n], "big") >> (8 * n - (bit & 7) - width)) & ((1 << width) - 1)
+
+
+def _in_page(f, at, k, buf):
+    """Whether key `k` is in the Elias-Fano page at file offset `at` (layout in
+    docs/blacklist-format.md): its region in the page's table, then the high part's bucket
+    in the upper bits, then the low parts of that bucket."""
+    f.seek(at)
+    f.readinto(memoryview(buf)[0:12])
+    regions, m, low_bits, first, span = buf[0], buf[1] << 8 | buf[2], buf[3], \
+        int.from_bytes(buf[4:8], "big"), int.from_bytes(buf[8:12], "big")
+    table = f.read(3 * regions)
+    region = (k >> 27).to_bytes(3, "big")
+    j = 0
+    while j < regions and table[3 * j:3 * j + 3] != region:
+        j += 1
+    if j == regions:
+        return False
+    v = j * RSPAN + (k & 0x7FFFFFF) - first
+    if v < 0 or v > span:
+        return False
+    lows = at + 12 + 3 * regions
+    uppers = lows + (m * low_bits + 7) // 8
+    total = m + (span >> low_bits)                  # upper bits: m ones, span >> L zeros
+    left = (total + 7) >> 3
+    high, low = v >> low_bits, v & ((1 << low_bits) - 1)
+    # the bucket of `high` starts after the high-th zero of the upper bits: whole bytes
+    # are skipped while their zeros fall short of it, then bit by bit
+    pos = zeros = 0
+    f.seek(uppers)
+    while left:
+        n = f.readinto(memoryview(buf)[0:min(left, 32)])
+        left -= n
+        for i in range(n):
+            b = buf[i]
+            z = 8 - _ONES[b]
+            if zeros + z < high:
+                zeros += z
+                pos += 8
+                continue
+            for bit in range(8):
+                if zeros == high:
+                    return _bucket(f, uppers, lows, pos, total, (high, low, low_bits), buf)
+                if not b & (0x80 >> bit):
+                    zeros += 1
+                pos += 1
+    return False
+
+
+def _bucket(f, uppers, lows, pos, total, want, buf):
+    """Scan the ones from upper bit `pos` (the bucket of `high`), comparing low parts."""
+    high, low, low_bits = want
+    while pos < total and _bits(f, uppers, pos, 1, buf):
+        here = _bits(f, lows, (pos - high) * low_bits, low_bits, buf) if low_bits else 0
+        if here == low:
+            return True
+        if here > low:
+            return False
+        pos += 1
+    return False
+
+
+_ONES = bytes(bin(i).count("1") for i in range(256))

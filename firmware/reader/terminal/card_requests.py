@@ -14,6 +14,7 @@ from binascii import hexlify
 
 from micropython import const
 
+import reader
 from reader import hostlink
 from reader.cards import healthcard_items as hi
 from reader.terminal.flow import event_fields
@@ -117,7 +118,12 @@ class CardRequests:
 
     # -- blacklist --------------------------------------------------------------------------
     async def blacklist_status(self, obj):
-        return self.t.blacklist().status()
+        """The installed list, and the download of an update while one is open."""
+        status = self.t.blacklist_status()
+        update = reader.call("terminal.blacklist_update", "progress", self.t.blacklist().path)
+        if update:
+            status["update"] = update
+        return status
 
     # -- clock ------------------------------------------------------------------------------
     async def set_time(self, obj):

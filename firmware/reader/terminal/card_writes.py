@@ -1,8 +1,7 @@
 """The host's writes to the card, its PIN requests and blacklist updates (docs/host-link.md
 write, verify-pin, change-pin, blacklist-update): `CardWrites`, CardRequests plus these,
-imported for such a request and let go after it. A blacklist update sent in chunks keeps its
-writer in the session and holds reader.terminal.blacklist in RAM until its last chunk
-(`reader.hold`), so the writer's classes stay the ones a tap imports.
+imported for such a request and let go after it. A blacklist update keeps its state in its
+download file on the flash (reader.terminal.blacklist_update), none in RAM between chunks.
 """
 
 from binascii import unhexlify
@@ -14,7 +13,7 @@ from reader.cards import healthcard_records as hr
 from reader.terminal.card_requests import CardRequests
 from reader.terminal.session import LinkError
 
-_BLACKLIST = "terminal.blacklist"
+_UPDATE = "terminal.blacklist_update"
 
 
 class CardWrites(CardRequests):
@@ -75,41 +74,12 @@ class CardWrites(CardRequests):
         return await self._with_card(run, writer=True)
 
     async def blacklist_update(self, obj):
-        """{"version": n, "ids": [...], "first": true, "last": true}: one or more chunks of
-        ID numbers in ascending packed order (docs/blacklist-format.md)."""
-        from reader.terminal.blacklist import BlacklistError, Writer
+        """A signed list or delta in chunks: begin (its header), data (base64 at an offset),
+        commit, abort (reader.terminal.blacklist_update; docs/host-link.md)."""
+        from reader.terminal.blacklist import BlacklistError
 
-        s = self.session
-        bl = self.t.blacklist()
-        ids = obj.get("ids")
-        if not isinstance(ids, list):
-            raise LinkError(hostlink.BAD_REQUEST, 'ids: a list of ID numbers expected')
+        path = self.t.blacklist().path
         try:
-            if obj.get("first", True) or s.blacklist_update is None:
-                _end_update(s)
-                s.blacklist_update = Writer(bl.path, obj.get("version"))
-                reader.hold(_BLACKLIST)
-            w = s.blacklist_update
-            for id18 in ids:
-                w.add_id(id18)
-            if not obj.get("last", True):
-                return {"received": w.count}
-            _end_update(s, w)
-            w.commit()
+            return reader.call(_UPDATE, "serve", self.session, obj, path)
         except BlacklistError as error:
-            _end_update(s)
             raise LinkError(hostlink.BAD_REQUEST, "blacklist: %s" % error) from None
-        bl.reload()
-        return bl.status()
-
-
-def _end_update(session, keep=None):
-    """The session's blacklist update ends: its file is removed unless it is `keep` (about to
-    be committed), and reader.terminal.blacklist may leave RAM again."""
-    writer = session.blacklist_update
-    if writer is None:
-        return
-    session.blacklist_update = None
-    reader.release(_BLACKLIST)
-    if writer is not keep:
-        writer.abort()

@@ -276,8 +276,14 @@ class Terminal:
         self.let_go()          # the read is done: its code leaves before the blacklist's comes
         body.update(event_fields(data))
         ident = data.get("SFZH") or data.get("KH")
+        blacklist = self.blacklist()
+        body["blacklist_stale"] = stale = self.blacklist_stale(blacklist)
+        if stale and self.config.get("stale_blacklist") == "refuse":
+            return self._finish(start, body, "refused", "blacklist_stale",
+                                "the offline blacklist is missing or older than %d hours: "
+                                "let the host install a current one (hcterm blacklist push)"
+                                % self.config.get("blacklist_max_age_h"))
         if ident:
-            blacklist = self.blacklist()
             if blacklist.contains(ident):
                 return self._finish(start, body, "refused", "blacklisted",
                                     "the ID number is on the offline blacklist (version %d)"
@@ -295,6 +301,27 @@ class Terminal:
                 return self._finish(start, body, "refused", "expired",
                                     "the card expired on %s" % expiry)
         return self._finish(start, body, "ok", None, None)
+
+    def utc(self):
+        """Seconds since 1970 UTC by the reader's clock (China Standard Time, UTC+8), or None
+        while it is not set."""
+        if not self.clock_set:
+            return None
+        return time.time() + self.clock_offset - 28800 + (
+            946684800 if time.gmtime(0)[0] == 2000 else 0)
+
+    def blacklist_stale(self, blacklist):
+        """No list, or one issued longer ago than the setting blacklist_max_age_h (by the
+        clock; while it is not set, only a missing list counts as stale)."""
+        now = self.utc()
+        return not blacklist.installed or (now is not None and now - blacklist.issued >
+                                           self.config.get("blacklist_max_age_h", 0) * 3600)
+
+    def blacklist_status(self):
+        blacklist = self.blacklist()
+        status = blacklist.status()
+        status["stale"] = self.blacklist_stale(blacklist)
+        return status
 
     def set_clock(self, offset):
         """The host set the clock: `offset` seconds added to time.time(); trusted from now."""

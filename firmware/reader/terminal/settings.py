@@ -22,6 +22,14 @@
 |              |      |         | (no set-time since boot): "accept" it with            |
 |              |      |         | expiry_checked false in the event, or "refuse" it     |
 |              |      |         | (reason clock_not_set)                                |
+| blacklist_key | str | ""      | the blacklist platform's SM2 public key (128 hex: x,  |
+|              |      |         | y); lists are refused until it is set (provisioned at |
+|              |      |         | manufacturing; never a private key)                   |
+| blacklist_max_age_h | int | 168 | a list issued longer ago (hours, 1-8760) is stale:  |
+|              |      |         | self-test and every tap event say blacklist_stale     |
+| stale_blacklist | str | "accept" | a tap while the list is stale: "accept" it with    |
+|              |      |         | blacklist_stale true, or "refuse" it (reason          |
+|              |      |         | blacklist_stale)                                      |
 
 The settings are a plain dict the session keeps (`session.config`); this module is transient:
 imported to load them at start and to store a change, then let go.
@@ -30,7 +38,8 @@ imported to load them at start and to store a change, then let go.
                                                                      # file was not used
     reader.call("terminal.settings", "store", path, values, changes)
 
-`store` checks every change before it stores any (ValueError names the bad one), writes the
+`store` checks every change before it stores any (blacklist_key is set once: provisioned,
+then a host cannot change it) (ValueError names the bad one), writes the
 file through a temporary name, so a power cut leaves the old or the new file, never half of
 one, then updates `values` in place (whoever holds the dict sees the change).
 """
@@ -41,7 +50,8 @@ import os
 PATH = "/config.json"
 DEFAULTS = {"terminal_id": "", "department": "", "read_profile": "identity", "beeper": True,
             "flow": "fast", "heap_probe": False, "host_slot_idle_s": 30,
-            "unchecked_expiry": "accept"}
+            "unchecked_expiry": "accept", "blacklist_key": "", "blacklist_max_age_h": 168,
+            "stale_blacklist": "accept"}
 
 
 def load(path=PATH):
@@ -65,6 +75,11 @@ def store(path, values, changes):
     `values`; returns `values`. ValueError (a bad change) or OSError (the flash) changes
     nothing."""
     check(changes)
+    key = values.get("blacklist_key")
+    if key and changes.get("blacklist_key", key) != key:
+        raise ValueError("blacklist_key is provisioned: a host cannot change it (that would let "
+                         "any program install its own list); re-provision the reader's "
+                         "configuration to change it")
     new = dict(values)
     new.update(changes)
     tmp = path + ".tmp"
@@ -101,6 +116,10 @@ def check_one(name, value):
         if not isinstance(value, int) or value is True or value is False \
                 or not 1 <= value <= 3600:
             raise ValueError("host_slot_idle_s must be a whole number of seconds, 1-3600")
+    elif name == "blacklist_max_age_h":
+        if not isinstance(value, int) or value is True or value is False \
+                or not 1 <= value <= 8760:
+            raise ValueError("blacklist_max_age_h must be a whole number of hours, 1-8760")
     elif not isinstance(value, str):
         raise ValueError("%s must be text" % name)
     elif name == "terminal_id":
@@ -113,5 +132,9 @@ def check_one(name, value):
         raise ValueError("read_profile must be one of %s" % ", ".join(PROFILES))
     elif name == "flow" and value not in FLOWS:
         raise ValueError("flow must be one of %s" % ", ".join(FLOWS))
-    elif name == "unchecked_expiry" and value not in EXPIRY_POLICIES:
-        raise ValueError("unchecked_expiry must be one of %s" % ", ".join(EXPIRY_POLICIES))
+    elif name in ("unchecked_expiry", "stale_blacklist") and value not in EXPIRY_POLICIES:
+        raise ValueError("%s must be one of %s" % (name, ", ".join(EXPIRY_POLICIES)))
+    elif name == "blacklist_key" and value and (
+            len(value) != 128 or any(c not in "0123456789abcdefABCDEF" for c in value)):
+        raise ValueError("blacklist_key must be the platform's SM2 public key, 128 hex "
+                         "characters (x then y), or empty")
