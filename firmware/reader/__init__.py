@@ -49,7 +49,7 @@ TRANSIENT = (
     b"\ncards healthcard healthcard_files healthcard_write healthcard_items healthcard_records"
     b" healthcard_errors idnumber vendor_flow qrcode psam_admin"
     b"\nterminal blacklist qr_scan settings feedback devices selftest requests device_requests"
-    b" card_requests card_writes"
+    b" card_requests card_writes sm3 sm2"
     b"\n"
 )
 _held = {}      # name -> how many holders keep it
