@@ -48,8 +48,8 @@ TRANSIENT = (
     b"\nchips pn532_control sam_activation qr_scanner"
     b"\ncards healthcard healthcard_files healthcard_write healthcard_items healthcard_records"
     b" healthcard_errors idnumber vendor_flow qrcode psam_admin"
-    b"\nterminal blacklist blacklist_update blacklist_build blacklist_format1 qr_scan settings"
-    b" feedback devices selftest requests device_requests card_requests card_writes"
+    b"\nterminal blacklist blacklist_update blacklist_build blacklist_format1 sm3 sm2 qr_scan"
+    b" settings feedback devices selftest requests device_requests card_requests card_writes"
     b"\n"
 )
 _held = {}      # name -> how many holders keep it
