@@ -38,10 +38,14 @@ module("reader/cards/psam_admin.py", opt=3)
 module("reader/cards/qrcode.py", opt=3)
 module("reader/cards/vendor_flow.py", opt=3)
 
-# terminal: the flow, blacklist, settings, feedback, devices (opens the board's chip), the
+# terminal: the flow, blacklist (its store, builder, updates with their SM2/SM3 signature
+# check, format 1 still read), settings, feedback, devices (opens the board's chip), the
 # self-test, and the host link (server, session, requests)
 module("reader/terminal/__init__.py", opt=3)
 module("reader/terminal/blacklist.py", opt=3)
+module("reader/terminal/blacklist_build.py", opt=3)
+module("reader/terminal/blacklist_format1.py", opt=3)
+module("reader/terminal/blacklist_update.py", opt=3)
 module("reader/terminal/card_requests.py", opt=3)
 module("reader/terminal/card_writes.py", opt=3)
 module("reader/terminal/device_requests.py", opt=3)
@@ -54,6 +58,8 @@ module("reader/terminal/requests.py", opt=3)
 module("reader/terminal/selftest.py", opt=3)
 module("reader/terminal/session.py", opt=3)
 module("reader/terminal/settings.py", opt=3)
+module("reader/terminal/sm2.py", opt=3)
+module("reader/terminal/sm3.py", opt=3)
 
 # the entry point
 module("reader/main.py", opt=3)

@@ -72,8 +72,7 @@ def id_number(k):
 def _body(entries):
     out = io.BytesIO()
     b = bb.Builder(out, PAGE_SIZE)
-    for k in entries.keys:
-        b.add(k)
+    b.add_ids(bb.ListSource(entries.keys))
     for e in entries.ehc:
         b.add_ehc(e)
     b.finish()
@@ -178,6 +177,8 @@ def push(reader, data, progress=None):
     start = h["page_size"] if h["kind"] == 1 else bl.HEADER_SIZE
     body = data[start:]
     answer = reader.blacklist_update({"begin": _b64(data[:bl.HEADER_SIZE])})
+    if answer.get("already"):
+        return answer
     update, at = answer["update"], answer["received"]
     if answer["total"] != len(body):
         raise ListError(f"the reader expects a body of {answer['total']} bytes, the file has "

@@ -62,8 +62,7 @@ def _build(path, ids, ehc=()):
     gc.collect()
     with open(path, "wb") as f:
         b = bb.Builder(f, BLOCK_SIZE)
-        for k in keys:
-            b.add(k)
+        b.add_ids(bb.ListSource(keys))
         for e in ehc:
             b.add_ehc(e)
         b.finish()
@@ -144,9 +143,8 @@ def test_the_encoder_round_trips_ids_and_ehc_ids():
 
 def test_the_encoder_refuses_keys_out_of_order():
     b = bb.Builder(open(TMP + "/x.bin", "wb"))
-    b.add(bl.key("410702198804302754"))
     try:
-        b.add(bl.key("410102197508084564"))
+        b.add_ids(bb.ListSource([bl.key("410702198804302754"), bl.key("410102197508084564")]))
     except bl.BlacklistError as error:
         assert "ascend" in str(error)
     else:

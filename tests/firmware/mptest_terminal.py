@@ -123,8 +123,16 @@ def test_without_a_set_clock_expiry_is_unchecked_and_the_policy_decides():
 
 def test_blacklisted_id_is_refused():
     path = TMP + "/bl.bin"
+    from reader.terminal import blacklist_build as bb
+
+    with open(path, "wb") as f:
+        b = bb.Builder(f)
+        b.add_ids(bb.ListSource([bl.key("410105198503154213")]))
+        b.finish()
+        f.seek(0)
+        f.write(bb.header({"kind": 1, "version": 7, "count": 1, "id_pages": 1,
+                           "body_size": b.body_size, "body_sha256": b.digest}))
     store = bl.Blacklist(path)
-    store.replace_text(["410105198503154213"], 7)
     (msg, body), _ = tap(dict(DATA), blacklist=store)
     assert (body["status"], body["reason"]) == ("refused", "blacklisted")
     assert "version 7" in body["message"]

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from hcterm.commands.demo import blacklist_ids, install_blacklist, set_clock
+from hcterm.commands.demo import install_blacklist, set_clock
 from hcterm.emulator import samples
 from hcterm.emulator.cardimage import WORD_FIELDS
 from hcterm.link import DeviceError, Reader, ReaderError
@@ -165,7 +165,9 @@ def test_feedback_is_recorded_for_each_outcome(vr_reader):
 
 def test_blacklist_status_and_set_time(vr_reader):
     _, reader = vr_reader
-    assert reader.blacklist_status() == {"installed": True, "version": 1, "count": 4}
+    status = reader.blacklist_status()
+    assert (status["installed"], status["version"], status["count"], status["stale"]) == \
+        (True, 1, 4, False)
     assert set_clock(reader, time.mktime((2026, 1, 2, 3, 4, 5, 0, 0, -1))) == \
         {"today": "20260102", "clock_set": True}
     try:
@@ -181,50 +183,3 @@ def test_blacklist_status_and_set_time(vr_reader):
         assert event["reason"] == "expired", event
     finally:
         set_clock(reader)
-
-
-def test_chunked_blacklist_update_with_a_tap_between_chunks(vr_reader):
-    # the reader lets its blacklist module go after each tap; an update sent in chunks keeps
-    # its writer, and a bad entry in a later chunk is still a bad request, the old list kept
-    vr, reader = vr_reader
-    ids = blacklist_ids(samples.blacklist_path())
-    assert reader.blacklist_update({"version": 7, "ids": ids[:2], "first": True,
-                                    "last": False}) == {"received": 2}
-    event, _ = tap(vr, reader, "adult")
-    assert event["status"] == "ok", event
-    vr.devices.remove()
-    reader.next_event(timeout=5)
-    try:
-        reader.blacklist_update({"version": 7, "ids": [ids[1]], "first": False, "last": True})
-    except ReaderError as error:
-        assert error.code == hostlink.BAD_REQUEST and "not above the one before" in str(error)
-    else:
-        raise AssertionError("an entry out of order was accepted")
-    assert reader.blacklist_status() == {"installed": True, "version": 1, "count": 4}
-    assert reader.blacklist_update({"version": 7, "ids": ids[:2], "first": True,
-                                    "last": False}) == {"received": 2}
-    event, _ = tap(vr, reader, "child")
-    vr.devices.remove()
-    reader.next_event(timeout=5)
-    try:
-        assert reader.blacklist_update({"version": 7, "ids": ids[2:], "first": False,
-                                        "last": True})["count"] == 4
-        assert reader.blacklist_status() == {"installed": True, "version": 7, "count": 4}
-    finally:
-        install_blacklist(reader)                  # version 1 again for the other tests
-
-
-def test_blacklist_format_vectors_of_the_doc():
-    from pathlib import Path
-
-    from reader.terminal import blacklist as bl
-
-    doc = (Path(__file__).parents[2] / "docs" / "blacklist-format.md").read_text()
-    block = doc.split("```blacklist-vectors\n", 1)[1].split("```", 1)[0]
-    lines = [line.split() for line in block.strip().splitlines()]
-    for id18, packed in lines[:2]:
-        assert bl.pack(id18).hex().upper() == packed
-        assert bl.unpack(bytes.fromhex(packed)) == id18
-    assert lines[2] == ["header", "1", "4", bl.header(1, 4).hex().upper()]
-    with open(samples.blacklist_path(), encoding="utf-8") as f:
-        assert bl.build(f, 1).hex().upper() == lines[3][1]

@@ -184,14 +184,16 @@ class Blacklist:
         page = _find(self._index, base, h["ehc_pages"], 8, want[0:8])
         if page < 0:
             return False
-        buf, f = self._buf, self._file()
-        at = page_offset(1 + h["id_pages"] + page, h["page_size"])
-        f.seek(at)
-        f.readinto(memoryview(buf)[0:2])
-        lo, hi = 0, buf[0] << 8 | buf[1]
+        buf, f, size = self._buf, self._file(), h["page_size"]
+        at = page_offset(1 + h["id_pages"] + page, size)
+        before = 0                            # IDs on the eHC pages before this one
+        for p in range(page):
+            before += page_capacity(1 + h["id_pages"] + p, size) // 32
+        lo = 0
+        hi = min(page_capacity(1 + h["id_pages"] + page, size) // 32, h["ehc_count"] - before)
         while lo < hi:
             mid = (lo + hi) >> 1
-            f.seek(at + 2 + 32 * mid)
+            f.seek(at + 32 * mid)
             f.readinto(buf)
             if buf == want:
                 return True

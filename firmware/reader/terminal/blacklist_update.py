@@ -8,7 +8,8 @@ replaced in one step, a rename, and only when the whole body checks against the 
 digest and the header's signature checks with the platform's key (setting blacklist_key):
 a power cut at any moment leaves the old list or the new one.
 
-    serve(session, obj, path) -> answer dict; BlacklistError(reason) for a refusal
+The host link's blacklist-status and blacklist-update requests are served here (not with
+the card requests: an update needs no card application in RAM).
 """
 
 import hashlib
@@ -19,6 +20,27 @@ from reader.terminal.blacklist import (HEADER_SIZE, STATEMENT, Blacklist, Blackl
                                        parse_header)
 
 _SLACK = 3 * 4096    # littlefs needs a few blocks of its own beside a new file
+
+
+def blacklist_status(session, obj):
+    """The installed list (its staleness too), and the open download, if any."""
+    t = session.terminal
+    status = t.blacklist_status()
+    update = progress(t.blacklist().path)
+    if update:
+        status["update"] = update
+    return status
+
+
+def blacklist_update(session, obj):
+    """begin (the signed header), data (base64 at an offset), commit, abort."""
+    from reader import hostlink
+    from reader.terminal.session import LinkError
+
+    try:
+        return serve(session, obj, session.terminal.blacklist().path)
+    except BlacklistError as error:
+        raise LinkError(hostlink.BAD_REQUEST, "blacklist: %s" % error) from None
 
 
 def serve(session, obj, path):
@@ -99,10 +121,12 @@ def check_header(session, raw, installed):
     if raw[STATEMENT:HEADER_SIZE] == bytes(64):
         raise BlacklistError("the list is not signed: sign it with the platform's key "
                              "(hcterm blacklist sign)")
-    from reader import call
+    from reader import call, let_go
 
-    if not call("terminal.sm2", "verify", unhexlify(key), raw[0:STATEMENT],
-                raw[STATEMENT:HEADER_SIZE]):
+    good = call("terminal.sm2", "verify", unhexlify(key), raw[0:STATEMENT],
+                raw[STATEMENT:HEADER_SIZE])
+    let_go("terminal.sm3")                  # sm2's import of it goes too
+    if not good:
         raise BlacklistError("the signature does not verify with the platform's key: the "
                              "list was altered or signed with another key")
     if h["page_size"] != 4096:
@@ -128,6 +152,11 @@ def _begin(session, raw, path):
         raise BlacklistError("begin: the %d-byte header expected, got %d bytes"
                              % (HEADER_SIZE, len(raw)))
     installed = Blacklist(path)
+    if installed._h and installed._h["body_sha256"] == parse_header(raw)["body_sha256"] \
+            and installed.version == parse_header(raw)["version"]:
+        status = installed.status()
+        status["already"] = True          # this very list is in force: nothing to send
+        return status
     h = check_header(session, raw, installed)
     new = path + ".new"
     old_h, old_raw = _open_update(new, quiet=True)
@@ -144,8 +173,10 @@ def _begin(session, raw, path):
                              "(a delta needs room for the list it makes too)" % (need, free))
     with open(new, "wb") as f:
         f.write(raw)
-        if h["kind"] == 1:
-            f.write(bytes(h["page_size"] - HEADER_SIZE))
+        if h["kind"] == 1:                  # the rest of the header page: zeros
+            zeros = bytes(32)
+            for _ in range((h["page_size"] - HEADER_SIZE) // 32):
+                f.write(zeros)
     return {"update": _id(raw), "received": 0, "total": _total(h)}
 
 
@@ -207,9 +238,8 @@ def _apply_delta(new, h, raw, path):
             raise BlacklistError("the installed list is not the delta's base: send a full list")
         b = bb.Builder(out, h["page_size"])
         try:
-            for k in bb.merge(bb.keys(old, old_h), _entries(delta, HEADER_SIZE, 6, d[0]),
-                              _entries(delta, HEADER_SIZE + 6 * d[0], 6, d[1])):
-                b.add(k)
+            b.add_ids(bb.DeltaSource(old, old_h, delta, HEADER_SIZE, d[0],
+                                     HEADER_SIZE + 6 * d[0], d[1]))
             at = HEADER_SIZE + 6 * (d[0] + d[1])
             for e in bb.merge(bb.ehc_ids(old, old_h), _entries(delta, at, 32, d[2], True),
                               _entries(delta, at + 32 * d[2], 32, d[3], True)):
@@ -221,18 +251,20 @@ def _apply_delta(new, h, raw, path):
             raise
         out.seek(0)
         out.write(raw)
+    from reader import let_go
+
+    let_go("terminal.blacklist_build")
     if b.digest != h["body_sha256"] or b.count != h["count"]:
         _remove(tmp)
         raise BlacklistError("the list the delta makes does not match its signed digest: "
                              "send a full list")
 
 
-def _entries(f, at, width, n, raw=False):
-    """`n` entries of `width` bytes from offset `at` (ID keys as ints, eHC IDs as bytes)."""
+def _entries(f, at, width, n, raw=True):
+    """`n` eHC IDs of 32 bytes from offset `at` of the delta."""
     for i in range(n):
         f.seek(at + width * i)
-        e = f.read(width)
-        yield e if raw else int.from_bytes(e, "big")
+        yield f.read(width)
 
 
 def _remove(name):

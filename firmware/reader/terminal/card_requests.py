@@ -1,7 +1,7 @@
-"""The host's card, blacklist and clock requests, served by the terminal between its polls
-(docs/host-link.md messages read, read-file, blacklist-status, set-time here; write,
-verify-pin, change-pin, blacklist-update in reader.terminal.card_writes, which a read does not
-load; docs/terminal-flow.md "Host requests").
+"""The host's card and clock requests, served by the terminal between its polls
+(docs/host-link.md messages read, read-file, set-time here; write, verify-pin, change-pin in
+reader.terminal.card_writes, which a read does not load; blacklist-status and -update in
+reader.terminal.blacklist_update; docs/terminal-flow.md "Host requests").
 
 Each card request takes the terminal's chip lock, activates the card in the field (no card:
 error no-card), runs reader.cards.healthcard (powered up, SAM DF01) and releases the card. Values go
@@ -14,7 +14,6 @@ from binascii import hexlify
 
 from micropython import const
 
-import reader
 from reader import hostlink
 from reader.cards import healthcard_items as hi
 from reader.terminal.flow import event_fields
@@ -115,15 +114,6 @@ class CardRequests:
 
         data = await self._with_card(run)
         return {"data": hexlify(data).decode().upper()}
-
-    # -- blacklist --------------------------------------------------------------------------
-    async def blacklist_status(self, obj):
-        """The installed list, and the download of an update while one is open."""
-        status = self.t.blacklist_status()
-        update = reader.call("terminal.blacklist_update", "progress", self.t.blacklist().path)
-        if update:
-            status["update"] = update
-        return status
 
     # -- clock ------------------------------------------------------------------------------
     async def set_time(self, obj):

@@ -1,7 +1,6 @@
-"""The host's writes to the card, its PIN requests and blacklist updates (docs/host-link.md
-write, verify-pin, change-pin, blacklist-update): `CardWrites`, CardRequests plus these,
-imported for such a request and let go after it. A blacklist update keeps its state in its
-download file on the flash (reader.terminal.blacklist_update), none in RAM between chunks.
+"""The host's writes to the card and its PIN requests (docs/host-link.md write, verify-pin,
+change-pin): `CardWrites`, CardRequests plus these, imported for such a request and let go
+after it.
 """
 
 from binascii import unhexlify
@@ -13,7 +12,6 @@ from reader.cards import healthcard_records as hr
 from reader.terminal.card_requests import CardRequests
 from reader.terminal.session import LinkError
 
-_UPDATE = "terminal.blacklist_update"
 
 
 class CardWrites(CardRequests):
@@ -72,14 +70,3 @@ class CardWrites(CardRequests):
             return {}
 
         return await self._with_card(run, writer=True)
-
-    async def blacklist_update(self, obj):
-        """A signed list or delta in chunks: begin (its header), data (base64 at an offset),
-        commit, abort (reader.terminal.blacklist_update; docs/host-link.md)."""
-        from reader.terminal.blacklist import BlacklistError
-
-        path = self.t.blacklist().path
-        try:
-            return reader.call(_UPDATE, "serve", self.session, obj, path)
-        except BlacklistError as error:
-            raise LinkError(hostlink.BAD_REQUEST, "blacklist: %s" % error) from None

@@ -22,6 +22,8 @@ Every failure is an ERROR answer with a code of hostlink.ERRORS and a message sa
 failed and what to do; nothing is answered with a success it did not achieve.
 """
 
+import gc
+
 import reader
 from reader import VERSION, hostlink
 from reader.errors import ReaderError, table_line
@@ -44,7 +46,8 @@ _CHIP = (hostlink.POWER_ON, hostlink.POWER_OFF, hostlink.APDU)
 # _CARD a method of CardRequests (reader.terminal.card_requests; CardWrites for _WRITES).
 _DEVICE = b"\x00\x01\x02\x03\x04\x10\x11\x12\x30\x70"
 _CARD = b"\x05\x20\x21\x22\x23\x24\x40\x41"
-_WRITES = ("write", "verify_pin", "change_pin", "blacklist_update")   # reader.terminal.card_writes
+_WRITES = ("write", "verify_pin", "change_pin")   # reader.terminal.card_writes; blacklist-*:
+# reader.terminal.blacklist_update
 
 
 async def serve(h, msg, payload):
@@ -108,6 +111,12 @@ async def _device(h, name, obj):
 async def _card(h, name, obj):
     if h.terminal is None:
         raise LinkError(hostlink.NOT_SUPPORTED, _NO_TERMINAL)
+    if name.startswith("blacklist"):        # the store's own code, no card application
+        gc.collect()
+        try:
+            return reader.call("terminal.blacklist_update", name, h, obj)
+        finally:
+            h.terminal.let_go()
     if name in _WRITES:
         from reader.terminal.card_writes import CardWrites as Requests
     else:

@@ -122,9 +122,10 @@ def check_one(name, value):
             raise ValueError("blacklist_max_age_h must be a whole number of hours, 1-8760")
     elif not isinstance(value, str):
         raise ValueError("%s must be text" % name)
-    elif name == "terminal_id":
-        if not 0 < len(value) <= 32 or any(c not in _ID_CHARS for c in value):
-            raise ValueError("terminal_id must be 1-32 characters of A-Z a-z 0-9 - _")
+    elif name == "terminal_id":           # "" (the default): not given yet
+        if len(value) > 32 or any(c not in _ID_CHARS for c in value):
+            raise ValueError("terminal_id must be 1-32 characters of A-Z a-z 0-9 - _, or "
+                             "empty")
     elif name == "department":
         if len(value) > 32:
             raise ValueError("department must be at most 32 characters")

@@ -16,8 +16,8 @@ import json
 import sys
 from pathlib import Path
 
-from reader.terminal import blacklist as bl
 
+from .. import blacklist_files
 from ..emulator import samples
 from ..sim import boards as sim_boards
 from ..sim.virtualreader import DEFAULT_BOARD, DEFAULT_HEAP, SimError, VirtualReader
@@ -88,23 +88,33 @@ def national_event(event):
     return to_national(event)
 
 
-def blacklist_ids(path):
-    """The ID numbers of a text blacklist, in the packed order the reader wants."""
-    with open(path, encoding="utf-8") as f:
-        return [bl.unpack(entry) for entry in bl.parse_text(f)]
+def provision_demo_key(reader):
+    """Give a reader without a platform key the demo platform's public key (a reader that has
+    another one keeps it: the push then says the signature does not verify)."""
+    if not reader.config().get("blacklist_key"):
+        reader.set_config(blacklist_key=samples.DEMO_PUBLIC_KEY)
+
+
+def signed_list(path=None, version=BLACKLIST_VERSION, **fields):
+    """A text blacklist as a format 2 list signed with the demo platform's key."""
+    text = Path(path or samples.blacklist_path()).read_text(encoding="utf-8")
+    data = blacklist_files.build_list(blacklist_files.read_list(text), version, **fields)
+    return blacklist_files.sign(data, samples.DEMO_PLATFORM_KEY)
 
 
 def install_blacklist(reader, path=None, version=BLACKLIST_VERSION):
-    """Send a text blacklist to the reader (docs/blacklist-format.md): its status after."""
-    ids = blacklist_ids(path or samples.blacklist_path())
-    return reader.blacklist_update({"version": version, "ids": ids})
+    """Sign a text blacklist with the demo platform's key and push it to the reader
+    (docs/blacklist-format.md), provisioning the demo key first: its status after."""
+    provision_demo_key(reader)
+    return blacklist_files.push(reader, signed_list(path, version))
 
 
 def set_clock(reader, when=None):
-    """The reader's clock to the host's local time (`when`: a Unix timestamp; default now)."""
+    """The reader's clock (China Standard Time) to `when` (a Unix timestamp; default now)."""
     import datetime
 
-    return reader.set_time(datetime.datetime.fromtimestamp(when) if when else None)
+    return reader.set_time(datetime.datetime.fromtimestamp(when, datetime.timezone.utc)
+                           if when else None)
 
 
 class Demo:

@@ -48,11 +48,16 @@ class Reader(LinkSession, NationalInterface):
         return self.request(hostlink.CONFIG_GET)
 
     def set_time(self, when=None):
-        """Set the reader's clock (used for the card-expiry check) to `when` (a datetime;
-        default: the host's local time now). Returns the reader's answer ({"today"})."""
+        """Set the reader's clock (card expiry, the blacklist's age) to `when` (a datetime;
+        default now). The reader keeps China Standard Time (UTC+8, what a card's dates
+        mean): an aware datetime is converted to it, a naive one is taken as that time.
+        Returns the reader's answer ({"today"})."""
         import datetime
 
-        when = when or datetime.datetime.now()
+        china = datetime.timezone(datetime.timedelta(hours=8))
+        when = when or datetime.datetime.now(china)
+        if when.tzinfo is not None:
+            when = when.astimezone(china)
         return self.request(hostlink.SET_TIME, {"time": when.strftime("%Y%m%d%H%M%S")})
 
     def set_config(self, **settings):
