@@ -10,10 +10,9 @@ import pytest
 from hcterm.commands.demo import install_blacklist, set_clock
 from hcterm.emulator import samples
 from hcterm.emulator.cardimage import WORD_FIELDS
-from hcterm.link import DeviceError, Reader, ReaderError
+from hcterm.link import DeviceError, Reader
 from hcterm.link.fields import to_national
 from hcterm.sim.virtualreader import VirtualReader
-from reader import hostlink
 
 CARD_FIELDS = ("KH", "XM", "XB", "MZ", "CSRQ", "SFZH", "KYXQ")
 STATIC_QR = "E1EA526EEFCB84EF4A1704F5EEC0278EDA5CDB591104EBB27234BBE846225063:1"

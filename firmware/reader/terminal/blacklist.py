@@ -98,7 +98,7 @@ class Blacklist:
         self.installed = False
         self.error = None
         self.format = FORMAT
-        self._h = self._f = None
+        self._pages = self._f = None       # (page size, ID pages, eHC pages)
         self._index = b""
         self._buf = bytearray(32)
         try:
@@ -114,21 +114,20 @@ class Blacklist:
                 self._open(f, raw, size)
 
     def _open(self, f, raw, size):
-        try:
-            h = parse_header(raw)
-        except BlacklistError as error:
-            self.error = "%s: %s" % (self.path, error)
+        # the fields a lookup needs, read in place (no dict of the header kept per tap)
+        if len(raw) < HEADER_SIZE or raw[0:4] != MAGIC or raw[4] != FORMAT:
+            self.error = "%s: not a blacklist of format %d" % (self.path, FORMAT)
             return
-        if size != h["page_size"] + h["body_size"]:
-            self.error = "%s holds %d bytes, its header says %d" % (
-                self.path, size, h["page_size"] + h["body_size"])
+        version, issued, _expires, count, ehc, id_pages, ehc_pages, page, body = \
+            struct.unpack_from(">9I", raw, 8)
+        if size != page + body:
+            self.error = "%s holds %d bytes, its header says %d" % (self.path, size, page + body)
             return
-        pages = h["id_pages"] + h["ehc_pages"]
-        f.seek(page_offset(1 + pages, h["page_size"]))
-        self._index = f.read(6 * h["id_pages"] + 8 * h["ehc_pages"])
-        self._h = h
-        self.version, self.count, self.issued = h["version"], h["count"], h["issued"]
-        self.ehc_count, self.installed = h["ehc_count"], True
+        f.seek(page_offset(1 + id_pages + ehc_pages, page))
+        self._index = f.read(6 * id_pages + 8 * ehc_pages)
+        self._pages = (page, id_pages, ehc_pages)
+        self.version, self.count, self.issued, self.ehc_count = version, count, issued, ehc
+        self.installed = True
 
     def status(self):
         out = {"installed": self.installed, "version": self.version, "count": self.count,
@@ -152,13 +151,13 @@ class Blacklist:
             from reader.terminal.blacklist_format1 import contains
 
             return contains(self.path, id18)
-        h = self._h
-        if h is None or not h["id_pages"]:
+        if self._pages is None:
             return False
-        page = _find(self._index, 0, h["id_pages"], 6, k.to_bytes(6, "big"))
+        size, id_pages, _ = self._pages
+        page = _find(self._index, 0, id_pages, 6, k.to_bytes(6, "big"))
         if page < 0:
             return False
-        return _in_page(self._file(), page_offset(1 + page, h["page_size"]), k, self._buf)
+        return _in_page(self._file(), page_offset(1 + page, size), k, self._buf)
 
     def _file(self):
         """The list's file, opened at the first lookup and kept open (no directory lookup
@@ -174,23 +173,22 @@ class Blacklist:
 
     def contains_ehc(self, ehc_id):
         """True when the electronic health card ID (64 hex characters) is on the list."""
-        h = self._h
-        if self.format == 1 or h is None or not h["ehc_pages"]:
+        if self._pages is None:
             return False
+        size, id_pages, ehc_pages = self._pages
         from binascii import unhexlify
 
         want = unhexlify(ehc_id)
-        base = 6 * h["id_pages"]
-        page = _find(self._index, base, h["ehc_pages"], 8, want[0:8])
+        page = _find(self._index, 6 * id_pages, ehc_pages, 8, want[0:8])
         if page < 0:
             return False
-        buf, f, size = self._buf, self._file(), h["page_size"]
-        at = page_offset(1 + h["id_pages"] + page, size)
+        buf, f = self._buf, self._file()
+        at = page_offset(1 + id_pages + page, size)
         before = 0                            # IDs on the eHC pages before this one
         for p in range(page):
-            before += page_capacity(1 + h["id_pages"] + p, size) // 32
+            before += page_capacity(1 + id_pages + p, size) // 32
         lo = 0
-        hi = min(page_capacity(1 + h["id_pages"] + page, size) // 32, h["ehc_count"] - before)
+        hi = min(page_capacity(1 + id_pages + page, size) // 32, self.ehc_count - before)
         while lo < hi:
             mid = (lo + hi) >> 1
             f.seek(at + 32 * mid)

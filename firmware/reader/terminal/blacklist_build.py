@@ -15,6 +15,7 @@ removes)` is the sorted merge of a delta's eHC IDs.
 
 import hashlib
 import struct
+
 from micropython import const
 
 from reader.terminal.blacklist import RSPAN, BlacklistError, page_capacity, page_offset

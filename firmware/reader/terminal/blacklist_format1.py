@@ -14,9 +14,11 @@ _ENTRY = const(8)
 
 def pack(id18):
     """The 8-byte packed form: first 9 digits, then digits 10-17 x 11 + check value (X = 10)."""
-    from reader.terminal.blacklist import key  # validates the ID number
+    from reader.cards.idnumber import validate
 
-    key(id18)
+    ok, reason = validate(id18)
+    if not ok:
+        raise ValueError("ID number %r: %s" % (id18, reason))
     last = id18[17]
     check = 10 if last in "Xx" else ord(last) - 48
     return struct.pack(">II", int(id18[0:9]), int(id18[9:17]) * 11 + check)

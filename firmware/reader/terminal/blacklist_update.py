@@ -16,8 +16,13 @@ import hashlib
 import os
 from binascii import a2b_base64, hexlify, unhexlify
 
-from reader.terminal.blacklist import (HEADER_SIZE, STATEMENT, Blacklist, BlacklistError,
-                                       parse_header)
+from reader.terminal.blacklist import (
+    HEADER_SIZE,
+    STATEMENT,
+    Blacklist,
+    BlacklistError,
+    parse_header,
+)
 
 _SLACK = 3 * 4096    # littlefs needs a few blocks of its own beside a new file
 
@@ -152,7 +157,7 @@ def _begin(session, raw, path):
         raise BlacklistError("begin: the %d-byte header expected, got %d bytes"
                              % (HEADER_SIZE, len(raw)))
     installed = Blacklist(path)
-    if installed._h and installed._h["body_sha256"] == parse_header(raw)["body_sha256"] \
+    if installed.installed and installed.format == 2 and _installed(path)[64:96] == raw[64:96] \
             and installed.version == parse_header(raw)["version"]:
         status = installed.status()
         status["already"] = True          # this very list is in force: nothing to send
@@ -265,6 +270,12 @@ def _entries(f, at, width, n, raw=True):
     for i in range(n):
         f.seek(at + width * i)
         yield f.read(width)
+
+
+def _installed(path):
+    """The installed list's statement (its header's first 160 bytes)."""
+    with open(path, "rb") as f:
+        return f.read(STATEMENT)
 
 
 def _remove(name):

@@ -5,13 +5,11 @@ after it.
 
 from binascii import unhexlify
 
-import reader
 from reader import hostlink
 from reader.cards import healthcard_items as hi
 from reader.cards import healthcard_records as hr
 from reader.terminal.card_requests import CardRequests
 from reader.terminal.session import LinkError
-
 
 
 class CardWrites(CardRequests):

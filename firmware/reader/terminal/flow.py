@@ -283,11 +283,12 @@ class Terminal:
                                 "the offline blacklist is missing or older than %d hours: "
                                 "let the host install a current one (hcterm blacklist push)"
                                 % self.config.get("blacklist_max_age_h"))
-        if ident:
-            if blacklist.contains(ident):
-                return self._finish(start, body, "refused", "blacklisted",
-                                    "the ID number is on the offline blacklist (version %d)"
-                                    % blacklist.version)
+        listed = ident and blacklist.contains(ident)
+        blacklist.close()
+        if listed:
+            return self._finish(start, body, "refused", "blacklisted",
+                                "the ID number is on the offline blacklist (version %d)"
+                                % blacklist.version)
         expiry = data.get("KYXQ")
         if expiry:
             body["expiry_checked"] = self.clock_set

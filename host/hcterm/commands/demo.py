@@ -16,7 +16,6 @@ import json
 import sys
 from pathlib import Path
 
-
 from .. import blacklist_files
 from ..emulator import samples
 from ..sim import boards as sim_boards
