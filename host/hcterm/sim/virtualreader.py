@@ -60,7 +60,7 @@ class SimError(RuntimeError):
 class VirtualReader:
     def __init__(self, board=DEFAULT_BOARD, flash=None, card=None, port_link=None,
                  control=None, heapsize=DEFAULT_HEAP, sam=None, pace=False,
-                 from_source=False):
+                 from_source=False, format_flash=False):
         info = boards.describe(board)
         if not info["sim"]:
             raise SimError(f"{board} is a real board: flash it with `hcterm flash`; "
@@ -78,6 +78,7 @@ class VirtualReader:
             except ControlInUse as error:
                 raise SimError(str(error)) from None
         self.from_source = from_source
+        self.format_flash = format_flash   # format a flash image that does not mount
         self.rom_image = None
         self._rundir = Path(tempfile.mkdtemp(prefix="hcterm-sim-"))
         self.flash_image = Path(flash) if flash else self._rundir / "flash.img"
@@ -127,6 +128,8 @@ class VirtualReader:
             "HCTERM_FLASH_IMAGE": str(self.flash_image.resolve()),
             "HCTERM_SIM_DIR": self.bus.directory,
         })
+        if self.format_flash:
+            env["HCTERM_FLASH_FORMAT"] = "1"
         slave = self.usb.firmware_slave
         self.process = subprocess.Popen(
             micropython_command(BOARDS_DIR / boards.COMMON / "simboot.py",
@@ -173,6 +176,26 @@ class VirtualReader:
             return (f"the firmware process exited (status {self.process.returncode})"
                     + (f": {last[0].strip()}" if last else ""))
         return None
+
+    def boot_state(self):
+        """"booted" once the firmware printed its SELFTEST line, None while it boots, else
+        why it did not boot, as a sentence (out of memory, exited, an error at boot)."""
+        head = bytes(self.usb.firmware_head) if self.usb else b""
+        if b"SELFTEST " in head:
+            return "booted"
+        problem = self.failure()
+        if problem:
+            return problem
+        if b"Traceback (most recent call last)" in head:
+            return "the firmware stopped with an error at boot: " + self.last_lines(1)[0]
+        return None
+
+    def last_lines(self, count=8):
+        """The firmware's last `count` non-empty output lines (REPL prompts left out)."""
+        lines = [line.strip() for line in self.firmware_output().splitlines()]
+        lines = [line for line in lines if line and not line.startswith((">>>", "MicroPython",
+                                                                         "Type \"help"))]
+        return lines[-count:] or ["(no output)"]
 
     def open_reader(self, open_timeout=30, **kwargs):
         """A link.Reader on this reader's port, once its firmware answers hello; SimError
