@@ -200,7 +200,17 @@ class LinkServer:
                 await self._req_ready.wait()
                 continue
             seq, msg, payload = self._requests.pop(0)
-            kind, obj = await self.dispatch(msg, payload)
+            try:
+                kind, obj = await self.dispatch(msg, payload)
+            except MemoryError:
+                # what the request took is freed with its frames: answer it, serve the next
+                payload = None
+                kind, obj = ERROR, error_body(
+                    hostlink.INTERNAL, "reader busy: out of memory serving this request; "
+                    "retry, with a smaller request if it persists", "memory")
+            except Exception as error:  # noqa: BLE001 - the worker must not die
+                kind, obj = ERROR, error_body(
+                    hostlink.INTERNAL, "%s: %s" % (type(error).__name__, error))
             self.send(kind, msg, obj, seq)
 
     async def serve(self):

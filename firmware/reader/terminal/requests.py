@@ -56,8 +56,8 @@ async def serve(h, msg, payload):
     try:
         obj = hostlink.unpack(payload)
     except ValueError as error:
-        return ERROR, error_body(hostlink.BAD_REQUEST, "payload is not a JSON object "
-                                 "(%s)" % error)
+        return ERROR, error_body(hostlink.BAD_REQUEST, "payload refused: %s; a request "
+                                 "is one small JSON object (docs/host-link.md)" % error)
     try:
         if msg in _CHIP and h.chip_lock is not None:
             async with h.chip_lock:
