@@ -26,29 +26,16 @@ def _rom():
         "", ".frozen", "/rom/firmware", "/rom/boards/" + _BOARD, "/rom/boards/sim-common", "/lib"]
 
 
-def _blank(flash):
-    """Every block erased (0xFF): a new chip (or image)."""
-    buf = bytearray(simflash.BLOCK_SIZE)
-    erased = b"\xff" * simflash.BLOCK_SIZE
-    for block in range(flash.block_count):
-        flash.readblocks(block, buf)
-        if buf != erased:
-            return False
-    return True
-
-
 def _mount():
     rom, path = _rom()
     flash = simflash.NorFlash(_IMAGE, 256)  # 1 MiB, created erased on first boot
     try:
         fs = vfs.VfsLfs2(flash)
     except OSError:
-        # a blank chip: format it, as a board's _boot.py does on first boot; anything else
-        # holds data (or is not a flash image): formatted only when asked (hcterm sim --format)
-        if not _blank(flash) and os.getenv("HCTERM_FLASH_FORMAT") != "1":
-            raise OSError("sim flash: the image %s does not mount as littlefs and is not "
-                          "blank: not formatted (its data would be lost); start hcterm sim "
-                          "with --format to format it, or give another --flash" % _IMAGE) \
+        # a blank chip: format it, as a board's _boot.py does on first boot; an image that
+        # holds something else only when asked (the host says which: HCTERM_FLASH_FORMAT)
+        if os.getenv("HCTERM_FLASH_FORMAT") != "1":
+            raise OSError("sim flash: the image does not mount as littlefs and is not blank") \
                 from None
         vfs.VfsLfs2.mkfs(flash)
         fs = vfs.VfsLfs2(flash)

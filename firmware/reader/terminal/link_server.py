@@ -202,15 +202,11 @@ class LinkServer:
             seq, msg, payload = self._requests.pop(0)
             try:
                 kind, obj = await self.dispatch(msg, payload)
-            except MemoryError:
-                # what the request took is freed with its frames: answer it, serve the next
+            except MemoryError:   # (serve answers every other failure itself)
+                # what the request took went with its frames: answer it, serve the next
                 payload = None
-                kind, obj = ERROR, error_body(
-                    hostlink.INTERNAL, "reader busy: out of memory serving this request; "
-                    "retry, with a smaller request if it persists", "memory")
-            except Exception as error:  # noqa: BLE001 - the worker must not die
-                kind, obj = ERROR, error_body(
-                    hostlink.INTERNAL, "%s: %s" % (type(error).__name__, error))
+                kind, obj = ERROR, error_body(hostlink.INTERNAL,
+                                              "reader busy: out of memory; retry")
             self.send(kind, msg, obj, seq)
 
     async def serve(self):

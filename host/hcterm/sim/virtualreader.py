@@ -57,6 +57,20 @@ class SimError(RuntimeError):
     pass
 
 
+def _blank(image):
+    """No image yet, or every byte erased (0xFF): a new flash chip, formatted at boot. An
+    image that holds anything else and does not mount is formatted only with --format
+    (checked here: the firmware's heap has no room for the check)."""
+    try:
+        with open(image, "rb") as f:
+            while chunk := f.read(65536):
+                if chunk.count(0xFF) != len(chunk):
+                    return False
+    except FileNotFoundError:
+        pass
+    return True
+
+
 class VirtualReader:
     def __init__(self, board=DEFAULT_BOARD, flash=None, card=None, port_link=None,
                  control=None, heapsize=DEFAULT_HEAP, sam=None, pace=False,
@@ -128,8 +142,8 @@ class VirtualReader:
             "HCTERM_FLASH_IMAGE": str(self.flash_image.resolve()),
             "HCTERM_SIM_DIR": self.bus.directory,
         })
-        if self.format_flash:
-            env["HCTERM_FLASH_FORMAT"] = "1"
+        if self.format_flash or _blank(self.flash_image):
+            env["HCTERM_FLASH_FORMAT"] = "1"   # simboot formats it if it does not mount
         slave = self.usb.firmware_slave
         self.process = subprocess.Popen(
             micropython_command(BOARDS_DIR / boards.COMMON / "simboot.py",
@@ -186,6 +200,10 @@ class VirtualReader:
         problem = self.failure()
         if problem:
             return problem
+        if b"does not mount as littlefs" in head:
+            return (f"the flash image {self.flash_image} does not mount as littlefs and is not "
+                    "blank: not formatted (its data would be lost); start hcterm sim with "
+                    "--format to format it, or give another --flash")
         if b"Traceback (most recent call last)" in head:
             return "the firmware stopped with an error at boot: " + self.last_lines(1)[0]
         return None
