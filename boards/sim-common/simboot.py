@@ -32,7 +32,11 @@ def _mount():
     try:
         fs = vfs.VfsLfs2(flash)
     except OSError:
-        # a blank chip: format it, as a board's _boot.py does on first boot
+        # a blank chip: format it, as a board's _boot.py does on first boot; an image that
+        # holds something else only when asked (the host says which: HCTERM_FLASH_FORMAT)
+        if os.getenv("HCTERM_FLASH_FORMAT") != "1":
+            raise OSError("sim flash: the image does not mount as littlefs and is not blank") \
+                from None
         vfs.VfsLfs2.mkfs(flash)
         fs = vfs.VfsLfs2(flash)
     vfs.umount("/")

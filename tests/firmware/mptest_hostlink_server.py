@@ -209,3 +209,61 @@ def test_a_session_without_its_self_test_report_says_so():
     report = gone.report()
     assert report["ok"] is None and "cannot be read" in report["error"], report
     assert gone.report_ok is None
+
+
+def test_hostile_payloads_are_refused_on_their_raw_bytes():
+    import gc
+
+    deep = b'{"files":' + b"[" * 500 + b"]" * 500 + b"}"          # 1 KiB, 500 arrays
+    wide = b'{"a":[' + b",".join(b"1" for _ in range(300)) + b"]}"
+    tricky = b'{"s":"' + b"[" * 300 + b'\\"' + b"[" * 300 + b'"}'   # brackets in a string
+    from reader.terminal import requests
+
+    def serve(payload):
+        return asyncio.run(requests.serve(None, H.CONFIG_GET, payload))
+
+    for payload, words in ((deep, "nested deeper than 6"), (wide, "more than 256 values")):
+        gc.collect()
+        before = gc.mem_alloc()
+        kind, body = serve(payload)
+        assert kind == H.ERROR and body["code"] == H.BAD_REQUEST, body
+        assert words in body["message"] and "payload refused" in body["message"], body
+        assert gc.mem_alloc() - before < 2048, gc.mem_alloc() - before   # not ~38 KB
+    for payload in (tricky, b'{"a":[[[{"b":[1,2]}]]]}'):   # brackets in a string; 6 levels
+        kind, body = serve(payload)
+        assert "payload refused" not in body.get("message", ""), body
+
+
+def test_a_memory_error_answers_its_request_and_the_worker_goes_on():
+    calls = []
+
+    async def dispatch(msg, payload):
+        calls.append(msg)
+        if len(calls) == 1:
+            hog = [bytearray(1024) for _ in range(100000)]   # more than the heap
+            return H.RESPONSE, {"n": len(hog)}
+        return H.RESPONSE, {"ok": 1}
+
+    async def scenario(port, server):
+        for seq in (1, 2, 3):
+            port.send(H.encode(H.REQUEST, seq, H.INFO, b"{}"))
+            await asyncio.sleep_ms(60)
+            ack, answer = port.frames()
+            port.send(H.encode(H.ACK, seq, H.INFO))
+            body = H.unpack(answer[3])
+            if seq == 1:
+                assert answer[0] == H.ERROR and body["code"] == H.INTERNAL, answer
+                assert "reader busy: out of memory" in body["message"], body
+            else:
+                assert answer[:2] == (H.RESPONSE, seq) and body == {"ok": 1}, answer
+    port = ScriptedPort()
+    server = LinkServer(port, dispatch, ack_ms=100)
+
+    async def main():
+        task = asyncio.create_task(server.serve())
+        try:
+            await scenario(port, server)
+        finally:
+            server.handoff = True
+            task.cancel()
+    asyncio.run(main())

@@ -200,7 +200,13 @@ class LinkServer:
                 await self._req_ready.wait()
                 continue
             seq, msg, payload = self._requests.pop(0)
-            kind, obj = await self.dispatch(msg, payload)
+            try:
+                kind, obj = await self.dispatch(msg, payload)
+            except MemoryError:   # (serve answers every other failure itself)
+                # what the request took went with its frames: answer it, serve the next
+                payload = None
+                kind, obj = ERROR, error_body(hostlink.INTERNAL,
+                                              "reader busy: out of memory; retry")
             self.send(kind, msg, obj, seq)
 
     async def serve(self):

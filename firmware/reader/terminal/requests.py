@@ -57,10 +57,11 @@ async def serve(h, msg, payload):
         return ERROR, error_body(hostlink.UNKNOWN_MESSAGE, "unknown message 0x%02X: this "
                                  "firmware (%s) speaks %s" % (msg, VERSION, ", ".join(names)))
     try:
+        _bounded(payload)
         obj = hostlink.unpack(payload)
     except ValueError as error:
-        return ERROR, error_body(hostlink.BAD_REQUEST, "payload is not a JSON object "
-                                 "(%s)" % error)
+        return ERROR, error_body(hostlink.BAD_REQUEST, "payload refused: %s; a request "
+                                 "is one small JSON object (docs/host-link.md)" % error)
     try:
         if msg in _CHIP and h.chip_lock is not None:
             async with h.chip_lock:
@@ -78,6 +79,36 @@ async def serve(h, msg, payload):
         return ERROR, error_body(hostlink.DEVICE, "I/O error: %s" % error)
     except Exception as error:  # noqa: BLE001 - a firmware fault is reported, not fatal
         return ERROR, error_body(hostlink.INTERNAL, "%s: %s" % (type(error).__name__, error))
+
+
+def _bounded(payload):
+    """ValueError when the payload is nested too deep or holds too many values. (A plain
+    function: its locals live on the stack, not in serve's coroutine on the heap.)"""
+    # nesting (6 levels; requests use 3 at most) and values (256; a blacklist chunk has
+    # about 50) counted on the raw bytes first: json.loads of a 1 KiB payload of 500
+    # nested arrays would take ~38 KB of heap (literals, not constants: no new globals)
+    depth = values = 0
+    quoted = escaped = False
+    for b in payload:
+        if quoted:
+            if escaped:
+                escaped = False
+            elif b == 0x5C:              # backslash
+                escaped = True
+            elif b == 0x22:
+                quoted = False
+        elif b == 0x22:
+            quoted = True
+        elif b == 0x5B or b == 0x7B:     # [ {
+            depth += 1
+            if depth > 6:
+                raise ValueError("nested deeper than 6 levels")
+        elif b == 0x5D or b == 0x7D:
+            depth -= 1
+        elif b == 0x2C:                  # a comma: one more value
+            values += 1
+            if values > 256:
+                raise ValueError("more than 256 values")
 
 
 def _driver_code(kind):

@@ -9,10 +9,21 @@ Routes (docs/bridge.md; the OpenAPI description at /api/openapi.json lists the s
 (one per national read function), `GET /api/events` (WebSocket). write, apdu, power-off and
 pin need `Authorization: Bearer TOKEN`.
 
+Hosts: every request's `Host` must name the bridge: a loopback name (127.0.0.1, localhost,
+[::1]) or the address it was reached on, with the bridge's port, or one given in
+`allow_hosts` (NAME or NAME:PORT); any other is refused (403 `host-refused`), so a page whose
+DNS name was rebound to 127.0.0.1 gets nothing.
+
 Origins: a request with an `Origin` header that is neither the bridge's own nor one given
 in `allow_origins` is refused (403 `origin-refused`); programs send no `Origin` and are
 served. The allowed origins get CORS: preflights (`OPTIONS`, with Private Network Access)
 are answered 204, and every response to them carries `Access-Control-Allow-Origin`.
+
+Errors, aiohttp's own included (a request it cannot read, a body over `MAX_BODY`, a route
+that failed), are answered in the JSON shape of bridge.errors; bodies are checked by
+bridge.validate before they reach a reader. Clients are timed out: a request's head must
+come within `head_timeout` of the connection (or of the last answer: `idle_timeout`, the
+keep-alive), its body within `body_timeout`.
 """
 
 import asyncio
@@ -23,16 +34,18 @@ import time
 from pathlib import Path
 
 from aiohttp import WSMsgType, web
+from aiohttp.web_protocol import RequestHandler
 
 from reader import hostlink
 
 from ..link.fields import to_device, to_national
-from .errors import ApiError, bad_request, from_exception, json_response
+from .errors import ApiError, bad_request, from_exception, http_error, json_response
 from .events import EventHub, EventRouter
-from .logs import bridge_logger
+from .logs import bridge_logger, mask_ids
 from .national import NATIONAL_READS, national_ret
 from .openapi import openapi
 from .readers import ReaderManager
+from .validate import check, parse_json, request_schema
 
 STATIC = Path(__file__).parent / "static"
 KEY_MANAGER = web.AppKey("manager", ReaderManager)
@@ -43,14 +56,26 @@ KEY_ORIGINS = web.AppKey("origins", frozenset)
 KEY_LOG = web.AppKey("log", object)
 KEY_SOCKETS = web.AppKey("websockets", set)
 KEY_NEGATIVE_RET = web.AppKey("negative_ret", bool)
+KEY_HOSTS = web.AppKey("hosts", frozenset)
+KEY_CLIENT_TIMEOUTS = web.AppKey("client_timeouts", dict)
+
+MAX_BODY = 64 * 1024          # bytes of request body (a request is a few hundred)
+CLIENT_TIMEOUTS = {"head_timeout": 10.0, "body_timeout": 10.0, "idle_timeout": 15.0}
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def create_app(ports, token, verifier=None, log=None, timeout=5.0, allow_origins=(),
-               reader_factory=None, negative_ret=False):
+               reader_factory=None, negative_ret=False, allow_hosts=(), **client_timeouts):
     if not token:
         raise ValueError("the bridge needs a token for writes, PIN and APDUs")
+    unknown = set(client_timeouts) - set(CLIENT_TIMEOUTS)
+    if unknown:
+        raise TypeError(f"create_app: unknown arguments {', '.join(sorted(unknown))}")
     log = log or bridge_logger()
-    app = web.Application(middlewares=[_errors_and_access_log, _origins_and_preflight])
+    app = web.Application(middlewares=[_errors_and_access_log, _allowed_host,
+                                       _origins_and_preflight], client_max_size=MAX_BODY)
+    app[KEY_HOSTS] = frozenset(parse_host(h) for h in allow_hosts)
+    app[KEY_CLIENT_TIMEOUTS] = {**CLIENT_TIMEOUTS, **client_timeouts}
     hub = EventHub()
     router = EventRouter(hub, log, verifier)
     extra = {"reader_factory": reader_factory} if reader_factory else {}
@@ -104,24 +129,82 @@ async def _errors_and_access_log(request, handler):
     try:
         response = await handler(request)
     except web.HTTPException as error:
-        if error.status == 404:
-            error = ApiError(404, "no-such-route", f"no route {request.method} {request.path}",
-                             "see /api/openapi.json for the routes")
-        elif error.status == 405:
-            error = ApiError(405, "method-not-allowed", f"{request.method} is not allowed on "
-                             f"{request.path}", "see /api/openapi.json for the methods")
-        else:
+        if error.status < 400:
             raise
+        if error.status == 404:
+            message = f"no route {request.method} {request.path}"
+        elif error.status == 405:
+            message = f"{request.method} is not allowed on {request.path}"
+        elif error.status == 413:
+            message = f"the body is over the bridge's {MAX_BODY // 1024} KiB"
+        else:
+            message = error.text or error.reason
+        error = http_error(error.status, message)
         response = json_response(error.body, error.status)
-    except Exception as error:  # noqa: BLE001 - mapped below, re-raised if unknown
+    except asyncio.CancelledError:
+        raise
+    except Exception as error:  # noqa: BLE001 - every failure is answered in the JSON shape
         api = from_exception(error, request.match_info.get("id"))
         if api is None:
-            raise
+            request.app[KEY_LOG].exception("internal error", extra={"fields": {
+                "method": request.method, "path": request.path}})
+            api = http_error(500, f"the bridge failed on {request.method} {request.path}: "
+                             f"{type(error).__name__}")
         response = json_response(api.body, api.status)
     fields = {"method": request.method, "path": request.path, "status": response.status,
               "ms": round((time.perf_counter() - start) * 1000, 1)}
     request.app[KEY_LOG].info("http", extra={"fields": fields})
     return response
+
+
+# -- hosts (DNS rebinding) -------------------------------------------------------------------
+def parse_host(text):
+    """'name', 'name:8765', '[::1]:8765', '::1' -> (name lowered, port or None);
+    ValueError when it is none of these."""
+    text = text.strip().lower()
+    if text.startswith("["):
+        name, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else None
+        if rest and port is None:
+            raise ValueError(f"host {text!r}: expected NAME, NAME:PORT or [IPv6]:PORT")
+    elif text.count(":") == 1:
+        name, port = text.split(":")
+    else:
+        name, port = text, None
+    name = name.rstrip(".")
+    if not name or (port is not None and not (port.isdigit() and 0 < int(port) < 65536)):
+        raise ValueError(f"host {text!r}: expected NAME, NAME:PORT or [IPv6]:PORT")
+    return name, int(port) if port is not None else None
+
+
+def _host_allowed(request):
+    header = request.headers.get("Host")
+    sock = request.transport.get_extra_info("sockname") if request.transport else None
+    if not header or not sock:
+        return False
+    try:
+        name, port = parse_host(header)
+    except ValueError:
+        return False
+    port = 80 if port is None else port
+    if port == sock[1] and (name in LOOPBACK_NAMES or name == str(sock[0]).lower()):
+        return True
+    return any(name == allowed and (want is None and port == sock[1] or want == port)
+               for allowed, want in request.app[KEY_HOSTS])
+
+
+@web.middleware
+async def _allowed_host(request, handler):
+    if not _host_allowed(request):
+        host = request.headers.get("Host")
+        raise ApiError(403, "host-refused", f"Host {(host or '(none)')[:100]!r} refused: the "
+                       "bridge answers only requests addressed to it by a loopback name "
+                       "(127.0.0.1, localhost, [::1]), the address it listens on, or a name "
+                       "given with --allow-host (a page whose DNS name was rebound to this "
+                       "machine gets nothing)",
+                       "address the bridge as http://127.0.0.1:PORT/, or start it with "
+                       "--allow-host NAME[:PORT] for the name your HIS uses")
+    return await handler(request)
 
 
 # -- origins and CORS ---------------------------------------------------------------------------
@@ -173,7 +256,9 @@ async def _cors_headers(request, response):
 def _require_token(request):
     header = request.headers.get("Authorization", "")
     given = header[7:] if header.startswith("Bearer ") else ""
-    if not given or not hmac.compare_digest(given.encode(), request.app[KEY_TOKEN].encode()):
+    # (a header that is not UTF-8 comes with surrogates: compared as its bytes, never equal)
+    if not given or not hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
+                                            request.app[KEY_TOKEN].encode()):
         raise ApiError(401, "unauthorized",
                        "writes, PIN and APDUs need the bridge's token"
                        + (": this one is wrong" if given else ""),
@@ -182,16 +267,26 @@ def _require_token(request):
 
 
 async def _body(request, optional=False):
+    """The request's JSON object, checked against its route's schema (bridge.validate):
+    read within body_timeout, at most MAX_BODY bytes (413 from aiohttp beyond)."""
     if not request.can_read_body:
         if optional:
             return {}
         raise bad_request("a JSON object body is needed")
+    wait = request.app[KEY_CLIENT_TIMEOUTS]["body_timeout"]
     try:
-        body = await request.json()
-    except ValueError:
-        raise bad_request("the body is not JSON") from None
+        async with asyncio.timeout(wait):
+            raw = await request.read()
+    except TimeoutError:
+        raise http_error(408, f"the body did not arrive within {wait:g} s") from None
+    if not raw.strip() and optional:
+        return {}
+    body = parse_json(raw)
     if not isinstance(body, dict):
         raise bad_request("the body must be a JSON object")
+    schema = request_schema(request.match_info.route.resource.canonical)
+    if schema:
+        check(body, schema)
     return body
 
 
@@ -398,10 +493,70 @@ async def _pump(queue, ws):
             return
 
 
+class _Connection(RequestHandler):
+    """aiohttp's connection handler, with its own error answers in the bridge's JSON shape
+    and logged (masked) like the others, and a deadline for the first request's head (aiohttp
+    times out idle keep-alive connections, not a client that never finishes its first)."""
+
+    head_timeout = CLIENT_TIMEOUTS["head_timeout"]
+    _head_timer = None
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self._head_timer = self._loop.call_later(self.head_timeout, self._head_late)
+
+    def connection_lost(self, exc):
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        super().connection_lost(exc)
+
+    def _head_late(self):
+        self._head_timer = None
+        if not getattr(self, "_request_count", 1):     # no request head came in time
+            peer = self.transport.get_extra_info("peername") if self.transport else None
+            self.logger.info("client timed out", extra={"fields": {
+                "peer": str(peer), "why": f"no request within {self.head_timeout:g} s"}})
+            self.force_close()
+
+    def handle_error(self, request, status=500, exc=None, message=None):
+        super().handle_error(request, status, exc, message)   # its log line; raises if sent
+        text = mask_ids(str(message or exc or status))[:300]
+        error = http_error(status, "the HTTP request could not be read: " + text
+                           if status < 500 else "the bridge failed on this request")
+        self.logger.info("http", extra={"fields": {"status": status, "error": text}})
+        response = json_response(error.body, error.status)
+        response.force_close()
+        return response
+
+
+class _Server(web.Server):
+    head_timeout = CLIENT_TIMEOUTS["head_timeout"]
+
+    def __call__(self):
+        connection = _Connection(self, loop=self._loop, **self._kwargs)
+        connection.head_timeout = self.head_timeout
+        return connection
+
+
+class _Runner(web.AppRunner):
+    async def _make_server(self):
+        server = await super()._make_server()
+        server.__class__ = _Server   # the same server, making _Connection handlers
+        server.head_timeout = self.app[KEY_CLIENT_TIMEOUTS]["head_timeout"]
+        return server
+
+
 async def start_site(app, host="127.0.0.1", port=0):
     """Serve `app` in the running loop: (runner, base URL). `await runner.cleanup()` stops
     it. (hcterm bridge, the bench and the tests use this.)"""
-    runner = web.AppRunner(app, access_log=None)
+    if KEY_CLIENT_TIMEOUTS in app:
+        timeouts = app[KEY_CLIENT_TIMEOUTS]
+        # lingering: how long the rest of a body refused unread is read before the close
+        runner = _Runner(app, access_log=None, logger=app[KEY_LOG],
+                         keepalive_timeout=timeouts["idle_timeout"],
+                         lingering_time=min(2.0, timeouts["body_timeout"]))
+    else:   # another app (the tests' fake QR platform)
+        runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     bound = runner.addresses[0]

@@ -4,6 +4,8 @@
      "action": "check the cable …", "reader": "r1"}
 
 Device errors (the reader answered ERROR) add `code` and `name` from docs/host-link.md.
+Every answer that is not a success has this shape, aiohttp's own too (`http_error`: a
+request line or header it could not read, a body over the size limit, an unknown route).
 """
 
 import json
@@ -12,8 +14,15 @@ from aiohttp import web
 
 from reader import hostlink
 
-from ..link import DeviceError, LinkTimeout, NotConnected, NotSupported, ReaderError
-from .readers import ReaderNotFound
+from ..link import (
+    DeviceError,
+    LinkTimeout,
+    NotConnected,
+    NotSupported,
+    ReaderError,
+    RequestTooLarge,
+)
+from .readers import ReaderBusy, ReaderNotFound
 
 # host-link error code -> (HTTP status, what to do)
 DEVICE_STATUS = {
@@ -48,6 +57,28 @@ def bad_request(message, action="fix the request body (see /api/openapi.json)"):
     return ApiError(400, "bad-request", message, action)
 
 
+# HTTP status of an error aiohttp raised or answered itself -> (error, what to do)
+HTTP_ERRORS = {
+    400: ("bad-request", "send a well-formed HTTP/1.1 request (URL and each header under "
+          "8 KiB) with a JSON body as /api/openapi.json describes"),
+    404: ("no-such-route", "see /api/openapi.json for the routes"),
+    405: ("method-not-allowed", "see /api/openapi.json for the methods"),
+    408: ("request-timeout", "send the whole request at once, without pauses"),
+    413: ("request-too-large", "send a smaller body: the bridge's requests are a few hundred "
+          "bytes of JSON"),
+    431: ("bad-request", "send shorter headers (each under 8 KiB)"),
+}
+INTERNAL_ACTION = "retry; if it persists, report it with the bridge's log lines of that time"
+
+
+def http_error(status, message):
+    """The ApiError for an HTTP error status (aiohttp's own, or a route's) and its text."""
+    if status >= 500:
+        return ApiError(500, "internal", message, INTERNAL_ACTION)
+    error, action = HTTP_ERRORS.get(status, ("bad-request", HTTP_ERRORS[400][1]))
+    return ApiError(status, error, message, action)
+
+
 def from_exception(error, reader_id=None):
     """The ApiError for an exception of the reader stack, or None if it is not one."""
     extra = {"reader": reader_id} if reader_id else {}
@@ -60,6 +91,14 @@ def from_exception(error, reader_id=None):
         return ApiError(503, "reader-not-connected", str(error),
                         "check the reader's cable and power; the bridge reconnects by itself, "
                         "retry in a few seconds", **extra)
+    if isinstance(error, ReaderBusy):
+        return ApiError(503, "reader-busy", str(error),
+                        "the reader is slow or hung: retry in a few seconds; if it persists, "
+                        "check the reader (GET /api/readers/{id}) or restart it", **extra)
+    if isinstance(error, RequestTooLarge):
+        return ApiError(413, "request-too-large", str(error),
+                        "split the request: fewer fields or files per read, shorter APDUs",
+                        **extra)
     if isinstance(error, LinkTimeout):
         return ApiError(504, "reader-timeout", str(error),
                         "the reader did not answer in time: retry; if it persists, check the "

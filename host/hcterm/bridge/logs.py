@@ -8,7 +8,7 @@ Masking is done on the finished line, so no field, message or exception text can
 whole ID number out: every run of 18 characters that looks like a citizen ID number (17
 digits and a digit or X; GB 11643) keeps its first 6 (the region) and last 4 characters,
 the 8 between become `*`. QR codes are bearer credentials for their validity: log them
-with `mask_qr` (first 8 characters).
+with `mask_qr` (first 8 characters). aiohttp's and asyncio's own lines come the same way.
 """
 
 import json
@@ -41,14 +41,24 @@ class JsonLines(logging.Formatter):
         return mask_ids(json.dumps(line, ensure_ascii=False, default=str))
 
 
+# the libraries whose own lines (aiohttp's server errors, asyncio's task errors) go through the
+# same masked JSON lines; the bridge's app also hands its logger to aiohttp's connections
+LIBRARY_LOGGERS = ("aiohttp", "asyncio")
+
+
 def bridge_logger(stream=None, level=logging.INFO):
-    """The logger "hcterm.bridge", writing JSON lines to `stream` (stderr)."""
-    log = logging.getLogger("hcterm.bridge")
-    log.setLevel(level)
-    log.propagate = False
-    for handler in list(log.handlers):
-        log.removeHandler(handler)
+    """The logger "hcterm.bridge", writing JSON lines to `stream` (stderr); the warnings and
+    errors of aiohttp and asyncio are written the same way (masked) to the same stream."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonLines())
-    log.addHandler(handler)
+    log = logging.getLogger("hcterm.bridge")
+    log.setLevel(level)
+    for name, logger in [("hcterm.bridge", log)] + [
+            (lib, logging.getLogger(lib)) for lib in LIBRARY_LOGGERS]:
+        logger.propagate = False
+        for old in list(logger.handlers):
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        if name in LIBRARY_LOGGERS:
+            logger.setLevel(logging.WARNING)
     return log

@@ -22,7 +22,8 @@ from .errors import ApiError
 from .readers import ReaderNotFound
 
 # the bridge's own errors (bridge.errors) -> national return code
-API_RET = {"bad-request": RET_PARAMETER, "reader-not-found": RET_NOT_OPEN,
+API_RET = {"bad-request": RET_PARAMETER, "request-too-large": RET_PARAMETER,
+           "reader-not-found": RET_NOT_OPEN,
            "reader-not-connected": RET_NOT_OPEN, "reader-timeout": RET_READER}
 
 

@@ -39,6 +39,23 @@ _FIELDS = {"type": "object", "additionalProperties": True,
            "description": "card fields under the national names (KH, XM, …): AN as text, "
                           "CN as digits, B as hex"}
 
+# Request bodies: the bridge checks them against these schemas (bridge.validate) before
+# anything reaches a reader; the sizes keep each link request under its 1 KiB payload.
+_NAME = {"type": "string", "minLength": 1, "maxLength": 16}
+_RECORD = {"type": "integer", "minimum": 1, "maximum": 255}
+_SLOT = {"description": "card, sam1..sam4, or 1, 17..20",
+         "oneOf": [{"type": "string", "maxLength": 8}, {"type": "integer", "minimum": 0,
+                                                         "maximum": 255}]}
+_HEX_APDU = {"type": "string", "minLength": 2, "maxLength": 900,
+             "pattern": "[0-9A-Fa-f ]+",
+             "description": "an APDU in hex (spaces allowed)"}
+_PIN = {"type": "string", "minLength": 1, "maxLength": 16}
+_WRITE_FIELDS = {"type": "object", "minProperties": 1, "maxProperties": 32,
+                 "additionalProperties": {"oneOf": [{"type": "string", "maxLength": 256},
+                                                    {"type": "integer"}]},
+                 "description": "card fields under the national names: AN as text, CN as "
+                                "digits, B as hex"}
+
 
 _RET = {"type": "integer", "description": "the national return code: 0 ok, 101 … 113 "
         "(or -1 … -8 with hcterm bridge --negative-ret) on errors"}
@@ -82,30 +99,30 @@ def openapi():
             "(identity, issuer, cardholder, …), files and/or fields; none: the reader's "
             "configured read profile", "parameters": [_ID],
             "requestBody": {"required": False, "content": {"application/json": {"schema": {
-                "type": "object", "properties": {
-                    "profile": {"type": "string"},
-                    "files": {"type": "array", "items": {"type": "string"}},
-                    "fields": {"type": "array", "items": {"type": "string"}},
-                    "record": {"type": "integer"}}}}}},
+                "type": "object", "additionalProperties": False, "properties": {
+                    "profile": {"type": "string", "maxLength": 32},
+                    "files": {"type": "array", "maxItems": 32, "items": _NAME},
+                    "fields": {"type": "array", "maxItems": 64, "items": _NAME},
+                    "record": _RECORD}}}}},
             "responses": {"200": _json(_FIELDS), "400": _error("bad request"),
                           **_READER_ERRORS}}},
         "/api/readers/{id}/write": {"post": {
             "operationId": "write", "summary": "write items of one card file (AN as text)",
             "parameters": [_ID], "security": _BEARER,
             "requestBody": _body({"type": "object", "required": ["file", "fields"],
-                                  "properties": {"file": {"type": "string"},
-                                                 "record": {"type": "integer"},
-                                                 "fields": _FIELDS}}),
+                                  "additionalProperties": False,
+                                  "properties": {"file": _NAME, "record": _RECORD,
+                                                 "fields": _WRITE_FIELDS}}),
             "responses": {"200": _json({"type": "object"}), **_AUTH_ERRORS,
                           **_READER_ERRORS}}},
         "/api/readers/{id}/apdu": {"post": {
             "operationId": "apdu", "summary": "raw APDUs to a slot (national SendAPDU)",
             "parameters": [_ID], "security": _BEARER,
-            "requestBody": _body({"type": "object", "required": ["apdu"], "properties": {
-                "slot": {"description": "card, sam1..sam4, or 1, 17..20",
-                         "oneOf": [{"type": "string"}, {"type": "integer"}]},
-                "apdu": {"oneOf": [{"type": "string"},
-                                   {"type": "array", "items": {"type": "string"}}]},
+            "requestBody": _body({"type": "object", "required": ["apdu"],
+                                  "additionalProperties": False, "properties": {
+                "slot": _SLOT,
+                "apdu": {"oneOf": [_HEX_APDU, {"type": "array", "minItems": 1,
+                                               "maxItems": 64, "items": _HEX_APDU}]},
                 "power_on": {"type": "boolean"},
                 "power_off": {"type": "boolean", "description": "power the slot off after the "
                               "APDUs (the reader polls for taps again)"}}}),
@@ -120,9 +137,9 @@ def openapi():
             "PowerOff): the reader releases the card and polls for taps again",
             "parameters": [_ID], "security": _BEARER,
             "requestBody": {"required": False, "content": {"application/json": {"schema": {
-                "type": "object", "properties": {
-                    "slot": {"description": "card (default), sam1..sam4, or 1, 17..20",
-                             "oneOf": [{"type": "string"}, {"type": "integer"}]}}}}}},
+                "type": "object", "additionalProperties": False, "properties": {
+                    "slot": {**_SLOT, "description": "card (default), sam1..sam4, or 1, "
+                             "17..20"}}}}}},
             "responses": {"200": _json({"type": "object", "properties": {
                 "slot": {"type": "string"}, "powered_off": {"type": "boolean"},
                 "held_by_host": {"type": "array", "items": {"type": "string"}}}}),
@@ -130,9 +147,8 @@ def openapi():
         "/api/readers/{id}/pin": {"post": {
             "operationId": "pin", "summary": "verify (pin) or change (old, new) the PIN",
             "parameters": [_ID], "security": _BEARER,
-            "requestBody": _body({"type": "object", "properties": {
-                "pin": {"type": "string"}, "old": {"type": "string"},
-                "new": {"type": "string"}}}),
+            "requestBody": _body({"type": "object", "additionalProperties": False,
+                                  "properties": {"pin": _PIN, "old": _PIN, "new": _PIN}}),
             "responses": {"200": _json({"type": "object"}), **_AUTH_ERRORS,
                           "403": _error("PIN refused"), **_READER_ERRORS}}},
         "/api/events": {"get": {

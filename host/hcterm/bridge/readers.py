@@ -19,6 +19,13 @@ hcterm.link), so `device` is fresh after a replug. Requests run in worker thread
 Reader is a blocking client); events arrive on the Reader's thread and are handed to the
 event loop with `call_soon_threadsafe`, then to `sink(reader_id, event)`.
 
+Each reader is served on its own: its requests run one at a time on its own worker thread
+(its supervisor on another), so a hung reader holds up no other reader. Its queue is bounded:
+at most `MAX_QUEUED` requests wait or run (more: `ReaderBusy`, 503), a request that waited
+`timeout` seconds without starting is dropped unsent (`LinkTimeout`, 504), and the requests
+that were waiting when one timed out are answered at once (the reader did not answer the one
+before them) instead of each waiting out its own timeout; the next new request tries again.
+
 `held_by_host`: the slots the host holds powered (power-on until power-off), from the
 requests the bridge forwards and the reader's own word (hello, info: the reader ends a hold by
 itself after its setting host_slot_idle_s, when the card leaves or a new session starts);
@@ -27,6 +34,7 @@ itself after its setting host_slot_idle_s, when the card leaves or a new session
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from reader import hostlink
 
@@ -41,6 +49,8 @@ _STATE_TEXT = {CONNECTED: "the reader answered",
 
 SUPERVISE_INTERVAL = 0.2      # seconds between state checks
 OPEN_TIMEOUT = 2.0            # one attempt to open the port and get a hello answer
+MAX_QUEUED = 8                # requests waiting or running per reader
+REFRESH_WAIT = 1.0            # GET /api/readers waits this long for a held reader's info
 
 
 class ReaderNotFound(LookupError):
@@ -49,6 +59,10 @@ class ReaderNotFound(LookupError):
         self.known = list(known)
         super().__init__(f"no reader {reader_id!r}: the bridge serves "
                          f"{', '.join(self.known) or 'no readers'}")
+
+
+class ReaderBusy(ReaderError):
+    """The reader's queue is full: it is slow or hung; nothing was sent."""
 
 
 class BridgeReader(Reader):
@@ -82,9 +96,16 @@ class ManagedReader:
         self._seen_reconnects = 0
         self.held = set()             # slots the host holds powered (see held_by_host)
         self.host_slot_ended = None   # the reader's word on the last hold it ended
+        self.timeout = timeout
         self.client = reader_factory(self.port, timeout=timeout, connect=False,
                                      open_timeout=OPEN_TIMEOUT)
         self.client.on_event(self._on_event_thread)
+        # its own threads: requests one at a time, the supervisor's open/hello beside them
+        self._requests = ThreadPoolExecutor(1, thread_name_prefix=f"bridge-{reader_id}")
+        self._control = ThreadPoolExecutor(1, thread_name_prefix=f"bridge-{reader_id}-sup")
+        self.queued = 0               # requests waiting or running
+        self._timeouts = 0            # requests that timed out so far
+        self._timed_out_at = None
 
     # -- what the API shows ---------------------------------------------------------------
     def describe(self):
@@ -95,11 +116,12 @@ class ManagedReader:
                 "host_slot_ended": self.host_slot_ended}
 
     async def refresh(self):
-        """While a slot is held: ask the reader (info) whether it still is."""
-        if self.held and self.state == CONNECTED:
+        """While a slot is held: ask the reader (info) whether it still is (not when requests
+        are queued, and for REFRESH_WAIT at most: a listing never waits for a slow reader)."""
+        if self.held and self.state == CONNECTED and not self.queued:
             try:
-                await self.call("info")
-            except ReaderError:
+                await asyncio.wait_for(self.call("info"), REFRESH_WAIT)
+            except (ReaderError, asyncio.TimeoutError):
                 pass
 
     def _note(self, method, args, answer):
@@ -129,7 +151,12 @@ class ManagedReader:
                 await self._task
             except asyncio.CancelledError:
                 pass
-        await asyncio.to_thread(self.client.close)
+        await asyncio.get_running_loop().run_in_executor(self._control, self.client.close)
+        self._requests.shutdown(wait=False, cancel_futures=True)
+        self._control.shutdown(wait=False, cancel_futures=True)
+
+    async def _in_control(self, function):
+        return await asyncio.get_running_loop().run_in_executor(self._control, function)
 
     def _set_state(self, state, error=None):
         if error is not None:
@@ -154,7 +181,7 @@ class ManagedReader:
         if not self._opened:
             # the first connection: open() tries the port and a hello for OPEN_TIMEOUT
             try:
-                self.device = await asyncio.to_thread(self.client.open)
+                self.device = await self._in_control(self.client.open)
                 self.device = self.client.device
             except NotConnected as error:
                 self._set_state(DISCONNECTED, str(error))
@@ -183,7 +210,7 @@ class ManagedReader:
         if self.state != CONNECTED:
             self._set_state(CONNECTING)
             try:
-                await asyncio.to_thread(self.client.hello)
+                await self._in_control(self.client.hello)
             except ReaderError as error:
                 self.last_error = str(error)
                 return
@@ -209,7 +236,43 @@ class ManagedReader:
         if self.state != CONNECTED:
             raise NotConnected(f"reader {self.id} on {self.port} is {self.state}"
                                + (f": {self.last_error}" if self.last_error else ""))
-        answer = await asyncio.to_thread(getattr(self.client, method), *args, **kwargs)
+        if self.queued >= MAX_QUEUED:
+            raise ReaderBusy(f"reader {self.id} on {self.port} has {self.queued} requests "
+                             "waiting: it is slow or does not answer; nothing was sent")
+        function = getattr(self.client, method)
+        timeouts = self._timeouts
+        started = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def job():
+            loop.call_soon_threadsafe(started.set)
+            if self._timeouts != timeouts:
+                # the reader did not answer the request before this one: do not wait again
+                ago = time.monotonic() - self._timed_out_at
+                raise LinkTimeout(f"the reader on {self.port} did not answer the request "
+                                  f"before this one ({ago:.1f} s ago); this one was not sent")
+            try:
+                return function(*args, **kwargs)
+            except LinkTimeout:
+                self._timed_out_at = time.monotonic()
+                self._timeouts += 1
+                raise
+
+        self.queued += 1
+        try:
+            future = loop.run_in_executor(self._requests, job)
+            try:
+                # waiting for the reader's thread is bounded; once sent, the client's own
+                # timeouts bound the request
+                await asyncio.wait_for(started.wait(), self.timeout)
+            except asyncio.TimeoutError:
+                if future.cancel():        # still queued: dropped, never sent
+                    raise LinkTimeout(f"reader {self.id} on {self.port} was busy with "
+                                      f"earlier requests for {self.timeout:g} s; this one "
+                                      "was not sent") from None
+            answer = await future
+        finally:
+            self.queued -= 1
         self._note(method, args, answer)
         return answer
 

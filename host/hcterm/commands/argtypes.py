@@ -64,6 +64,16 @@ def card(text):
     return str(path.resolve())
 
 
+def qr_text(text):
+    """A QR code's text: at most what a QR code holds."""
+    from ..sim.wiring import MAX_QR_TEXT
+
+    if not text or len(text) > MAX_QR_TEXT:
+        raise argparse.ArgumentTypeError(f"a QR code of {len(text)} characters: give its text, "
+                                         f"1 to {MAX_QR_TEXT} characters")
+    return text
+
+
 def flash_image(text):
     """A flash image path whose folder exists (the file itself is made if missing)."""
     folder = Path(text).resolve().parent

@@ -37,6 +37,10 @@ def register(subparsers):
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="a web origin (https://his.example) whose pages may call the API "
                         "and open /api/events (CORS); the bridge's own page always may")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME[:PORT]",
+                   help="a name (and port, default the bridge's) clients may address the "
+                        "bridge by in Host, besides 127.0.0.1, localhost, [::1] and the "
+                        "listen address: requests to any other are refused (DNS rebinding)")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds per reader request")
     p.add_argument("--negative-ret", action="store_true",
                    help='national routes answer "ret" in the -1 … -8 convention instead of '
@@ -142,10 +146,16 @@ def _verifier(args):
 
 
 def run(args):
+    from ..bridge.app import parse_host
     from ..bridge.qrverify import QRVerifyError
 
     try:
         host, port = parse_listen(args.listen, args.allow_remote)
+        for name in args.allow_host:
+            try:
+                parse_host(name)
+            except ValueError as error:
+                raise ValueError(f"--allow-host: {error}") from None
         verifier = _verifier(args)
         if args.token:
             token, where, created = args.token, None, False
@@ -172,7 +182,7 @@ async def _serve(args, host, port, token, verifier, where=None, created=False):
     log = bridge_logger()
     app = create_app(args.port, token, verifier=verifier, timeout=args.timeout,
                      allow_origins=args.allow_origin, log=log,
-                     negative_ret=args.negative_ret)
+                     negative_ret=args.negative_ret, allow_hosts=args.allow_host)
     runner, url = await start_site(app, host, port)
     print(f"hcterm bridge: {url}/ (readers: {', '.join(args.port)})", flush=True)
     if where is None:

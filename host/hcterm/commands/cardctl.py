@@ -16,7 +16,8 @@ def register(subparsers):
     _control_arg(p)
     p.set_defaults(func=lambda a: _send(a, {"op": "remove"}))
     p = subparsers.add_parser("scan", help="scan a QR code on a running virtual reader")
-    p.add_argument("text", help="the code's text, e.g. an electronic health card code")
+    p.add_argument("text", type=argtypes.qr_text,
+                   help="the code's text, e.g. an electronic health card code")
     _control_arg(p)
     p.set_defaults(func=lambda a: _send(a, {"op": "scan", "text": a.text}))
 

@@ -4,11 +4,14 @@ import argparse
 import signal
 import sys
 import threading
+import time
 
 from ..sim import boards
 from ..sim.control import DEFAULT_PATH
 from ..sim.virtualreader import DEFAULT_BOARD, DEFAULT_HEAP, SimError, VirtualReader
 from . import argtypes
+
+BOOT_TIMEOUT = 60.0
 
 
 def register(subparsers):
@@ -20,6 +23,12 @@ def register(subparsers):
     p.add_argument("--flash", type=argtypes.flash_image,
                    help="flash image file, kept across runs (default: a fresh one); its folder "
                         "must exist")
+    p.add_argument("--format", action="store_true",
+                   help="format the --flash image if it does not mount (its data is lost); "
+                        "without it such an image is refused")
+    p.add_argument("--boot-timeout", type=argtypes.positive_float, default=BOOT_TIMEOUT,
+                   metavar="S", help="seconds the firmware has to boot (print its SELFTEST "
+                                     f"line; default {BOOT_TIMEOUT:g})")
     p.add_argument("--link", dest="port_link", metavar="PATH",
                    help="make PATH a symlink to the reader's port")
     p.add_argument("--port-link", dest="port_link", help=argparse.SUPPRESS)  # the old --link
@@ -53,7 +62,7 @@ def run(args):
         reader = VirtualReader(args.board, flash=args.flash, card=args.card,
                                port_link=args.port_link, control=args.control,
                                heapsize=args.heapsize, pace=args.pace,
-                               from_source=args.from_source)
+                               from_source=args.from_source, format_flash=args.format)
     except (boards.BoardNotFound, SimError, ValueError) as error:
         print(f"hcterm sim: {error}", file=sys.stderr)
         return 2
@@ -69,6 +78,8 @@ def run(args):
         print(f"  control: {args.control}  (hcterm tap CARD | hcterm remove | hcterm scan TEXT)")
         print("Ctrl-C or SIGTERM stops it.", flush=True)
         try:
+            if not _booted(reader, args.boot_timeout, stop):
+                return 1
             while not stop.wait(0.5):
                 problem = reader.failure()
                 if problem:
@@ -77,3 +88,23 @@ def run(args):
         except KeyboardInterrupt:
             pass
     return 0
+
+
+def _booted(reader, timeout, stop):
+    """Wait for the firmware's boot (its SELFTEST line). False, having said why with its
+    last output lines, when it did not boot."""
+    deadline = time.monotonic() + timeout
+    while not stop.is_set():
+        state = reader.boot_state()
+        if state == "booted":
+            print("firmware booted", flush=True)
+            return True
+        if state is None and time.monotonic() > deadline:
+            state = f"it printed no SELFTEST line within {timeout:g} s"
+        if state is not None:
+            lines = "\n".join("    " + line for line in reader.last_lines())
+            print(f"hcterm sim: the firmware did not boot: {state}\n  its last output:\n"
+                  f"{lines}", file=sys.stderr)
+            return False
+        stop.wait(0.2)
+    return True

@@ -7,6 +7,7 @@ terms. Items are looked up in the shared dictionary `reader.cards.healthcard_ite
 
 import base64
 import json
+import os
 
 from reader.cards import healthcard_items as hi
 from reader.cards import healthcard_records as hr
@@ -213,6 +214,21 @@ def _photo_to_value(raw):
 
 def data_from_image(image):
     """Build CardData from a parsed image (dict); ImageError names any bad entry."""
+    if not isinstance(image, dict):
+        raise ImageError(f"the image is a JSON {type(image).__name__}, not an object with "
+                         f'"format": "{FORMAT}" (docs/card-image.md)')
+    try:
+        return _data_from_image(image)
+    except ImageError:
+        raise
+    except KeyError as error:
+        raise ImageError(f"{error.args[0]} is missing (docs/card-image.md)") from None
+    except (TypeError, AttributeError, ValueError, IndexError) as error:
+        raise ImageError(f"an entry has the wrong type or form ({error}): compare with a "
+                         "sample image (docs/card-image.md)") from None
+
+
+def _data_from_image(image):
     if image.get("format") != FORMAT:
         raise ImageError(f"format is {image.get('format')!r}, expected {FORMAT!r}")
     data = CardData()
@@ -290,9 +306,27 @@ def image_from_data(data):
     }
 
 
+MAX_IMAGE_BYTES = 256 * 1024   # a card image is a few KB (the photo 4 KB of base64)
+
+
 def read_image(path):
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    """The parsed JSON of the card image at `path`: a regular file of at most
+    MAX_IMAGE_BYTES; ImageError (or OSError) otherwise, never more read than that."""
+    if os.path.exists(path) and not os.path.isfile(path):   # a device, a FIFO, a folder
+        raise ImageError(f"{path} is not a regular file: give a card JSON image")
+    with open(path, "rb") as f:
+        raw = f.read(MAX_IMAGE_BYTES + 1)
+    if len(raw) > MAX_IMAGE_BYTES:
+        raise ImageError(f"{path} is over {MAX_IMAGE_BYTES // 1024} KiB: a card image is a few "
+                         "KB of JSON")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ImageError(f"{path} is not UTF-8 text") from None
+    except RecursionError:
+        raise ImageError(f"{path} is JSON nested too deep to be a card image") from None
+    except ValueError as error:
+        raise ImageError(f"{path} is not JSON ({error})") from None
 
 
 def write_image(image, path):

@@ -15,7 +15,14 @@ Modules:
 """
 
 from .client import OpenDevice, Reader
-from .errors import DeviceError, LinkTimeout, NotConnected, NotSupported, ReaderError
+from .errors import (
+                     DeviceError,
+                     LinkTimeout,
+                     NotConnected,
+                     NotSupported,
+                     ReaderError,
+                     RequestTooLarge,
+)
 from .fields import to_device, to_national
 
 __all__ = [
@@ -26,6 +33,7 @@ __all__ = [
     "OpenDevice",
     "Reader",
     "ReaderError",
+    "RequestTooLarge",
     "to_device",
     "to_national",
 ]

@@ -2,7 +2,8 @@
 
 `LinkTimeout` (no acknowledgement or answer in time), `NotConnected` (no port, closed, or
 handed to the REPL), `DeviceError(code, message)` (the reader answered an ERROR;
-`NotSupported` when the firmware does not do it yet).
+`NotSupported` when the firmware does not do it yet), `RequestTooLarge` (refused before
+sending: the request does not fit in one frame).
 """
 
 from reader import hostlink
@@ -40,3 +41,8 @@ class DeviceError(ReaderError):
 class NotSupported(DeviceError):
     """The reader (its firmware or board) does not do this yet."""
 
+
+
+class RequestTooLarge(ReaderError, ValueError):
+    """A request whose payload is over the link's maximum (hostlink.MAX_PAYLOAD): refused
+    before anything is sent (a parameter error: ValueError too)."""

@@ -20,7 +20,7 @@ import serial
 from reader import hostlink
 from reader.hostlink import ACK, ERROR, EVENT, REQUEST, RESPONSE
 
-from .errors import DeviceError, LinkTimeout, NotConnected, ReaderError
+from .errors import DeviceError, LinkTimeout, NotConnected, ReaderError, RequestTooLarge
 
 RAW_REPL_BANNER = b"raw REPL; CTRL-B to exit\r\n>"
 
@@ -261,6 +261,10 @@ class LinkSession:
         timeout = self.timeout if timeout is None else timeout
         payload = hostlink.pack(body or {})
         name = hostlink.MESSAGES.get(msg, hex(msg))
+        if len(payload) > hostlink.MAX_PAYLOAD:
+            raise RequestTooLarge(f"the {name} request is {len(payload)} bytes of JSON, over "
+                                  f"the link's {hostlink.MAX_PAYLOAD}: send less per request "
+                                  "(fewer fields or files, shorter APDUs)")
         with self._request_lock:
             deadline = time.monotonic() + timeout
             self._wait_open(deadline)

@@ -10,6 +10,7 @@ import socket
 import threading
 
 DEFAULT_PATH = os.path.join(os.environ.get("XDG_RUNTIME_DIR") or "/tmp", "hcterm-sim.ctl")
+MAX_REQUEST = 16 * 1024   # bytes of one control request line (a QR code's text fits)
 
 
 class ControlInUse(RuntimeError):
@@ -58,13 +59,22 @@ class ControlServer:
 
     def _serve(self, conn):
         with conn, conn.makefile("rwb") as stream:
-            for line in stream:
+            while True:
+                line = stream.readline(MAX_REQUEST + 1)   # never more than that in memory
+                if not line:
+                    return
+                too_long = len(line) > MAX_REQUEST
                 try:
+                    if too_long:
+                        raise ValueError(f"control request over {MAX_REQUEST} bytes: a card "
+                                         "is given by its path, a QR code is a short text")
                     reply = self.handler(json.loads(line))
                 except Exception as error:  # noqa: BLE001 - every failure goes back as text
                     reply = {"error": str(error)}
                 stream.write(json.dumps(reply).encode() + b"\n")
                 stream.flush()
+                if too_long:
+                    return   # the rest of that line is not read
 
     def close(self):
         self._sock.close()

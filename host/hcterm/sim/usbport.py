@@ -17,6 +17,7 @@ import tty
 from .ptyserve import release, replace_symlink
 
 OUTPUT_TAIL = 4096  # bytes of the firmware's output kept for error messages
+OUTPUT_HEAD = 8192  # and its first bytes: the boot (the SELFTEST line, or why it failed)
 
 
 class UsbPort:
@@ -41,6 +42,7 @@ class UsbPort:
         self.to_firmware = 0
         # the last bytes the firmware wrote (a traceback, a MemoryError): for error messages
         self.firmware_output = bytearray()
+        self.firmware_head = bytearray()
         self._stop_r, self._stop_w = os.pipe()
         self._thread = threading.Thread(target=self._pump, name="usbport", daemon=True)
 
@@ -73,6 +75,8 @@ class UsbPort:
                     if fd == self.firmware_master:
                         self.firmware_output += data
                         del self.firmware_output[:-OUTPUT_TAIL]
+                        if len(self.firmware_head) < OUTPUT_HEAD:
+                            self.firmware_head += data[:OUTPUT_HEAD - len(self.firmware_head)]
             for fd in writable:
                 try:
                     n = os.write(fd, pending[fd])

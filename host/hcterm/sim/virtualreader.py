@@ -57,10 +57,24 @@ class SimError(RuntimeError):
     pass
 
 
+def _blank(image):
+    """No image yet, or every byte erased (0xFF): a new flash chip, formatted at boot. An
+    image that holds anything else and does not mount is formatted only with --format
+    (checked here: the firmware's heap has no room for the check)."""
+    try:
+        with open(image, "rb") as f:
+            while chunk := f.read(65536):
+                if chunk.count(0xFF) != len(chunk):
+                    return False
+    except FileNotFoundError:
+        pass
+    return True
+
+
 class VirtualReader:
     def __init__(self, board=DEFAULT_BOARD, flash=None, card=None, port_link=None,
                  control=None, heapsize=DEFAULT_HEAP, sam=None, pace=False,
-                 from_source=False):
+                 from_source=False, format_flash=False):
         info = boards.describe(board)
         if not info["sim"]:
             raise SimError(f"{board} is a real board: flash it with `hcterm flash`; "
@@ -78,6 +92,7 @@ class VirtualReader:
             except ControlInUse as error:
                 raise SimError(str(error)) from None
         self.from_source = from_source
+        self.format_flash = format_flash   # format a flash image that does not mount
         self.rom_image = None
         self._rundir = Path(tempfile.mkdtemp(prefix="hcterm-sim-"))
         self.flash_image = Path(flash) if flash else self._rundir / "flash.img"
@@ -127,6 +142,8 @@ class VirtualReader:
             "HCTERM_FLASH_IMAGE": str(self.flash_image.resolve()),
             "HCTERM_SIM_DIR": self.bus.directory,
         })
+        if self.format_flash or _blank(self.flash_image):
+            env["HCTERM_FLASH_FORMAT"] = "1"   # simboot formats it if it does not mount
         slave = self.usb.firmware_slave
         self.process = subprocess.Popen(
             micropython_command(BOARDS_DIR / boards.COMMON / "simboot.py",
@@ -173,6 +190,30 @@ class VirtualReader:
             return (f"the firmware process exited (status {self.process.returncode})"
                     + (f": {last[0].strip()}" if last else ""))
         return None
+
+    def boot_state(self):
+        """"booted" once the firmware printed its SELFTEST line, None while it boots, else
+        why it did not boot, as a sentence (out of memory, exited, an error at boot)."""
+        head = bytes(self.usb.firmware_head) if self.usb else b""
+        if b"SELFTEST " in head:
+            return "booted"
+        problem = self.failure()
+        if problem:
+            return problem
+        if b"does not mount as littlefs" in head:
+            return (f"the flash image {self.flash_image} does not mount as littlefs and is not "
+                    "blank: not formatted (its data would be lost); start hcterm sim with "
+                    "--format to format it, or give another --flash")
+        if b"Traceback (most recent call last)" in head:
+            return "the firmware stopped with an error at boot: " + self.last_lines(1)[0]
+        return None
+
+    def last_lines(self, count=8):
+        """The firmware's last `count` non-empty output lines (REPL prompts left out)."""
+        lines = [line.strip() for line in self.firmware_output().splitlines()]
+        lines = [line for line in lines if line and not line.startswith((">>>", "MicroPython",
+                                                                         "Type \"help"))]
+        return lines[-count:] or ["(no output)"]
 
     def open_reader(self, open_timeout=30, **kwargs):
         """A link.Reader on this reader's port, once its firmware answers hello; SimError

@@ -11,6 +11,8 @@ from ..emulator.qrscanner import QrScanner
 from ..emulator.rf14443 import Picc
 from ..emulator.samslot import SamSlot
 
+MAX_QR_TEXT = 4296   # the most characters a QR code holds (version 40, alphanumeric)
+
 
 class WiringError(ValueError):
     pass
@@ -91,4 +93,7 @@ class Devices:
     def scan(self, text):
         if self.qr is None:
             raise WiringError("this board has no QR scanner")
+        if len(text) > MAX_QR_TEXT:
+            raise WiringError(f"a QR code of {len(text)} characters: a QR code holds at most "
+                              f"{MAX_QR_TEXT}")
         self.qr.scan(text)

@@ -1,0 +1,42 @@
+"""Well-framed hostile requests against a virtual reader (the real firmware, its default
+heap budget): nesting and value counts are refused with BAD_REQUEST before parsing, and the reader
+goes on answering (it used to die of a MemoryError in the decode and never answer again)."""
+
+import pytest
+
+from hcterm.link import DeviceError
+from hcterm.sim.virtualreader import VirtualReader
+from reader import hostlink
+
+
+def nested(depth):
+    body = []
+    for _ in range(depth - 1):
+        body = [body]
+    return body
+
+
+def test_deep_and_wide_payloads_are_refused_and_the_reader_goes_on(tmp_path):
+    # at the flow's budget (docs/firmware-memory.md), where a 500-deep parse does not fit
+    with VirtualReader(flash=tmp_path / "flash.img", heapsize="96k") as vr:
+        reader = vr.open_reader()
+        try:
+            deep = {"files": nested(500)}
+            assert len(hostlink.pack(deep)) <= hostlink.MAX_PAYLOAD
+            wide = {"fields": [1] * 400}
+            for msg, body, words in ((hostlink.READ, deep, "nested deeper than 6 levels"),
+                                     (hostlink.CONFIG_GET, deep, "nested deeper"),
+                                     (hostlink.CONFIG_GET, deep, "nested deeper"),
+                                     (hostlink.CONFIG_GET, deep, "nested deeper"),
+                                     (hostlink.READ, wide, "more than 256 values")):
+                with pytest.raises(DeviceError) as error:
+                    reader.request(msg, body)
+                assert error.value.code == hostlink.BAD_REQUEST, error.value
+                assert words in error.value.message and "payload refused" in \
+                    error.value.message, error.value.message
+            info = reader.info()                      # still serving
+            assert info["board"] == "sim-pn532-uart" and info["heap_free"] > 0
+            assert reader.config()["read_profile"]
+        finally:
+            reader.close()
+        assert "MemoryError" not in vr.firmware_output()
