@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "cardctl",
     "emu",
     "link",
+    "blacklist",
     "bridge",
     "bench",
 )

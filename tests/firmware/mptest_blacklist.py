@@ -182,3 +182,47 @@ def test_a_damaged_file_refuses_nobody_and_says_why():
     store = bl.Blacklist("/fl/bl.bin")
     assert not store.contains(_id(110101, 1940, 0))
     assert "header says" in store.status()["error"] and not store.installed
+
+
+def test_the_vectors_of_the_doc():
+    # docs/blacklist-format.md: keys, page offsets, the sample list built here byte for byte,
+    # and the demo platform's signature over its statement, verified by the firmware's SM2
+    import hashlib
+    from binascii import hexlify, unhexlify
+
+    from reader.terminal import sm2
+
+    with open("../../docs/blacklist-format.md") as f:
+        block = f.read().split("```blacklist-vectors\n", 1)[1].split("```", 1)[0]
+    v, keys = {}, []
+    for line in block.strip().split("\n"):
+        parts = line.split()
+        if parts[0] == "key":
+            assert "%012X" % bl.key(parts[1]) == parts[2], parts
+            keys.append(bl.key(parts[1]))
+        else:
+            v[parts[0]] = parts[1:]
+    assert [bl.page_offset(p, 4096) for p in range(6)] == [int(x) for x in v["page_offsets"]]
+    _mount()
+    with open("/fl/s.bin", "wb") as f:
+        b = bb.Builder(f)
+        b.add_ids(bb.ListSource(sorted(keys)))
+        b.finish()
+        f.seek(0)
+        f.write(bb.header({"kind": 1, "version": 1, "issued": 1796000000, "count": 4,
+                           "id_pages": b.id_pages, "body_size": b.body_size,
+                           "body_sha256": b.digest}))
+    with open("/fl/s.bin", "rb") as f:
+        data = f.read()
+
+    def upper(x):
+        return hexlify(x).decode().upper()
+
+    assert upper(data[0:160]) == v["statement"][0]
+    assert upper(data[4096:4160]) == v["page1"][0]
+    assert upper(data[-6:]) == v["index"][0]
+    assert upper(hashlib.sha256(data).digest()) == v["file_sha256"][0]
+    public = unhexlify("581fdb3b8d9c0fa523e7efdd5a7f50a1401014960af798b26fe86ccbb8af2eec"
+                       "67a3e523de853c433f54723e5e904a9d2fd11b476dd135b5cad693689f775c56")
+    assert sm2.verify(public, data[0:160], unhexlify(v["signature"][0]))
+    assert not sm2.verify(public, data[0:159] + b"\x01", unhexlify(v["signature"][0]))

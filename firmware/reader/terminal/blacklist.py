@@ -229,9 +229,9 @@ def _in_page(f, at, k, buf):
     docs/blacklist-format.md): its region in the page's table, then the high part's bucket
     in the upper bits, then the low parts of that bucket."""
     f.seek(at)
-    f.readinto(memoryview(buf)[0:12])
+    f.readinto(memoryview(buf)[0:13])
     regions, m, low_bits, first, span = buf[0], buf[1] << 8 | buf[2], buf[3], \
-        int.from_bytes(buf[4:8], "big"), int.from_bytes(buf[8:12], "big")
+        int.from_bytes(buf[4:8], "big"), int.from_bytes(buf[8:13], "big")
     table = f.read(3 * regions)
     region = (k >> 27).to_bytes(3, "big")
     j = 0
@@ -242,44 +242,61 @@ def _in_page(f, at, k, buf):
     v = j * RSPAN + (k & 0x7FFFFFF) - first
     if v < 0 or v > span:
         return False
-    lows = at + 12 + 3 * regions
+    lows = at + 13 + 3 * regions
     uppers = lows + (m * low_bits + 7) // 8
     total = m + (span >> low_bits)                  # upper bits: m ones, span >> L zeros
     left = (total + 7) >> 3
     high, low = v >> low_bits, v & ((1 << low_bits) - 1)
-    # the bucket of `high` starts after the high-th zero of the upper bits: whole bytes
-    # are skipped while their zeros fall short of it, then bit by bit
+    # the bucket of `high`: the ones after the high-th zero of the upper bits (whole bytes
+    # skipped while their zeros fall short of it); its elements' low parts are then
+    # binary-searched: a few reads, however full the bucket
     pos = zeros = 0
+    start = ones = -1
     f.seek(uppers)
     while left:
         n = f.readinto(memoryview(buf)[0:min(left, 32)])
         left -= n
         for i in range(n):
             b = buf[i]
-            z = 8 - _ONES[b]
-            if zeros + z < high:
-                zeros += z
+            bit = 0
+            if start < 0:
+                z = 8 - _ONES[b]
+                if zeros + z < high:
+                    zeros += z
+                    pos += 8
+                    continue
+                while zeros < high:
+                    if not b & (0x80 >> bit):
+                        zeros += 1
+                    bit += 1
+                start, ones = pos + bit, 0
+            elif b == 0xFF:
+                ones += 8
                 pos += 8
                 continue
-            for bit in range(8):
-                if zeros == high:
-                    return _bucket(f, uppers, lows, pos, total, (high, low, low_bits), buf)
-                if not b & (0x80 >> bit):
-                    zeros += 1
-                pos += 1
-    return False
+            while bit < 8 and b & (0x80 >> bit):
+                ones += 1
+                bit += 1
+            if bit < 8:
+                return _search(f, lows, start - high, ones, low, low_bits, buf)
+            pos += 8
+    return ones > 0 and _search(f, lows, start - high, ones, low, low_bits, buf)
 
 
-def _bucket(f, uppers, lows, pos, total, want, buf):
-    """Scan the ones from upper bit `pos` (the bucket of `high`), comparing low parts."""
-    high, low, low_bits = want
-    while pos < total and _bits(f, uppers, pos, 1, buf):
-        here = _bits(f, lows, (pos - high) * low_bits, low_bits, buf) if low_bits else 0
+def _search(f, lows, first, n, low, low_bits, buf):
+    """Whether `low` is among the low parts of elements first .. first + n - 1 (sorted)."""
+    if not low_bits:
+        return n > 0
+    lo, hi = first, first + n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        here = _bits(f, lows, mid * low_bits, low_bits, buf)
         if here == low:
             return True
-        if here > low:
-            return False
-        pos += 1
+        if here < low:
+            lo = mid + 1
+        else:
+            hi = mid
     return False
 
 

@@ -50,7 +50,7 @@ def _low_bits(m, span):
 
 def _page_bytes(m, span, regions):
     low = _low_bits(m, span)
-    return 12 + 3 * regions + (m * low + 7) // 8 + (m + (span >> low) + 7) // 8
+    return 13 + 3 * regions + (m * low + 7) // 8 + (m + (span >> low) + 7) // 8
 
 
 class Builder:
@@ -85,7 +85,8 @@ class Builder:
             low = _low_bits(m, span)
             self._index += ((regions[0] << 16 | regions[1] << 8 | regions[2]) << 27
                             | first).to_bytes(6, "big")
-            self._write(struct.pack(">BHBII", len(regions) // 3, m, low, first, span))
+            self._write(struct.pack(">BHBI", len(regions) // 3, m, low, first))
+            self._write(span.to_bytes(5, "big"))
             self._write(regions)
             bits = _Bits(self._write)
             for v in self._values(ids, mark, m, regions, first):
@@ -258,7 +259,7 @@ class _PageKeys:
     def __init__(self, f, h):
         self.f, self.h = f, h
         self.page = self.i = self.m = 0
-        self._head = bytearray(12)
+        self._head = bytearray(13)
         self._open(0, 0)
 
     def _open(self, page, skip):
@@ -269,11 +270,11 @@ class _PageKeys:
         at = page_offset(1 + page, self.h["page_size"])
         f.seek(at)
         f.readinto(self._head)
-        regions, self.m, self.low, self.first, _span = struct.unpack(">BHBII", self._head)
-        f.seek(at + 12)
+        regions, self.m, self.low, self.first = struct.unpack(">BHBI", self._head[0:8])
+        f.seek(at + 13)
         self.table = f.read(3 * regions)
-        self.lows = _BitReader(f, at + 12 + 3 * regions)
-        self.uppers = _BitReader(f, at + 12 + 3 * regions + (self.m * self.low + 7) // 8)
+        self.lows = _BitReader(f, at + 13 + 3 * regions)
+        self.uppers = _BitReader(f, at + 13 + 3 * regions + (self.m * self.low + 7) // 8)
         self.high = 0
         self._next = self._decode()
         for _ in range(skip):

@@ -286,5 +286,13 @@ def _remove(name):
 
 
 def clean(path):
-    """At boot: a delta's half-built list is litter (the download itself is kept to resume)."""
+    """At boot: a delta's half-built list is litter; so is a download the installed list has
+    overtaken (a cut after the switch, before the download was removed). A download that
+    still applies is kept: the host's next push resumes it."""
     _remove(path + ".tmp")
+    h, raw = _open_update(path + ".new", quiet=True)
+    installed = Blacklist(path)
+    if raw is not None and installed.installed and (
+            installed.version >= h["version"] or
+            (h["kind"] == 2 and installed.version != h["base_version"])):
+        _remove(path + ".new")

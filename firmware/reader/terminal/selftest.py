@@ -90,11 +90,15 @@ def check_sam(board):
 
 
 def check_blacklist():
-    """The offline blacklist (reader.terminal.blacklist): installed or not, its version and size; a
-    damaged file fails the check."""
-    from reader.terminal.blacklist import Blacklist
+    """The offline blacklist (reader.terminal.blacklist): installed or not, its version and
+    size, stale (none installed: the clock is not set at boot, so a list's age is judged at
+    the taps); a damaged file fails the check. Litter of an update a power cut interrupted
+    goes first (reader.terminal.blacklist_update.clean)."""
+    from reader.terminal.blacklist import PATH, Blacklist
 
+    reader.call("terminal.blacklist_update", "clean", PATH)
     status = Blacklist().status()
+    status["stale"] = not status["installed"]
     status["ok"] = "error" not in status
     return status
 

@@ -105,11 +105,24 @@ def _tap(args):
     return run(args)
 
 
+def _blacklist_arguments(p):
+    from .bench_blacklist import add_arguments
+    add_arguments(p)
+
+
+def _blacklist(args):
+    from .bench_blacklist import run
+    return run(args)
+
+
 BENCHES = {
     "link-fuzz": ("fuzz the host link codec on both ends and run requests over a noisy line",
                   _link_fuzz_arguments, link_fuzz),
     "bridge": ("event latency device -> WebSocket and requests/s through the bridge (1 and "
                "8 virtual readers)", _bridge_arguments, _bridge),
+    "blacklist": ("blacklist format 2 against format 1 on N ID numbers: size, flash blocks "
+                  "and RAM per lookup, lookups/s on the unix port, build, delta, signature",
+                  _blacklist_arguments, _blacklist),
     "tap": ("tap latency on paced virtual readers: our flow per sim board, the reference "
             "flow, the wire floor, the firmware's peak heap", _tap_arguments, _tap),
 }
