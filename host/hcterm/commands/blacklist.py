@@ -1,7 +1,8 @@
-"""`hcterm blacklist build|delta|keygen|sign|verify|push|status`: the offline blacklist from a
+"""`hcterm blacklist build|delta|keygen|provision|sign|verify|push|status`: the offline blacklist from a
 text or CSV list to a reader (docs/blacklist-format.md).
 
     hcterm blacklist keygen --out platform.key          # the platform's SM2 key pair
+    hcterm blacklist provision --public-key platform.key.pub --port /dev/ttyUSB0
     hcterm blacklist build revoked.txt --version 7 -o v7.bin
     hcterm blacklist sign v7.bin --key platform.key
     hcterm blacklist delta v7.bin revoked-today.txt --version 8 -o d8.bin   (then sign it)
@@ -49,6 +50,12 @@ def register(subparsers):
     k.add_argument("--out", required=True, help="private key file (written mode 0600)")
     k.add_argument("--public", help="public key file (default: OUT.pub)")
     k.set_defaults(func=_guard(run_keygen))
+
+    r = sub.add_parser("provision", help="give a reader the platform's public key (once: a "
+                       "reader keeps the first key it is given)")
+    r.add_argument("--public-key", required=True, help="public key file or 128 hex digits")
+    _port_args(r)
+    r.set_defaults(func=_guard(run_provision))
 
     s = sub.add_parser("sign", help="sign a list or delta with the platform's private key")
     s.add_argument("file")
@@ -165,6 +172,19 @@ def run_keygen(args):
     Path(public_path).write_text(public.hex() + "\n")
     print(f"private key {args.out} (keep it on the platform, never on a reader); public key "
           f"{public_path}: provision readers with it (setting blacklist_key)")
+    return 0
+
+
+def run_provision(args):
+    from ..platform_signing import load_public_key
+
+    key = load_public_key(args.public_key).hex()
+    with _reader(args) as reader:
+        if reader.config().get("blacklist_key") == key:
+            print(f"{args.port}: already provisioned with this key")
+            return 0
+        reader.set_config(blacklist_key=key)
+    print(f"{args.port}: provisioned with the platform key {key[:16]}…")
     return 0
 
 
