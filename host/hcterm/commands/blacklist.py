@@ -1,5 +1,5 @@
-"""`hcterm blacklist build|delta|keygen|provision|sign|verify|push|status`: the offline blacklist from a
-text or CSV list to a reader (docs/blacklist-format.md).
+"""`hcterm blacklist build|delta|keygen|provision|sign|verify|push|status`: the offline
+blacklist from a text or CSV list to a reader (docs/blacklist-format.md).
 
     hcterm blacklist keygen --out platform.key          # the platform's SM2 key pair
     hcterm blacklist provision --public-key platform.key.pub --port /dev/ttyUSB0
