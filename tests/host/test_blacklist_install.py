@@ -225,3 +225,26 @@ def test_a_stale_list_is_flagged_in_every_tap_and_refused_when_the_policy_says_s
             assert (event["status"], event["blacklist_stale"]) == ("ok", False), event
         finally:
             reader.close()
+
+
+def test_a_blacklisted_electronic_health_card_code_is_refused():
+    static = "E1EA526EEFCB84EF4A1704F5EEC0278EDA5CDB591104EBB27234BBE846225063:1"
+    with VirtualReader() as vr:
+        reader = vr.open_reader(open_timeout=30, timeout=10)
+        try:
+            reader.next_event(timeout=10)
+            reader.set_config(blacklist_key=samples.DEMO_PUBLIC_KEY)
+            data = bf.sign(bf.build_list(bf.read_list(static[:64] + "\n410702198804302754"),
+                                         1), samples.DEMO_PLATFORM_KEY)
+            assert bf.push(reader, data)["ehc_count"] == 1
+            vr.devices.scan(static)
+            event = reader.next_event(timeout=10)
+            assert (event["type"], event["status"], event["reason"]) == \
+                ("qr", "refused", "blacklisted"), event
+            assert event["id"] == static[:64] and "version 1" in event["message"]
+            other = "B" * 64 + ":1"
+            vr.devices.scan(other)
+            event = reader.next_event(timeout=10)
+            assert (event["status"], event["blacklist_stale"]) == ("ok", False), event
+        finally:
+            reader.close()

@@ -392,7 +392,7 @@ class Terminal:
             try:
                 reader.call("terminal.qr_scan", "scanned", self, code)
             finally:
-                reader.let_go("cards.qrcode")
+                reader.let_go("cards.qrcode", "terminal.blacklist")
         if scanner.idle():
             self._scanner = None
             scanner = None

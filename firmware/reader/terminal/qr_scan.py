@@ -26,6 +26,13 @@ def scanned(t, code):
     fields["text"] = _text(code)
     if "validity" in fields:
         fields["expiry_checked"] = t.clock_set
+    # the offline blacklist holds electronic health card IDs too (docs/blacklist-format.md)
+    blacklist = t.blacklist()
+    listed = blacklist.contains_ehc(fields["id"])
+    blacklist.close()
+    fields["blacklist_stale"] = t.blacklist_stale(blacklist)
+    if listed:
+        return _listed(t, fields, blacklist.version)
     if t.clock_set and expired(fields, now):
         fields["status"] = "refused"
         fields["reason"] = "expired"
@@ -36,6 +43,15 @@ def scanned(t, code):
     fields["status"] = "ok"
     t.send(hostlink.EV_QR, fields)
     t.signal("qr", "QR " + fields["kind"])
+
+
+def _listed(t, fields, version):
+    fields["status"] = "refused"
+    fields["reason"] = "blacklisted"
+    fields["message"] = "the electronic health card ID is on the offline blacklist (version " \
+        "%d)" % version
+    t.send(hostlink.EV_QR, fields)
+    t.signal("refused", "QR: blacklisted")
 
 
 def _refused(t, code, error):
