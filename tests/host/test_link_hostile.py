@@ -40,3 +40,19 @@ def test_deep_and_wide_payloads_are_refused_and_the_reader_goes_on(tmp_path):
         finally:
             reader.close()
         assert "MemoryError" not in vr.firmware_output()
+
+
+def test_hostile_payloads_through_the_firmware_parsing_and_a_live_reader(tmp_path):
+    # hcterm bench link-fuzz --hostile at a size for the suite (full size: 10^6 and 10^5)
+    from hcterm.link import hostile
+
+    items = hostile.corpus(2000, seed=5)
+    shapes = {p[:1] for _, p in items}
+    assert b"[" in shapes and b"{" in shapes                 # nesting and objects both
+    parsing = hostile.parse_on_micropython(items, 20000, str(tmp_path))
+    assert parsing["payloads"] == 20000 and parsing["memory_errors"] == 0, parsing
+    assert parsing["refused"] > 5000 and parsing["accepted"] > 1000, parsing
+    assert parsing["heap_left_bytes"] < 1024, parsing
+    live = hostile.live(250, seed=6)
+    assert live["lost"] == 0 and live["reader_answers_after"] is True, live
+    assert live["terminal_faults"] == 0 and live["answers"]["error"] > 100, live

@@ -20,12 +20,21 @@ def _link_fuzz_arguments(p):
                    help="requests through a noisy link to a virtual reader (0: skip)")
     p.add_argument("--noise", type=share, default=0.05,
                    help="share of chunks the noisy link damages")
+    p.add_argument("--hostile", action="store_true",
+                   help="instead: well-framed requests with hostile payloads (deep nesting, "
+                   "huge numbers, wrong types, duplicate keys, invalid UTF-8, every message "
+                   "code): FRAMES of them through the firmware's request parsing under "
+                   "MicroPython, REQUESTS through a live virtual reader")
 
 
 def link_fuzz(args):
     """Both decoders (CPython, and the firmware's under MicroPython) on one stream of random,
-    mutated and garbage frames; then requests through a noisy link to a virtual reader."""
+    mutated and garbage frames; then requests through a noisy link to a virtual reader.
+    With --hostile: hostile_fuzz."""
     from ..link.fuzz import decode_in_chunks, decode_on_micropython, digest, fuzz_stream
+
+    if args.hostile:
+        return hostile_fuzz(args)
 
     stream, expected = fuzz_stream(args.frames, seed=args.seed)
     got, counters, host_s = decode_in_chunks(stream, seed=args.seed + 1)
@@ -42,6 +51,23 @@ def link_fuzz(args):
     if args.requests:
         result["noisy_link"] = noisy_requests(args.requests, args.noise, args.seed)
         ok = ok and result["noisy_link"]["lost"] == 0
+    result["ok"] = ok
+    return result
+
+
+def hostile_fuzz(args):
+    from ..link import hostile
+
+    items = hostile.corpus(min(args.frames, 5000), seed=args.seed)
+    with tempfile.TemporaryDirectory() as work:
+        parsing = hostile.parse_on_micropython(items, args.frames, work)
+    result = {"firmware_parsing": parsing}
+    ok = parsing["memory_errors"] == 0 and parsing["heap_left_bytes"] < 1024
+    if args.requests:
+        result["live"] = hostile.live(args.requests, seed=args.seed + 1)
+        ok = ok and result["live"]["reader_answers_after"] and result["live"]["lost"] == 0 \
+            and not result["live"]["terminal_faults"]
+        result["reader_answers_after"] = result["live"]["reader_answers_after"]
     result["ok"] = ok
     return result
 
