@@ -39,6 +39,22 @@ CASES = [
     (["apdu", "--port", "/nonexistent", "--slot", "sam9", "00A40000"], 2, "unknown slot"),
     (["power-off", "--port", "/nonexistent", "--slot", "sam9"], 2, "unknown slot"),
     (["events", "--port", "/nonexistent", "--count", "-3"], 2, "at least 0"),
+    (["blacklist", "build", "/nonexistent.txt", "--version", "1", "-o", "x.bin"], 2,
+     "no such list file"),
+    (["blacklist", "build", "x.txt", "--version", "0", "-o", "x.bin"], 2, "at least 1"),
+    (["blacklist", "delta", "/nonexistent.bin", "x.txt", "--version", "2", "-o", "d.bin"], 2,
+     "no such list file"),
+    (["blacklist", "keygen"], 2, "--out"),
+    (["blacklist", "sign", "/nonexistent.bin", "--key", "k"], 2, "no such list file"),
+    (["blacklist", "verify", "/nonexistent.bin", "--public-key", "00"], 2,
+     "no such list file"),
+    (["blacklist", "push", "/nonexistent.bin", "--port", "/nonexistent"], 2,
+     "no such list file"),
+    (["blacklist", "status", "--port", "/nonexistent"], 1, "cannot open the reader's port"),
+    (["blacklist", "provision", "--port", "/nonexistent", "--public-key", "zz"], 2,
+     "public key"),
+    (["bench", "blacklist", "--entries", "0"], 2, "at least 1"),
+    (["bench", "soak", "--taps", "0"], 2, "at least 1"),
     (["nope"], 2, "invalid choice: 'nope'"),
 ]
 
@@ -65,8 +81,9 @@ def test_link_fuzz_with_few_frames_and_no_requests_runs():
 
 
 def test_every_subcommand_is_covered():
-    covered = {" ".join(argv[:2]) if argv[0] == "bench" else argv[0] for argv, _, _ in CASES}
-    names = {name for name, _, _ in subparsers_of(build_parser())} - {"bench"}
+    covered = {" ".join(argv[:2]) if argv[0] in ("bench", "blacklist") else argv[0]
+               for argv, _, _ in CASES}
+    names = {name for name, _, _ in subparsers_of(build_parser())} - {"bench", "blacklist"}
     assert names <= covered, names - covered
 
 

@@ -141,6 +141,16 @@ def _blacklist(args):
     return run(args)
 
 
+def _soak_arguments(p):
+    from .bench_soak import add_arguments
+    add_arguments(p)
+
+
+def _soak(args):
+    from .bench_soak import run
+    return run(args)
+
+
 BENCHES = {
     "link-fuzz": ("fuzz the host link codec on both ends and run requests over a noisy line",
                   _link_fuzz_arguments, link_fuzz),
@@ -149,6 +159,8 @@ BENCHES = {
     "blacklist": ("blacklist format 2 against format 1 on N ID numbers: size, flash blocks "
                   "and RAM per lookup, lookups/s on the unix port, build, delta, signature",
                   _blacklist_arguments, _blacklist),
+    "soak": ("many taps on one reader at its flow budget: problems, heap over time, latency "
+             "of the first and last taps", _soak_arguments, _soak),
     "tap": ("tap latency on paced virtual readers: our flow per sim board, the reference "
             "flow, the wire floor, the firmware's peak heap", _tap_arguments, _tap),
 }

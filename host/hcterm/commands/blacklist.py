@@ -58,19 +58,19 @@ def register(subparsers):
     r.set_defaults(func=_guard(run_provision))
 
     s = sub.add_parser("sign", help="sign a list or delta with the platform's private key")
-    s.add_argument("file")
+    s.add_argument("file", help="the list or delta file (signed in place unless --out)")
     s.add_argument("--key", required=True, help="private key file (hcterm blacklist keygen)")
     s.add_argument("-o", "--out", help="signed file (default: FILE itself)")
     s.set_defaults(func=_guard(run_sign))
 
     v = sub.add_parser("verify", help="check a list or delta's signature and digest")
-    v.add_argument("file")
+    v.add_argument("file", help="the list or delta file")
     v.add_argument("--public-key", required=True, help="public key file or 128 hex digits")
     v.set_defaults(func=_guard(run_verify))
 
     u = sub.add_parser("push", help="send a signed list or delta to a reader (resumes an "
                        "interrupted push; the old list stays in force until the last chunk)")
-    u.add_argument("file")
+    u.add_argument("file", help="the signed list or delta file")
     _port_args(u)
     u.add_argument("--quiet", action="store_true", help="no progress bar")
     u.set_defaults(func=_guard(run_push))
