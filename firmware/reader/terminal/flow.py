@@ -79,7 +79,7 @@ class Terminal:
         self._active = False           # a card was activated by the last poll
         self._scanner = None           # chips.qr_scanner.QRScanner while a line comes in
         self.stats = {"polls": 0, "taps": 0, "poll_errors": 0, "removed": 0, "qr": 0,
-                      "last_latency_ms": None, "heap_peak": 0}
+                      "last_latency_ms": None, "heap_peak": 0, "failing_polls": 0}
         session.terminal = self
 
     def blacklist(self):
@@ -195,10 +195,13 @@ class Terminal:
             self.stats["polls"] += 1
             try:
                 card = self.reader.poll()
-            except ReaderError:
+            except ReaderError as error:
                 self.stats["poll_errors"] += 1
+                self._failing(error)
                 self._recover()
                 return
+            if self.stats["failing_polls"]:
+                self._failing(None)
             if card is None:
                 if self.present is not None:
                     self.send(hostlink.EV_REMOVED, {"status": "ok", "uid": _hex(self.present)})
@@ -210,6 +213,28 @@ class Terminal:
             if uid != self.present:
                 self.present = uid
                 self._tap(card, uid, start)
+
+    def _failing(self, error):
+        """A reader chip that fails poll after poll is an error event once (at the 5th in a
+        row: "reader_chip"), and a "recovered" one when it answers again; info's terminal
+        stats say failing_polls meanwhile (docs/terminal-flow.md)."""
+        stats = self.stats
+        if error is None:
+            if stats["failing_polls"] >= 5:
+                self.send(hostlink.EV_ERROR, {
+                    "status": "recovered", "reason": "reader_chip",
+                    "message": "the reader chip answers again after %d failed polls"
+                    % stats["failing_polls"]})
+            stats["failing_polls"] = 0
+            return
+        stats["failing_polls"] += 1
+        if stats["failing_polls"] == 5:
+            self.send(hostlink.EV_ERROR, {
+                "status": "error", "reason": "reader_chip", "code": hostlink.DEVICE,
+                "name": hostlink.error_name(hostlink.DEVICE),
+                "message": "the reader chip failed 5 polls in a row (%s): taps cannot be "
+                "read; the reader keeps resetting it; if this lasts, check the chip's wiring "
+                "or replace the reader" % error})
 
     def _recover(self):
         try:
