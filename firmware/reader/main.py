@@ -66,7 +66,7 @@ def run(board, report, port=None, announce=True):
 
     from reader import hostlink
     from reader.terminal.flow import Terminal
-    from reader.terminal.link_server import LinkServer, StdioPort
+    from reader.terminal.link_server import LinkServer, StdioPort, supervised
     from reader.terminal.session import Session
 
     # the session outlives a visit of the host at the REPL (devices opened, slots the host
@@ -85,7 +85,7 @@ def run(board, report, port=None, announce=True):
     _state["session"] = session
 
     async def main():
-        task = asyncio.create_task(terminal.run())
+        task = asyncio.create_task(supervised(server, terminal.run, "terminal flow"))
         try:
             await server.serve()
         finally:

@@ -267,3 +267,60 @@ def test_a_memory_error_answers_its_request_and_the_worker_goes_on():
             server.handoff = True
             task.cancel()
     asyncio.run(main())
+
+
+def test_a_task_that_dies_is_started_again_and_the_host_told():
+    # the receiver dies of a fault once: it comes back and the host gets an error event; a
+    # fault in the dispatch itself is that request's error answer, the worker goes on
+    class FaultyPort(ScriptedPort):
+        faults = 1
+
+        async def readinto(self, buf):
+            if self.faults:
+                self.faults -= 1
+                raise RuntimeError("UART overrun")
+            return await super().readinto(buf)
+
+    calls = []
+
+    async def dispatch(msg, payload):
+        calls.append(msg)
+        if len(calls) == 1:
+            raise ValueError("handler bug")
+        return H.RESPONSE, {"ok": True}
+
+    port = FaultyPort()
+    server = LinkServer(port, dispatch)
+    frames = []
+
+    async def host(ms):
+        # the host's side: take what the reader wrote, acknowledge its events and answers
+        for _ in range(ms // 30):
+            await asyncio.sleep_ms(30)
+            for f in port.frames():
+                frames.append(f)
+                if f[0] in (H.EVENT, H.RESPONSE, H.ERROR):
+                    port.send(H.encode(H.ACK, f[1], f[2]))
+
+    async def main():
+        task = asyncio.create_task(server.serve())
+        try:
+            await host(150)
+            port.send(H.encode(H.REQUEST, 1, H.INFO, b"{}"))
+            await host(240)
+            port.send(H.encode(H.REQUEST, 2, H.INFO, b"{}"))
+            await host(240)
+        finally:
+            server.handoff = True
+            task.cancel()
+
+    asyncio.run(main())
+    events = [H.unpack(f[3]) for f in frames if f[0] == H.EVENT and f[2] == H.EV_ERROR]
+    assert [e["reason"] for e in events] == ["task_restarted"], frames
+    assert "receiver stopped (RuntimeError: UART overrun)" in events[0]["message"]
+    errors = [H.unpack(f[3]) for f in frames if f[0] == H.ERROR]
+    assert len(errors) == 1 and "failed this request (ValueError: handler bug)" in \
+        errors[0]["message"], frames
+    answers = [f for f in frames if f[0] == H.RESPONSE]
+    assert [f[1] for f in answers] == [2], frames
+    assert server.stats["restarts"] == 1

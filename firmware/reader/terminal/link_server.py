@@ -207,12 +207,17 @@ class LinkServer:
                 payload = None
                 kind, obj = ERROR, error_body(hostlink.INTERNAL,
                                               "reader busy: out of memory; retry")
+            except Exception as error:  # noqa: BLE001 - a fault in the dispatch itself
+                kind, obj = ERROR, error_body(hostlink.INTERNAL, "the reader failed this "
+                                              "request (%s: %s)" % (type(error).__name__,
+                                                                    error))
             self.send(kind, msg, obj, seq)
 
     async def serve(self):
         """Run until a handler sets `handoff` and its answer is acknowledged (or 2 s)."""
-        tasks = [asyncio.create_task(t()) for t in
-                 (self._rx_task, self._tx_task, self._worker_task)]
+        tasks = [asyncio.create_task(supervised(self, t, name)) for t, name in
+                 ((self._rx_task, "receiver"), (self._tx_task, "sender"),
+                  (self._worker_task, "request worker"))]
         try:
             while not self.handoff:
                 await asyncio.sleep_ms(20)
@@ -228,6 +233,26 @@ class LinkServer:
         c = self.decoder.counters()
         c.update(self.stats)
         return c
+
+
+async def supervised(server, task, name):
+    """Run `task()` again whenever it dies of an exception, telling the host each time (an
+    error event, reason task_restarted) and counting it in info's link stats "restarts": a
+    fault in one of the reader's long-lived tasks never leaves it deaf."""
+    while True:
+        try:
+            return await task()
+        except Exception as error:  # noqa: BLE001 - cancellation is not an Exception here
+            server.stats["restarts"] = server.stats.get("restarts", 0) + 1
+            try:
+                server.event(hostlink.EV_ERROR, {
+                    "status": "error", "reason": "task_restarted", "code": hostlink.INTERNAL,
+                    "name": hostlink.error_name(hostlink.INTERNAL),
+                    "message": "the reader's %s stopped (%s: %s) and was started again"
+                    % (name, type(error).__name__, error)})
+            except MemoryError:
+                pass
+            await asyncio.sleep_ms(50)
 
 
 def error_body(code, message, kind=None):
