@@ -59,6 +59,10 @@ def load(path=PATH):
     defaults and says so in `error` (None otherwise, also when there is no file yet)."""
     values = dict(DEFAULTS)
     try:
+        os.remove(path + ".tmp")          # what a power cut in store() left (boot: clean)
+    except OSError:
+        pass
+    try:
         with open(path) as f:
             stored = json.load(f)
         check(stored)

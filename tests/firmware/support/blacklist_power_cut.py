@@ -15,6 +15,7 @@ import sys
 from binascii import b2a_base64
 
 import vfs
+from cut_flash import CutFlash
 from simflash import NorFlash
 
 from reader.terminal import blacklist_build as bb
@@ -23,30 +24,6 @@ from reader.terminal.blacklist import HEADER_SIZE, Blacklist, parse_header
 
 PATH = "/fl/blacklist.bin"
 CHUNK = 696
-
-
-class CutFlash(NorFlash):
-    """The sim flash whose power goes at operation `cut` (programs and erases, counted from
-    0): that operation and every later one fail, as on a board whose supply dropped."""
-
-    def __init__(self, path, cut=-1):
-        super().__init__(path)
-        self.ops = 0
-        self.cut = cut
-
-    def _op(self):
-        if 0 <= self.cut <= self.ops:
-            raise OSError(5)
-        self.ops += 1
-
-    def writeblocks(self, block, buf, offset=None):
-        self._op()
-        super().writeblocks(block, buf, offset)
-
-    def ioctl(self, op, arg):
-        if op == 6:
-            self._op()
-        return super().ioctl(op, arg)
 
 
 class Terminal:

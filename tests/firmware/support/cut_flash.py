@@ -1,0 +1,28 @@
+# The sim NOR flash whose power goes at a chosen operation: the power-cut sweeps
+# (tests/firmware/mptest_flash_files.py, blacklist_power_cut.py) use it.
+from simflash import NorFlash
+
+
+class CutFlash(NorFlash):
+    """Operations (programs and erases) counted from 0; at operation `cut` the power goes:
+    that operation and every later one fail (OSError EIO), as on a board whose supply
+    dropped."""
+
+    def __init__(self, path, cut=-1, blocks=None):
+        super().__init__(path, blocks)
+        self.ops = 0
+        self.cut = cut
+
+    def _op(self):
+        if 0 <= self.cut <= self.ops:
+            raise OSError(5)
+        self.ops += 1
+
+    def writeblocks(self, block, buf, offset=None):
+        self._op()
+        super().writeblocks(block, buf, offset)
+
+    def ioctl(self, op, arg):
+        if op == 6:
+            self._op()
+        return super().ioctl(op, arg)
