@@ -64,7 +64,10 @@ def test_an_idle_hold_ends_by_itself(virtual):
             reader.set_config(host_slot_idle_s=0)
         reader.set_config(host_slot_idle_s=1)
         hold_the_card(reader, virtual)
-        time.sleep(1.5)
+        ended = next_of(reader, "error")          # the host did not ask: it is told
+        assert (ended["status"], ended["reason"], ended["slot"]) == \
+            ("ended", "host_slot_ended", "card"), ended
+        assert "idle 1 s" in ended["message"]
         info = reader.info()
         assert info["held_by_host"] == []
         assert info["host_slot_ended"]["why"] == "idle 1 s"

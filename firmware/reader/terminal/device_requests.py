@@ -198,9 +198,15 @@ async def apdu(h, obj):
 # -- the end of a host's hold of a slot (this module is in RAM while the host holds one) --
 def end_hold(h, slot, why):
     """End the host's hold of `slot` (power-off, idle, card lost, a new host session):
-    release the card, note why (info "host_slot_ended")."""
+    release the card, note why (info "host_slot_ended"); unless the host asked (power-off),
+    an event tells it (error event, status ended, reason host_slot_ended)."""
     if h.host_channels.pop(slot, None) is not None:
         h.host_ended = (slot, why, time.ticks_ms())
+        if why != "power-off" and h.server is not None:     # the host did not ask: tell it
+            h.server.event(hostlink.EV_ERROR, {
+                "status": "ended", "reason": "host_slot_ended", "slot": slot,
+                "message": "the host's hold of slot %s ended (%s): power it on again to send "
+                "more APDUs" % (slot, why)})
         if slot == "card":
             try:
                 h.card_reader.release()
