@@ -60,6 +60,7 @@ KEY_SOCKETS = web.AppKey("websockets", set)
 KEY_NEGATIVE_RET = web.AppKey("negative_ret", bool)
 KEY_HOSTS = web.AppKey("hosts", frozenset)
 KEY_CLIENT_TIMEOUTS = web.AppKey("client_timeouts", dict)
+KEY_FLEET = web.AppKey("fleet", object)     # hcterm.fleet.bridge.FleetBridge, or None
 
 MAX_BODY = 64 * 1024          # bytes of request body (a request is a few hundred)
 MAX_BLACKLIST = 16 * 1024 * 1024   # a signed list (a million ID numbers: 2.4 MB) or delta
@@ -69,7 +70,10 @@ LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def create_app(ports, token, verifier=None, log=None, timeout=5.0, allow_origins=(),
-               reader_factory=None, negative_ret=False, allow_hosts=(), **client_timeouts):
+               reader_factory=None, negative_ret=False, allow_hosts=(), fleet=None,
+               **client_timeouts):
+    """`fleet`: hcterm.fleet.bridge.FleetSettings to join the fleet's MQTT broker
+    (docs/fleet.md), else None."""
     if not token:
         raise ValueError("the bridge needs a token for writes, PIN and APDUs")
     unknown = set(client_timeouts) - set(CLIENT_TIMEOUTS)
@@ -90,6 +94,11 @@ def create_app(ports, token, verifier=None, log=None, timeout=5.0, allow_origins
     app[KEY_ORIGINS] = frozenset(o.rstrip("/") for o in allow_origins)
     app[KEY_LOG] = log
     app[KEY_NEGATIVE_RET] = bool(negative_ret)  # national "ret": -1 … -8, not 101 … 113
+    app[KEY_FLEET] = None
+    if fleet is not None:
+        from ..fleet.bridge import FleetBridge
+
+        app[KEY_FLEET] = FleetBridge(app[KEY_MANAGER], router, fleet, log)
     app.on_startup.append(_start)
     app.on_shutdown.append(_close_websockets)
     app.on_cleanup.append(_stop)
@@ -114,6 +123,8 @@ def create_app(ports, token, verifier=None, log=None, timeout=5.0, allow_origins
 async def _start(app):
     app[KEY_SOCKETS] = set()
     await app[KEY_MANAGER].start()
+    if app[KEY_FLEET] is not None:
+        await app[KEY_FLEET].start()
     app[KEY_LOG].info("bridge started", extra={"fields": {
         "readers": {r.id: r.port for r in app[KEY_MANAGER].readers.values()}}})
 
@@ -124,6 +135,8 @@ async def _close_websockets(app):
 
 
 async def _stop(app):
+    if app[KEY_FLEET] is not None:
+        await app[KEY_FLEET].stop()
     await app[KEY_MANAGER].stop()
     await app[KEY_ROUTER].close()
 
