@@ -240,7 +240,7 @@ def test_a_broker_restart_loses_no_audit_event_and_acl_confines_a_hospital(tmp_p
             m.start()
             await until(lambda: len({e["id"] for e in platform.audit}) >= 5, 30,
                         "all 5 audit events")
-            assert len(a.fleet.queue) == 0
+            await until(lambda: len(a.fleet.queue) == 0, 10, "the queue emptied (acked)")
             assert all(e["subject"].startswith("hmac:") for e in platform.audit)
 
         # hospital 0001's credentials, posing as 0002: every audit event refused, queued
@@ -347,3 +347,16 @@ def test_fleet_md_examples_are_the_formats():
     assert set(health) == set(json.loads(blocks["health"])), health
     for topic, kind in re.findall(r"^- `(hc/\S+)`: (\w+)", text, re.M):
         assert topics.parse(topic)["kind"] == kind, topic
+
+
+def test_bench_fleet_small_run():
+    r = subprocess.run([sys.executable, "-m", "hcterm.cli", "bench", "fleet", "--bridges", "20",
+                        "--virtual-readers", "1", "--audit-events", "3", "--json"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    result = json.loads(r.stdout)
+    assert result["readers_updated"] == result["readers"] == 21, result
+    assert (result["audit_events_lost"], result["audit_duplicates"]) == (0, 0), result
+    assert result["audit_events_sent"] == 20 * 3 + 2
+    assert 0 < result["delta_to_all_p50_s"] <= result["delta_to_all_p99_s"] < 30
+    assert result["broker_msgs_per_s"] > 0 and result["delta_bytes"] > 0

@@ -111,6 +111,7 @@ async def publish_blacklist(options, region, private_key, entries=None, delta=No
                 delta_data = bf.sign(bf.build_delta(snapshot, entries, version,
                                                     expires=expires), private_key)
             snapshot_version, snapshot_bytes = version, len(new_list)
+        out["published_at"] = time.time()
         if delta_data is not None:
             await client.publish_acked(topics.blacklist_delta(region, version), delta_data,
                                        qos=1, retain=True, properties=binary_properties(
