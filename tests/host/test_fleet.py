@@ -360,3 +360,72 @@ def test_bench_fleet_small_run():
     assert result["audit_events_sent"] == 20 * 3 + 2
     assert 0 < result["delta_to_all_p50_s"] <= result["delta_to_all_p99_s"] < 30
     assert result["broker_msgs_per_s"] > 0 and result["delta_bytes"] > 0
+
+
+def _tls_files(folder):
+    """A self-signed CA and a broker certificate for localhost/127.0.0.1 (cryptography)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    week = datetime.timedelta(days=7)
+
+    def cert(subject, key, issuer, issuer_key, ca, names=()):
+        b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+             .public_key(key.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(now - week).not_valid_after(now + week)
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if names:
+            b = b.add_extension(x509.SubjectAlternativeName(list(names)), critical=False)
+        return b.sign(issuer_key, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hcterm test CA")])
+    ca = cert(ca_name, ca_key, ca_name, ca_key, True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    server = cert(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]), key,
+                  ca_name, ca_key, False, [x509.DNSName("localhost"),
+                                           x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    pem = serialization.Encoding.PEM
+    (folder / "ca.crt").write_bytes(ca.public_bytes(pem))
+    (folder / "broker.crt").write_bytes(server.public_bytes(pem))
+    (folder / "broker.key").write_bytes(key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    other_key = ec.generate_private_key(ec.SECP256R1())
+    other_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "another CA")])
+    (folder / "other-ca.crt").write_bytes(
+        cert(other_name, other_key, other_name, other_key, True).public_bytes(pem))
+
+
+def test_tls_with_the_brokers_ca_and_not_without(tmp_path):
+    from support.mosquitto import free_port
+
+    from hcterm.fleet.mqtt import describe_error
+
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    _tls_files(certs)
+    port = free_port()
+    extra = (f"listener {port} 127.0.0.1\ncafile {certs}/ca.crt\ncertfile {certs}/broker.crt\n"
+             f"keyfile {certs}/broker.key\n")
+
+    async def scenario():
+        options = BrokerOptions.make(f"mqtts://localhost:{port}", ca=str(certs / "ca.crt"),
+                                     user="platform", password_file=m.password_file("platform"))
+        assert options.tls
+        out = await publish_blacklist(options, REGION, KEY, entries(5))
+        assert out["version"] == 1
+        wrong = BrokerOptions.make(f"mqtts://localhost:{port}", ca=str(certs / "other-ca.crt"),
+                                   user="platform", password_file=m.password_file("platform"))
+        with pytest.raises(Exception) as error:   # noqa: B017 - its text is checked
+            async with wrong.client("wrong-ca"):
+                pass
+        assert "TLS to mqtts://localhost" in describe_error(error.value, wrong)
+
+    with Mosquitto(tmp_path / "broker", extra=extra) as m:
+        asyncio.run(asyncio.wait_for(scenario(), 30))
