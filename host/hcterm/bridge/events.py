@@ -53,6 +53,7 @@ class EventRouter:
         self.hub = hub
         self.log = log
         self.verifier = verifier
+        self.listeners = []        # callables(event) after each event (the fleet's audit)
         self._tasks = set()
 
     def __call__(self, reader_id, event):
@@ -74,6 +75,11 @@ class EventRouter:
         level = self.log.warning if event["type"] == "error" else self.log.info
         level(event["type"], extra={"fields": fields})
         self.hub.publish(event)
+        for listener in list(self.listeners):
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 - a listener's fault stops no event
+                self.log.exception("event listener failed")
 
     async def _qr(self, event):
         text = event.get("text")

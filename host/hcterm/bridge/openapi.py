@@ -151,6 +151,33 @@ def openapi():
                                   "properties": {"pin": _PIN, "old": _PIN, "new": _PIN}}),
             "responses": {"200": _json({"type": "object"}), **_AUTH_ERRORS,
                           "403": _error("PIN refused"), **_READER_ERRORS}}},
+        "/api/blacklist": {"post": {
+            "operationId": "pushBlacklist", "summary": "push a signed blacklist or delta "
+            "(docs/blacklist-format.md) to the readers: all, or ?reader=ID; each reader "
+            "checks the platform's signature and keeps its old list if it refuses",
+            "parameters": [{"name": "reader", "in": "query", "required": False,
+                            "schema": {"type": "string"},
+                            "description": "one reader's id (default: every reader)"}],
+            "security": _BEARER,
+            "requestBody": {"required": True, "content": {"application/octet-stream": {
+                "schema": {"type": "string", "format": "binary", "maxLength": 16 * 2**20,
+                           "description": "the signed list or delta file, as the platform "
+                                          "published it (at most 16 MiB)"}}}},
+            "responses": {
+                "200": _json({"$ref": "#/components/schemas/BlacklistPush"},
+                             "every reader installed it (or held it already)"),
+                "400": _json({"$ref": "#/components/schemas/BlacklistPush"},
+                             "not a blacklist file, or the reader(s) refused it (unsigned, "
+                             "not the platform's signature, rolled back, wrong base, "
+                             "expired, too big): the error shape and `results`"),
+                "401": _error("no or wrong bearer token"),
+                "404": _error("no such reader"),
+                "413": _error("over 16 MiB"),
+                "502": _json({"$ref": "#/components/schemas/BlacklistPush"},
+                             "readers failed in different ways (error "
+                             "blacklist-not-installed, each reader's error in `results`)"),
+                "503": _json({"$ref": "#/components/schemas/BlacklistPush"},
+                             "the reader(s) not connected")}}},
         "/api/events": {"get": {
             "operationId": "events", "summary": "WebSocket: one JSON text message per event "
             "(hello, state, tap, removed, qr, error, selftest); card fields at the top level",
@@ -189,7 +216,40 @@ def openapi():
                     "host_slot_ended": {"type": "object", "nullable": True,
                                         "description": "the last hold the reader ended: "
                                         "slot, why (power-off, idle N s, card lost, new host "
-                                        "session), ago_s"}}},
+                                        "session), ago_s"},
+                    "blacklist": {"$ref": "#/components/schemas/BlacklistStatus"}}},
+                "BlacklistStatus": {
+                    "type": "object", "nullable": True,
+                    "description": "the reader's blacklist-status (docs/blacklist-format.md), "
+                                   "null until the bridge asked; asked at each connection, "
+                                   "after each push and every 10 minutes",
+                    "properties": {
+                        "installed": {"type": "boolean"}, "version": {"type": "integer"},
+                        "count": {"type": "integer"}, "ehc_count": {"type": "integer"},
+                        "issued": {"type": "integer"}, "format": {"type": "integer"},
+                        "stale": {"type": "boolean"},
+                        "age_s": {"type": "integer", "description": "since the list was "
+                                  "issued, by the bridge's clock"},
+                        "checked": {"type": "number", "description": "when the bridge asked"},
+                        "error": {"type": "string", "description": "why the status is "
+                                  "unknown"},
+                        "download": {"type": "object", "description": "a push in progress "
+                                     "(version, kind, received, total bytes of the body), or "
+                                     "one the reader holds open (open_on_reader: the next "
+                                     "push of that file continues it)"}}},
+                "BlacklistPush": {"type": "object", "required": ["results"], "properties": {
+                    "version": {"type": "integer"},
+                    "kind": {"type": "string", "enum": ["list", "delta"]},
+                    "error": {"type": "string"}, "message": {"type": "string"},
+                    "action": {"type": "string"},
+                    "results": {"type": "array", "items": {"type": "object", "properties": {
+                        "reader": {"type": "string"}, "ok": {"type": "boolean"},
+                        "blacklist": {"$ref": "#/components/schemas/BlacklistStatus"},
+                        "status": {"type": "integer", "description": "failed: the HTTP "
+                                   "status of its error"},
+                        "error": {"type": "string"}, "message": {"type": "string"},
+                        "action": {"type": "string"}, "code": {"type": "integer"},
+                        "name": {"type": "string"}}}}}},
             },
         },
     }

@@ -30,6 +30,12 @@ before them) instead of each waiting out its own timeout; the next new request t
 requests the bridge forwards and the reader's own word (hello, info: the reader ends a hold by
 itself after its setting host_slot_idle_s, when the card leaves or a new session starts);
 `refresh()` asks the reader while a slot is held, so the state shown is the reader's.
+
+`blacklist`: the reader's blacklist-status (version, count, stale, …), asked at each
+connection, after each push and every BLACKLIST_REFRESH seconds, with `age_s` (since the
+list was issued) and `checked` (when the bridge asked); while the bridge pushes a list or
+delta (`push_blacklist`, POST /api/blacklist, the fleet client), `download` gives its
+progress.
 """
 
 import asyncio
@@ -38,6 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from reader import hostlink
 
+from .. import blacklist_files
 from ..link import LinkTimeout, NotConnected, Reader, ReaderError
 
 CONNECTING = "connecting"
@@ -51,6 +58,7 @@ SUPERVISE_INTERVAL = 0.2      # seconds between state checks
 OPEN_TIMEOUT = 2.0            # one attempt to open the port and get a hello answer
 MAX_QUEUED = 8                # requests waiting or running per reader
 REFRESH_WAIT = 1.0            # GET /api/readers waits this long for a held reader's info
+BLACKLIST_REFRESH = 600.0     # seconds between blacklist-status requests of an idle reader
 
 
 class ReaderNotFound(LookupError):
@@ -77,6 +85,10 @@ class BridgeReader(Reader):
             body = dict(body)
             body["code_type"] = body.pop("type")
         super()._deliver_event(msg, body)
+
+    def push_blacklist(self, data, progress=None):
+        """A signed list or delta to the reader (hcterm.blacklist_files.push): its status."""
+        return blacklist_files.push(self, data, progress)
 
 
 class ManagedReader:
@@ -106,6 +118,10 @@ class ManagedReader:
         self.queued = 0               # requests waiting or running
         self._timeouts = 0            # requests that timed out so far
         self._timed_out_at = None
+        self.blacklist = None         # the reader's blacklist-status (see the module's doc)
+        self.download = None          # a push in progress: {version, kind, received, total}
+        self._blacklist_task = None
+        self.on_change = []           # callables(reader) after a state or blacklist change
 
     # -- what the API shows ---------------------------------------------------------------
     def describe(self):
@@ -113,7 +129,56 @@ class ManagedReader:
                 "since": round(self.since, 3), "device": self.device,
                 "last_error": self.last_error, "events": self.events,
                 "reconnects": self.reconnects, "held_by_host": sorted(self.held),
-                "host_slot_ended": self.host_slot_ended}
+                "host_slot_ended": self.host_slot_ended, "blacklist": self.blacklist_state()}
+
+    def blacklist_state(self):
+        """The reader's last blacklist-status, `age_s` since its list was issued, and the
+        progress of a push in progress (`download`); None before the first answer."""
+        if self.blacklist is None and self.download is None:
+            return None
+        out = dict(self.blacklist or {})
+        if out.get("issued"):
+            out["age_s"] = max(0, round(time.time() - out["issued"]))
+        if self.download is not None:
+            out["download"] = dict(self.download)
+        elif "update" in out:      # one the reader holds open (an interrupted push)
+            update = out.pop("update")
+            out["download"] = {"received": update.get("received"),
+                               "total": update.get("total"), "open_on_reader": True}
+        return out
+
+    async def refresh_blacklist(self):
+        """Ask the reader for its blacklist-status (kept in `blacklist`); never raises."""
+        try:
+            status = await self.call("blacklist_status")
+        except Exception as error:  # noqa: BLE001 - shown, not raised: a listing goes on
+            status = {"error": f"the reader did not give its blacklist status: {error}"}
+        self.blacklist = {**status, "checked": round(time.time(), 3)}
+        self._changed()
+        return self.blacklist
+
+    async def push_blacklist(self, data):
+        """Push a signed list or delta (bytes) to the reader; its new blacklist status.
+        The reader's refusal is raised as its DeviceError (the old list stays in force)."""
+        h = blacklist_files.header(data)
+        self.download = {"version": h["version"],
+                         "kind": "list" if h["kind"] == 1 else "delta",
+                         "received": 0, "total": None}
+
+        def progress(at, total):
+            self.download["received"], self.download["total"] = at, total
+
+        try:
+            status = await self.call("push_blacklist", data, progress)
+        finally:
+            self.download = None
+            if self.state == CONNECTED:
+                await self.refresh_blacklist()
+        return status
+
+    def _changed(self):
+        for callback in list(self.on_change):
+            callback(self)
 
     async def refresh(self):
         """While a slot is held: ask the reader (info) whether it still is (not when requests
@@ -145,6 +210,8 @@ class ManagedReader:
         self._task = loop.create_task(self._supervise(), name=f"supervise:{self.id}")
 
     async def stop(self):
+        if self._blacklist_task:
+            self._blacklist_task.cancel()
         if self._task:
             self._task.cancel()
             try:
@@ -166,11 +233,23 @@ class ManagedReader:
             self.since = time.time()
             self._sink(self.id, {"type": "state", "state": state,
                                  "message": _STATE_TEXT.get(state) or self.last_error})
+            if state == CONNECTED:
+                self._blacklist_soon()
+            self._changed()
+
+    def _blacklist_soon(self):
+        if self._blacklist_task is None or self._blacklist_task.done():
+            self._blacklist_task = asyncio.get_running_loop().create_task(
+                self.refresh_blacklist(), name=f"blacklist-status:{self.id}")
 
     async def _supervise(self):
         while True:
             try:
                 await self._check()
+                if self.state == CONNECTED and self.download is None and not self.queued \
+                        and self.blacklist and time.time() - self.blacklist["checked"] \
+                        > BLACKLIST_REFRESH:
+                    self._blacklist_soon()
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - a supervisor must go on

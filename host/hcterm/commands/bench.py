@@ -151,6 +151,16 @@ def _soak(args):
     return run(args)
 
 
+def _fleet_arguments(p):
+    from .bench_fleet import add_arguments
+    add_arguments(p)
+
+
+def _fleet(args):
+    from .bench_fleet import run
+    return run(args)
+
+
 BENCHES = {
     "link-fuzz": ("fuzz the host link codec on both ends and run requests over a noisy line",
                   _link_fuzz_arguments, link_fuzz),
@@ -163,6 +173,9 @@ BENCHES = {
              "of the first and last taps", _soak_arguments, _soak),
     "tap": ("tap latency on paced virtual readers: our flow per sim board, the reference "
             "flow, the wire floor, the firmware's peak heap", _tap_arguments, _tap),
+    "fleet": ("one delta to N simulated bridges and a few virtual readers on a local "
+              "Mosquitto: delta latency to all, audit loss and duplicates, broker msgs/s",
+              _fleet_arguments, _fleet),
 }
 
 

@@ -59,7 +59,78 @@ def register(subparsers):
                    help="envelope: app secret (default $HCTERM_QR_APP_SECRET)")
     q.add_argument("--sm4-key", default=os.environ.get("HCTERM_QR_SM4_KEY"),
                    help="envelope: SM4 key, 32 hex digits (default $HCTERM_QR_SM4_KEY)")
+    add_fleet_arguments(p)
     p.set_defaults(func=run)
+
+
+def add_broker_arguments(p, required=True):
+    """--mqtt URL, --mqtt-ca, --mqtt-user, --mqtt-password-file (the bridge, hcterm platform)."""
+    p.add_argument("--mqtt", required=required, metavar="URL",
+                   help="the fleet's MQTT broker: mqtt://HOST[:1883] or mqtts://HOST[:8883] "
+                        "(TLS) (docs/fleet.md)")
+    p.add_argument("--mqtt-ca", metavar="FILE", help="CA certificate (PEM) that signed the "
+                   "broker's certificate: TLS, the broker's name checked")
+    p.add_argument("--mqtt-user", metavar="USER", help="the broker's user name")
+    p.add_argument("--mqtt-password-file", metavar="FILE", help="a file (mode 0600) holding "
+                   "the user's password")
+
+
+def add_fleet_arguments(p):
+    m = p.add_argument_group("fleet: blacklists, tap audit and reader health on an MQTT "
+                             "broker (docs/fleet.md)")
+    add_broker_arguments(m, required=False)
+    m.add_argument("--region", help="the region whose blacklists the readers hold (with "
+                   "--mqtt)")
+    m.add_argument("--hospital", help="this hospital's code (with --mqtt; its credentials "
+                   "allow its own topics only)")
+    m.add_argument("--bridge-id", help="this bridge's name in the hospital (default: the "
+                   "host name)")
+    m.add_argument("--audit-queue", metavar="FILE", help="the disk queue of audit events "
+                   "not yet acknowledged by the broker (default: $XDG_STATE_HOME/hcterm/"
+                   "audit-HOSPITAL-BRIDGE.sqlite, else ~/.local/state/…)")
+    m.add_argument("--audit-key-file", metavar="FILE", help="the hospital's secret key for "
+                   "the audit's keyed hash of ID numbers (HMAC-SHA256); without it they are "
+                   "masked (first 6 and last 4 digits)")
+
+
+def fleet_settings(args):
+    """FleetSettings from the bridge's --mqtt options, or None without --mqtt; ValueError
+    (with what to do) for a bad combination."""
+    if not args.mqtt:
+        for name in ("region", "hospital", "mqtt_ca", "mqtt_user", "audit_key_file"):
+            if getattr(args, name):
+                raise ValueError(f"--{name.replace('_', '-')} is for the fleet: give --mqtt "
+                                 "URL too")
+        return None
+    import socket
+
+    from ..fleet.bridge import FleetSettings
+    from ..fleet.mqtt import BrokerError, BrokerOptions
+
+    if not args.region or not args.hospital:
+        raise ValueError("--mqtt needs --region R and --hospital H (the topics of this "
+                         "bridge: docs/fleet.md)")
+    try:
+        broker = BrokerOptions.make(args.mqtt, args.mqtt_ca, args.mqtt_user,
+                                    args.mqtt_password_file)
+    except BrokerError as error:
+        raise ValueError(str(error)) from None
+    bridge = args.bridge_id or socket.gethostname().split(".")[0]
+    key = None
+    if args.audit_key_file:
+        try:
+            key = Path(args.audit_key_file).read_bytes().strip()
+        except OSError as error:
+            raise ValueError(f"--audit-key-file {args.audit_key_file}: {error.strerror}") \
+                from None
+        if len(key) < 16:
+            raise ValueError(f"--audit-key-file {args.audit_key_file}: under 16 bytes; use a "
+                             "random key (e.g. 'openssl rand -hex 32 > FILE')")
+    queue = args.audit_queue
+    if not queue:
+        state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+        queue = Path(state) / "hcterm" / f"audit-{args.hospital}-{bridge}.sqlite"
+    return FleetSettings(broker, args.region, args.hospital, bridge, str(queue), key)
 
 
 def parse_listen(text, allow_remote):
@@ -157,6 +228,7 @@ def run(args):
             except ValueError as error:
                 raise ValueError(f"--allow-host: {error}") from None
         verifier = _verifier(args)
+        fleet = fleet_settings(args)
         if args.token:
             token, where, created = args.token, None, False
         else:
@@ -166,7 +238,7 @@ def run(args):
         print(f"hcterm bridge: {error}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(_serve(args, host, port, token, verifier, where, created))
+        asyncio.run(_serve(args, host, port, token, verifier, where, created, fleet))
     except OSError as error:
         print(f"hcterm bridge: cannot listen on {args.listen}: {error}", file=sys.stderr)
         return 1
@@ -175,16 +247,21 @@ def run(args):
     return 0
 
 
-async def _serve(args, host, port, token, verifier, where=None, created=False):
+async def _serve(args, host, port, token, verifier, where=None, created=False, fleet=None):
     from ..bridge.app import create_app, start_site
     from ..bridge.logs import bridge_logger
 
     log = bridge_logger()
     app = create_app(args.port, token, verifier=verifier, timeout=args.timeout,
                      allow_origins=args.allow_origin, log=log,
-                     negative_ret=args.negative_ret, allow_hosts=args.allow_host)
+                     negative_ret=args.negative_ret, allow_hosts=args.allow_host,
+                     fleet=fleet)
     runner, url = await start_site(app, host, port)
     print(f"hcterm bridge: {url}/ (readers: {', '.join(args.port)})", flush=True)
+    if fleet is not None:
+        print(f"hcterm bridge: fleet on {fleet.broker.url}: region {fleet.region}, hospital "
+              f"{fleet.hospital}, bridge {fleet.bridge}; audit queue {fleet.queue_path}",
+              flush=True)
     if where is None:
         print("hcterm bridge: token as given", flush=True)
     else:
