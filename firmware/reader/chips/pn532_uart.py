@@ -13,10 +13,11 @@ _WAKEUP = b"\x55\x55" + bytes(14)
 
 
 class PN532_UART(PN532):
-    def __init__(self, uart, baudrate=115200, wake=True):
+    def __init__(self, uart, baudrate=115200, wake=True, max_baud=115200):
         super().__init__()
         self.uart = uart
         self.baudrate = baudrate
+        self.max_baud = max_baud  # the board's HSU_MAX_BAUD: SetSerialBaudrate's target
         self._sent = 0
         self._scratch = bytearray(32)
         if wake:

@@ -9,16 +9,18 @@ every further byte is written to the same register (FIFO bursts).
 |---|---|
 | registers | all 0x01-0x3F kept; reset values of the data sheet; Version (37) = 0x92 |
 | FIFO | 64 bytes, FIFOLevel (bit 7 flushes), BufferOvfl on overflow |
-| Command | Idle, Mem, GenerateRandomID, CalcCRC, Transmit, Transceive, MFAuthent (below), SoftReset |
+| Command | Idle, Mem, GenerateRandomID, CalcCRC, Transmit, Transceive, MFAuthent, SoftReset |
 | BitFraming | StartSend, TxLastBits (7-bit short frames, anticollision), RxAlign |
 | TxMode/RxMode bit 7 | CRC_A appended on transmit / checked and removed on receive (CRCErr) |
-| TxMode/RxMode 6:4 | TxSpeed/RxSpeed 106/212/424/848 kbit/s: a card hears only frames at its rate (after a PPS), the receiver decodes only answers at RxSpeed (else silence: the timer ends it) |
+| TxMode/RxMode 6:4 | TxSpeed/RxSpeed 106-848 kbit/s: a card hears frames at its rate only |
 | ComIrq/DivIrq | Set1/Set2 semantics; TxIRq, RxIRq, IdleIRq, ErrIRq, TimerIRq, CRCIRq |
 | Error/Coll | CollErr, CollPos (1-based, with RxAlign, 32 -> 0), CRCErr, ParityErr, BufferOvfl |
 | timer | TAuto (starts after a transmission, stops on reception), prescaler, reload, TAutoRestart |
 | IRQ line | `set_line("irq", …)` from ComIEn/DivIEn (IRqInv) |
 | RST line | `on_line("rst", 0)`: hard power-down, registers back to reset values, antenna off |
 
+Speeds: after a PPS a card hears only frames at its new rate, and the receiver decodes only
+answers at RxSpeed (else silence: the timer ends the wait).
 MFAuthent sends the FIFO's authentication command and block address (with CRC_A) and waits for
 the card's 4-byte nonce. A card that stays silent (every card here: none does MIFARE Classic)
 leaves the command running: the timer ends it with TimerIRq, as on the chip (no IdleIRq, no

@@ -14,13 +14,18 @@ The front end (pn532_hsu.py, pn532_spi.py) turns bus bytes into frame events wit
 | 12 | SetParameters | flags kept; AutoRATS (10) decides whether InList sends RATS |
 | 14 | SAMConfiguration | mode 1-4, optional timeout and IRQ; leaves LowVbat |
 | 16 | PowerDown | answers 00, then sleeps until woken |
-| 32 | RFConfiguration | items 01 (1 byte), 02 (3), 04 (1), 05 (3; MxRtyPassiveActivation FF = wait for a card), 0A (11), 0B (8), 0C (3), 0D (9) |
-| 4A | InListPassiveTarget | 106 kbps type A, 1 or 2 targets; BrTy 01-04 find no card here: `4B 00` with finite retries, wait (until the host aborts) with FF |
-| 4E | InPSL | ISO-DEP targets: PPS to 106/212/424/848 kbit/s each way (BRit, BRti 00-03), then the CIU's TxMode/RxMode speeds |
+| 32 | RFConfiguration | CfgItems 01 02 04 05 0A 0B 0C 0D, lengths 1 3 1 3 11 8 3 9 |
+| 4A | InListPassiveTarget | 106A, 1-2 targets; BrTy 01-04: nothing here (`4B 00`; FF waits) |
+| 4E | InPSL | ISO-DEP targets: PPS to 106-848 kbit/s each way, then TxMode/RxMode speeds |
 | 40 | InDataExchange | ISO-DEP by the chip, MI chaining both ways; raw + CRC for -3 targets |
-| 42 | InCommunicateThru | raw frame; CRC, framing and speed per CIU TxMode/RxMode, TxLastBits per BitFraming |
+| 42 | InCommunicateThru | raw frame; CRC, framing, speed per TxMode/RxMode; TxLastBits |
 | 44/52/54 | InDeselect/InRelease/InSelect | S(DESELECT) or HLTA; re-activation |
-| 60 | InAutoPoll | PollNr pollings (FF: until found or aborted) of the 1-15 types in turn, a Period (x 150 ms) apart; `61 NbTg [Type Len TargetData]…` (TargetData as InListPassiveTarget's, Tg first); 10 any type A card without RATS, 20 ISO 14443-4 cards with their ATS, 00 either (ATS per AutoRATS); the others find nothing here |
+| 60 | InAutoPoll | PollNr (FF: until found/aborted) pollings of 1-15 types, Period apart |
+
+InAutoPoll answers `61 NbTg [Type Len TargetData]…` (TargetData as InListPassiveTarget's, Tg
+first): type 10 finds any type A card without RATS, 20 ISO 14443-4 cards with their ATS, 00
+either (ATS per AutoRATS); the other types find nothing here. RFConfiguration 05's
+MxRtyPassiveActivation FF makes InListPassiveTarget wait for a card of its BrTy.
 
 Not emulated: target mode (TgInit…), FeliCa/type B/Jewel (nothing of theirs is ever found), DEP,
 MIFARE Classic auth, Read/WriteGPIO, SAM slot traffic. Those commands get the application error
