@@ -7,7 +7,8 @@ the command; the wait (PN532.ack_timeout_ms) here adds the command's own time on
 
 import time
 
-from reader.chips.pn532 import PN532
+import reader
+from reader.chips.pn532 import CONTROL, PN532
 
 _WAKEUP = b"\x55\x55" + bytes(14)
 
@@ -23,6 +24,10 @@ class PN532_UART(PN532):
         if wake:
             self._wakeup()
             self.sam_configuration()
+
+    def set_baudrate(self, baud):
+        """SetSerialBaudrate and the UART, with its fall back (chips.pn532_control)."""
+        return reader.call(CONTROL, "set_baudrate", self, baud)
 
     def _wakeup(self):
         self.uart.write(_WAKEUP)

@@ -15,7 +15,6 @@ never pays heap for the others.
 
 import gc
 
-import reader
 from reader.errors import UNSUPPORTED, ReaderError
 
 
@@ -73,7 +72,7 @@ def open_card_reader(board):
         from reader.protocols.rc522_reader import RC522Reader
         return RC522Reader(kind, chip)
     if kind == "pn532-uart" and chip.max_baud > chip.baudrate:
-        reader.call("chips.pn532_control", "set_baudrate", chip, chip.max_baud)
+        chip.set_baudrate(chip.max_baud)
     from reader.protocols.pn532_reader import PN532Reader
     return PN532Reader(kind, chip)
 

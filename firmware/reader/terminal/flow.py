@@ -123,8 +123,7 @@ class Terminal:
         chip = getattr(self.reader, "chip", None)
         fast = getattr(chip, "max_baud", 0)
         if fast > 115200:   # PN532 HSU: the vendor's reference flow keeps the power-on rate
-            reader.call("chips.pn532_control", "set_baudrate", chip,
-                        115200 if flow == "reference" else fast)
+            chip.set_baudrate(115200 if flow == "reference" else fast)
         slot = self.session.open_sam_slot()
         slot.max_baud = _SAM_BAUD_REFERENCE if flow == "reference" else getattr(
             self.board, "SAM_MAX_BAUD", 115200)
