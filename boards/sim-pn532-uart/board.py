@@ -37,3 +37,7 @@ def display(text):
 def led_colour(name):
     # the status LED's colour, recorded by the virtual reader ("green", "red", "amber", "off")
     record("led", colour=name)
+
+# The PN532's HSU runs at this rate after set-up (SetSerialBaudrate; the chip starts at
+# 115200): the board's traces between the MCU and the PN532 are short.
+HSU_MAX_BAUD = 921600

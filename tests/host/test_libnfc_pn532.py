@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 
 import pytest
 from support.required_tools import needs
@@ -21,6 +22,7 @@ from hcterm.emulator.rf14443 import Picc
 from hcterm.sim.ptyserve import PtyPort
 
 NFC_LIST = shutil.which("nfc-list")
+NFC_POLL = shutil.which("nfc-poll")
 LIBNFC = ctypes.util.find_library("nfc")
 
 UID = bytes.fromhex("04A1B2C3")
@@ -67,6 +69,31 @@ def test_nfc_list_lists_the_card_with_atqa_sak_uid_ats(pn532_pty):
     # libnfc's start-up and close sequence reached the chip in the order the notes record.
     assert chip.core.history[:4] == [0x14, 0x00, 0x02, 0x12]
     assert chip.core.history[-1] == 0x16  # PowerDown
+
+
+@needs(NFC_POLL is not None, "nfc-poll not installed (apt-get install libnfc-examples)")
+def test_nfc_poll_finds_the_card_through_in_auto_poll_and_sees_it_leave(pn532_pty):
+    chip, link = pn532_pty
+    env = dict(os.environ, LIBNFC_DEVICE=f"pn532_uart:{link}")
+    poll = subprocess.Popen([NFC_POLL], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        # nfc-poll's stdout is a pipe (block buffered): watch the chip instead. After the
+        # InAutoPoll found the card, libnfc pings it (InCommunicateThru) until it leaves.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and 0x42 not in chip.core.history[
+                chip.core.history.index(0x60) if 0x60 in chip.core.history else 0:][1:]:
+            time.sleep(0.05)
+        chip.field.remove()
+        out = poll.communicate(timeout=30)[0]
+    finally:
+        poll.kill()
+    assert poll.returncode == 0
+    assert "ISO/IEC 14443A (106 kbps) target:" in out
+    assert "UID (NFCID1): 04  a1  b2  c3" in out
+    assert "SAK (SEL_RES): 20" in out
+    assert "Waiting for card removing...done." in out
+    assert 0x60 in chip.core.history  # InAutoPoll, as libnfc polls a PN532
 
 
 class NfcModulation(ctypes.Structure):

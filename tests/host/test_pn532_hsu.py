@@ -145,13 +145,30 @@ def test_general_status_registers_and_parameters(host):
     assert host.cmd("066302633963FF") == ACK + RSP("07000000")
     assert host.cmd("1214") == ACK + RSP("13")
     assert host.cmd("12") == ACK + ERR
-    assert host.cmd("60") == ACK + ERR  # not emulated: InAutoPoll
+    assert host.cmd("60") == ACK + ERR  # InAutoPoll without PollNr, Period, types
 
 
-@pytest.mark.parametrize("item", ["0101", "02000B0A", "0400", "05FF01FF",
-                                  "0A" + "00" * 11, "0B000000", "0C00", "0D" + "00" * 9])
-def test_rf_configuration_items(host, item):
-    assert host.cmd("32" + item) == ACK + RSP("33")
+# UM0701-02 RFConfiguration: every CfgItem with its ConfigurationData length.
+RF_ITEMS = {"01": 1, "02": 3, "04": 1, "05": 3, "0A": 11, "0B": 8, "0C": 3, "0D": 9}
+
+
+@pytest.mark.parametrize("item", sorted(RF_ITEMS))
+def test_rf_configuration_items_at_their_manual_length(host, item):
+    n = RF_ITEMS[item]
+    data = "01" if item == "01" else "5A" * n
+    assert host.cmd("32" + item + data) == ACK + RSP("33")
+    assert host.cmd("32" + item + "5A" * (n + 1)) == ACK + ERR  # one byte too many
+    if n > 1:
+        assert host.cmd("32" + item + "5A" * (n - 1)) == ACK + ERR  # one short
+
+
+def test_rf_configuration_analog_items_kept_and_unknown_items_refused(chip, host):
+    assert host.cmd("320B" + "59F43F114D85616F") == ACK + RSP("33")  # 212/424 kbps analog
+    assert host.cmd("320C" + "FF0485") == ACK + RSP("33")  # type B analog
+    assert chip.core.analog[0x0B] == bytes.fromhex("59F43F114D85616F")
+    assert chip.core.analog[0x0C] == bytes.fromhex("FF0485")
+    assert host.cmd("3203" + "00") == ACK + ERR
+    assert host.cmd("32") == ACK + ERR
 
 
 def test_rf_configuration_wrong_length(host):
@@ -174,8 +191,23 @@ def test_in_list_without_auto_rats_has_no_ats(chip, host):
 def test_seven_byte_uid_and_other_modulations(chip, host):
     with_card(chip, uid=UID7)
     assert host.cmd("4A0100") == ACK + RSP("4B01 01 0044 20 07 04112233445566" + ATS.hex())
+    host.cmd("3205FF0100")  # finite MxRtyPassiveActivation (nfc-list does the same)
     for brty in ("01", "0100FFFF0100", "02", "0300", "04"):
         assert host.cmd("4A01" + brty) == ACK + RSP("4B00")
+    assert host.cmd("4A0105") == ACK + ERR  # no BrTy 05
+
+
+@pytest.mark.parametrize("brty", ["0100FFFF0100", "0200FFFF0100", "0300", "04"])
+def test_other_modulations_wait_like_106a_with_retries_ff(chip, host, brty):
+    """MxRtyPassiveActivation FF (the reset value): the chip keeps polling that modulation.
+    A type A card entering the field is not of it: no answer; the host's ACK aborts."""
+    assert host.cmd("4A01" + brty) == ACK  # no answer yet
+    host.rx.clear()
+    with_card(chip)
+    assert bytes(host.rx) == b""  # a type A card completes no FeliCa/B/Jewel poll
+    assert host.send(ACK) == b""  # aborted
+    assert host.cmd("02") == ACK + RSP("0332010607")
+    assert host.cmd("4A0100") == ACK + RSP("4B01 01 0004 20 04 04A1B2C3" + ATS.hex())
 
 
 def test_two_cards_collide_and_both_are_listed(chip, host):

@@ -7,21 +7,27 @@ the command; the wait (PN532.ack_timeout_ms) here adds the command's own time on
 
 import time
 
-from reader.chips.pn532 import PN532
+import reader
+from reader.chips.pn532 import CONTROL, PN532
 
 _WAKEUP = b"\x55\x55" + bytes(14)
 
 
 class PN532_UART(PN532):
-    def __init__(self, uart, baudrate=115200, wake=True):
+    def __init__(self, uart, baudrate=115200, wake=True, max_baud=115200):
         super().__init__()
         self.uart = uart
         self.baudrate = baudrate
+        self.max_baud = max_baud  # the board's HSU_MAX_BAUD: SetSerialBaudrate's target
         self._sent = 0
         self._scratch = bytearray(32)
         if wake:
             self._wakeup()
             self.sam_configuration()
+
+    def set_baudrate(self, baud):
+        """SetSerialBaudrate and the UART, with its fall back (chips.pn532_control)."""
+        return reader.call(CONTROL, "set_baudrate", self, baud)
 
     def _wakeup(self):
         self.uart.write(_WAKEUP)

@@ -37,7 +37,8 @@ def open_reader_chip(board):
     gc.collect()
     if kind == "pn532-uart":
         from reader.chips.pn532_uart import PN532_UART
-        return kind, PN532_UART(wiring[1])
+        fast = getattr(board, "HSU_MAX_BAUD", 115200)
+        return kind, PN532_UART(wiring[1], max_baud=fast)
     if kind == "pn532-spi":
         from reader.chips.pn532_spi import PN532_SPI
         irq = wiring[3] if len(wiring) > 3 else None
@@ -70,6 +71,8 @@ def open_card_reader(board):
     if kind == "rc522":
         from reader.protocols.rc522_reader import RC522Reader
         return RC522Reader(kind, chip)
+    if kind == "pn532-uart" and chip.max_baud > chip.baudrate:
+        chip.set_baudrate(chip.max_baud)
     from reader.protocols.pn532_reader import PN532Reader
     return PN532Reader(kind, chip)
 

@@ -120,6 +120,10 @@ class Terminal:
         self.psam = None
         self._flow = flow
         self._sam_seen = touched
+        chip = getattr(self.reader, "chip", None)
+        fast = getattr(chip, "max_baud", 0)
+        if fast > 115200:   # PN532 HSU: the vendor's reference flow keeps the power-on rate
+            chip.set_baudrate(115200 if flow == "reference" else fast)
         slot = self.session.open_sam_slot()
         slot.max_baud = _SAM_BAUD_REFERENCE if flow == "reference" else getattr(
             self.board, "SAM_MAX_BAUD", 115200)

@@ -234,6 +234,9 @@ def _data_from_image(image):
     data = CardData()
     data.description = image.get("description", "")
     data.uid = _hex(image["uid"], "uid")
+    if len(data.uid) not in (4, 7, 10) or data.uid[0] == 0x88:
+        raise ImageError("uid: 4, 7 or 10 bytes (ISO 14443-3 single, double, triple size), "
+                         "not starting with the cascade tag 88")
     data.ats = _hex(image["ats"], "ats")
     if len(data.ats) < 13 or data.ats[0] != len(data.ats):
         raise ImageError("ats: needs TL = its length and at least 13 bytes (cardNo8 = ats[5:13])")

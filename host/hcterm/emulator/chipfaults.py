@@ -12,6 +12,7 @@ exactly the 3rd frame that layer sees.
 | `parity` | field | the card's next reply arrives with a parity error |
 | `wtx_storm` | card T=CL | the card asks for waiting time extensions before each answer |
 | `evil` | card T=CL | the card answers malformed/oversized/inconsistent blocks |
+| `pps_ignored` | card -3/-4 | the card answers a PPS and stays at its old bit rates |
 | `chip_nack` | PN532 HSU | the chip answers a command frame with NACK instead of ACK |
 | `lost_ack` | PN532 HSU | the chip's ACK never reaches the host (the response still does) |
 | `garbage` | PN532 HSU | bytes of line noise arrive before the chip's next frame |
@@ -72,6 +73,10 @@ class ChipFaults:
             raise ValueError(f"unknown evil card kind {kind!r}; known: {', '.join(EVIL_KINDS)}")
         return self.arm("evil", count, after, kind)
 
+    def pps_ignored(self, count=1, after=0):
+        """The card answers the next PPS (PPSS echoed) but keeps its old bit rates."""
+        return self.arm("pps_ignored", count, after)
+
     def chip_nack(self, count=1, after=0):
         return self.arm("chip_nack", count, after)
 
@@ -119,6 +124,7 @@ FAULT_SPECS = {
     "wtx_storm": ("wtx_storm", lambda a: [int(x) for x in a.split(",")],
                   "ROUNDS[,WTXM]: WTX requests before every answer"),
     "evil": ("evil_card", str, "KIND: " + "|".join(EVIL_KINDS)),
+    "pps_ignored": ("pps_ignored", int, "[COUNT]: the card answers a PPS, keeps its rates"),
     "chip_nack": ("chip_nack", int, "[COUNT]: the chip NACKs commands"),
     "lost_ack": ("lost_ack", int, "[COUNT]: the chip's ACK is lost"),
     "garbage": ("garbage", bytes.fromhex, "HEX: noise before the chip's next frame"),

@@ -9,16 +9,23 @@ every further byte is written to the same register (FIFO bursts).
 |---|---|
 | registers | all 0x01-0x3F kept; reset values of the data sheet; Version (37) = 0x92 |
 | FIFO | 64 bytes, FIFOLevel (bit 7 flushes), BufferOvfl on overflow |
-| Command | Idle, Mem, GenerateRandomID, CalcCRC, Transmit, Transceive, SoftReset |
+| Command | Idle, Mem, GenerateRandomID, CalcCRC, Transmit, Transceive, MFAuthent, SoftReset |
 | BitFraming | StartSend, TxLastBits (7-bit short frames, anticollision), RxAlign |
 | TxMode/RxMode bit 7 | CRC_A appended on transmit / checked and removed on receive (CRCErr) |
+| TxMode/RxMode 6:4 | TxSpeed/RxSpeed 106-848 kbit/s: a card hears frames at its rate only |
 | ComIrq/DivIrq | Set1/Set2 semantics; TxIRq, RxIRq, IdleIRq, ErrIRq, TimerIRq, CRCIRq |
 | Error/Coll | CollErr, CollPos (1-based, with RxAlign, 32 -> 0), CRCErr, ParityErr, BufferOvfl |
 | timer | TAuto (starts after a transmission, stops on reception), prescaler, reload, TAutoRestart |
 | IRQ line | `set_line("irq", …)` from ComIEn/DivIEn (IRqInv) |
 | RST line | `on_line("rst", 0)`: hard power-down, registers back to reset values, antenna off |
 
-Not emulated: MFAuthent (MIFARE Classic Crypto1: answers ErrIRq + ProtocolErr), analog
+Speeds: after a PPS a card hears only frames at its new rate, and the receiver decodes only
+answers at RxSpeed (else silence: the timer ends the wait).
+MFAuthent sends the FIFO's authentication command and block address (with CRC_A) and waits for
+the card's 4-byte nonce. A card that stays silent (every card here: none does MIFARE Classic)
+leaves the command running: the timer ends it with TimerIRq, as on the chip (no IdleIRq, no
+ErrIRq; the host writes Idle). An answer of the wrong length sets ProtocolErr + ErrIRq.
+Not emulated: MIFARE Classic Crypto1 (a 4-byte nonce also ends in ProtocolErr), analog
 settings (kept, no effect), the self test, type B and FeliCa.
 """
 
@@ -204,9 +211,7 @@ class Mfrc522(SpiDevice):
             self._internal = self._internal[:15] + os.urandom(10)
             self._finish()
         elif command == MF_AUTHENT:
-            self.regs[ERROR] = ERR_PROTOCOL
-            self._irq(ERR_IRQ)
-            self._finish()
+            self._mf_authent()
         elif command == IDLE:
             pass
 
@@ -239,6 +244,32 @@ class Mfrc522(SpiDevice):
         self._irq(CRC_IRQ, DIV_IRQ)
 
     # -- the air -----------------------------------------------------------------------------
+    def _air(self, frame, tx_last):
+        """One frame on the air at the TxMode/RxMode speeds -> AirReply or None."""
+        if not self.field.rf_on:
+            return None
+        speed = (self.regs[TX_MODE] >> 4) & 0x07
+        rx_speed = (self.regs[RX_MODE] >> 4) & 0x07
+        return self.field.transceive(frame, tx_last, 0, speed, 0, rx_speed)
+
+    def _mf_authent(self):
+        """FIFO: auth command, block, key (6), UID (4). The command and block go on the air
+        with CRC_A; the chip then waits for the card's nonce under the timer."""
+        request = bytes(self.fifo[:2])
+        self.fifo.clear()
+        self.regs[ERROR] = 0
+        value = self._crc(request)
+        reply = self._air(request + bytes([value & 0xFF, value >> 8]), 0)
+        self._irq(TX_IRQ)
+        if self.regs[T_MODE] & 0x80:
+            self._start_timer()  # TAuto
+        if reply is None:
+            return  # silent card: the command runs on; only the timer ends the wait
+        self._timer_start = None
+        self.regs[ERROR] = ERR_PROTOCOL  # no Crypto1 here: whatever came is not usable
+        self._irq(ERR_IRQ)
+        self._finish()
+
     def _transmit(self, receive):
         framing = self.regs[BIT_FRAMING]
         tx_last, rx_align = framing & 0x07, (framing >> 4) & 0x07
@@ -248,7 +279,7 @@ class Mfrc522(SpiDevice):
             value = self._crc(frame)
             frame += bytes([value & 0xFF, value >> 8])
         self._irq(TX_IRQ)
-        reply = self.field.transceive(frame, tx_last) if self.field.rf_on else None
+        reply = self._air(frame, tx_last)
         if self.regs[T_MODE] & 0x80:
             self._start_timer()  # TAuto: the timer starts at the end of the transmission
         if not receive:

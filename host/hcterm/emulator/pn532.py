@@ -14,14 +14,22 @@ The front end (pn532_hsu.py, pn532_spi.py) turns bus bytes into frame events wit
 | 12 | SetParameters | flags kept; AutoRATS (10) decides whether InList sends RATS |
 | 14 | SAMConfiguration | mode 1-4, optional timeout and IRQ; leaves LowVbat |
 | 16 | PowerDown | answers 00, then sleeps until woken |
-| 32 | RFConfiguration | items 01, 02, 04, 05 (MxRtyPassiveActivation FF = wait for a card), 0A-0D |
-| 4A | InListPassiveTarget | 106 kbps type A, 1 or 2 targets; other BrTy: no target |
+| 32 | RFConfiguration | CfgItems 01 02 04 05 0A 0B 0C 0D, lengths 1 3 1 3 11 8 3 9 |
+| 4A | InListPassiveTarget | 106A, 1-2 targets; BrTy 01-04: nothing here (`4B 00`; FF waits) |
+| 4E | InPSL | ISO-DEP targets: PPS to 106-848 kbit/s each way, then TxMode/RxMode speeds |
 | 40 | InDataExchange | ISO-DEP by the chip, MI chaining both ways; raw + CRC for -3 targets |
-| 42 | InCommunicateThru | raw frame; CRC per CIU TxMode/RxMode, TxLastBits per BitFraming |
+| 42 | InCommunicateThru | raw frame; CRC, framing, speed per TxMode/RxMode; TxLastBits |
 | 44/52/54 | InDeselect/InRelease/InSelect | S(DESELECT) or HLTA; re-activation |
+| 60 | InAutoPoll | PollNr (FF: until found/aborted) pollings of 1-15 types, Period apart |
 
-Not emulated: target mode (TgInit…), FeliCa/type B/Jewel, DEP, MIFARE Classic auth, InAutoPoll,
-Read/WriteGPIO, SAM slot traffic. Those commands get the application error frame.
+InAutoPoll answers `61 NbTg [Type Len TargetData]…` (TargetData as InListPassiveTarget's, Tg
+first): type 10 finds any type A card without RATS, 20 ISO 14443-4 cards with their ATS, 00
+either (ATS per AutoRATS); the other types find nothing here. RFConfiguration 05's
+MxRtyPassiveActivation FF makes InListPassiveTarget wait for a card of its BrTy.
+
+Not emulated: target mode (TgInit…), FeliCa/type B/Jewel (nothing of theirs is ever found), DEP,
+MIFARE Classic auth, Read/WriteGPIO, SAM slot traffic. Those commands get the application error
+frame.
 """
 
 import threading
@@ -66,7 +74,8 @@ STATUS = {
 
 FIRMWARE_VERSION = bytes([0x32, 0x01, 0x06, 0x07])  # IC, Ver, Rev, Support
 BAUD_RATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1288000)
-RF_ITEM_LENGTHS = {0x01: 1, 0x02: 3, 0x04: 1, 0x05: 3, 0x0A: 11, 0x0B: 3, 0x0C: 1, 0x0D: 9}
+# RFConfiguration CfgItem -> ConfigurationData length (UM0701-02 7.3.1)
+RF_ITEM_LENGTHS = {0x01: 1, 0x02: 3, 0x04: 1, 0x05: 3, 0x0A: 11, 0x0B: 8, 0x0C: 3, 0x0D: 9}
 PARAM_AUTO_RATS = 0x10
 MAX_RESPONSE_DATA = 262  # data bytes after D5 41 status in one frame
 
@@ -82,6 +91,16 @@ CIU_RESET = {
     0x633E: 0xA0,
 }
 REG_TX_MODE, REG_RX_MODE, REG_BIT_FRAMING = 0x6302, 0x6303, 0x633D
+MODE_SPEED_FRAMING = 0x73  # TxMode/RxMode bits 6:4 speed (106 … 848), 1:0 framing (00 type A)
+
+# InAutoPoll target types (UM0701-02 7.3.13). Only type A cards exist in the field: the types
+# that look for them and how; every other type polls and finds nothing.
+AUTOPOLL_TYPES = (0x00, 0x01, 0x02, 0x03, 0x04, 0x10, 0x11, 0x12, 0x20, 0x23, 0x40, 0x41,
+                  0x42, 0x80, 0x81, 0x82)
+AUTOPOLL_GENERIC_106 = 0x00  # ISO 14443-4A, MIFARE, DEP: RATS when AutoRATS is set
+AUTOPOLL_MIFARE = 0x10  # any type A card at ISO 14443-3 level (no RATS)
+AUTOPOLL_ISO14443_4A = 0x20  # SAK bit 6 cards, with RATS
+AUTOPOLL_PERIOD_S = 0.150  # the unit of Period
 
 
 class AppError(Exception):
@@ -95,6 +114,7 @@ class Pn532Core:
         self.faults = faults or ChipFaults()
         self.field = field or Field(self.faults)
         self.initiator = Initiator(self.field)
+        self.initiator.modes = self._modes
         self.emit = lambda kind, frame: None
         self.on_baudrate = lambda baudrate: None
         self._lock = threading.RLock()
@@ -114,6 +134,7 @@ class Pn532Core:
         self.last_error = 0
         self.last_response = None
         self.pending = None
+        self._poll_timer = None
         self.pending_baudrate = None
         self._host_chain = bytearray()
         self.history = []  # command codes received, for tests and the CLI
@@ -134,7 +155,7 @@ class Pn532Core:
 
     def _host_ack(self):
         if self.pending:
-            self.pending = None  # ACK from the host aborts the running command
+            self._abort_pending()  # ACK from the host aborts the running command
         elif self.pending_baudrate:
             baudrate, self.pending_baudrate = self.pending_baudrate, None
             self.on_baudrate(baudrate)
@@ -147,7 +168,7 @@ class Pn532Core:
         self.emit("ack", None)
         code, args = body[1], bytes(body[2:])
         self.history.append(code)
-        self.pending = None
+        self._abort_pending()
         handler = _COMMANDS.get(code)
         try:
             if handler is None:
@@ -157,11 +178,18 @@ class Pn532Core:
             self.emit("error", ERROR_FRAME)
             return
         if data is None:
-            self.pending = (code, args)  # completes when a card arrives or the host aborts
+            if self.pending is None:  # (InAutoPoll sets its own, with its timer)
+                self.pending = (code, args)  # completes when a card arrives or the host aborts
             return
         self._respond(code, data)
         if code == 0x16:
             self.asleep = True  # PowerDown: answered, then asleep until woken
+
+    def _abort_pending(self):
+        self.pending = None
+        if self._poll_timer is not None:
+            self._poll_timer.cancel()
+            self._poll_timer = None
 
     def _respond(self, code, data):
         self.last_response = build_response(bytes([code + 1]) + data)
@@ -169,7 +197,7 @@ class Pn532Core:
 
     def _card_arrived(self, picc):
         with self._lock:
-            if self.pending and self.pending[0] == 0x4A:
+            if self.pending and self.pending[0] == 0x4A and self.pending[1][1] == 0x00:
                 code, args = self.pending
                 data = self._in_list(args, wait=False)
                 if data[0]:
@@ -196,7 +224,9 @@ class Pn532Core:
         return FIRMWARE_VERSION
 
     def _get_general_status(self, args):
-        entries = b"".join(bytes([tg, 0, 0, 0]) for tg in sorted(self.targets))
+        # per target: Tg, BrRx, BrTx (the bit rates in use), modulation type (00: type A)
+        entries = b"".join(bytes([tg, self.targets[tg].dsi, self.targets[tg].dri, 0])
+                           for tg in sorted(self.targets))
         field = 0x00  # no external RF field is detected (the chip is the initiator)
         return bytes([self.last_error, field, len(self.targets)]) + entries + b"\x00"
 
@@ -267,17 +297,32 @@ class Pn532Core:
         if not self.field.rf_on:
             self.field.set_rf(True)
 
+    def _modes(self):
+        tx = self.registers.get(REG_TX_MODE, 0)
+        rx = self.registers.get(REG_RX_MODE, 0)
+        return tx & 0x03, (tx >> 4) & 0x07, rx & 0x03, (rx >> 4) & 0x07
+
+    def _set_speeds(self, tx_speed, rx_speed):
+        """TxMode/RxMode: type A framing at the given speed codes (the other bits kept)."""
+        for reg, speed in ((REG_TX_MODE, tx_speed), (REG_RX_MODE, rx_speed)):
+            value = self.registers.get(reg, 0) & ~MODE_SPEED_FRAMING & 0xFF
+            self.registers[reg] = value | (speed << 4)
+
     def _in_list_passive_target(self, args):
-        if len(args) < 2 or not 1 <= args[0] <= 2:
-            raise AppError("InListPassiveTarget takes MaxTg 1-2 and BrTy")
+        if len(args) < 2 or not 1 <= args[0] <= 2 or args[1] > 0x04:
+            raise AppError("InListPassiveTarget takes MaxTg 1-2 and BrTy 00-04")
         self._rf_ready()
         if args[1] != 0x00:
-            return b"\x00"  # only 106 kbps type A cards exist in this field
+            # 212/424 FeliCa, 106 type B, Jewel: no such card is ever in this field; the chip
+            # retries as MxRtyPassiveActivation says (FF: until the host aborts)
+            self._release_all()
+            return None if self.retries["passive"] == 0xFF else b"\x00"
         return self._in_list(args, wait=True)
 
     def _in_list(self, args, wait):
         max_tg, uid = args[0], args[2:] or None
         self._release_all()
+        self._set_speeds(0, 0)
         found = []
         for _ in range(max_tg):
             target = self.initiator.activate(self.parameters & PARAM_AUTO_RATS, uid=uid)
@@ -288,6 +333,78 @@ class Pn532Core:
             return None
         self.targets = {tg: t for tg, t in enumerate(found, 1)}
         return bytes([len(found)]) + b"".join(t.list_entry(tg) for tg, t in self.targets.items())
+
+    # -- InAutoPoll --------------------------------------------------------------------------
+    def _in_auto_poll(self, args):
+        if len(args) < 3 or len(args) > 17 or args[0] == 0 or not 0x01 <= args[1] <= 0x0F:
+            raise AppError("InAutoPoll takes PollNr 01-FF, Period 01-0F and 1-15 types")
+        if any(t not in AUTOPOLL_TYPES for t in args[2:]):
+            raise AppError("InAutoPoll: unknown target type")
+        self._rf_ready()
+        found = self._auto_poll_round(args[2:])
+        if found is not None or args[0] == 1:
+            return found or b"\x00"
+        left = None if args[0] == 0xFF else args[0] - 1
+        token = (0x60, args)
+        self.pending = token
+        self._schedule_poll(token, left)
+        return None  # answered by a later round, or aborted by the host's ACK
+
+    def _schedule_poll(self, token, left):
+        period = token[1][1] * AUTOPOLL_PERIOD_S
+        timer = threading.Timer(period, self._auto_poll_tick, (token, left))
+        timer.daemon = True
+        self._poll_timer = timer
+        timer.start()
+
+    def _auto_poll_tick(self, token, left):
+        with self._lock:
+            if self.pending is not token:
+                return  # aborted or replaced by another command
+            self._poll_timer = None
+            found = self._auto_poll_round(token[1][2:])
+            if left is not None:
+                left -= 1
+            if found is None and left != 0:
+                self._schedule_poll(token, left)
+                return
+            self.pending = None
+            self._respond(0x60, found or b"\x00")
+
+    def _auto_poll_round(self, types):
+        """One polling of each type in turn -> the answer's data, or None: nothing found."""
+        if not self.field.rf_on:
+            self.field.set_rf(True)
+        for kind in types:
+            if kind not in (AUTOPOLL_GENERIC_106, AUTOPOLL_MIFARE, AUTOPOLL_ISO14443_4A):
+                continue  # FeliCa, type B, Jewel, DEP: nothing of theirs answers here
+            self._release_all()
+            self._set_speeds(0, 0)
+            found = []
+            for _ in range(2):
+                target = self._auto_poll_target(kind)
+                if target is None:
+                    break
+                found.append(target)
+            if found:
+                self.targets = {tg: t for tg, t in enumerate(found, 1)}
+                out = bytearray([len(found)])
+                for tg, target in self.targets.items():
+                    entry = target.list_entry(tg)
+                    out += bytes([kind, len(entry)]) + entry
+                return bytes(out)
+        return None
+
+    def _auto_poll_target(self, kind):
+        if kind == AUTOPOLL_MIFARE:
+            return self.initiator.activate(False)
+        if kind == AUTOPOLL_GENERIC_106:
+            return self.initiator.activate(self.parameters & PARAM_AUTO_RATS)
+        target = self.initiator.activate(True)  # ISO 14443-4A: only cards that do RATS
+        if target is not None and not target.iso_dep:
+            self.initiator.halt(target)
+            return None
+        return target
 
     def _release_all(self):
         for target in self.targets.values():
@@ -331,13 +448,37 @@ class Pn532Core:
         self.last_error = code
         return bytes([code])
 
+    def _in_psl(self, args):
+        if len(args) != 3 or args[1] > 3 or args[2] > 3:
+            raise AppError("InPSL takes Tg, BRit 00-03, BRti 00-03")
+        self._rf_ready()
+        try:
+            target = self._target(args[0])
+            if not target.iso_dep:
+                return self._status(0x27)  # no ISO-DEP (nor DEP) target: no PSL/PPS here
+            error = None
+            for _ in range(1 + self.retries["psl"] if self.retries["psl"] != 0xFF else 16):
+                try:
+                    self.initiator.pps(target, args[1], args[2])
+                    break
+                except AirError as e:
+                    error = e
+            else:
+                raise error
+        except AirError as error:
+            return self._status(error.code)
+        target.dri, target.dsi = args[1], args[2]
+        self._set_speeds(args[1], args[2])
+        self.last_error = 0
+        return b"\x00"
+
     def _in_communicate_thru(self, args):
         self._rf_ready()
         crc_tx = self.registers.get(REG_TX_MODE, 0) & 0x80
         crc_rx = self.registers.get(REG_RX_MODE, 0) & 0x80
         last_bits = self.registers.get(REG_BIT_FRAMING, 0) & 0x07
         frame = with_crc(args) if crc_tx else bytes(args)
-        reply = self.field.transceive(frame, last_bits)
+        reply = self.initiator.transceive(frame, last_bits)
         if reply is None:
             return self._status(0x01)
         if reply.collision is not None:
@@ -351,16 +492,24 @@ class Pn532Core:
         return b"\x00" + got
 
     def _in_deselect(self, args):
-        return self._for_targets(args, lambda t: self.initiator.halt(t), forget=False)
+        return self._for_targets(args, self._halt, forget=False)
 
     def _in_release(self, args):
-        return self._for_targets(args, lambda t: self.initiator.halt(t), forget=True)
+        return self._for_targets(args, self._halt, forget=True)
+
+    def _halt(self, target):
+        """S(DESELECT) or HLTA; the card is back at 106 kbit/s, and so is the chip."""
+        self.initiator.halt(target)
+        if target.dri or target.dsi:
+            target.dri = target.dsi = 0
+            self._set_speeds(0, 0)
 
     def _in_select(self, args):
         if len(args) != 1:
             raise AppError("InSelect takes Tg")
         try:
             target = self._target(args[0])
+            self._set_speeds(0, 0)  # activation is at 106 kbit/s
             self.initiator.reselect(target, self.parameters & PARAM_AUTO_RATS)
         except AirError as error:
             return self._status(error.code)
@@ -397,4 +546,6 @@ _COMMANDS = {
     0x44: Pn532Core._in_deselect,
     0x52: Pn532Core._in_release,
     0x54: Pn532Core._in_select,
+    0x4E: Pn532Core._in_psl,
+    0x60: Pn532Core._in_auto_poll,
 }

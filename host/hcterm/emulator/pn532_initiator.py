@@ -50,6 +50,7 @@ class Target:
         self.fwt = fwt_seconds(info["fwi"])
         self.block_number = 0
         self.selected = True
+        self.dri = self.dsi = 0  # speed codes after InPSL (0: 106 kbit/s)
         self.pending_out = b""  # answer bytes still owed to the host (InDataExchange MI)
 
     def list_entry(self, tg):
@@ -68,11 +69,18 @@ class Initiator:
     def __init__(self, field):
         self.field = field
         self.wtx_seen = 0
+        # (tx framing, tx speed, rx framing, rx speed) of the CIU: set by the chip core from
+        # its TxMode/RxMode registers; type A at 106 kbit/s unless told otherwise
+        self.modes = lambda: (0, 0, 0, 0)
 
     # -- raw air ----------------------------------------------------------------------------
+    def transceive(self, frame, last_bits=0):
+        framing, speed, rx_framing, rx_speed = self.modes()
+        return self.field.transceive(frame, last_bits, framing, speed, rx_framing, rx_speed)
+
     def air(self, data, last_bits=0, crc=True, check_crc=True):
         frame = bytes(data) + (crc_a_bytes(data) if crc else b"")
-        reply = self.field.transceive(frame, last_bits)
+        reply = self.transceive(frame, last_bits)
         if reply is None:
             raise AirError(TIMEOUT, "the card did not answer")
         if reply.parity_error:
@@ -89,7 +97,7 @@ class Initiator:
     # -- ISO 14443-3 activation --------------------------------------------------------------
     def activate(self, auto_rats, uid=None):
         """WUPA + anticollision/select (or select of a known UID) [+ RATS] -> Target or None."""
-        reply = self.field.transceive(bytes([WUPA]), 7)
+        reply = self.transceive(bytes([WUPA]), 7)
         if reply is None or len(reply.bits) != 16:
             return None
         atqa = reply.data
@@ -119,7 +127,7 @@ class Initiator:
             n = len(known)
             nvb = ((2 + n // 8) << 4) | (n % 8)
             data, last_bits = pack_bits(frame_bits(bytes([sel, nvb])) + known)
-            reply = self.field.transceive(data, last_bits)
+            reply = self.transceive(data, last_bits)
             if reply is None:
                 raise AirError(TIMEOUT, "no answer to anticollision")
             if reply.collision is None:
@@ -134,6 +142,14 @@ class Initiator:
     def _rats(self):
         return self.air(bytes([RATS, _FSDI << 4]))
 
+    def pps(self, target, dri, dsi):
+        """PPS to DRI (PCD -> PICC) / DSI (PICC -> PCD) speed codes; raises AirError when the
+        card does not answer with its PPSS."""
+        pps1 = (dsi << 2) | dri
+        reply = self.air(bytes([0xD0, 0x11, pps1]))
+        if reply != b"\xD0":
+            raise AirError(RF_PROTOCOL, f"PPS answered with {reply.hex()}")
+
     def halt(self, target):
         if target.iso_dep:
             try:
@@ -141,7 +157,7 @@ class Initiator:
             except AirError:
                 pass
         else:
-            self.field.transceive(bytes([HLTA, 0x00]) + crc_a_bytes(b"\x50\x00"))
+            self.transceive(bytes([HLTA, 0x00]) + crc_a_bytes(b"\x50\x00"))
         target.selected = False
 
     def reselect(self, target, auto_rats):

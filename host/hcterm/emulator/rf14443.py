@@ -11,7 +11,16 @@ HALT), anticollision at bit level with cascade levels for 4-, 7- and 10-byte UID
 activated by RATS, its ISO 14443-4 side (`iso14443_4_card.CardT1`), which wraps the card
 application object (`.process(apdu) -> response`, `.ats`, `.uid`, `.power_on()`).
 
-Supported: REQA, WUPA, ANTICOLLISION/SELECT CL1-CL3 (any NVB), HLTA, RATS and all of T=CL.
+Supported: REQA, WUPA, ANTICOLLISION/SELECT CL1-CL3 (any NVB), HLTA, RATS and all of T=CL,
+PPS (ISO/IEC 14443-4 5.3) to the bit rates the ATS's TA(1) announces.
+
+Bit rates and framing: a reader sends with a framing (0 = ISO 14443 type A; 1 active, 2 FeliCa,
+3 type B, as the CIU's TxFraming bits) and a speed code (0..3 = 106, 212, 424, 848 kbit/s, the
+TxSpeed bits). A type A card hears only type A framing at its current PCD -> PICC rate (DR) and
+answers at its PICC -> PCD rate (DS); the reader's receiver decodes only what comes at its RxMode
+framing and speed: anything else is silence (the chip times out). A card is at 106 kbit/s both
+ways after power-on, HLTA, S(DESELECT) and any return to IDLE; a PPS answered changes its rates
+after the answer.
 Not modelled: type B, FeliCa, MIFARE Classic crypto, analog effects (load modulation depth).
 """
 
@@ -30,6 +39,9 @@ SEL_CODES = (0x93, 0x95, 0x97)  # cascade levels 1, 2, 3
 CASCADE_TAG = 0x88
 SAK_CASCADE = 0x04  # UID not complete
 SAK_ISO14443_4 = 0x20
+PPSS = 0xD0  # PPS start byte, low nibble the CID
+FRAMING_A = 0
+DIVISORS = (1, 2, 4, 8)  # speed code -> D (106 kbit/s x D)
 
 # Card states (ISO/IEC 14443-3 figure 7, plus PROTOCOL for ISO 14443-4).
 IDLE, READY, ACTIVE, HALT, PROTOCOL = "IDLE", "READY", "ACTIVE", "HALT", "PROTOCOL"
@@ -117,6 +129,9 @@ class Picc:
         self.level = 0
         self._halted = False
         self.powered = False
+        self.dri = self.dsi = 0  # speed codes PCD -> PICC, PICC -> PCD (0: 106 kbit/s)
+        self.reply_speed = 0  # the speed code of the last answer given
+        self._pps_allowed = False
 
     def share_faults(self, faults):
         """A card put in a field commits that field's faults (unless it was given its own)."""
@@ -126,16 +141,33 @@ class Picc:
     def power_on(self):
         self.powered = True
         self.state, self.level, self._halted = IDLE, 0, False
+        self._base_rate()
         self.app.power_on()
         self.t1.reset()
+
+    def _base_rate(self):
+        self.dri = self.dsi = 0
+        self._pps_allowed = False
+
+    def supported_rates(self):
+        """(DS codes, DR codes, same D required) from the ATS's TA(1); 106 only without it."""
+        ta = self.t1.ats_info.get("ta")
+        if ta is None:
+            return {0}, {0}, False
+        ds = {0} | {code for code in (1, 2, 3) if ta & (0x08 << code)}
+        dr = {0} | {code for code in (1, 2, 3) if ta & (0x01 << (code - 1))}
+        return ds, dr, bool(ta & 0x80)
 
     def power_off(self):
         self.powered = False
 
     # -- one frame in, bits out (None = silent) ----------------------------------------------
-    def receive(self, data, last_bits=0):
-        if not self.powered:
+    def receive(self, data, last_bits=0, framing=FRAMING_A, speed=0):
+        """A frame sent with `framing` at speed code `speed`; the answer's bits (sent at
+        `self.reply_speed`) or None. A frame the card cannot demodulate changes nothing."""
+        if not self.powered or framing != FRAMING_A or speed != self.dri:
             return None
+        self.reply_speed = self.dsi
         data = bytes(data)
         if last_bits == 7 and len(data) == 1:
             return self._short_frame(data[0])
@@ -162,6 +194,7 @@ class Picc:
         # ISO 14443-3: an unexpected frame sends READY/ACTIVE back to IDLE (or HALT).
         if self.state in (READY, ACTIVE):
             self.state = HALT if self._halted else IDLE
+            self._base_rate()
         return None
 
     def _select(self, data, last_bits):
@@ -194,25 +227,53 @@ class Picc:
             return None  # transmission error: a card ignores frames with a bad CRC
         if data[:2] == bytes([HLTA, 0x00]) and len(data) == 4:
             self.state, self._halted = HALT, True
+            self._base_rate()
             return None
         if data[0] == RATS and len(data) == 4 and self.sak & SAK_ISO14443_4:
             ats = self.t1.activate(data[1])
             self.state = PROTOCOL
+            self._pps_allowed = True  # a PPS may follow the ATS, before any other block
             return frame_bits(with_crc(ats))
         return self._unexpected()
 
     def _protocol(self, data):
         if not check_crc_a(data):
             return None
-        reply = self.t1.receive(data[:-2])
+        block = data[:-2]
+        if self._pps_allowed and block and block[0] & 0xF0 == PPSS:
+            return self._pps(block)
+        self._pps_allowed = False
+        reply = self.t1.receive(block)
         if self.t1.deselected:
             self.state, self._halted = HALT, True
+            self._base_rate()
             self.t1.reset()
         if reply is None:
             return None
         if isinstance(reply, tuple):  # (raw frame, already with a CRC or none): evil card
             return frame_bits(reply[0])
         return frame_bits(with_crc(reply))
+
+
+    def _pps(self, block):
+        """PPSS (D0|CID) PPS0 [PPS1 = DSI<<2 | DRI]: rates the ATS allows are answered with
+        PPSS at the old rate, then taken; anything else is not a valid frame: silence."""
+        if block[0] & 0x0F != self.t1.cid:
+            return None
+        if len(block) == 2 and block[1] == 0x01:
+            dsi = dri = 0
+        elif len(block) == 3 and block[1] == 0x11 and not block[2] & 0xF0:
+            dsi, dri = block[2] >> 2, block[2] & 0x03
+        else:
+            return None
+        ds, dr, same = self.supported_rates()
+        if dsi not in ds or dri not in dr or (same and dsi != dri):
+            return None
+        self._pps_allowed = False
+        ignored, _ = self.faults.take("pps_ignored")
+        if not ignored:  # the fault: the card answers the PPS and stays at its rates
+            self.dsi, self.dri = dsi, dri
+        return frame_bits(with_crc(block[:1]))
 
 
 class Field:
@@ -255,26 +316,34 @@ class Field:
                 card.power_off()
         self.rf_on = bool(on)
 
-    def transceive(self, data, last_bits=0):
-        """Send one frame; return the superposed AirReply, or None if no card answered."""
+    def transceive(self, data, last_bits=0, framing=FRAMING_A, speed=0, rx_framing=None,
+                   rx_speed=None):
+        """Send one frame with `framing` at speed code `speed`; the receiver listens with
+        `rx_framing`/`rx_speed` (default: the same). Return the superposed AirReply, or None
+        if no card answered in a form the receiver decodes."""
         self.frames += 1
         if not self.rf_on:
             return None
-        answers = [bits for bits in (card.receive(data, last_bits) for card in self.cards)
-                   if bits is not None]
+        rx_framing = framing if rx_framing is None else rx_framing
+        rx_speed = speed if rx_speed is None else rx_speed
+        answers = []
+        for card in self.cards:
+            bits = card.receive(data, last_bits, framing, speed)
+            if bits is not None and rx_framing == FRAMING_A and card.reply_speed == rx_speed:
+                answers.append(bits)
         if not answers:
             return None
         reply = _superpose(answers)
         if self.model is not None:
-            self._pace(len(data), (len(reply.bits) + 7) // 8)
+            self._pace(len(data), (len(reply.bits) + 7) // 8, speed, rx_speed)
         return self._commit_faults(reply)
 
-    def _pace(self, cmd_len, resp_len):
+    def _pace(self, cmd_len, resp_len, speed=0, rx_speed=0):
         """The reader's frame, the frame delay, the card's frame, the guard time."""
         model = self.model
-        model.pace("rf", cmd_len, "rx")
+        model.pace("rf", cmd_len, "rx", DIVISORS[speed])
         model.wait("rf", RF_FDT_PCD_PICC_S)
-        model.pace("rf", resp_len, "tx")
+        model.pace("rf", resp_len, "tx", DIVISORS[rx_speed])
         model.wait("rf", RF_GUARD_PICC_PCD_S)
         model.round_trip("rf")
 

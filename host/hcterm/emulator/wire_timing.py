@@ -121,9 +121,10 @@ def card_time(command_class, nbytes=0):
     return fixed + per_byte * nbytes
 
 
-def rf_frame_time(nbytes):
-    """Seconds of one ISO 14443-A frame of `nbytes` (CRC included by the caller) at 106k."""
-    return (nbytes * RF_BITS_PER_BYTE + RF_FRAME_EXTRA_BITS) * RF_BIT_S
+def rf_frame_time(nbytes, divisor=1):
+    """Seconds of one ISO 14443-A frame of `nbytes` (CRC included by the caller) at 106k,
+    or at 106k x `divisor` (2, 4, 8: 212, 424, 848 kbit/s after a PPS)."""
+    return (nbytes * RF_BITS_PER_BYTE + RF_FRAME_EXTRA_BITS) * RF_BIT_S / divisor
 
 
 @dataclass
@@ -189,11 +190,12 @@ class WireTiming:
         return self._wire(name).char_s
 
     # -- timing ------------------------------------------------------------------------
-    def floor(self, wire, nbytes):
-        """Modeled seconds for `nbytes` sent as one burst on `wire`; never sleeps."""
+    def floor(self, wire, nbytes, divisor=1):
+        """Modeled seconds for `nbytes` sent as one burst on `wire`; never sleeps. On an RF
+        wire `divisor` is the bit rate's D (1: 106 kbit/s … 8: 848 kbit/s)."""
         entry = self._wire(wire)
         if entry.kind == "rf":
-            return rf_frame_time(nbytes) if nbytes else 0.0
+            return rf_frame_time(nbytes, divisor) if nbytes else 0.0
         return nbytes * entry.char_s
 
     def rf_exchange_time(self, cmd_len, resp_len, processing=0.0):
@@ -201,9 +203,10 @@ class WireTiming:
         return (rf_frame_time(cmd_len) + RF_FDT_PCD_PICC_S + processing
                 + rf_frame_time(resp_len) + RF_GUARD_PICC_PCD_S)
 
-    def pace(self, wire, nbytes, direction="tx"):
-        """Count `nbytes` crossing `wire`; in pace mode sleep their modeled time. -> seconds"""
-        seconds = self.floor(wire, nbytes)
+    def pace(self, wire, nbytes, direction="tx", divisor=1):
+        """Count `nbytes` crossing `wire`; in pace mode sleep their modeled time. -> seconds
+        (`divisor`: an RF frame's bit rate, 106 kbit/s x D)"""
+        seconds = self.floor(wire, nbytes, divisor)
         with self._lock:
             counters = self._wire(wire).counters
             if direction == "tx":
