@@ -11,6 +11,7 @@ as a UART at that rate (10 bits a byte), as a board behind a USB-UART bridge.
 import fcntl
 import os
 import select
+import signal
 import termios
 import threading
 import time
@@ -55,6 +56,9 @@ class UsbPort:
         """For subprocess.Popen(preexec_fn=…): make pty A the firmware's controlling tty."""
         os.setsid()
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        # a Ctrl-C before MicroPython sets its own handler must not kill the process (a
+        # board never dies of one): ignored until then, as a board's does before USB is up
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def _pump(self):
         pending = {self.firmware_master: b"", self.client_master: b""}
