@@ -58,16 +58,18 @@ def _hf(p):
 def _rsize():
  if D is None:return 0
  return D.ioctl(4,0)*D.ioctl(5,0) if hasattr(D,'ioctl') else len(D)
-def _rread(o,n):
- if hasattr(D,'ioctl'):
-  b=bytearray(n);D.readblocks(o//4096,b,o%%4096);return b
- return D[o:o+n]
+_S=bytearray(256)
+def _rh(h,o,n):
+ if not hasattr(D,'ioctl'):
+  h.update(D[o:o+n]);return h
+ while n>0:
+  k=min(n,256);m=memoryview(_S)[:k];D.readblocks(o//4096,m,o%%4096);h.update(m);o+=k;n-=k
+ return h
 def _rblocks(n):
- print(json.dumps([_h(_rread(o,min(4096,n-o)))[:16] for o in range(0,n,4096)]))
+ gc.collect()
+ print(json.dumps([binascii.hexlify(_rh(hashlib.sha256(),o,4096).digest()[:8]).decode() for o in range(0,n,4096)]))
 def _rhash(n):
- h=hashlib.sha256()
- for o in range(0,n,4096):h.update(_rread(o,min(4096,n-o)))
- print(binascii.hexlify(h.digest()).decode())
+ print(binascii.hexlify(_rh(hashlib.sha256(),0,n).digest()).decode())
 def _rerase(b):
  if hasattr(D,'ioctl'):D.ioctl(6,b)
  else:R(3,0,b*4096,4096)
