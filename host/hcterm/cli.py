@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "emu",
     "link",
     "bridge",
+    "flash",
     "bench",
 )
 

@@ -84,11 +84,13 @@ class Firmware(NamedTuple):
         return hashlib.sha256(self.files[path]).hexdigest()
 
 
-def compile_firmware(board, target):
-    """Compile `board`'s firmware for `target`: FlashError if mpy-cross fails."""
+def compile_firmware(board, target, replace=None):
+    """Compile `board`'s firmware for `target`: FlashError if mpy-cross fails. `replace`:
+    {path in the image ("reader/terminal/qr_scan.py"): another source file} (benchmarks)."""
     from reader import VERSION
 
-    sources = romimage.sources(board)
+    replace = replace or {}
+    sources = [(name, replace.get(name, path)) for name, path in romimage.sources(board)]
     args = [f"-march={target.arch}"] if target.arch in ARCHS[1:] else []
     files = {}
     with tempfile.TemporaryDirectory(prefix="hcterm-flash-") as work:

@@ -93,7 +93,7 @@ def flash_device(port, board, config=None, n=1, progress=None, mode="auto",
         for found in (info.get("hw_board"), info.get("board")):
             if found and found != board and not (force_board and found == info.get("board")
                                                  and found != info.get("hw_board")):
-                raise FlashError(f"wrong board: the reader on {port} is a {found}, not a "
+                raise FlashError(f"wrong board: the reader on {port} is {found}, not "
                                  f"{board}", f"give --board {found} (or check the port)")
         check_target(board, target)
         p.stage("compiling")

@@ -67,7 +67,8 @@ def _rh(h,o,n):
  return h
 def _rblocks(n):
  gc.collect()
- print(json.dumps([binascii.hexlify(_rh(hashlib.sha256(),o,4096).digest()[:8]).decode() for o in range(0,n,4096)]))
+ print(json.dumps([binascii.hexlify(_rh(hashlib.sha256(),o,4096).digest()[:8]).decode()
+  for o in range(0,n,4096)]))
 def _rhash(n):
  print(binascii.hexlify(_rh(hashlib.sha256(),0,n).digest()).decode())
 def _rerase(b):

@@ -86,7 +86,8 @@ class VirtualReader:
                  from_source=False, usb_baud=None):
         info = boards.describe(board)
         if not info["sim"]:
-            raise SimError(f"{board} is a real board: flash it with `hcterm flash`; "
+            raise SimError(f"{board} is a real board: flash it with `hcterm flash --board "
+                           f"{board} --port PORT` (docs/flashing.md); "
                            f"virtual boards are {', '.join(boards.sim_names())}")
         self.board = board
         self.info = info
