@@ -105,6 +105,16 @@ def _tap(args):
     return run(args)
 
 
+def _flash_arguments(p):
+    from .bench_flash import add_arguments
+    add_arguments(p)
+
+
+def _flash(args):
+    from .bench_flash import run
+    return run(args)
+
+
 BENCHES = {
     "link-fuzz": ("fuzz the host link codec on both ends and run requests over a noisy line",
                   _link_fuzz_arguments, link_fuzz),
@@ -112,6 +122,9 @@ BENCHES = {
                "8 virtual readers)", _bridge_arguments, _bridge),
     "tap": ("tap latency on paced virtual readers: our flow per sim board, the reference "
             "flow, the wire floor, the firmware's peak heap", _tap_arguments, _tap),
+    "flash": ("hcterm flash on paced virtual readers: full deploy, one changed module, "
+              "against mpremote cp -r of the sources; N readers at once", _flash_arguments,
+              _flash),
 }
 
 

@@ -9,6 +9,7 @@ image: only the erase blocks holding that module differ, and only those are writ
 """
 
 import hashlib
+import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -21,6 +22,7 @@ from ..mpy import mpy_cross_binary
 from ..sim import romimage
 from . import FlashError
 
+MPY_CACHE = romimage.CACHE_DIR.parent / "mpy"
 SLOT_ALIGN = 64
 SLOT_SLACK = 96
 # sys.implementation._mpy >> 10, as mpremote's mip reads it
@@ -93,16 +95,26 @@ def compile_firmware(board, target, replace=None):
     sources = [(name, replace.get(name, path)) for name, path in romimage.sources(board)]
     args = [f"-march={target.arch}"] if target.arch in ARCHS[1:] else []
     files = {}
+    tool = subprocess.run([mpy_cross_binary(), "--version"], capture_output=True,
+                          text=True, timeout=30).stdout
     with tempfile.TemporaryDirectory(prefix="hcterm-flash-") as work:
         for name, path in sources:
-            out = Path(work, name).with_suffix(".mpy")
-            out.parent.mkdir(parents=True, exist_ok=True)
-            proc = subprocess.run([mpy_cross_binary(), *args, "-s", name, "-o", str(out),
-                                   str(path)], capture_output=True, text=True, timeout=60)
-            if proc.returncode != 0:
-                raise FlashError(f"mpy-cross could not compile {path}: "
-                                 f"{proc.stderr.strip()[-300:]}", "fix the source and retry")
-            files[Path(name).with_suffix(".mpy").as_posix()] = out.read_bytes()
+            source = Path(path).read_bytes()
+            key = hashlib.sha256("\0".join([tool, *args, name]).encode() + b"\0" + source)
+            cached = MPY_CACHE / f"{key.hexdigest()[:32]}.mpy"
+            if not cached.exists():     # compiled once per source, tool and target
+                out = Path(work, name).with_suffix(".mpy")
+                out.parent.mkdir(parents=True, exist_ok=True)
+                proc = subprocess.run([mpy_cross_binary(), *args, "-s", name, "-o", str(out),
+                                       str(path)], capture_output=True, text=True, timeout=60)
+                if proc.returncode != 0:
+                    raise FlashError(f"mpy-cross could not compile {path}: "
+                                     f"{proc.stderr.strip()[-300:]}", "fix the source and retry")
+                MPY_CACHE.mkdir(parents=True, exist_ok=True)
+                tmp = cached.with_suffix(f".tmp{os.getpid()}")
+                tmp.write_bytes(out.read_bytes())
+                os.replace(tmp, cached)
+            files[Path(name).with_suffix(".mpy").as_posix()] = cached.read_bytes()
     main = None
     if not firmware_modules.is_sim(board):
         main = firmware_modules.entry_script(board).read_bytes()

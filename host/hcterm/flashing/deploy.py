@@ -122,6 +122,7 @@ def flash_device(port, board, config=None, n=1, progress=None, mode="auto",
         device.run(f"with open('{MANIFEST}.new','wb') as f:f.write(_d)\n"
                    f"os.rename('{MANIFEST}.new','{MANIFEST}')\n_rm('{MARKER}')",
                    "store its manifest")
+        result["until_reset_s"] = round(time.monotonic() - started, 3)
         p.stage("resetting")
         device.reset(RESET)
     finally:

@@ -150,13 +150,13 @@ class Device:
     def enter(self):
         """Stop whatever runs (the reader's link server stops on Ctrl-C) and enter the raw
         REPL; define the helpers."""
-        for attempt in range(4):    # a reader still booting may miss the first Ctrl-C
+        for attempt in range(8):    # a reader still booting may miss the first Ctrl-C
             try:
                 with contextlib.redirect_stdout(io.StringIO()):  # mpremote prints its misses
-                    self.transport.enter_raw_repl(soft_reset=False, timeout_overall=3)
+                    self.transport.enter_raw_repl(soft_reset=False, timeout_overall=1.5)
                 break
             except (TransportError, serial.SerialException, OSError):
-                if attempt < 3:
+                if attempt < 7:
                     continue
                 raise FlashError(
                     f"no MicroPython REPL answers on {self.port}",
