@@ -45,13 +45,15 @@ def test_flash_writes_verifies_configures_and_records(vr, tmp_path, capsys):
     records = tmp_path / "records"
     argv = ["flash", "--board", BOARD, "--port", vr.port, "--config", str(config),
             "--records", str(records), "--operator", "alice", "--json"]
-    assert cli.main(argv) == 0, capsys.readouterr().err
-    first = json.loads(capsys.readouterr().out)
+    code = cli.main(argv)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    first = json.loads(out)
     assert first["result"] == "ok" and first["mode"] == "rom" and first["written_bytes"] > 0
     assert first["mpy"] == build.emitted_mpy() and first["selftest_ok"] is True
     # the sim now boots the image in its ROM partition, and says who it is
     assert romimage.partition_image_size(vr.rom_partition)
-    assert vr.resets == 1
+    assert vr.resets >= 1      # the reset after the deploy (one more if it was booting)
     info, settings = _info(vr.port)
     assert info["unique_id"] == first["unique_id"] and "flash_incomplete" not in info
     assert (settings["terminal_id"], settings["department"]) == ("W1", "0301")
@@ -110,18 +112,21 @@ def test_a_port_without_micropython_is_refused():
 def test_a_verify_mismatch_fails_loudly(vr, monkeypatch):
     from hcterm.flashing import device
 
-    sent = device.Device.send
+    made = device.frame
 
-    def corrupt(self, data, into, what):
-        if what == "receive ROM block 2":
-            data = bytes(data[:-1]) + bytes([data[-1] ^ 1])
-        return sent(self, data, into, what)
+    def corrupt(data):
+        packed = made(data)
+        if data[:64] == blocks[2][:64]:      # ROM block 2 of the image below, one bit off
+            return made(bytes(data[:-1]) + bytes([data[-1] ^ 1]))
+        return packed
 
-    monkeypatch.setattr(device.Device, "send", corrupt)
+    monkeypatch.setattr("hcterm.flashing.device.frame", corrupt)
     target = build.Target("1.29.0", build.emitted_mpy(), "x64", "linux")
     other = build.compile_firmware(BOARD, target)._replace(digest="x")
     files = dict(other.files)
     files["reader/aa_pad.mpy"] = os.urandom(9000)  # early in the image: later blocks move
+    image, _ = build.build_image(other._replace(files=files))
+    blocks = [image[i:i + 4096] for i in range(0, len(image), 4096)]
     with pytest.raises(FlashError, match="verify mismatch: ROM blocks") as error:
         flash_device(vr.port, BOARD, compiled=lambda t: other._replace(files=files))
     assert "run hcterm flash again" in error.value.todo

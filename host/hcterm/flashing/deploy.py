@@ -9,7 +9,7 @@ import time
 
 from . import FlashError
 from .build import Target, build_image, check_target, compile_firmware
-from .device import CHUNK, Device
+from .device import Device, frames
 
 BLOCK = 4096
 MARKER = "/flash.incomplete"        # reader.terminal.device_requests.FLASH_INCOMPLETE
@@ -118,9 +118,8 @@ def flash_device(port, board, config=None, n=1, progress=None, mode="auto",
         new_manifest.update(board=board, firmware=firmware.version, hash=firmware.digest,
                             mpy=target.mpy, arch=target.arch)
         text = json.dumps(new_manifest, sort_keys=True).encode()
-        device.send(text, "_d", "receive its manifest")
-        device.run(f"with open('{MANIFEST}.new','wb') as f:f.write(_d)\n"
-                   f"os.rename('{MANIFEST}.new','{MANIFEST}')\n_rm('{MARKER}')",
+        _write_file(device, MANIFEST, text, Progress(), name=MANIFEST + ".new")
+        device.run(f"os.rename('{MANIFEST}.new','{MANIFEST}')\n_rm('{MARKER}')",
                    "store its manifest")
         result["until_reset_s"] = round(time.monotonic() - started, 3)
         p.stage("resetting")
@@ -224,14 +223,12 @@ def _deploy_rom(device, firmware, info, manifest, p):
                    "except OSError:\n pass\n_rerase(0)", "start writing its ROM partition")
         order = [i for i in todo if i != 0] + [0]
         p.stage("writing the ROM image", total=len(order) * BLOCK)
-        for i in order:
-            if i:
-                device.run(f"_rerase({i})", f"erase ROM block {i}")
-            for offset in range(0, BLOCK, CHUNK):
-                device.send(blocks[i][offset:offset + CHUNK], "_d", f"receive ROM block {i}")
-                device.run(f"_rwrite({i * BLOCK + offset},_d)", f"write ROM block {i}")
-                p.advance("writing the ROM image", CHUNK)
-            written += BLOCK
+        pieces = [(i, offset, made) for i in order for offset, made in frames(blocks[i])]
+        device.stream(f"_rom({[(i, o, len(f)) for i, o, f in pieces]!r})",
+                      [f for _, _, f in pieces], "write its ROM partition",
+                      done=lambda k: p.advance("writing the ROM image", BLOCK if
+                                               pieces[k][1] == 0 else 0))
+        written = len(order) * BLOCK
         t = time.monotonic()
         p.stage("verifying")
         have = device.json(f"_rblocks({count * BLOCK})", "hash its ROM partition")
@@ -255,14 +252,16 @@ def _deploy_rom(device, firmware, info, manifest, p):
 
 # -- littlefs files -----------------------------------------------------------------------
 def _write_file(device, path, data, p, name=None):
-    """Write `path` through `name` (default: path itself) in chunks: bytes sent."""
+    """Write `path` through `name` (default: path itself), streamed in frames, and verify
+    it by its hash read back: bytes sent."""
     name = name or path
     device.run(f"_mk({name!r})", f"make the folder of {path}")
-    for offset in range(0, max(len(data), 1), CHUNK):
-        device.send(data[offset:offset + CHUNK], "_d", f"receive {path}")
-        mode = "wb" if offset == 0 else "ab"
-        device.run(f"with open({name!r},{mode!r}) as f:f.write(_d)", f"write {path}")
-        p.advance(f"writing {path}", min(CHUNK, len(data) - offset))
+    pieces = [(o + offset, made) for o in range(0, max(len(data), 1), BLOCK)
+              for offset, made in frames(data[o:o + BLOCK])]
+    table = [(name, "wb" if k == 0 else "ab", len(f)) for k, (_, f) in enumerate(pieces)]
+    ends = [o for o, _ in pieces[1:]] + [len(data)]
+    device.stream(f"_files({table!r})", [f for _, f in pieces], f"write {path}",
+                  done=lambda k: p.advance(f"writing {path}", ends[k] - pieces[k][0]))
     start = time.monotonic()
     got = device.run(f"print(_hf({name!r}))", f"hash {path}").decode().strip()
     p.verify_s += time.monotonic() - start

@@ -11,6 +11,7 @@ import base64
 import contextlib
 import io
 import json
+import time
 import zlib
 
 import serial
@@ -20,12 +21,21 @@ from mpremote.transport_serial import SerialTransport
 from . import FlashError
 
 WBITS = 10
-CHUNK = 2048     # bytes a command carries: small, for a device with little heap left
+CHUNK = 1024     # bytes a command carries: small, for a device with little heap left
+BLOCK = 4096     # bytes a streamed frame carries (a ROM erase block)
+STREAM_WBITS = 10
+FRAME_MAX = BLOCK + 256   # the device's frame buffer
+ACK = b"\x06"
 
 # Defined once at the raw REPL. R is the ROM partition's rom_ioctl (vfs.rom_ioctl on a
 # board; the virtual reader's port has it in simport.py, on the host's disk: see there).
 DEVICE_CODE = """
-import sys,os,gc,json,hashlib,binascii,vfs
+import sys,os,gc
+for _k in list(sys.modules):
+ if _k=='reader' or _k.startswith('reader.') or _k.startswith('asyncio'):del sys.modules[_k]
+for _k in ('reader','board','m'):globals().pop(_k,None)
+gc.collect()
+import json,hashlib,binascii,vfs
 from io import BytesIO
 from deflate import DeflateIO,RAW
 R=getattr(vfs,'rom_ioctl',None)
@@ -77,6 +87,33 @@ def _rerase(b):
 def _rwrite(o,d):
  if hasattr(D,'ioctl'):D.writeblocks(o//4096,d,o%%4096)
  else:R(4,0,o,d)
+_F=bytearray(%d)
+def _rx(n):
+ m=memoryview(_F);k=0
+ while k<n:
+  r=sys.stdin.buffer.readinto(m[k:n])
+  if not r:raise OSError('no data')
+  k+=r
+ gc.collect();d=bytes(m[:n])
+ if b'\\x1b' in d:d=d.replace(b'\\x1b\\x1d',b'\\x03').replace(b'\\x1b\\x1c',b'\\x1b')
+ z=DeflateIO(BytesIO(d),RAW,%d);k=0
+ while k<len(_B):
+  r=z.readinto(memoryview(_B)[k:])
+  if not r:break
+  k+=r
+ return memoryview(_B)[:k]
+def _ack():
+ sys.stdout.write('\\x06')
+def _rom(t):
+ for b,o,n in t:
+  d=_rx(n)
+  if b and not o:_rerase(b)
+  _rwrite(b*4096+o,d);_ack()
+def _files(t):
+ for p,m,n in t:
+  _fw(p,m,_rx(n));_ack()
+def _fw(p,m,d):
+ with open(p,m) as f:f.write(d)
 def _mk(p):
  s=''
  for d in p.split('/')[:-1]:
@@ -98,7 +135,7 @@ def _walk(p,out):
    else:out.append(q)
  except OSError:pass
  return out
-""" % (CHUNK, WBITS)
+""" % (BLOCK, WBITS, FRAME_MAX, STREAM_WBITS)
 
 
 PROBE_CODE = """
@@ -119,6 +156,20 @@ print(json.dumps({'name':sys.implementation.name,'version':list(sys.implementati
 'hw_board':_g('HCTERM_BOARD') if _g else None,'rom_size':_rsize(),
 'rom_kind':'block' if hasattr(D,'ioctl') else ('memory' if D else None),
 'manifest':_m,'incomplete':_inc,'free':gc.mem_free()}))
+"""
+
+
+# a reset from any state: machine.reset() on a board; on the virtual reader, its port's
+RESET_ANY = """import vfs,sys,os
+if hasattr(os,'getenv') and os.getenv('HCTERM_ROM_PARTITION'):
+ try:
+  vfs.mount(vfs.VfsPosix(),'/host')
+ except OSError:
+  pass
+ sys.path.append('/host'+os.getenv('MICROPYPATH'));from simport import reset
+else:
+ from machine import reset
+reset()
 """
 
 
@@ -150,6 +201,10 @@ class Device:
     def enter(self):
         """Stop whatever runs (the reader's link server stops on Ctrl-C) and enter the raw
         REPL; define the helpers."""
+        self._enter_raw()
+        self._helpers()
+
+    def _enter_raw(self):
         for attempt in range(8):    # a reader still booting may miss the first Ctrl-C
             try:
                 with contextlib.redirect_stdout(io.StringIO()):  # mpremote prints its misses
@@ -163,7 +218,32 @@ class Device:
                     "check that the port is the reader's, that MicroPython is installed on "
                     "it (docs/flashing.md: esptool / picotool) and that nothing else holds "
                     "the port") from None
-        self.run(DEVICE_CODE, "set up the flashing helpers")
+
+    def _helpers(self):
+        try:
+            self.run(DEVICE_CODE, "set up the flashing helpers")
+        except FlashError:
+            # a reader stopped in the middle of its boot may be left without room: reset
+            # it, let it boot, and stop it again
+            try:
+                self.transport.exec_raw_no_follow(RESET_ANY)
+            except (TransportError, serial.SerialException, OSError):
+                pass
+            self._wait_boot()
+            self._enter_raw()
+            self.run(DEVICE_CODE, "set up the flashing helpers")
+
+    def _wait_boot(self, timeout=30):
+        """After a reset: until the reader printed its self-test line (or timeout)."""
+        ser = self.transport.serial
+        seen = b""
+        deadline = time.monotonic() + timeout
+        while b"SELFTEST" not in seen and time.monotonic() < deadline:
+            try:
+                seen = (seen + ser.read(max(1, ser.in_waiting)))[-200:]
+            except (serial.SerialException, OSError):
+                time.sleep(0.2)     # a board's USB port comes back after its reset
+        time.sleep(0.3)
 
     def run(self, code, what, timeout=30):
         """Execute `code`; its output (bytes). FlashError naming `what` on any failure."""
@@ -197,8 +277,42 @@ class Device:
         return self.json(PROBE_CODE, "say what it runs")
 
     def send(self, data, into, what):
-        """Put `data` into the device variable `into` (compressed, base64)."""
-        self.run(f"{into}=_u({_pack(data)!r})", what)
+        """Put `data` (at most CHUNK bytes) into the device variable `into`."""
+        if len(data) > CHUNK:
+            raise ValueError(f"{what}: {len(data)} bytes, more than one command carries")
+        self.run(f"{into}=bytes(_u({_pack(data)!r}))", what)
+
+    def put(self, data, call, what):
+        """Run `call` with "{}" replaced by `data` (compressed, base64; one command)."""
+        self.run(call.format(f"_u({_pack(data)!r})"), what)
+
+    def stream(self, call, frames, what, done=None):
+        """Run `call` (a device loop over `frames`: _rom or _files) and send each frame as
+        raw bytes (deflate, then 0x03 and 0x1B escaped: no Ctrl-C reaches the device), the
+        next one when the device acknowledged the last. `done(i)` after each."""
+        ser = self.transport.serial
+        try:
+            self.transport.exec_raw_no_follow(call)
+            for i, frame in enumerate(frames):
+                ser.write(frame)
+                got = ser.read(1)
+                if got != ACK:
+                    out, err = self.transport.follow(10)
+                    last = (err or got + out).decode("utf-8", "replace").strip()
+                    last = last.splitlines()[-1] if last else "no answer"
+                    raise FlashError(f"the device failed to {what}: {last}",
+                                     "run hcterm flash again; if it fails the same way, "
+                                     "report it")
+                if done:
+                    done(i)
+            out, err = self.transport.follow(10)
+        except (TransportError, serial.SerialException, OSError) as error:
+            raise FlashError(f"the device stopped answering while it should {what} "
+                             f"({error})", "check the cable, then run hcterm flash again: it "
+                             "continues where it stopped") from None
+        if err:
+            raise FlashError(f"the device failed to {what}: {err.decode(errors='replace')}",
+                             "run hcterm flash again; if it fails the same way, report it")
 
     def reset(self, code):
         """Run the reset call `code`; the device goes away and comes back."""
@@ -207,6 +321,24 @@ class Device:
         except (TransportError, serial.SerialException, OSError):
             pass
         self.close()
+
+
+def frame(data):
+    """One streamed frame of `data` (<= BLOCK bytes): deflate (raw, 2**STREAM_WBITS
+    window), escaped as the device's _rx() undoes it."""
+    c = zlib.compressobj(level=9, wbits=-STREAM_WBITS)
+    packed = c.compress(bytes(data)) + c.flush()
+    return packed.replace(b"\x1b", b"\x1b\x1c").replace(b"\x03", b"\x1b\x1d")
+
+
+def frames(data, offset=0):
+    """[(offset, frame)] of `data` (<= BLOCK bytes), split where a frame would not fit the
+    device's buffer (data full of the escaped bytes)."""
+    made = frame(data)
+    if len(made) <= FRAME_MAX:
+        return [(offset, made)]
+    half = len(data) // 2
+    return frames(data[:half], offset) + frames(data[half:], offset + half)
 
 
 def _check_port(port):
