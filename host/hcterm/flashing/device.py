@@ -11,6 +11,7 @@ import base64
 import contextlib
 import io
 import json
+import threading
 import time
 import zlib
 
@@ -21,6 +22,7 @@ from mpremote.transport_serial import SerialTransport
 from . import FlashError
 
 WBITS = 10
+_STDOUT_LOCK = threading.Lock()
 CHUNK = 1024     # bytes a command carries: small, for a device with little heap left
 BLOCK = 4096     # bytes a streamed frame carries (a ROM erase block)
 STREAM_WBITS = 10
@@ -207,7 +209,9 @@ class Device:
     def _enter_raw(self):
         for attempt in range(8):    # a reader still booting may miss the first Ctrl-C
             try:
-                with contextlib.redirect_stdout(io.StringIO()):  # mpremote prints its misses
+                # mpremote prints its misses; sys.stdout is one for all threads, so one
+                # port at a time swaps it (interleaved swaps would leave it swapped)
+                with _STDOUT_LOCK, contextlib.redirect_stdout(io.StringIO()):
                     self.transport.enter_raw_repl(soft_reset=False, timeout_overall=1.5)
                 break
             except (TransportError, serial.SerialException, OSError):
