@@ -67,13 +67,10 @@ def _mount():
     vfs.mount(rom, "/rom", readonly=True)
     os.chdir("/")
     sys.path[:] = path
-    return flash, rom
+    return flash
 
 
-# ROM: the mounted image stays referenced after a vfs.umount("/rom") (hcterm flash does one
-# before it writes the ROM partition): qstrs of imported modules point into its bytes, as
-# they point into the memory-mapped ROM on a board, so the bytes must not be freed
-FLASH, ROM = _mount()
+FLASH = _mount()
 del _mount, _rom, _partition
 
 import board  # noqa: E402

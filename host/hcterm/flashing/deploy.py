@@ -219,7 +219,12 @@ def _deploy_rom(device, firmware, info, manifest, p):
     if todo:
         # a cut from here on leaves an invalid image (block 0 erased first, written last):
         # the board boots what is frozen, if anything, and info says "flash incomplete"
-        device.run(f"open('{MARKER}','w').close()\ntry:\n vfs.umount('/rom')\n"
+        # the mounted image stays referenced (_K, kept across flash sessions until a reset):
+        # qstrs of modules imported from it point into its bytes (on a board into the
+        # memory-mapped partition; on the virtual reader a bytes object not to be freed)
+        device.run(f"open('{MARKER}','w').close()\n"
+                   "_K=globals().get('_K',[])+[m for m in vfs.mount() if m[1]=='/rom']\n"
+                   "try:\n vfs.umount('/rom')\n"
                    "except OSError:\n pass\n_rerase(0)", "start writing its ROM partition")
         order = [i for i in todo if i != 0] + [0]
         p.stage("writing the ROM image", total=len(order) * BLOCK)
