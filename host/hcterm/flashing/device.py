@@ -207,7 +207,7 @@ class Device:
         self._helpers()
 
     def _enter_raw(self):
-        for attempt in range(8):    # a reader still booting may miss the first Ctrl-C
+        for attempt in range(4):    # a reader still booting may miss the first Ctrl-C
             try:
                 # mpremote prints its misses; sys.stdout is one for all threads, so one
                 # port at a time swaps it (interleaved swaps would leave it swapped)
@@ -215,7 +215,7 @@ class Device:
                     self.transport.enter_raw_repl(soft_reset=False, timeout_overall=1.5)
                 break
             except (TransportError, serial.SerialException, OSError):
-                if attempt < 7:
+                if attempt < 3:
                     continue
                 raise FlashError(
                     f"no MicroPython REPL answers on {self.port}",
