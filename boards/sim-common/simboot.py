@@ -15,46 +15,23 @@ _BOARD = os.getenv("HCTERM_BOARD")
 _IMAGE = os.getenv("HCTERM_FLASH_IMAGE")
 
 
-def _partition():
-    """The image in the ROM partition (`hcterm flash` writes it there; simport.py), or None
-    when the partition holds no valid ROMFS image: erased, or cut in the middle of a deploy
-    (the flasher writes the image's first block last)."""
-    path = os.getenv("HCTERM_ROM_PARTITION")
-    try:
-        f = open(path, "rb")
-    except (OSError, TypeError):
-        return None
-    with f:
-        head = f.read(16)
-        if head[:3] != b"\xd2\xcd\x31":
-            return None
-        size, i = 0, 3
-        while True:                     # the image's size, a varuint after the header
-            size = (size << 7) | (head[i] & 0x7F)
-            if not head[i] & 0x80:
-                break
-            i += 1
-        f.seek(0)
-        return f.read(i + 1 + size)
-
-
 def _rom():
-    """The firmware, read-only at /rom: the ROM partition's image when it holds one, else
-    the frozen firmware: a ROMFS image (as frozen on a board: modules import in place), or
-    the source tree when $HCTERM_ROMFS is not given."""
+    """The firmware, read-only at /rom: a ROMFS image (as frozen on a board: modules import
+    in place), or the source tree when $HCTERM_ROMFS is not given. The image is the ROM
+    partition's when it holds a valid one (`hcterm flash` writes it; the first
+    $HCTERM_ROMFS_SIZE bytes of the partition file), else the frozen firmware's: the host
+    (hcterm.sim.virtualreader) looks, so that this file, compiled into the heap, stays small."""
     image = os.getenv("HCTERM_ROMFS")
-    data = _partition() if image else None  # noqa: F821 - deleted after boot (RAM)
-    if image and data is None:
+    if image:
         with open(image, "rb") as f:
-            data = f.read()
-    if data is not None:
-        return vfs.VfsRom(data), ["", ".frozen", "/rom", "/lib"]
+            return vfs.VfsRom(f.read(int(os.getenv("HCTERM_ROMFS_SIZE") or -1))), [
+                "", ".frozen", "/rom", "/lib"]
     return vfs.VfsPosix(os.getenv("HCTERM_ROOT")), [
         "", ".frozen", "/rom/firmware", "/rom/boards/" + _BOARD, "/rom/boards/sim-common", "/lib"]
 
 
 def _mount():
-    rom, path = _rom()  # noqa: F821 - deleted after boot (RAM)
+    rom, path = _rom()
     flash = simflash.NorFlash(_IMAGE, 256)  # 1 MiB, created erased on first boot
     try:
         fs = vfs.VfsLfs2(flash)
@@ -71,7 +48,7 @@ def _mount():
 
 
 FLASH = _mount()
-del _mount, _rom, _partition
+del _mount
 
 import board  # noqa: E402
 

@@ -160,9 +160,14 @@ class VirtualReader:
             # the image sits in the unix port's heap (it has no ROM): add its size on top of
             # the firmware's budget (the ROM partition's image if it holds one, as
             # simboot.py mounts that one)
-            env["HCTERM_ROMFS"] = str(self.rom_image)
             size = romimage.partition_image_size(self.rom_partition)
-            heap += (size or self.rom_image.stat().st_size) + ROM_HEAP_SLACK
+            if size:    # the image `hcterm flash` wrote into the ROM partition
+                env["HCTERM_ROMFS"] = str(self.rom_partition.resolve())
+                env["HCTERM_ROMFS_SIZE"] = str(size)
+            else:       # erased, or a deploy cut before its block 0: the frozen firmware
+                env["HCTERM_ROMFS"] = str(self.rom_image)
+                size = self.rom_image.stat().st_size
+            heap += size + ROM_HEAP_SLACK
         env.update({
             "MICROPYPATH": str(BOARDS_DIR / boards.COMMON),
             "HCTERM_ROOT": str(REPO),
