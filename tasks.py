@@ -25,31 +25,16 @@ def demo(c, board="sim-pn532-uart", json=False):
     c.run(f"hcterm demo --board {board}" + (" --json" if json else ""), pty=True)
 
 
-@task(help={"port": "the reader's serial port", "board": "board folder under boards/",
-            "resume": "do not reset the board first (e.g. a virtual reader handed to the REPL)"})
-def flash(c, port, board, resume=False):
-    """Development flashing: copy the firmware source, the board's board.py and
-    boards/main.py onto a board that runs a stock MicroPython, with mpremote, then reset it.
-    (Frozen builds: the board's manifest.py; production images: `hcterm flash`, to come.)"""
-    from pathlib import Path
-
-    board_py = Path("boards", board, "board.py")
-    if not board_py.exists():
-        raise SystemExit(f"no board named {board!r}: see `hcterm sim --list-boards`")
-    from hcterm.firmware_modules import board_files
-
-    # what the board's manifest.py would freeze: its chip's modules, not every driver
-    files = board_files(board)
-    mp = f"mpremote {'resume ' if resume else ''}connect {port}"
-    folders = sorted({str(Path(name).parent) for name in files})
-    mkdir = "import os\nfor d in %r:\n try:\n  os.mkdir(d)\n except OSError:\n  pass" % folders
-    copies = " ".join(
-        f"+ cp {' '.join(str(files[n]) for n in sorted(files) if str(Path(n).parent) == f)} :{f}/"
-        for f in folders)
-    c.run(f'{mp} exec "{mkdir}" {copies} '
-          f"+ cp {board_py} :board.py + cp boards/main.py :main.py")
-    if not resume:
-        c.run(f"{mp} reset")
+@task(help={"port": "the reader's serial port (comma-separated: several at once)",
+            "board": "board folder under boards/", "config": "device config JSON file",
+            "files": "write .mpy files even where the device has a ROM partition"})
+def flash(c, port, board, config=None, files=False):
+    """Flash readers with `hcterm flash`: the firmware compiled for the device's MicroPython,
+    only what differs written and verified, the config, a reset and the self-test, a
+    manufacturing record (docs/flashing.md)."""
+    ports = " ".join(f"--port {p}" for p in port.split(","))
+    extra = (f" --config {config}" if config else "") + (" --files" if files else "")
+    c.run(f"hcterm flash --board {board} {ports}{extra}", pty=True)
 
 
 @task(help={"what": "benchmark name, e.g. tap or bridge"})

@@ -40,3 +40,10 @@ def beeper():
 
 def flash():
     return None
+
+
+def unique_id():
+    # the chip's serial (ESP32: the factory MAC; RP2040: the flash chip's 64-bit id)
+    import machine
+
+    return machine.unique_id()

@@ -17,11 +17,15 @@ _IMAGE = os.getenv("HCTERM_FLASH_IMAGE")
 
 def _rom():
     """The firmware, read-only at /rom: a ROMFS image (as frozen on a board: modules import
-    in place), or the source tree when $HCTERM_ROMFS is not given."""
+    in place), or the source tree when $HCTERM_ROMFS is not given. The image is the ROM
+    partition's when it holds a valid one (`hcterm flash` writes it; the first
+    $HCTERM_ROMFS_SIZE bytes of the partition file), else the frozen firmware's: the host
+    (hcterm.sim.virtualreader) looks, so that this file, compiled into the heap, stays small."""
     image = os.getenv("HCTERM_ROMFS")
     if image:
         with open(image, "rb") as f:
-            return vfs.VfsRom(f.read()), ["", ".frozen", "/rom", "/lib"]
+            return vfs.VfsRom(f.read(int(os.getenv("HCTERM_ROMFS_SIZE") or -1))), [
+                "", ".frozen", "/rom", "/lib"]
     return vfs.VfsPosix(os.getenv("HCTERM_ROOT")), [
         "", ".frozen", "/rom/firmware", "/rom/boards/" + _BOARD, "/rom/boards/sim-common", "/lib"]
 

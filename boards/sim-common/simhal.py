@@ -223,3 +223,12 @@ def record(kind, **fields):
     fields["op"] = "record"
     fields["kind"] = kind
     _Control.request(fields)
+
+
+def unique_id():
+    """The board's unique id, as machine.unique_id() gives it on a board: the bytes the
+    virtual reader keeps beside its flash image (made once per image, the same every boot),
+    handed over in $HCTERM_UNIQUE_ID as hex."""
+    import binascii
+
+    return binascii.unhexlify(os.getenv("HCTERM_UNIQUE_ID") or "")

@@ -3,7 +3,7 @@
 # shift MSB first (asking it for LSB raises ValueError), its chip select and RST line driven
 # by the driver; the SAM (clocked at 125 MHz / 35, as the Pico's PWM makes it) and the QR
 # scanner on UARTs.
-from simhal import UART, Pin, record
+from simhal import UART, Pin, record, unique_id  # noqa: F401 - the board's unique_id()
 from simspi import SPI, ChipSelect
 
 NAME = "sim-rc522"

@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "blacklist",
     "bridge",
     "platform",
+    "flash",
     "bench",
 )
 

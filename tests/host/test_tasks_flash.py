@@ -1,41 +1,42 @@
-"""`invoke flash` copies the firmware onto a reader's filesystem with mpremote: checked on a
-virtual reader whose port was handed to the REPL."""
+"""`invoke flash` runs `hcterm flash`: checked on a virtual reader with --files (the .mpy
+files written to littlefs, the path of a board without a ROM partition), and an unknown
+board named."""
 
+import json
 import subprocess
 import sys
 
-from hcterm import Reader
+from hcterm.link import Reader
 from hcterm.mpy import REPO
 from hcterm.sim.virtualreader import VirtualReader
 
 
-def test_invoke_flash_copies_firmware_board_and_main(tmp_path):
-    link = tmp_path / "reader.port"
-    # 256k: after the hand-off the REPL must find room for mpremote's copy buffers next to
-    # everything the link server and terminal loaded (see the issue notes)
-    with VirtualReader(flash=tmp_path / "flash.img", port_link=str(link),
-                       heapsize="256k") as reader:
-        with Reader(str(link), timeout=10) as client:
-            client.info()
-            client.handoff()
+def test_invoke_flash_writes_the_compiled_firmware_to_littlefs(tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"terminal_id": "F{n}"}))
+    # 256k: modules imported from .mpy files on littlefs are loaded into RAM (no ROM)
+    with VirtualReader(flash=tmp_path / "flash.img", heapsize="256k") as reader:
         proc = subprocess.run(
-            [sys.executable, "-m", "invoke", "flash", "--port", str(link),
-             "--board", "esp32-pn532-uart", "--resume"],
-            cwd=REPO, capture_output=True, text=True, timeout=120)
+            [sys.executable, "-m", "invoke", "-r", str(REPO), "flash", "--port", reader.port,
+             "--board", "sim-pn532-uart", "--files", "--config", str(config)],
+            cwd=tmp_path, capture_output=True, text=True, timeout=180)
         assert proc.returncode == 0, proc.stdout + proc.stderr
+        with Reader(reader.port, timeout=10, open_timeout=30) as client:
+            assert client.config()["terminal_id"] == "F1"
+            client.handoff()
         listing = subprocess.run(
-            [sys.executable, "-m", "mpremote", "resume", "connect", str(link), "ls", ":reader",
-             "+", "cat", ":main.py"], capture_output=True, text=True, timeout=60).stdout
-        assert reader.running()
-    names = {line.split()[-1] for line in listing.splitlines() if line.strip().endswith(".py")}
-    expected = {p.name for p in (REPO / "firmware" / "reader").glob("*.py")}
-    assert expected <= names, expected - names
-    assert "reader.main.boot(board)" in listing
+            [sys.executable, "-m", "mpremote", "resume", "connect", reader.port, "ls",
+             ":reader/terminal", "+", "ls", ":"], capture_output=True, text=True,
+            timeout=60).stdout
+    assert "flow.mpy" in listing and "flow.py" not in listing
+    assert "flash.json" in listing and "flash.incomplete" not in listing
+    record = json.loads((tmp_path / "flash-records.jsonl").read_text().splitlines()[-1])
+    assert record["result"] == "ok" and record["selftest"] == "ok"
 
 
 def test_invoke_flash_names_an_unknown_board(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "invoke", "flash", "--port", "/dev/null",
-                           "--board", "nope"], cwd=REPO, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run([sys.executable, "-m", "invoke", "-r", str(REPO), "flash", "--port",
+                           "/dev/null", "--board", "nope"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
     assert proc.returncode != 0
     assert "no board named 'nope'" in proc.stderr + proc.stdout

@@ -8,6 +8,7 @@ Each function takes the `Session` (h, reader.terminal.session) and the request o
 
 import binascii
 import gc
+import os
 import sys
 import time
 
@@ -17,6 +18,8 @@ from reader.errors import CARD_GONE, PROTOCOL, TIMEOUT, ReaderError
 from reader.terminal.session import RESUME, LinkError
 
 _FEEDBACK = "terminal.feedback"
+# made by `hcterm flash` before it writes firmware, removed once all is written and verified
+FLASH_INCOMPLETE = "/flash.incomplete"
 _LOST = (CARD_GONE, TIMEOUT, PROTOCOL)   # card APDU errors that end the host's card session
 
 
@@ -41,6 +44,14 @@ async def info(h, obj):
     }
     if h.config_error:
         out["config_error"] = h.config_error
+    uid = getattr(h.board, "unique_id", None)
+    if uid:
+        out["unique_id"] = _hexstr(uid())
+    try:
+        os.stat(FLASH_INCOMPLETE)        # hcterm flash began a deploy and did not finish it
+        out["flash_incomplete"] = True
+    except OSError:
+        pass
     out["held_by_host"] = sorted(h.host_channels)
     if h.host_ended:
         slot, why, ended = h.host_ended

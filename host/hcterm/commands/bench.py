@@ -161,6 +161,16 @@ def _fleet(args):
     return run(args)
 
 
+def _flash_arguments(p):
+    from .bench_flash import add_arguments
+    add_arguments(p)
+
+
+def _flash(args):
+    from .bench_flash import run
+    return run(args)
+
+
 BENCHES = {
     "link-fuzz": ("fuzz the host link codec on both ends and run requests over a noisy line",
                   _link_fuzz_arguments, link_fuzz),
@@ -176,6 +186,9 @@ BENCHES = {
     "fleet": ("one delta to N simulated bridges and a few virtual readers on a local "
               "Mosquitto: delta latency to all, audit loss and duplicates, broker msgs/s",
               _fleet_arguments, _fleet),
+    "flash": ("hcterm flash on paced virtual readers: full deploy, one changed module, "
+              "against mpremote cp -r of the sources; N readers at once", _flash_arguments,
+              _flash),
 }
 
 

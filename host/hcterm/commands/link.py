@@ -88,6 +88,10 @@ def run_info(reader, args):
           f"{info['protocol']}, MicroPython {info['micropython']}")
     print(f"  slots: {', '.join(info['slots'])}; heap free {info['heap_free']} bytes; "
           f"self-test {'ok' if info['selftest_ok'] else 'FAILED'}")
+    print(f"  unique id: {info.get('unique_id') or 'not given by this board'}")
+    if info.get("flash_incomplete"):
+        print("  FLASH INCOMPLETE: a deploy was cut before it finished; run `hcterm flash "
+              f"--board {info['board']} --port {args.port}` again to complete it")
     return 0
 
 

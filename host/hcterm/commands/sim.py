@@ -41,6 +41,9 @@ def register(subparsers):
     p.add_argument("--pace", action="store_true",
                    help="deliver bytes at the modeled wire rates in real time "
                         "(docs/wire-timing.md)")
+    p.add_argument("--usb-baud", type=int, metavar="BAUD",
+                   help="pace the reader's USB port as a UART at BAUD (a board behind a "
+                        "USB-UART bridge, e.g. 115200); default: as fast as the pty goes")
     p.add_argument("--from-source", action="store_true",
                    help="import the firmware from its .py source instead of the ROMFS image")
     p.add_argument("--list-boards", action="store_true", help="list the boards and exit")
@@ -62,7 +65,8 @@ def run(args):
         reader = VirtualReader(args.board, flash=args.flash, card=args.card,
                                port_link=args.port_link, control=args.control,
                                heapsize=args.heapsize, pace=args.pace,
-                               from_source=args.from_source, format_flash=args.format)
+                               from_source=args.from_source, format_flash=args.format,
+                               usb_baud=args.usb_baud)
     except (boards.BoardNotFound, SimError, ValueError) as error:
         print(f"hcterm sim: {error}", file=sys.stderr)
         return 2
@@ -74,7 +78,7 @@ def run(args):
               + (f"  (link {args.port_link})" if args.port_link else ""))
         for bus, device in sorted(reader.devices.uarts.items()):
             print(f"  UART {bus}: {type(device).__name__} on the sim bus")
-        print(f"  flash image: {reader.flash_image}")
+        print(f"  flash image: {reader.flash_image} (ROM partition {reader.rom_partition})")
         print(f"  control: {args.control}  (hcterm tap CARD | hcterm remove | hcterm scan TEXT)")
         print("Ctrl-C or SIGTERM stops it.", flush=True)
         try:

@@ -24,6 +24,8 @@ from ..mpy import BOARDS_DIR, FIRMWARE_DIR
 from . import boards
 
 _BUILD = b"mpy only, source names in the image"   # how images are built: a change makes new ones
+# the sim's "port" (the C firmware's part on a board): run from disk, not in the image
+PORT_FILES = ("simboot.py", "manifest.py", "simport.py")
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hcterm" / "rom"
 
 
@@ -40,7 +42,7 @@ def sources(board=None):
     folders = [BOARDS_DIR / boards.COMMON] + ([BOARDS_DIR / board] if board else [])
     for folder in folders:
         files += [(p.name, p) for p in sorted(folder.glob("*.py"))
-                  if p.name not in ("simboot.py", "manifest.py")]
+                  if p.name not in PORT_FILES]
     return files
 
 
@@ -73,3 +75,26 @@ def build(board=None):
     tmp.write_bytes(data)
     os.replace(tmp, image)
     return image
+
+
+def image_size(head):
+    """The size of the ROMFS image whose first bytes are `head` (header and length
+    included), or None if `head` does not start a ROMFS image."""
+    if not head.startswith(b"\xd2\xcd\x31"):
+        return None
+    size = 0
+    for i, value in enumerate(head[3:16], 4):
+        size = (size << 7) | (value & 0x7F)
+        if not value & 0x80:
+            return i + size
+    return None
+
+
+def partition_image_size(path):
+    """The size of the image in the sim's ROM partition file `path` (simboot.py reads that
+    many bytes), or None if it holds no valid image."""
+    try:
+        with open(path, "rb") as f:
+            return image_size(f.read(16))
+    except OSError:
+        return None

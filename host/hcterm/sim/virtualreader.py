@@ -36,6 +36,29 @@ DEFAULT_HEAP = "112k"
 
 
 ROM_HEAP_SLACK = 1024  # the VfsRom object and the image's bytes-object header
+ROM_PARTITION_BLOCKS = 128  # the sim's ROM partition: 512 KiB (4 KiB erase blocks)
+RESET_EXIT = 75             # the firmware asked for a reset (boards/sim-common/simport.py)
+
+
+def sidecar(flash_image, kind):
+    """The file kept beside a flash image: "rom" (the ROM partition), "uid" (the unique id)."""
+    flash_image = Path(flash_image)
+    return flash_image.with_name(f"{flash_image.name}.{kind}")
+
+
+def unique_id(flash_image):
+    """The board's unique id (hex) of a flash image: made once, kept beside it."""
+    path = sidecar(flash_image, "uid")
+    try:
+        text = path.read_text().strip()
+        bytes.fromhex(text)
+        if text:
+            return text.upper()
+    except (OSError, ValueError):
+        pass
+    text = os.urandom(8).hex().upper()
+    path.write_text(text + "\n")
+    return text
 
 
 def parse_size(text):
@@ -74,10 +97,11 @@ def _blank(image):
 class VirtualReader:
     def __init__(self, board=DEFAULT_BOARD, flash=None, card=None, port_link=None,
                  control=None, heapsize=DEFAULT_HEAP, sam=None, pace=False,
-                 from_source=False, format_flash=False):
+                 from_source=False, format_flash=False, usb_baud=None):
         info = boards.describe(board)
         if not info["sim"]:
-            raise SimError(f"{board} is a real board: flash it with `hcterm flash`; "
+            raise SimError(f"{board} is a real board: flash it with `hcterm flash --board "
+                           f"{board} --port PORT` (docs/flashing.md); "
                            f"virtual boards are {', '.join(boards.sim_names())}")
         self.board = board
         self.info = info
@@ -96,6 +120,10 @@ class VirtualReader:
         self.rom_image = None
         self._rundir = Path(tempfile.mkdtemp(prefix="hcterm-sim-"))
         self.flash_image = Path(flash) if flash else self._rundir / "flash.img"
+        self.rom_partition = sidecar(self.flash_image, "rom")
+        self.usb_baud = usb_baud    # pace the USB port as a UART at this rate (None: no)
+        self.resets = 0             # how often the firmware asked for a reset
+        self._watcher = None
         self.port_link = port_link
         self.control_path = control
         # one timing model for every wire; with pace=True bytes take their modeled time
@@ -106,6 +134,7 @@ class VirtualReader:
         self.usb = None
         self.process = None
         self._control = None
+        self._stopping = False
 
     @property
     def port(self):
@@ -118,7 +147,7 @@ class VirtualReader:
     def start(self):
         self.bus = SimBus(self._rundir / "bus", uarts=self.devices.uarts,
                           spis=self.devices.spis).start()
-        self.usb = UsbPort(link=self.port_link).start()
+        self.usb = UsbPort(link=self.port_link, baud=self.usb_baud).start()
         if self.control_path:
             try:
                 self._control = ControlServer(self.control_path, self.handle_control)
@@ -127,19 +156,40 @@ class VirtualReader:
                 raise SimError(str(error)) from None
         if self._initial_card:
             self.devices.tap(self._initial_card)
+        if not self.rom_partition.exists():
+            # the ROM partition, erased: the frozen firmware boots until `hcterm flash`
+            # writes an image into it
+            self.rom_partition.write_bytes(b"\xff" * (ROM_PARTITION_BLOCKS * 4096))
+        self._uid = unique_id(self.flash_image)
+        if not self.from_source:
+            self.rom_image = romimage.build(self.board)
+        self._spawn()
+        self._watcher = threading.Thread(target=self._watch, name="vr-reset", daemon=True)
+        self._watcher.start()
+        return self
+
+    def _spawn(self):
         env = dict(os.environ)
         heap = parse_size(self.heapsize)
         if not self.from_source:
             # the image sits in the unix port's heap (it has no ROM): add its size on top of
-            # the firmware's budget
-            self.rom_image = romimage.build(self.board)
-            env["HCTERM_ROMFS"] = str(self.rom_image)
-            heap += self.rom_image.stat().st_size + ROM_HEAP_SLACK
+            # the firmware's budget (the ROM partition's image if it holds one, as
+            # simboot.py mounts that one)
+            size = romimage.partition_image_size(self.rom_partition)
+            if size:    # the image `hcterm flash` wrote into the ROM partition
+                env["HCTERM_ROMFS"] = str(self.rom_partition.resolve())
+                env["HCTERM_ROMFS_SIZE"] = str(size)
+            else:       # erased, or a deploy cut before its block 0: the frozen firmware
+                env["HCTERM_ROMFS"] = str(self.rom_image)
+                size = self.rom_image.stat().st_size
+            heap += size + ROM_HEAP_SLACK
         env.update({
             "MICROPYPATH": str(BOARDS_DIR / boards.COMMON),
             "HCTERM_ROOT": str(REPO),
             "HCTERM_BOARD": self.board,
             "HCTERM_FLASH_IMAGE": str(self.flash_image.resolve()),
+            "HCTERM_ROM_PARTITION": str(self.rom_partition.resolve()),
+            "HCTERM_UNIQUE_ID": self._uid,
             "HCTERM_SIM_DIR": self.bus.directory,
         })
         if self.format_flash or _blank(self.flash_image):
@@ -151,7 +201,16 @@ class VirtualReader:
             stdin=slave, stdout=slave, stderr=slave, env=env, cwd=self._rundir,
             preexec_fn=self.usb.child_setup, close_fds=True,
         )
-        return self
+
+    def _watch(self):
+        """A reset the firmware asked for (simport.reset(): exit status RESET_EXIT) starts
+        it again on the same USB port, as a board reboots; any other exit stays an exit."""
+        while not self._stopping:
+            process = self.process
+            if process.poll() == RESET_EXIT and not self._stopping:
+                self.resets += 1
+                self._spawn()
+            time.sleep(0.05)
 
     def handle_control(self, request):
         op = request.get("op")
@@ -185,7 +244,7 @@ class VirtualReader:
         if "MemoryError" in output:
             return (f"the firmware ran out of memory in a {_kib(parse_size(self.heapsize))} "
                     f"heap: give --heapsize more (default {DEFAULT_HEAP})")
-        if self.process is not None and self.process.poll() is not None:
+        if self.process is not None and self.process.poll() not in (None, RESET_EXIT):
             last = [line for line in output.splitlines() if line.strip()][-1:]
             return (f"the firmware process exited (status {self.process.returncode})"
                     + (f": {last[0].strip()}" if last else ""))
@@ -248,6 +307,9 @@ class VirtualReader:
             raise error
 
     def stop(self, timeout=5):
+        self._stopping = True
+        if self._watcher is not None:
+            self._watcher.join(timeout=1)
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
