@@ -25,10 +25,10 @@ def expected_sequence():
 
 
 # the default board near its smallest heap; the SPI boards at the default budget. The
-# demo's binding point is the card pulled mid-read: at 96k it passed 10 of 10 local runs but
-# failed 2 of 6 CI runs there (fragmentation; docs/firmware-memory.md, round 4), so it runs
-# at 98k here; the flow's 96k budget is tests/host/test_heap_budget.py's.
-@pytest.mark.parametrize("board, heap", [("sim-pn532-uart", "98k"), ("sim-pn532-spi", None),
+# demo's binding point is the card pulled mid-read (docs/firmware-memory.md): after the signed
+# blacklist, the faster serial link and the supervised tasks, 98k failed 1 run of 5 and 100k 1
+# of 6, so it runs at 102k here (10 of 10); the flow's budget is test_heap_budget.py's.
+@pytest.mark.parametrize("board, heap", [("sim-pn532-uart", "102k"), ("sim-pn532-spi", None),
                                          ("sim-rc522", None)])
 def test_demo_json_on_each_board(board, heap):
     argv = [sys.executable, "-m", "hcterm.cli", "demo", "--json", "--board", board]
