@@ -1,4 +1,5 @@
 # ruff: noqa: I001 - reader.terminal.link_server is imported before asyncio on purpose
+# heapsize: 160k
 # firmware: romfs
 # The firmware's link server with a scripted port: ACK at once, retry on a lost ACK, parked
 # frames sent again when the host returns, duplicates answered once, sequence wrap, and
@@ -214,6 +215,7 @@ def test_a_session_without_its_self_test_report_says_so():
 def test_hostile_payloads_are_refused_on_their_raw_bytes():
     import gc
 
+    gc.collect()                  # what the tests before left (their servers, their loops)
     deep = b'{"files":' + b"[" * 500 + b"]" * 500 + b"}"          # 1 KiB, 500 arrays
     wide = b'{"a":[' + b",".join(b"1" for _ in range(300)) + b"]}"
     tricky = b'{"s":"' + b"[" * 300 + b'\\"' + b"[" * 300 + b'"}'   # brackets in a string
