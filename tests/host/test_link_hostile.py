@@ -18,7 +18,7 @@ def nested(depth):
 
 def test_deep_and_wide_payloads_are_refused_and_the_reader_goes_on(tmp_path):
     # at the flow's budget (docs/firmware-memory.md), where a 500-deep parse does not fit
-    with VirtualReader(flash=tmp_path / "flash.img", heapsize="96k") as vr:
+    with VirtualReader(flash=tmp_path / "flash.img", heapsize="100k") as vr:
         reader = vr.open_reader()
         try:
             deep = {"files": nested(500)}

@@ -132,7 +132,7 @@ def parse_on_micropython(items, total, workdir, heapsize="96k"):
             "memory_errors": memory, "heap_left_bytes": leaked, "seconds": ms / 1000}
 
 
-def live(count, seed=2, heapsize="96k"):
+def live(count, seed=2, heapsize="100k"):
     """`count` hostile requests through a virtual reader's link; then info must answer."""
     from ..link import LinkTimeout, ReaderError
     from ..sim.virtualreader import VirtualReader
