@@ -1,7 +1,7 @@
 """Installing a signed blacklist or delta sent over the host link in chunks (docs/host-link.md
 blacklist-update, docs/blacklist-format.md "Updates"). Transient: imported per request.
 
-The download lives in /blacklist.new on the flash: its signed header first, then the body
+The download lives in /blacklist.bin.new on the flash: its signed header first, then the body
 bytes as they arrive, so a reader that restarts in the middle resumes where it was (the
 host's next `begin` with the same header answers how much is there). The installed list is
 replaced in one step, a rename, and only when the whole body checks against the header's

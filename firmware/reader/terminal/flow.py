@@ -307,17 +307,17 @@ class Terminal:
         ident = data.get("SFZH") or data.get("KH")
         blacklist = self.blacklist()
         body["blacklist_stale"] = stale = self.blacklist_stale(blacklist)
+        listed = ident and blacklist.contains(ident)
+        blacklist.close()
+        if listed:              # on the list, stale or not
+            return self._finish(start, body, "refused", "blacklisted",
+                                "the ID number is on the offline blacklist (version %d)"
+                                % blacklist.version)
         if stale and self.config.get("stale_blacklist") == "refuse":
             return self._finish(start, body, "refused", "blacklist_stale",
                                 "the offline blacklist is missing or older than %d hours: "
                                 "let the host install a current one (hcterm blacklist push)"
                                 % self.config.get("blacklist_max_age_h"))
-        listed = ident and blacklist.contains(ident)
-        blacklist.close()
-        if listed:
-            return self._finish(start, body, "refused", "blacklisted",
-                                "the ID number is on the offline blacklist (version %d)"
-                                % blacklist.version)
         expiry = data.get("KYXQ")
         if expiry:
             body["expiry_checked"] = self.clock_set
