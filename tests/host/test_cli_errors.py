@@ -63,6 +63,7 @@ CASES = [
      "public key"),
     (["bench", "blacklist", "--entries", "0"], 2, "at least 1"),
     (["bench", "soak", "--taps", "0"], 2, "at least 1"),
+    (["image", "build", "--board", "nope", "-o", "x.img"], 2, "no board named 'nope'"),
     (["nope"], 2, "invalid choice: 'nope'"),
 ]
 
@@ -89,7 +90,7 @@ def test_link_fuzz_with_few_frames_and_no_requests_runs():
 
 
 def test_every_subcommand_is_covered():
-    nested = ("bench", "blacklist", "platform")      # commands with subcommands of their own
+    nested = ("bench", "blacklist", "platform", "image")  # commands with subcommands
     covered = {" ".join(argv[:2]) if argv[0] in nested else argv[0] for argv, _, _ in CASES}
     names = {name for name, _, _ in subparsers_of(build_parser())} - set(nested)
     assert names <= covered, names - covered
