@@ -35,7 +35,7 @@ def read_list(text, name="list"):
     header row is skipped) -> Entries. Every bad line is reported, with its number, in one
     ListError; duplicates are merged and counted."""
     keys, ehc, bad = set(), set(), []
-    rows = csv.reader(io.StringIO(text))
+    rows = csv.reader(text.splitlines())     # any line ending, a lone CR too
     total = 0
     for number, row in enumerate(rows, 1):
         cell = (row[0] if row else "").split("#", 1)[0].strip()
