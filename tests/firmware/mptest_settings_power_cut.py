@@ -6,29 +6,12 @@
 import os
 
 import vfs
-from cut_flash import CutFlash
+from cut_flash import CutFlash, copy, mount
 
 from reader.terminal import settings
 
 TMP = os.getenv("MPTEST_TMP")
 PATH = "/cf/config.json"
-
-
-def _mount(image, cut=-1):
-    try:
-        vfs.umount("/cf")
-    except OSError:
-        pass
-    flash = CutFlash(image, cut)
-    vfs.mount(vfs.VfsLfs2(flash), "/cf")
-    return flash
-
-
-def _copy(src, dst):
-    buf = bytearray(4096)
-    with open(src, "rb") as a, open(dst, "wb") as b:
-        while a.readinto(buf):
-            b.write(buf)
 
 
 def test_a_power_cut_anywhere_in_a_settings_change_leaves_old_or_new():
@@ -38,26 +21,26 @@ def test_a_power_cut_anywhere_in_a_settings_change_leaves_old_or_new():
     except OSError:
         pass
     vfs.VfsLfs2.mkfs(CutFlash(image, blocks=32))
-    _mount(image)
+    mount(image, "/cf")
     old, _ = settings.load(PATH)
     settings.store(PATH, old, {"terminal_id": "ROOM-101", "beeper": False})
     vfs.umount("/cf")
-    _copy(image, base)
+    copy(image, base)
     change = {"terminal_id": "ROOM-202", "department": "cardiology", "host_slot_idle_s": 90}
-    flash = _mount(image)
+    flash = mount(image, "/cf")
     values, _ = settings.load(PATH)
     settings.store(PATH, values, change)
     total = flash.ops
     seen = {"old": 0, "new": 0}
     for cut in range(total):
-        _copy(base, image)
-        _mount(image, cut)
+        copy(base, image)
+        mount(image, "/cf", cut)
         values, _ = settings.load(PATH)
         try:
             settings.store(PATH, values, change)
         except OSError:
             pass
-        _mount(image)                            # power back: the boot loads the settings
+        mount(image, "/cf")                            # power back: the boot loads the settings
         values, error = settings.load(PATH)
         assert error is None, (cut, error)
         if values["terminal_id"] == "ROOM-101":

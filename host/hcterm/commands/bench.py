@@ -5,6 +5,7 @@ Add one by writing those two functions (here or in a module of its own) and a li
 table; `run` returns the figures, `hcterm bench` prints them and exits 1 if "ok" is False.
 """
 
+import importlib
 import json
 import tempfile
 import time
@@ -111,84 +112,33 @@ def noisy_requests(count, rate, seed):
             "host_duplicates": reader.stats["duplicates"], "reader_link": link}
 
 
-def _bridge_arguments(p):
-    from .bench_bridge import add_arguments
-    add_arguments(p)
+def _module(name):
+    """(add_arguments, run) of the bench module `name` (hcterm.commands.NAME), imported only
+    when its bench is asked for."""
+    def module():
+        return importlib.import_module(f"{__package__}.{name}")
 
-
-def _bridge(args):
-    from .bench_bridge import run
-    return run(args)
-
-
-def _tap_arguments(p):
-    from .bench_tap import add_arguments
-    add_arguments(p)
-
-
-def _tap(args):
-    from .bench_tap import run
-    return run(args)
-
-
-def _blacklist_arguments(p):
-    from .bench_blacklist import add_arguments
-    add_arguments(p)
-
-
-def _blacklist(args):
-    from .bench_blacklist import run
-    return run(args)
-
-
-def _soak_arguments(p):
-    from .bench_soak import add_arguments
-    add_arguments(p)
-
-
-def _soak(args):
-    from .bench_soak import run
-    return run(args)
-
-
-def _fleet_arguments(p):
-    from .bench_fleet import add_arguments
-    add_arguments(p)
-
-
-def _fleet(args):
-    from .bench_fleet import run
-    return run(args)
-
-
-def _flash_arguments(p):
-    from .bench_flash import add_arguments
-    add_arguments(p)
-
-
-def _flash(args):
-    from .bench_flash import run
-    return run(args)
+    return (lambda p: module().add_arguments(p)), (lambda args: module().run(args))
 
 
 BENCHES = {
     "link-fuzz": ("fuzz the host link codec on both ends and run requests over a noisy line",
                   _link_fuzz_arguments, link_fuzz),
     "bridge": ("event latency device -> WebSocket and requests/s through the bridge (1 and "
-               "8 virtual readers)", _bridge_arguments, _bridge),
+               "8 virtual readers)", *_module("bench_bridge")),
     "blacklist": ("blacklist format 2 against format 1 on N ID numbers: size, flash blocks "
                   "and RAM per lookup, lookups/s on the unix port, build, delta, signature",
-                  _blacklist_arguments, _blacklist),
+                  *_module("bench_blacklist")),
     "soak": ("many taps on one reader at its flow budget: problems, heap over time, latency "
-             "of the first and last taps", _soak_arguments, _soak),
+             "of the first and last taps", *_module("bench_soak")),
     "tap": ("tap latency on paced virtual readers: our flow per sim board, the reference "
-            "flow, the wire floor, the firmware's peak heap", _tap_arguments, _tap),
+            "flow, the wire floor, the firmware's peak heap", *_module("bench_tap")),
     "fleet": ("one delta to N simulated bridges and a few virtual readers on a local "
               "Mosquitto: delta latency to all, audit loss and duplicates, broker msgs/s",
-              _fleet_arguments, _fleet),
+              *_module("bench_fleet")),
     "flash": ("hcterm flash on paced virtual readers: full deploy, one changed module, "
-              "against mpremote cp -r of the sources; N readers at once", _flash_arguments,
-              _flash),
+              "against mpremote cp -r of the sources; N readers at once",
+              *_module("bench_flash")),
 }
 
 

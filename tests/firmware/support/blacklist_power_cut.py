@@ -15,7 +15,8 @@ import sys
 from binascii import b2a_base64
 
 import vfs
-from cut_flash import CutFlash
+from cut_flash import CutFlash, copy
+from cut_flash import mount as mount_at
 from simflash import NorFlash
 
 from reader.terminal import blacklist_build as bb
@@ -41,22 +42,7 @@ class Session:
 
 
 def mount(image, cut=-1):
-    try:
-        vfs.umount("/fl")
-    except OSError:
-        pass
-    flash = CutFlash(image, cut)
-    vfs.mount(vfs.VfsLfs2(flash), "/fl")
-    return flash
-
-
-def copy(src, dst):
-    with open(src, "rb") as a, open(dst, "wb") as b:
-        while True:
-            chunk = a.read(4096)
-            if not chunk:
-                break
-            b.write(chunk)
+    return mount_at(image, "/fl", cut)
 
 
 def update(session, data, kind):

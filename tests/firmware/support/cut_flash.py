@@ -26,3 +26,28 @@ class CutFlash(NorFlash):
         if op == 6:
             self._op()
         return super().ioctl(op, arg)
+
+
+def mount(image, at, cut=-1):
+    """littlefs of `image` mounted at `at` (whatever was there unmounted first) on a
+    CutFlash whose power goes at operation `cut`; -> the flash."""
+    import vfs
+
+    try:
+        vfs.umount(at)
+    except OSError:
+        pass
+    flash = CutFlash(image, cut)
+    vfs.mount(vfs.VfsLfs2(flash), at)
+    return flash
+
+
+def copy(src, dst):
+    """A file copied 4 KiB at a time (the images are bigger than a small heap)."""
+    buf = bytearray(4096)
+    with open(src, "rb") as a, open(dst, "wb") as b:
+        while True:
+            n = a.readinto(buf)
+            if not n:
+                break
+            b.write(memoryview(buf)[0:n])
