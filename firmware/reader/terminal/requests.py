@@ -84,8 +84,8 @@ async def serve(h, msg, payload):
 def _bounded(payload):
     """ValueError when the payload is nested too deep or holds too many values. (A plain
     function: its locals live on the stack, not in serve's coroutine on the heap.)"""
-    # nesting (6 levels; requests use 3 at most) and values (256; a blacklist chunk has
-    # about 50) counted on the raw bytes first: json.loads of a 1 KiB payload of 500
+    # nesting (6 levels; requests use 3 at most) and values (256; a read's field list has
+    # at most a few dozen) counted on the raw bytes first: json.loads of a 1 KiB payload of 500
     # nested arrays would take ~38 KB of heap (literals, not constants: no new globals)
     depth = values = 0
     quoted = escaped = False
