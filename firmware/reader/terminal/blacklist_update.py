@@ -246,8 +246,8 @@ def _apply_delta(new, h, raw, path):
             b.add_ids(bb.DeltaSource(old, old_h, delta, HEADER_SIZE, d[0],
                                      HEADER_SIZE + 6 * d[0], d[1]))
             at = HEADER_SIZE + 6 * (d[0] + d[1])
-            for e in bb.merge(bb.ehc_ids(old, old_h), _entries(delta, at, 32, d[2], True),
-                              _entries(delta, at + 32 * d[2], 32, d[3], True)):
+            for e in bb.merge(bb.ehc_ids(old, old_h), _ehc_ids(delta, at, d[2]),
+                              _ehc_ids(delta, at + 32 * d[2], d[3])):
                 b.add_ehc(e)
             b.finish()
         except BlacklistError:
@@ -265,11 +265,11 @@ def _apply_delta(new, h, raw, path):
                              "send a full list")
 
 
-def _entries(f, at, width, n, raw=True):
+def _ehc_ids(f, at, n):
     """`n` eHC IDs of 32 bytes from offset `at` of the delta."""
     for i in range(n):
-        f.seek(at + width * i)
-        yield f.read(width)
+        f.seek(at + 32 * i)
+        yield f.read(32)
 
 
 def _installed(path):

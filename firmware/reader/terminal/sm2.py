@@ -30,15 +30,21 @@ _GX = const(0x32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7)
 _GY = const(0xBC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0)
 
 
+def _xy(public_key):
+    """The 64 bytes x||y of a 64-byte x||y or 65-byte 04||x||y key; ValueError otherwise."""
+    size = len(public_key)
+    if size == 65 and public_key[0] == 4:
+        return memoryview(public_key)[1:]
+    if size != 64:
+        raise ValueError("SM2 public key has %d bytes, expected 64 (x||y) or 65 (04||x||y)"
+                         % size)
+    return public_key
+
+
 def public_point(public_key):
     """(x, y) of a 64-byte x||y or 65-byte 04||x||y key; ValueError for another length or
     prefix; None if the point is not on the curve."""
-    size = len(public_key)
-    if size == 65 and public_key[0] == 4:
-        public_key = memoryview(public_key)[1:]
-    elif size != 64:
-        raise ValueError("SM2 public key has %d bytes, expected 64 (x||y) or 65 (04||x||y)"
-                         % size)
+    public_key = _xy(public_key)
     x = int.from_bytes(public_key[:32], "big")
     y = int.from_bytes(public_key[32:64], "big")
     if x >= _P or y >= _P or (y * y - (x * x * x - 3 * x + _B)) % _P:
@@ -52,12 +58,7 @@ def za(public_key, uid=b"1234567812345678"):
     bits = len(uid) * 8
     if bits > 0xFFFF:
         raise ValueError("SM2 user ID has %d bytes, at most 8191" % len(uid))
-    size = len(public_key)
-    if size == 65 and public_key[0] == 4:
-        public_key = memoryview(public_key)[1:]
-    elif size != 64:
-        raise ValueError("SM2 public key has %d bytes, expected 64 (x||y) or 65 (04||x||y)"
-                         % size)
+    public_key = _xy(public_key)
     h = SM3(bytes((bits >> 8, bits & 0xFF)))
     h.update(uid)
     for number in (_A, _B, _GX, _GY):
