@@ -20,7 +20,7 @@ from hcterm.link import LinkTimeout, Reader, ReaderError
 from hcterm.link.fields import to_national
 from hcterm.sim.virtualreader import VirtualReader
 
-ACHIEVED = "100k"
+ACHIEVED = "104k"
 BUDGETS = [ACHIEVED]
 STATIC_QR = "E1EA526EEFCB84EF4A1704F5EEC0278EDA5CDB591104EBB27234BBE846225063:1"
 
