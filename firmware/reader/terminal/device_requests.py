@@ -192,7 +192,7 @@ async def apdu(h, obj):
     channel = h.host_channels.get(slot)
     if channel is None:
         raise LinkError(hostlink.NO_CARD, "slot %s is not powered: send power-on first"
-                        % slot)
+                        % slot, "not-powered")
     h.host_apdu_ms = time.ticks_ms()
     if slot != "card":
         h.sam_touched += 1
