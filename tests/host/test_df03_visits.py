@@ -218,3 +218,17 @@ def test_bridge_serves_the_df03_functions(virtual):
             await runner.cleanup()
 
     asyncio.run(asyncio.wait_for(scenario(), 45))
+
+
+def test_a_mute_sam_is_105(tmp_path):
+    from hcterm.emulator.samslot import SamFaults
+
+    vr = VirtualReader(flash=tmp_path / "flash.img")
+    vr.devices.sam_slot.faults = SamFaults(mute=True)     # no ATR, no answer
+    with vr:
+        vr.devices.tap("elderly")
+        with Reader(vr.port) as reader:
+            with pytest.raises(DeviceError, match="the SAM does not answer") as error:
+                reader.iW_DF03EF05Info(1)
+            assert error.value.kind == "sam"
+            assert national_code(error.value, failure_code("iW_DF03EF05Info")) == 105
