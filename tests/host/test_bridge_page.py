@@ -94,10 +94,10 @@ class Chromium:
                             "r1 connected")
         return row
 
-    def __init__(self, http):
+    def __init__(self, http, flags=()):
         self.http = http
         self.profile = tempfile.mkdtemp(prefix="bridge-chromium-")
-        self.proc = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}",
+        self.proc = subprocess.Popen([CHROMIUM, *FLAGS, *flags, f"--user-data-dir={self.profile}",
                                       "about:blank"], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         self.ids = itertools.count(1)
@@ -342,6 +342,72 @@ def test_page_on_another_origin_calls_the_api_when_allowed(tmp_path):
                 # the preflight answered, then the POST; the other origin's preflight refused
                 assert ("OPTIONS", apdu, 204) in seen and ("OPTIONS", apdu, 403) in seen, seen
                 assert seen.count(("POST", apdu, 200)) == 1, seen
+            except AssertionError as error:
+                raise AssertionError(f"{error}\nbridge log:\n{logs.getvalue()[-3000:]}") \
+                    from None
+            finally:
+                if browser is not None:
+                    await browser.close()
+                for runner, _ in runners:
+                    await runner.cleanup()
+
+    with VirtualReader(flash=tmp_path / "flash.img") as vr:
+        asyncio.run(asyncio.wait_for(scenario(vr), 55))
+
+
+def test_a_public_his_page_reaches_the_bridge_only_with_local_network_access(tmp_path):
+    """A HIS page on a public origin calling the bridge on 127.0.0.1 (Chromium is told the
+    page's address is public: --ip-address-space-overrides). This Chromium (Local Network
+    Access, which replaced the Private Network Access preflight) sends nothing to the bridge
+    until the user allows the site to reach this device (the loopback-network permission);
+    then the CORS preflight and the POST go through for the allowed origin, and the other
+    origin is still refused by the bridge."""
+    token = "lna-token"
+
+    async def scenario(vr):
+        logs = io.StringIO()
+        runners, browser = [], None
+        async with aiohttp.ClientSession() as http:
+            try:
+                for _ in range(2):
+                    runners.append(await serve_his_page())
+                (_, allowed), (_, other) = runners
+                app = create_app([vr.port], token, log=bridge_logger(logs),
+                                 allow_origins=[allowed])
+                runner, url = await start_site(app)
+                runners.append((runner, url))
+                await reader_connected(http, url)
+                public = ",".join(f"{u.split('//')[1]}=public" for u in (allowed, other))
+                browser = Chromium(http, [f"--ip-address-space-overrides={public}"])
+                await browser.connect()
+                await browser.send("Page.enable")
+                query = f"/?bridge={url}&token={token}"
+                shown = "document.getElementById('out')?.textContent"
+                apdu = "/api/readers/r1/apdu"
+
+                def seen():
+                    lines = [json.loads(line) for line in logs.getvalue().splitlines()]
+                    return [(x["method"], x["path"], x["status"]) for x in lines
+                            if x["event"] == "http" and x["path"] == apdu]
+
+                # not allowed by the user yet: blocked in the browser, nothing reaches the bridge
+                await browser.send("Page.navigate", url=allowed + query)
+                text = await browser.wait_for(shown, "a blocked fetch")
+                assert text.startswith("failed: TypeError"), text
+                assert seen() == [], seen()
+                # the user allows the site to reach this device: CORS preflight, then the POST
+                for origin in (allowed, other):
+                    await browser.send("Browser.grantPermissions",
+                                       permissions=["loopbackNetwork"], origin=origin)
+                await browser.send("Page.navigate", url=allowed + query + "&again=1")
+                text = await browser.wait_for(shown, "the API's answer")
+                assert text.startswith("HTTP 200 "), text
+                assert seen() == [("OPTIONS", apdu, 204), ("POST", apdu, 200)], seen()
+                # a public page of another origin, allowed by the user but not the bridge
+                await browser.send("Page.navigate", url=other + query)
+                text = await browser.wait_for(shown, "the other origin refused")
+                assert text.startswith("failed: TypeError"), text
+                assert seen()[2:] == [("OPTIONS", apdu, 403)], seen()
             except AssertionError as error:
                 raise AssertionError(f"{error}\nbridge log:\n{logs.getvalue()[-3000:]}") \
                     from None
