@@ -186,7 +186,6 @@ def test_every_served_message_has_its_handler():
     from reader.terminal import device_requests as linkdevice
     from reader.terminal import requests as linkrequests
     from reader.terminal import blacklist_update
-    from reader.terminal.card_visits import CardVisits
     from reader.terminal.card_writes import CardWrites
 
     for msg in linkrequests._DEVICE:
@@ -194,8 +193,7 @@ def test_every_served_message_has_its_handler():
         assert callable(getattr(linkdevice, name, None)), name
     for msg in linkrequests._CARD:
         name = H.message_name(msg).replace("-", "_")
-        owner = blacklist_update if name.startswith("blacklist") else (
-            CardVisits if name in linkrequests._VISITS else CardWrites)
+        owner = blacklist_update if name.startswith("blacklist") else CardWrites
         assert callable(getattr(owner, name, None)), name
     assert sorted(linkrequests._DEVICE + linkrequests._CARD) == sorted(
         m for m in H.MESSAGES if m < 0x80)          # every request of the protocol is served

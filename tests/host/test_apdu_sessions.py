@@ -1,7 +1,7 @@
 """Host APDU sessions on the card slot end (issue: raw APDUs silently stopped tap detection):
 by power-off, after the setting host_slot_idle_s without an APDU (the SAM slot's too), when a
 new host session starts (hello), when the card leaves; `info` says which slots the host holds
-and how long each has been idle."""
+and why the last hold ended."""
 
 import subprocess
 import sys
@@ -83,7 +83,7 @@ def test_an_idle_sam_hold_ends_by_itself_and_taps_go_on_meanwhile(virtual):
         reader.power_on("sam1")
         assert reader.apdu("sam1", "00A4000002DF01").hex().upper() == "6F048302DF019000"
         info = reader.info()
-        assert info["held_by_host"] == ["sam1"] and info["host_idle_s"] == {"sam1": 0}, info
+        assert info["held_by_host"] == ["sam1"], info
         virtual.devices.tap("adult")                 # the flow polls: the SAM is shared
         assert next_of(reader, "tap")["status"] == "ok"
         ended = next_of(reader, "error")
@@ -91,7 +91,7 @@ def test_an_idle_sam_hold_ends_by_itself_and_taps_go_on_meanwhile(virtual):
             ("ended", "host_slot_ended", "sam1"), ended
         assert "idle 2 s" in ended["message"]
         info = reader.info()
-        assert info["held_by_host"] == [] and "host_idle_s" not in info, info
+        assert info["held_by_host"] == [], info
         assert (info["host_slot_ended"]["slot"], info["host_slot_ended"]["why"]) == \
             ("sam1", "idle 2 s")
         with pytest.raises(DeviceError, match="not powered") as error:

@@ -53,8 +53,6 @@ async def info(h, obj):
     except OSError:
         pass
     out["held_by_host"] = sorted(h.host_channels)
-    if h.host_channels:     # how long each hold has been idle (it ends at host_slot_idle_s)
-        out["host_idle_s"] = {s: _idle_ms(h, s) // 1000 for s in h.host_channels}
     if h.host_ended:
         slot, why, ended = h.host_ended
         out["host_slot_ended"] = {"slot": slot, "why": why,
@@ -235,9 +233,5 @@ def end_idle_hold(h):
     saw no power-on or APDU for the setting host_slot_idle_s."""
     idle = h.config.get("host_slot_idle_s") or 30
     for slot in list(h.host_channels):
-        if _idle_ms(h, slot) > idle * 1000:
+        if time.ticks_diff(time.ticks_ms(), h.host_apdu_ms.get(slot, 0)) > idle * 1000:
             end_hold(h, slot, "idle %d s" % idle)
-
-
-def _idle_ms(h, slot):
-    return time.ticks_diff(time.ticks_ms(), h.host_apdu_ms.get(slot, 0))

@@ -44,13 +44,12 @@ _KIND_ERRORS = (b"\ncard-gone no-card\nunsupported not-supported\nauth auth"
 _CHIP = (hostlink.POWER_ON, hostlink.POWER_OFF, hostlink.APDU)
 # The requests this firmware serves, by code: the handler is named after the message
 # (hostlink's names table, "-" -> "_"): a function of reader.terminal.device_requests, or for
-# _CARD a method of CardRequests (reader.terminal.card_requests; CardWrites for _WRITES,
-# CardVisits for _VISITS).
+# _CARD a method of CardRequests (reader.terminal.card_requests; CardWrites for _WRITES).
 _DEVICE = b"\x00\x01\x02\x03\x04\x10\x11\x12\x30\x70"
 _CARD = b"\x05\x20\x21\x22\x23\x24\x25\x26\x40\x41"
-_WRITES = ("write", "verify_pin", "change_pin")   # reader.terminal.card_writes; blacklist-*:
-# reader.terminal.blacklist_update
-_VISITS = ("write_file", "visit_flag")            # reader.terminal.card_visits
+# reader.terminal.card_writes (write-file, visit-flag: its methods call
+# reader.terminal.card_visits); blacklist-*: reader.terminal.blacklist_update
+_WRITES = ("write", "verify_pin", "change_pin", "write_file", "visit_flag")
 
 
 async def serve(h, msg, payload):
@@ -153,8 +152,6 @@ async def _card(h, name, obj):
             h.terminal.let_go()
     if name in _WRITES:
         from reader.terminal.card_writes import CardWrites as Requests
-    elif name in _VISITS:
-        from reader.terminal.card_visits import CardVisits as Requests
     else:
         from reader.terminal.card_requests import CardRequests as Requests
     try:
