@@ -1,6 +1,7 @@
 """Host APDU sessions on the card slot end (issue: raw APDUs silently stopped tap detection):
-by power-off, after the setting host_slot_idle_s without an APDU, when a new host session
-starts (hello), when the card leaves; `info` says which slots the host holds."""
+by power-off, after the setting host_slot_idle_s without an APDU (the SAM slot's too), when a
+new host session starts (hello), when the card leaves; `info` says which slots the host holds
+and why the last hold ended."""
 
 import subprocess
 import sys
@@ -74,6 +75,28 @@ def test_an_idle_hold_ends_by_itself(virtual):
         with pytest.raises(DeviceError, match="not powered"):
             reader.apdu("card", SELECT_MF)
         assert retap(reader, virtual)["status"] == "ok"
+
+
+def test_an_idle_sam_hold_ends_by_itself_and_taps_go_on_meanwhile(virtual):
+    with Reader(virtual.port) as reader:
+        reader.set_config(host_slot_idle_s=2)
+        reader.power_on("sam1")
+        assert reader.apdu("sam1", "00A4000002DF01").hex().upper() == "6F048302DF019000"
+        info = reader.info()
+        assert info["held_by_host"] == ["sam1"], info
+        virtual.devices.tap("adult")                 # the flow polls: the SAM is shared
+        assert next_of(reader, "tap")["status"] == "ok"
+        ended = next_of(reader, "error")
+        assert (ended["status"], ended["reason"], ended["slot"]) == \
+            ("ended", "host_slot_ended", "sam1"), ended
+        assert "idle 2 s" in ended["message"]
+        info = reader.info()
+        assert info["held_by_host"] == [], info
+        assert (info["host_slot_ended"]["slot"], info["host_slot_ended"]["why"]) == \
+            ("sam1", "idle 2 s")
+        with pytest.raises(DeviceError, match="not powered") as error:
+            reader.apdu("sam1", "00A4000002DF01")
+        assert error.value.kind == "not-powered"
 
 
 def test_a_new_host_session_ends_the_hold(virtual):

@@ -27,7 +27,8 @@ from hcterm.bridge.readers import CONNECTED, DISCONNECTED
 from hcterm.commands.bridge import load_token, parse_listen, token_file
 from hcterm.link import DeviceError, LinkTimeout, NotConnected, NotSupported
 from hcterm.link.fields import to_device, to_national
-from hcterm.link.national import DEVICE_RET, NationalInterface, PhotoDataError, national_code
+from hcterm.link.national import NationalInterface, PhotoDataError, national_code
+from hcterm.link.national_visits import RecordInvalidError
 from hcterm.sim.virtualreader import VirtualReader
 from reader import hostlink
 
@@ -155,22 +156,42 @@ def test_national_field_forms():
 
 
 def test_national_return_codes():
+    """Each error as the reader or the client raises it -> its code in both conventions; the
+    codes without a cause of their own are the failed operation's (103 … 111)."""
     assert national_code(None) == 0 and national_ret(None, negative=True) == 0
-    cases = [(DeviceError(hostlink.BAD_REQUEST, "x"), 101, -1),
-             (NotConnected("x"), 102, -2), (LinkTimeout("x"), 103, -3),
-             (DeviceError(hostlink.DEVICE, "x"), 103, -3),
-             (DeviceError(hostlink.INTERNAL, "x"), 103, -3),
-             (DeviceError(hostlink.NO_CARD, "x"), 104, -4),
-             (DeviceError(hostlink.CARD, "x"), 105, -5),
-             (DeviceError(hostlink.AUTH, "x"), 106, -6),
-             (NotSupported(hostlink.NOT_SUPPORTED, "x"), 107, -7),
-             (DeviceError(hostlink.UNKNOWN_MESSAGE, "x"), 107, -7),
-             (PhotoDataError("x"), 113, -8), (ValueError("x"), 101, -1)]
+
+    def device(code, kind=None):
+        return DeviceError(code, "x", kind=kind)
+    # (error, positive code for a record read, negative code)
+    cases = [(device(hostlink.BAD_REQUEST), 101, -6), (ValueError("x"), 101, -6),
+             (device(hostlink.NO_SLOT), 101, -5),
+             (device(hostlink.CARD, "not-found"), 102, -7),        # 6A82 / 6A83 / 6A88
+             (device(hostlink.CARD, "refused"), 103, -7),
+             (device(hostlink.DEVICE), 103, -7), (device(hostlink.INTERNAL), 103, -7),
+             (NotSupported(hostlink.NOT_SUPPORTED, "x"), 103, -7),
+             (device(hostlink.NO_CARD), 104, -2), (device(hostlink.NO_CARD, "communication"),
+                                                    104, -2),
+             (device(hostlink.NO_CARD, "not-powered"), 104, -4),
+             (device(hostlink.DEVICE, "sam"), 105, -7), (device(hostlink.DEVICE, "timeout"),
+                                                          103, -3),
+             (device(hostlink.DEVICE, "transmission"), 104, -8),
+             (device(hostlink.AUTH, "auth-failed"), 106, -7),
+             (device(hostlink.CARD, "access-denied"), 106, -7),
+             (device(hostlink.AUTH, "pin-wrong"), 106, -7),
+             (NotConnected("x"), 103, -1), (LinkTimeout("x"), 103, -3),
+             (RecordInvalidError("x"), 112, -7), (PhotoDataError("x"), 113, -7)]
     for error, code, negative in cases:
-        assert (national_code(error), national_code(error, negative=True)) == (code, negative)
+        assert (national_code(error), national_code(error, negative=True)) == (code, negative), \
+            error
         assert national_ret(error) == code
-    assert set(DEVICE_RET) == set(hostlink.ERRORS)   # every reader error has its code
-    assert national_ret(bad_request("x")) == 101 and national_ret(bad_request("x"), True) == -1
+    # the operation's own code when the cause has none: 107 read binary … 111 index erase
+    refused = device(hostlink.CARD, "refused")
+    assert [national_ret(refused, name) for name in (
+        "iR_DF02EF05Info", "iR_DDF1EF07Info", "iR_DF03EDInfo", "iW_DDF1EF08Info",
+        "iW_DF03EEInfo", "iW_DF03EF06Info", "iErase_DF03EF05Info",
+        "iReader_GetLastEEIndex")] == [103, 107, 107, 108, 109, 110, 111, 103]
+    assert national_ret(bad_request("x")) == 101
+    assert national_ret(bad_request("x"), negative=True) == -6
 
 
     class BadPhotoCard(NationalInterface):   # a photo file whose length prefix is too big
@@ -235,9 +256,11 @@ def test_negative_return_codes_when_configured():
     async def scenario():
         async with Bridge(["/nonexistent"], negative_ret=True) as b:
             status, body = await b.get("/api/readers/r1/iR_DDF1EF06Info")
-            assert (status, body["error"], body["ret"]) == (503, "reader-not-connected", -2)
+            assert (status, body["error"], body["ret"]) == (503, "reader-not-connected", -1)
             status, body = await b.get("/api/readers/r9/iR_DDF1EF06Info")
-            assert (status, body["ret"]) == (404, -2)
+            assert (status, body["ret"]) == (404, -1)
+            status, body = await b.get("/api/readers/r1/iR_DF03EEInfo?recNo=x")
+            assert (status, body["ret"]) == (400, -6)
     run(scenario(), timeout=20)
 
 
@@ -287,14 +310,14 @@ def test_readers_national_reads_and_errors(vr):
                     assert body["ret"] == 0, body
                     continue
                 assert_device_error(status, body)
-                assert body["ret"] == DEVICE_RET[body["code"]], body  # no-card: 104
+                assert (body["name"], body["ret"]) == ("no-card", 104), body
             status, body = await b.get("/api/readers/r1/iR_DF02EF07Info")
             assert status == 400 and "recNo" in body["message"]
             assert body["ret"] == 101, body
             status, body = await b.get("/api/readers/r7/iR_DDF1EF06Info")
-            assert (status, body["error"], body["ret"]) == (404, "reader-not-found", 102)
-            status, body = await b.get("/api/readers/r2/iR_DDF1EF06Info")
-            assert (status, body["ret"]) == (503, 102), body
+            assert (status, body["error"], body["ret"]) == (404, "reader-not-found", 103)
+            status, body = await b.get("/api/readers/r2/iR_DDF1EF07Info")
+            assert (status, body["ret"]) == (503, 107), body   # the failed binary read's code
             status, body = await b.post("/api/readers/r1/read", {"profile": "nope"})
             assert status == 400 and "identity" in body["message"]
             # with a card: every national read answers its fields, text decoded
@@ -306,6 +329,10 @@ def test_readers_national_reads_and_errors(vr):
                     assert "has 0 records, not 1" in body["message"], body
                     assert body["ret"] == 101, body
                     continue
+                if name == "iR_DF03EEInfo":           # the adult's EE01 flag is FF: free
+                    assert (status, body["error"], body["ret"]) == (404, "record-invalid",
+                                                                    112), body
+                    continue
                 assert status == 200, (name, body)
                 assert (body["reader"], body["ret"]) == ("r1", 0)
                 assert set(body) - {"reader", "ret"} == set(spec["fields"]), body
@@ -316,8 +343,8 @@ def test_readers_national_reads_and_errors(vr):
             # DF03 visit records: ED01 holds an outpatient visit, EE01 is unwritten
             status, body = await b.get("/api/readers/r1/iR_DF03EDInfo?recNo=1")
             assert status == 200 and body["data"].startswith("就诊日期:20250611"), body
-            status, body = await b.get("/api/readers/r1/iR_DF03EEInfo?recNo=1")
-            assert (status, body["data"], body["signature"]) == (200, "", ""), body
+            status, body = await b.get("/api/readers/r1/iR_DF03EF05Info?recNo=1")
+            assert (status, body["flag"], body["ret"]) == (200, "FF", 0), body
             status, body = await b.get("/api/readers/r1/iR_DF03EEInfo?recNo=4")
             assert (status, body["ret"]) == (400, 101) and "1..3" in body["message"], body
             status, body = await b.post("/api/readers/r1/read", {"files": ["DDF1/EF05"]})

@@ -94,10 +94,10 @@ class Chromium:
                             "r1 connected")
         return row
 
-    def __init__(self, http):
+    def __init__(self, http, flags=()):
         self.http = http
         self.profile = tempfile.mkdtemp(prefix="bridge-chromium-")
-        self.proc = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}",
+        self.proc = subprocess.Popen([CHROMIUM, *FLAGS, *flags, f"--user-data-dir={self.profile}",
                                       "about:blank"], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         self.ids = itertools.count(1)
@@ -303,12 +303,16 @@ async def serve_his_page():
     return await start_site(app)
 
 
-def test_page_on_another_origin_calls_the_api_when_allowed(tmp_path):
-    """A page on another origin POSTs JSON with the token, so Chromium sends a CORS preflight
-    first: answered for the allowed origin (the page shows the API's answer), refused for
-    another (the page's fetch fails)."""
-    token = "cors-token"
+SHOWN = "document.getElementById('out')?.textContent"
+APDU = "/api/readers/r1/apdu"
 
+
+def run_his_pages(tmp_path, token, steps, public=False):
+    """Two HIS pages on origins of their own (127.0.0.1, two free ports), a bridge over a
+    virtual reader allowing the first, headless Chromium (told the pages' addresses are
+    public when `public`): `await steps(browser, allowed, other, query, seen)`, where `query`
+    gives a page the bridge's URL and token and `seen()` lists the bridge's answers to the
+    APDU route as (method, path, status)."""
     async def scenario(vr):
         logs = io.StringIO()
         runners, browser = [], None
@@ -322,26 +326,18 @@ def test_page_on_another_origin_calls_the_api_when_allowed(tmp_path):
                 runner, url = await start_site(app)
                 runners.append((runner, url))
                 await reader_connected(http, url)
-                browser = Chromium(http)
+                spaces = ",".join(f"{u.split('//')[1]}=public" for u in (allowed, other))
+                browser = Chromium(http, [f"--ip-address-space-overrides={spaces}"]
+                                   if public else [])
                 await browser.connect()
                 await browser.send("Page.enable")
-                query = f"/?bridge={url}&token={token}"
-                shown = "document.getElementById('out')?.textContent"
-                await browser.send("Page.navigate", url=allowed + query)
-                text = await browser.wait_for(shown, "the API's answer on the allowed origin")
-                assert text.startswith("HTTP 200 "), text
-                answer = json.loads(text.split(" ", 2)[2])
-                assert answer["slot"] == "sam1" and answer["responses"][0]["sw"], answer
-                await browser.send("Page.navigate", url=other + query)
-                text = await browser.wait_for(shown, "a fetch failure on the other origin")
-                assert text.startswith("failed: TypeError"), text
-                lines = [json.loads(line) for line in logs.getvalue().splitlines()]
-                seen = [(x["method"], x["path"], x["status"]) for x in lines
-                        if x["event"] == "http"]
-                apdu = "/api/readers/r1/apdu"
-                # the preflight answered, then the POST; the other origin's preflight refused
-                assert ("OPTIONS", apdu, 204) in seen and ("OPTIONS", apdu, 403) in seen, seen
-                assert seen.count(("POST", apdu, 200)) == 1, seen
+
+                def seen():
+                    lines = [json.loads(line) for line in logs.getvalue().splitlines()]
+                    return [(x["method"], x["path"], x["status"]) for x in lines
+                            if x["event"] == "http" and x["path"] == APDU]
+
+                await steps(browser, allowed, other, f"/?bridge={url}&token={token}", seen)
             except AssertionError as error:
                 raise AssertionError(f"{error}\nbridge log:\n{logs.getvalue()[-3000:]}") \
                     from None
@@ -353,3 +349,53 @@ def test_page_on_another_origin_calls_the_api_when_allowed(tmp_path):
 
     with VirtualReader(flash=tmp_path / "flash.img") as vr:
         asyncio.run(asyncio.wait_for(scenario(vr), 55))
+
+
+def test_page_on_another_origin_calls_the_api_when_allowed(tmp_path):
+    """A page on another origin POSTs JSON with the token, so Chromium sends a CORS preflight
+    first: answered for the allowed origin (the page shows the API's answer), refused for
+    another (the page's fetch fails)."""
+    async def steps(browser, allowed, other, query, seen):
+        await browser.send("Page.navigate", url=allowed + query)
+        text = await browser.wait_for(SHOWN, "the API's answer on the allowed origin")
+        assert text.startswith("HTTP 200 "), text
+        answer = json.loads(text.split(" ", 2)[2])
+        assert answer["slot"] == "sam1" and answer["responses"][0]["sw"], answer
+        await browser.send("Page.navigate", url=other + query)
+        text = await browser.wait_for(SHOWN, "a fetch failure on the other origin")
+        assert text.startswith("failed: TypeError"), text
+        # the preflight answered, then the POST; the other origin's preflight refused
+        assert seen() == [("OPTIONS", APDU, 204), ("POST", APDU, 200),
+                          ("OPTIONS", APDU, 403)], seen()
+
+    run_his_pages(tmp_path, "cors-token", steps)
+
+
+def test_a_public_his_page_reaches_the_bridge_only_with_local_network_access(tmp_path):
+    """A HIS page on a public origin calling the bridge on 127.0.0.1 (Chromium is told the
+    page's address is public: --ip-address-space-overrides). This Chromium (Local Network
+    Access, which replaced the Private Network Access preflight) sends nothing to the bridge
+    until the user allows the site to reach this device (the loopback-network permission);
+    then the CORS preflight and the POST go through for the allowed origin, and the other
+    origin is still refused by the bridge."""
+    async def steps(browser, allowed, other, query, seen):
+        # not allowed by the user yet: blocked in the browser, nothing reaches the bridge
+        await browser.send("Page.navigate", url=allowed + query)
+        text = await browser.wait_for(SHOWN, "a blocked fetch")
+        assert text.startswith("failed: TypeError"), text
+        assert seen() == [], seen()
+        # the user allows the sites to reach this device: CORS preflight, then the POST
+        for origin in (allowed, other):
+            await browser.send("Browser.grantPermissions", permissions=["loopbackNetwork"],
+                               origin=origin)
+        await browser.send("Page.navigate", url=allowed + query + "&again=1")
+        text = await browser.wait_for(SHOWN, "the API's answer")
+        assert text.startswith("HTTP 200 "), text
+        assert seen() == [("OPTIONS", APDU, 204), ("POST", APDU, 200)], seen()
+        # a public page of another origin, allowed by the user but not by the bridge
+        await browser.send("Page.navigate", url=other + query)
+        text = await browser.wait_for(SHOWN, "the other origin refused")
+        assert text.startswith("failed: TypeError"), text
+        assert seen()[2:] == [("OPTIONS", APDU, 403)], seen()
+
+    run_his_pages(tmp_path, "lna-token", steps, public=True)

@@ -268,6 +268,34 @@ def test_index_flags_write_and_erase(term):
     assert term.send(term.card, "00B2020401") == H("FF")
 
 
+def test_df03_access_conditions(term):
+    """DF03: IRK_DF03 to read, UK_DF03_1 to write a record or set a flag, UK_DF03_2 to erase
+    one; each other key (or none) is 6982, and a grant lasts only while DF03 is selected."""
+    term.select("DF03", "EE01")
+    assert term.card.process(H("00B0000010")) == H("6982")          # no authentication
+    assert term.card.process(H("00D6000002") + H("4142")) == H("6982")
+    term.auth_irk("DF03")                                             # read right only
+    assert term.card.process(H("00B0000002")) == H("00009000")
+    assert term.card.process(H("00D6000002") + H("4142")) == H("6982")
+    term.auth_uk("UK_DF03_2")                                         # the erase key
+    assert term.card.process(H("00D6000002") + H("4142")) == H("6982")
+    term.select("EF05")
+    assert term.card.process(H("84D2020400")) == H("6982")
+    assert term.card.process(H("840C010400")) == H("9000")
+    term.auth_uk("UK_DF03_1")
+    term.select("EE01")
+    assert term.card.process(H("00D6000002") + H("4142")) == H("9000")
+    term.select("EF05")
+    assert term.card.process(H("84D2010400")) == H("9000")
+    term.select("DF02", "DF03", "EF05")                               # grants are forgotten
+    assert term.card.process(H("84D2010400")) == H("6982")
+    _, p1, sam_p2, card_p2 = UK["UK_DF03_1"]
+    r1, _r2 = term.challenge(), term.challenge()
+    x = term.cryptogram(p1, sam_p2, r1, r1)         # a wrong cryptogram (R1 for R2): 6300
+    assert term.card.process(bytes((0, 0x82, 0, card_p2, 0x11)) + x + r1 + b"\x01") == \
+        H("6300")
+
+
 def test_photo_read_in_chunks_and_rewrite(term):
     term.select("EF07")
     assert term.card.process(H("00B0000002"))[-2:] == H("6982")

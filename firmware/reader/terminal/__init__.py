@@ -5,5 +5,5 @@ flow (poll, tap, check, feedback, report), qr_scan (a scanned code -> its event)
 feedback (beeper, LED, display), devices (the drivers a board's contract asks
 for), selftest, and the host link: link_server (framing, ACKs, events on the USB port), session
 (the state the host's requests share with the flow), requests (one request -> its answer),
-device_requests, card_requests and card_writes (what each request does).
+device_requests, card_requests, card_writes and card_visits (what each request does).
 """

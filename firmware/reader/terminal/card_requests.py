@@ -43,7 +43,7 @@ class CardRequests:
             psam = t.sam_ready()
             if psam is None:
                 raise LinkError(hostlink.DEVICE, "the SAM does not answer (%s): check the SAM "
-                                "slot" % t.sam_error)
+                                "slot" % t.sam_error, "sam")
             gc.collect()       # the request's garbage goes before the card application comes
             if writer:
                 from reader.cards.healthcard_write import HealthCardWriter as Card
@@ -65,7 +65,7 @@ class CardRequests:
         for entry in entries:
             if not isinstance(entry, str):
                 raise LinkError(hostlink.BAD_REQUEST, "files/fields: names as text")
-            if entry.startswith("DDF1/EF07") or entry.startswith("DF03/E"):
+            if entry.startswith("DDF1/EF07") or entry[:7] in ("DF03/EE", "DF03/ED"):
                 raise LinkError(hostlink.BAD_REQUEST, "%s is a binary file: use read-file "
                                 "(offset, length)" % entry)
         record = obj.get("record")

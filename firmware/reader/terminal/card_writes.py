@@ -1,6 +1,6 @@
 """The host's writes to the card and its PIN requests (docs/host-link.md write, verify-pin,
-change-pin): `CardWrites`, CardRequests plus these, imported for such a request and let go
-after it.
+change-pin; write-file and visit-flag in reader.terminal.card_visits, imported for them):
+`CardWrites`, CardRequests plus these, imported for such a request and let go after it.
 """
 
 from binascii import unhexlify
@@ -56,6 +56,15 @@ class CardWrites(CardRequests):
             return {"retries": card.pin_tries()}
 
         return await self._with_card(run, writer=True)
+
+    # -- binary files and DF03 index flags: reader.terminal.card_visits, loaded for them ----
+    async def write_file(self, obj):
+        from reader.terminal.card_visits import write_file
+        return await write_file(self, obj)
+
+    async def visit_flag(self, obj):
+        from reader.terminal.card_visits import visit_flag
+        return await visit_flag(self, obj)
 
     async def change_pin(self, obj):
         old, new = obj.get("old"), obj.get("new")

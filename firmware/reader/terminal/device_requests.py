@@ -162,7 +162,7 @@ def _slot(h, obj):
 async def power_on(h, obj):
     slot = _slot(h, obj)
     h.host_channels.pop(slot, None)
-    h.host_apdu_ms = time.ticks_ms()
+    h.host_apdu_ms[slot] = time.ticks_ms()
     if slot == "card":
         if h.terminal is not None:
             h.terminal.release_card()      # the terminal's last poll woke the card
@@ -192,8 +192,8 @@ async def apdu(h, obj):
     channel = h.host_channels.get(slot)
     if channel is None:
         raise LinkError(hostlink.NO_CARD, "slot %s is not powered: send power-on first"
-                        % slot)
-    h.host_apdu_ms = time.ticks_ms()
+                        % slot, "not-powered")
+    h.host_apdu_ms[slot] = time.ticks_ms()
     if slot != "card":
         h.sam_touched += 1
     try:
@@ -211,6 +211,7 @@ def end_hold(h, slot, why):
     """End the host's hold of `slot` (power-off, idle, card lost, a new host session):
     release the card, note why (info "host_slot_ended"); unless the host asked (power-off),
     an event tells it (error event, status ended, reason host_slot_ended)."""
+    h.host_apdu_ms.pop(slot, None)
     if h.host_channels.pop(slot, None) is not None:
         h.host_ended = (slot, why, time.ticks_ms())
         if why != "power-off" and h.server is not None:     # the host did not ask: tell it
@@ -228,8 +229,9 @@ def end_hold(h, slot, why):
 
 
 def end_idle_hold(h):
-    """The flow's turn while the host holds the card slot: end the hold after the setting
-    host_slot_idle_s without a host APDU."""
+    """The flow's turn while the host holds a slot (the card or a SAM): end each hold that
+    saw no power-on or APDU for the setting host_slot_idle_s."""
     idle = h.config.get("host_slot_idle_s") or 30
-    if time.ticks_diff(time.ticks_ms(), h.host_apdu_ms) > idle * 1000:
-        end_hold(h, "card", "idle %d s" % idle)
+    for slot in list(h.host_channels):
+        if time.ticks_diff(time.ticks_ms(), h.host_apdu_ms.get(slot, 0)) > idle * 1000:
+            end_hold(h, slot, "idle %d s" % idle)

@@ -159,12 +159,12 @@ class Terminal:
         while True:
             wait = IDLE_MS
             try:
-                if self.session.host_holds("card"):
-                    # the host's hold ends after an idle time (reader.terminal.device_requests
+                if self.session.host_channels:
+                    # the host's holds end after an idle time (reader.terminal.device_requests
                     # is in RAM while the host holds a slot)
                     from reader.terminal.device_requests import end_idle_hold
                     end_idle_hold(self.session)
-                elif self.reader is not None:
+                if self.reader is not None and not self.session.host_holds("card"):
                     await self.poll_card()
                     if self.present is not None:
                         wait = PRESENT_MS

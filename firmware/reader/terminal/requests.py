@@ -9,8 +9,9 @@ is in RAM for the request only and a reader that only taps does not keep the req
 | feedback                 | yes (reader.terminal.feedback: beeper, LED, display)         |
 | power-on, power-off, apdu| card: the board's card reader (PN532, MFRC522); sam1: SAM slot |
 | read, read-file, write,  | with a terminal flow: reader.terminal.card_requests (writes, |
-| verify-pin, change-pin,  | PIN, blacklist updates: reader.terminal.card_writes), under  |
-|                          | the chip lock; without a flow: not supported                 |
+| verify-pin, change-pin,  | PIN: reader.terminal.card_writes; binary files and DF03 index |
+| write-file, visit-flag,  | flags: reader.terminal.card_visits), under the chip lock;    |
+|                          | without a flow: not supported                                |
 | blacklist-status/update, |                                                              |
 | set-time (0x05)          |                                                              |
 
@@ -45,9 +46,10 @@ _CHIP = (hostlink.POWER_ON, hostlink.POWER_OFF, hostlink.APDU)
 # (hostlink's names table, "-" -> "_"): a function of reader.terminal.device_requests, or for
 # _CARD a method of CardRequests (reader.terminal.card_requests; CardWrites for _WRITES).
 _DEVICE = b"\x00\x01\x02\x03\x04\x10\x11\x12\x30\x70"
-_CARD = b"\x05\x20\x21\x22\x23\x24\x40\x41"
-_WRITES = ("write", "verify_pin", "change_pin")   # reader.terminal.card_writes; blacklist-*:
-# reader.terminal.blacklist_update
+_CARD = b"\x05\x20\x21\x22\x23\x24\x25\x26\x40\x41"
+# reader.terminal.card_writes (write-file, visit-flag: its methods call
+# reader.terminal.card_visits); blacklist-*: reader.terminal.blacklist_update
+_WRITES = ("write", "verify_pin", "change_pin", "write_file", "visit_flag")
 
 
 async def serve(h, msg, payload):
@@ -156,5 +158,5 @@ async def _card(h, name, obj):
         return await getattr(Requests(h), name)(obj)
     finally:
         # host requests are rare: their code leaves the heap until the next one
-        reader.let_go("terminal.card_writes", "terminal.card_requests")
+        reader.let_go("terminal.card_visits", "terminal.card_writes", "terminal.card_requests")
         h.terminal.let_go()

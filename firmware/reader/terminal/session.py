@@ -53,7 +53,7 @@ class Session:
         self.sam_slot = None
         self.sam_channel = None            # APDUs to the SAM (protocols.apdu.SAMChannel)
         self.host_channels = {}            # slot name -> APDU channel the host powered
-        self.host_apdu_ms = 0              # ticks_ms of the host's last power-on or APDU
+        self.host_apdu_ms = {}             # slot -> ticks_ms of the host's last power-on/APDU
         self.host_ended = None             # (slot, why, ticks_ms) of the last hold ended
         self.sam_touched = 0               # host commands that reset or used the SAM
 

@@ -15,7 +15,7 @@
 |              |      |         | each host card request, a gc.collect() and the live   |
 |              |      |         | heap noted (info "terminal" "heap_peak";              |
 |              |      |         | docs/bench-tap.md); costs a collection                |
-| host_slot_idle_s | int | 30    | a card slot the host powered (power-on) is ended     |
+| host_slot_idle_s | int | 30    | a slot the host powered (card or SAM) is ended       |
 |              |      |         | after this many seconds (1-3600) without an APDU, so  |
 |              |      |         | the terminal polls for taps again (docs/host-link.md) |
 | unchecked_expiry | str | "accept" | a card tapped while the reader's clock is not set  |

@@ -44,7 +44,7 @@ from ..link.fields import to_device, to_national
 from .errors import ApiError, bad_request, from_exception, http_error, json_response
 from .events import EventHub, EventRouter
 from .logs import bridge_logger, mask_ids
-from .national import NATIONAL_READS, national_ret
+from .national import NATIONAL_QUERIES, NATIONAL_READS, NATIONAL_WRITES, national_ret
 from .openapi import openapi
 from .readers import ReaderManager
 from .validate import check, parse_json, request_schema
@@ -112,8 +112,10 @@ def create_app(ports, token, verifier=None, log=None, timeout=5.0, allow_origins
     app.router.add_post("/api/readers/{id}/apdu", apdu)
     app.router.add_post("/api/readers/{id}/power-off", power_off)
     app.router.add_post("/api/readers/{id}/pin", pin)
-    for name in NATIONAL_READS:
-        app.router.add_get(f"/api/readers/{{id}}/{name}", _national_read(name))
+    for name in (*NATIONAL_READS, *NATIONAL_QUERIES):
+        app.router.add_get(f"/api/readers/{{id}}/{name}", _national(name))
+    for name in NATIONAL_WRITES:
+        app.router.add_post(f"/api/readers/{{id}}/{name}", _national(name))
     app.router.add_post("/api/blacklist", blacklist)
     app.router.add_get("/api/events", events)
     return app
@@ -372,20 +374,27 @@ async def read(request):
     return json_response(out)
 
 
-def _national_read(name):
-    spec = NATIONAL_READS[name]
+async def _national_args(request, name):
+    """A national route's arguments: ?recNo=N of a read, the JSON body of a DF03 write
+    ({"recNo", "data", "signature", "certificate"}; token needed)."""
+    if name in NATIONAL_WRITES:
+        _require_token(request)
+        body = await _body(request)
+        return [body["recNo"], *(body.get(p, "") for p in NATIONAL_WRITES[name])]
+    if name in NATIONAL_READS and NATIONAL_READS[name]["record"]:
+        try:
+            return [int(request.query["recNo"])]
+        except (KeyError, ValueError):
+            raise bad_request(f"{name} needs ?recNo=N (the record number, from 1)") from None
+    return []
 
+
+def _national(name):
     async def handler(request):
         negative = request.app[KEY_NEGATIVE_RET]
         try:
             reader = _reader(request)
-            args = []
-            if spec["record"]:
-                try:
-                    args.append(int(request.query["recNo"]))
-                except (KeyError, ValueError):
-                    raise bad_request(f"{name} needs ?recNo=N (the record number, from 1)") \
-                        from None
+            args = await _national_args(request, name)
             answer = await reader.call(name, *args)  # national forms: AN already text
         except Exception as error:  # noqa: BLE001 - the usual error answer, plus "ret"
             if isinstance(error, ValueError):    # a parameter the Reader refused (recNo)
@@ -393,8 +402,9 @@ def _national_read(name):
             api = from_exception(error, request.match_info.get("id"))
             if api is None:
                 raise
-            return json_response({**api.body, "ret": national_ret(error, negative)}, api.status)
-        return json_response({"reader": reader.id, "ret": national_ret(None, negative),
+            ret = national_ret(error, name, negative)
+            return json_response({**api.body, "ret": ret}, api.status)
+        return json_response({"reader": reader.id, "ret": national_ret(None, name, negative),
                               **answer})
 
     handler.__name__ = name

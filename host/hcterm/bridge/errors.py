@@ -22,6 +22,7 @@ from ..link import (
     ReaderError,
     RequestTooLarge,
 )
+from ..link.retcodes import RecordInvalid
 from .readers import ReaderBusy, ReaderNotFound
 
 # host-link error code -> (HTTP status, what to do)
@@ -108,6 +109,9 @@ def from_exception(error, reader_id=None):
         kind = "not-supported" if isinstance(error, NotSupported) else "device-error"
         return ApiError(status, kind, error.message, action, code=error.code,
                         name=error.name, **extra)
+    if isinstance(error, RecordInvalid):
+        return ApiError(404, "record-invalid", str(error), "read a record whose index flag is "
+                        "00 (iR_DF03EF05Info / iR_DF03EF06Info say which)", **extra)
     if isinstance(error, ReaderError):
         return ApiError(502, "reader-error", str(error), "retry; check the reader", **extra)
     return None

@@ -4,7 +4,7 @@ Written by hand; tests/host/test_bridge.py checks that its paths and methods are
 the application's routes. The national read routes come from bridge.national.NATIONAL_READS.
 """
 
-from .national import NATIONAL_READS
+from .national import NATIONAL_QUERIES, NATIONAL_READS, NATIONAL_WRITES
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"},
        "description": "reader id from GET /api/readers (r1, r2, …)"}
@@ -17,7 +17,7 @@ def _error(description):
 
 
 _READER_ERRORS = {
-    "404": _error("no such reader"),
+    "404": _error("no such reader; record-invalid: a visit record whose index flag is FF"),
     "409": _error("no card in the field / slot not powered"),
     "501": _error("the reader's firmware does not do this (yet)"),
     "502": _error("the reader or the card failed (device error with its code)"),
@@ -76,6 +76,48 @@ def _national(name, spec):
         "responses": {"200": _json({"type": "object", "properties": {
             "reader": {"type": "string"}, "ret": _RET, **props}}), **_READER_ERRORS},
     }}
+
+
+_RECNO = {"type": "integer", "minimum": 1, "maximum": 5,
+          "description": "the record (slot): 1..3 inpatient (EE, EF05), 1..5 outpatient"}
+_WRITE_PARAMS = {
+    "data": {"type": "string", "maxLength": 3013, "description": "the record's data as text "
+             "(written in GBK; at most 1639 bytes for EE, 3013 for ED)"},
+    "signature": {"type": "string", "maxLength": 128, "pattern": "^([0-9A-Fa-f]{128})?$",
+                  "description": "64 bytes as hex; empty: unwritten"},
+    "certificate": {"type": "string", "maxLength": 380, "pattern": "^([0-9A-Fa-f]{380})?$",
+                    "description": "190 bytes as hex; empty: unwritten"}}
+
+
+def _national_write(name, params):
+    what = ("write the visit record recNo (whole: data, signature, certificate; plain "
+            "UPDATE BINARY after UK_DF03_1); then set its flag (iW_DF03EF05Info / EF06Info)"
+            if params else "erase (840C, UK_DF03_2) the index flag recNo: the record is free"
+            if name.startswith("iErase_") else "set (84D2, UK_DF03_1) the index flag recNo: "
+            "the record is used")
+    return {"post": {
+        "operationId": name, "summary": f"{name}: {what}", "parameters": [_ID],
+        "security": _BEARER,
+        "description": 'Every answer, errors too, carries "ret": the national return code '
+                       "(0 ok; docs/bridge.md, Return codes).",
+        "requestBody": _body({"type": "object", "required": ["recNo"],
+                              "additionalProperties": False,
+                              "properties": {"recNo": _RECNO,
+                                             **{p: _WRITE_PARAMS[p] for p in params}}}),
+        "responses": {"200": _json({"type": "object", "properties": {
+            "reader": {"type": "string"}, "ret": _RET}}), **_AUTH_ERRORS,
+            **_READER_ERRORS}}}
+
+
+def _national_query(name):
+    kind = "inpatient (EE)" if "EE" in name else "outpatient (ED)"
+    return {"get": {
+        "operationId": name, "summary": f"{name}: the {kind} record slot the next visit goes "
+        "in: the first whose index flag is FF, else the one whose data has the oldest date",
+        "parameters": [_ID],
+        "responses": {"200": _json({"type": "object", "properties": {
+            "reader": {"type": "string"}, "ret": _RET,
+            "index": {"type": "integer"}}}), **_READER_ERRORS}}}
 
 
 def openapi():
@@ -186,6 +228,10 @@ def openapi():
     }
     for name, spec in NATIONAL_READS.items():
         paths[f"/api/readers/{{id}}/{name}"] = _national(name, spec)
+    for name, params in NATIONAL_WRITES.items():
+        paths[f"/api/readers/{{id}}/{name}"] = _national_write(name, params)
+    for name in NATIONAL_QUERIES:
+        paths[f"/api/readers/{{id}}/{name}"] = _national_query(name)
     return {
         "openapi": "3.0.3",
         "info": {"title": "hcterm bridge", "version": "1",

@@ -8,7 +8,8 @@ Modules:
 - session.py: `LinkSession`, the session under Reader (acknowledged requests, retries,
   reconnects, events, the REPL hand-off)
 - errors.py: the client's exceptions (`ReaderError` and its kinds)
-- national.py: the national reader interface's names on Reader (`PowerOn`, `iR_…Info`, …)
+- national.py: the national reader interface's names on Reader (`PowerOn`, `iR_…Info`, …);
+  national_visits.py its DF03 functions (visit records), retcodes.py its return codes
 - fields.py: card fields as the national interface gives them (`to_national`, `to_device`)
 - fuzz.py: fuzzing the link (frame streams for both decoders, `PortProxy`, `LineNoise`);
   not imported here

@@ -100,6 +100,18 @@ class Reader(LinkSession, NationalInterface):
                                                    "length": length})
         return bytes.fromhex(answer["data"])
 
+    def write_file(self, file, offset, data):
+        """Write `data` (bytes) into binary file `file` (DF03/EE01…ED05, DDF1/EF07) at
+        `offset`: plain UPDATE BINARY after the file's update key (docs/host-link.md)."""
+        return self.request(hostlink.WRITE_FILE, {"file": file, "offset": offset,
+                                                  "data": bytes(data).hex().upper()})
+
+    def visit_flag(self, file, record, used):
+        """Set (used=True: 84D2) or erase (False: 840C) flag `record` of index file `file`
+        (DF03/EF05 inpatient, DF03/EF06 outpatient)."""
+        return self.request(hostlink.VISIT_FLAG, {"file": file, "record": record,
+                                                  "used": bool(used)})
+
     def write(self, file, fields, record=None):
         body = {"file": file, "fields": fields}
         if record is not None:

@@ -8,16 +8,18 @@ dict keyed by the national field names (KH, XM, XB, MZ, CSRQ, SFZH, …; the dic
 reader.cards.healthcard_items).
 Errors raise the Reader's exceptions; a function whose firmware side is not there yet raises
 the reader's own NotSupported error. `national_code(error)` gives the national interface's
-numeric return code for one (0 for None: success; docs/bridge.md, "Return codes").
+numeric return code for one (0 for None: success; retcodes.py, docs/bridge.md, "Return
+codes").
 """
 
 from reader import hostlink
-from reader.cards import healthcard_items as hi
 from reader.cards.healthcard_items import ITEMS
 from reader.cards.healthcard_records import CYCLIC_FIELDS
 
-from .errors import DeviceError, LinkTimeout, NotConnected, ReaderError
-from .fields import an_text, to_national
+from .errors import ReaderError
+from .fields import to_national
+from .national_visits import VISIT_FILE_FIELDS, VisitRecords
+from .retcodes import PhotoData, national_code  # noqa: F401 - the national names' codes
 
 # file -> the national field names of its items, in record order
 FILE_FIELDS = {}
@@ -30,72 +32,16 @@ PHOTO_FILE = "DDF1/EF07"   # binary: 2-byte big-endian length, then the JPEG (<=
 FILE_FIELDS[PHOTO_FILE] = ["ZHAOPIAN"]  # the photo is a binary file, not TLV items
 PHOTO_CHUNK = 240          # bytes per read-file request (its hex fits one link answer)
 PHOTO_MAX = 3072 - 2       # the JPEG's room in the photo file
-# DF03 visit records (binary EE01-EE03 inpatient, ED01-ED05 outpatient): the data area
-# (GBK text), then the signature and the certificate (docs/card-image.md). The names are
-# this project's: "data" as text when it is GBK text (else hex), the others hex, "" unwritten.
-VISIT_FIELDS = ["data", "signature", "certificate"]
-VISITS = {"DF03/EE": (3, hi.EE_DATA), "DF03/ED": (5, hi.ED_DATA)}  # records, data bytes
-for _visit in VISITS:
-    FILE_FIELDS[_visit] = VISIT_FIELDS
-
-# The national interface's return codes (docs/bridge.md, "Return codes"). 0, 101 (parameter)
-# and 113 (photo data) are the interface's; the numbers between are this project's own
-# assignment (no public list of them was found), kept small.
-RET_OK = 0
-RET_PARAMETER = 101        # a bad parameter: the request, not the reader or card
-RET_NOT_OPEN = 102         # no reader: not opened, unplugged, no such reader
-RET_READER = 103           # the reader or its link failed (timeout, chip, slot, firmware)
-RET_NO_CARD = 104          # no card in the field / slot not powered / card gone
-RET_CARD = 105             # the card answered an error status
-RET_AUTH = 106             # PIN or authentication refused
-RET_NOT_SUPPORTED = 107    # the reader's firmware or board does not do it
-RET_PHOTO = 113            # the photo file's data is not a photo (bad length)
-# the negative convention some integrators configure: -1 … -8, in the order above
-NEGATIVE = {code: -n for n, code in enumerate(
-    (RET_PARAMETER, RET_NOT_OPEN, RET_READER, RET_NO_CARD, RET_CARD, RET_AUTH,
-     RET_NOT_SUPPORTED, RET_PHOTO), start=1)}
-# host-link error code (docs/host-link.md, "Errors") -> return code
-DEVICE_RET = {
-    hostlink.BAD_REQUEST: RET_PARAMETER,
-    hostlink.UNKNOWN_MESSAGE: RET_NOT_SUPPORTED,
-    hostlink.NOT_SUPPORTED: RET_NOT_SUPPORTED,
-    hostlink.NO_CARD: RET_NO_CARD,
-    hostlink.NO_SLOT: RET_PARAMETER,
-    hostlink.DEVICE: RET_READER,
-    hostlink.CARD: RET_CARD,
-    hostlink.AUTH: RET_AUTH,
-    hostlink.CONFIG: RET_READER,
-    hostlink.INTERNAL: RET_READER,
-}
+FILE_FIELDS.update(VISIT_FILE_FIELDS)       # DF03: visit records and index flags
 
 
-class PhotoDataError(ReaderError):
+class PhotoDataError(ReaderError, PhotoData):
     """The photo file's length prefix does not describe a photo (national return code 113)."""
 
 
-def national_code(error, negative=False):
-    """The national return code for `error` (an exception of the Reader, or None: 0).
-    `negative`: the -1 … -8 convention instead of 101 … 113. ValueError (a parameter the
-    host refused before sending) is 101; any other exception 103."""
-    if error is None:
-        code = RET_OK
-    elif isinstance(error, PhotoDataError):
-        code = RET_PHOTO
-    elif isinstance(error, DeviceError):
-        code = DEVICE_RET.get(error.code, RET_READER)
-    elif isinstance(error, NotConnected):
-        code = RET_NOT_OPEN
-    elif isinstance(error, LinkTimeout):
-        code = RET_READER
-    elif isinstance(error, (ValueError, TypeError)):
-        code = RET_PARAMETER
-    else:
-        code = RET_READER
-    return NEGATIVE.get(code, code) if negative else code
-
-
-class NationalInterface:
-    """Mixin of Reader: the national names over Reader's Pythonic methods."""
+class NationalInterface(VisitRecords):
+    """Mixin of Reader: the national names over Reader's Pythonic methods (the DF03 visit
+    records' in national_visits.VisitRecords)."""
 
     def CloseDevice(self):  # noqa: N802
         self.close()
@@ -136,24 +82,6 @@ class NationalInterface:
             data += self.read_file(PHOTO_FILE, 2 + len(data), min(PHOTO_CHUNK, length - len(data)))
         return {"ZHAOPIAN": data.hex().upper()}
 
-    def _read_visit(self, kind, record):
-        """DF03/EE0n or ED0n (n = record, from 1) in chunks -> {"data", "signature",
-        "certificate"}."""
-        count, size = VISITS[kind]
-        if not isinstance(record, int) or not 1 <= record <= count:
-            raise ValueError(f"recNo: 1..{count} for {kind} records, not {record!r}")
-        file = f"{kind}{record:02d}"
-        total = size + hi.SIGNATURE_LENGTH + hi.CERTIFICATE_LENGTH
-        raw = b""
-        while len(raw) < total:
-            raw += self.read_file(file, len(raw), min(PHOTO_CHUNK, total - len(raw)))
-        data = raw[:size].rstrip(b"\x00")
-        signature = raw[size:size + hi.SIGNATURE_LENGTH]
-        certificate = raw[size + hi.SIGNATURE_LENGTH:]
-        return {"data": an_text(data.hex().upper()),
-                "signature": signature.hex().upper() if any(signature) else "",
-                "certificate": certificate.hex().upper() if any(certificate) else ""}
-
     def iR_DDF1EF05Info(self):  # noqa: N802 - KLB GFBB FKJGMC FKJGDM FKJGZS FKSJ KH AQM XPXLH YYCSDM
         return self._read_file("DDF1/EF05")
 
@@ -189,12 +117,6 @@ class NationalInterface:
 
     def iR_DF02EF08Info(self, recNo):  # noqa: N802, N803 - a cyclic record
         return self._read_file("DF02/EF08", recNo)
-
-    def iR_DF03EEInfo(self, recNo):  # noqa: N802, N803 - inpatient record 1..3 (DF03/EE0n)
-        return self._read_visit("DF03/EE", recNo)
-
-    def iR_DF03EDInfo(self, recNo):  # noqa: N802, N803 - outpatient record 1..5 (DF03/ED0n)
-        return self._read_visit("DF03/ED", recNo)
 
     def iW_DDF1EF08Info(self, **fields):  # noqa: N802
         return self.write("DDF1/EF08", fields)
