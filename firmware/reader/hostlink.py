@@ -56,6 +56,8 @@ READ_FILE = const(0x21)      # {"file", "offset", "length"} -> {"data": hex}
 WRITE = const(0x22)          # {"file", "record", "fields": {…}} -> {}
 VERIFY_PIN = const(0x23)     # {"pin"} -> {"retries"}
 CHANGE_PIN = const(0x24)     # {"old", "new"} -> {}
+VERIFY_PIN_ON_READER = const(0x25)  # {"timeout_s"?} -> {"outcome", "retries"}: typed on the
+                                    # reader's keypad, the PIN never on the link
 FEEDBACK = const(0x30)       # {"beep": {"ms", "count"}, "led": {"on"}, "display": text}
 BLACKLIST_STATUS = const(0x40)
 BLACKLIST_UPDATE = const(0x41)
@@ -75,7 +77,7 @@ _KIND_NAMES = b"\x10request\n\x20response\n\x21error\n\x30event\n\x40ack\n"
 _MESSAGE_NAMES = (
     b"\x00hello\n\x01info\n\x02selftest\n\x03config-get\n\x04config-set\n\x05set-time\n"
     b"\x10power-on\n\x11power-off\n\x12apdu\n\x20read\n\x21read-file\n\x22write\n"
-    b"\x23verify-pin\n\x24change-pin\n\x30feedback\n\x40blacklist-status\n"
+    b"\x23verify-pin\n\x24change-pin\n\x25verify-pin-on-reader\n\x30feedback\n\x40blacklist-status\n"
     b"\x41blacklist-update\n\x70repl\n"
     b"\x80tap\n\x81removed\n\x82qr\n\x83error\n\x84selftest\n"
 )
