@@ -134,3 +134,17 @@ def test_scanning_allocates_nothing():
     finally:
         gc.enable()
     assert used == 0, used
+
+
+def test_a_key_held_when_scanning_starts_is_not_a_press():
+    m = Matrix()
+    m.hold("*")                               # still down from what came before
+    pad = Keypad(m.rows, m.cols)
+    for t in range(0, 200, 10):
+        assert pad.poll(t) is None
+    m.release()
+    assert pad.poll(200) is None
+    assert pad.poll(230) is None
+    m.hold("*")
+    assert pad.poll(240) is None
+    assert pad.poll(260) == "*"

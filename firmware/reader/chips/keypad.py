@@ -9,7 +9,8 @@ Between scans every row is driven low, so the idle check reads the four columns 
 high (the pull-ups) means no key is down. When a column reads low, the rows are driven low one
 at a time (the others high) to find the key; the first key found wins when several are down.
 A key counts once it has read the same for `debounce_ms` (contact bounce is a few ms), and is
-reported once per press: the next report needs it released (a key held down repeats nothing).
+reported once per press: the next report needs it released (a key held down repeats nothing;
+one held when the Keypad is made is not reported either).
 Scanning allocates nothing (the key map is a bytes constant; the state is small ints).
 """
 
@@ -26,11 +27,12 @@ class Keypad:
         self.rows = rows
         self.cols = cols
         self.debounce_ms = debounce_ms
-        self._seen = _NONE            # the raw reading of the last scan (key index or -1)
-        self._since = 0               # ticks_ms when _seen began
-        self._stable = _NONE          # the debounced key
         for row in rows:
             row.value(0)
+        # a key already held when scanning starts (the one that started it) is not a press:
+        # it counts once released and pressed again
+        self._seen = self._stable = self.scan()   # raw reading / debounced (index or -1)
+        self._since = 0               # ticks_ms when _seen began
 
     def scan(self):
         """The index (row * columns + column) of a key held down now, or -1."""

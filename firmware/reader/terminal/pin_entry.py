@@ -3,7 +3,7 @@ verify-pin-on-reader, docs/handheld.md): the PIN never travels to the host, whic
 outcome only. In RAM for the request only (reader.terminal.requests calls it through
 `reader.call`); the keypad driver (reader.chips.keypad) comes and goes with it.
 
-    request  {"timeout_s"?: 5-120 (default 30): seconds without a key press before it gives up}
+    request  {"timeout_s"?: 5-120 (default 30): the seconds the cardholder has to type it}
     answer   {"outcome": "ok" | "wrong" | "blocked" | "cancelled" | "timeout", "retries": n}
     errors   not-supported (kind no-keypad: the board has none), no-card (none on the reader,
              or it left during the entry), and the card's and SAM's errors as for verify-pin
@@ -95,18 +95,20 @@ async def _collect(h, digits, tries, timeout_ms):
     pad = Keypad(rows, cols)
     t = h.terminal
     n = 0
+    seen = False
     _screen(h, n, tries, "PIN")
-    last = time.ticks_ms()
+    start = time.ticks_ms()
     while True:
         now = time.ticks_ms()
-        if time.ticks_diff(now, last) >= timeout_ms:
+        if time.ticks_diff(now, start) >= timeout_ms:
             return "timeout", 0
-        if t.present is None:
+        if t.present is not None:
+            seen = True                 # the flow has the card (it may not have had it yet)
+        elif seen:
             raise LinkError(hostlink.NO_CARD, "the card left the reader during the PIN entry: "
                             "put it back and ask again")
         key = pad.poll(now)
         if key is not None:
-            last = now
             _click(h)
             if "0" <= key <= "9":
                 if n < MAX_DIGITS:

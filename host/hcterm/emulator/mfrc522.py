@@ -18,7 +18,7 @@ every further byte is written to the same register (FIFO bursts).
 | timer | TAuto (starts after a transmission, stops on reception), prescaler, reload, TAutoRestart |
 | IRQ line | `set_line("irq", …)` from ComIEn/DivIEn (IRqInv) |
 | RST line | `on_line("rst", 0)`: hard power-down, registers back to reset values, antenna off |
-| soft power-down | CommandReg bit 4: antenna off, no commands, registers kept; awake 1024 clocks after |
+| soft power-down | CommandReg bit 4: antenna off, commands ignored, registers kept; wake 1024 clk |
 
 Speeds: after a PPS a card hears only frames at its new rate, and the receiver decodes only
 answers at RxSpeed (else silence: the timer ends the wait).
