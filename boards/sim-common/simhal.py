@@ -8,7 +8,8 @@
 #   uart-<name>.sock   raw bytes both ways (the UART's TX and RX lines)
 #   spi-<name>.sock    'C' level (chip select), 'X' len16 data -> len16 bytes back
 #   control.sock       one JSON object per line, request -> one JSON line reply
-#                      (GPIO lines, ADC inputs, UART baud changes, feedback records)
+#                      (GPIO lines, UART baud changes, feedback records; ADC inputs:
+#                      simadc.py, imported by the boards with one)
 import io
 import json
 import os
@@ -192,9 +193,7 @@ class Pin:
 
     IN = const(0)
     OUT = const(1)
-    PULL_UP = const(2)   # accepted as machine.Pin does; an undriven sim line reads 1 anyway
-
-    def __init__(self, name, mode=1, pull=None, value=None):
+    def __init__(self, name, mode=1, value=None):
         self.name = name
         self.mode = mode
         self._value = 0
@@ -216,17 +215,6 @@ class Pin:
         self.value(0)
 
     __call__ = value
-
-
-class ADC:
-    """An ADC input on the control channel (e.g. the battery divider): `read_uv()` is the
-    pin's voltage in microvolts, as machine.ADC.read_uv() on a board."""
-
-    def __init__(self, name):
-        self.name = name
-
-    def read_uv(self):
-        return _Control.request({"op": "adc", "name": self.name})["uv"]
 
 
 def record(kind, **fields):

@@ -54,11 +54,12 @@ LOW_POWER_POLL = True       # a battery board polls at a low duty cycle between 
 
 def keypad():
     rows = tuple(Pin("keypad.r%d" % i, Pin.OUT, value=0) for i in range(4))
-    cols = tuple(Pin("keypad.c%d" % i, Pin.IN, Pin.PULL_UP) for i in range(4))
+    # (the pull-ups: an undriven sim line reads 1, as a real one with its pull-up)
+    cols = tuple(Pin("keypad.c%d" % i, Pin.IN) for i in range(4))
     return rows, cols
 
 
 def battery_mv():
-    from simhal import ADC
+    from simadc import ADC
 
     return ADC("battery").read_uv() * BATTERY_DIVIDER // 1000

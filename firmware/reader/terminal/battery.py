@@ -41,6 +41,15 @@ def status(board, was_low=False):
             "low": mv < low_mv + (_HYSTERESIS_MV if was_low else 0)}
 
 
+def check_battery(board):
+    """The self-test's check: the voltage and level; a low battery is reported, not a failure
+    (the reader works; the flow warns)."""
+    report = {"present": True}
+    report.update(status(board))
+    report["ok"] = "error" not in report
+    return report
+
+
 def check(t):
     """The flow's idle look: an error event (status "warning", reason "low_battery") and the
     low-battery screen when the battery goes low, status "recovered" when it is charged

@@ -36,7 +36,6 @@ _READ_TRIES = const(2)      # a read that failed on the link is tried once more
 _COMMUNICATION = "communication"    # healthcard_errors.COMMUNICATION: the link failed
 _SAM_BAUD_REFERENCE = const(9600)
 _ACTIVATION = "chips.sam_activation"   # reset, ATR, PPS of the SAM slot (transient)
-_POWER = "terminal.power"              # a handheld's idle time (transient; docs/handheld.md)
 
 # card application error kinds that refuse a card -> the refusal's reason, one a line
 # (a bytes constant read in place)
@@ -172,7 +171,8 @@ class Terminal:
                     elif hasattr(self.board, "battery_mv") or self.config.get(
                             "power_save") == "on" or getattr(self.board, "LOW_POWER_POLL", 0):
                         # a handheld between taps: its battery, low-power polling
-                        wait = await reader.call(_POWER, "idle", self)
+                        # (transient; docs/handheld.md)
+                        wait = await reader.call("terminal.power", "idle", self)
                 if self.qr is not None:
                     self.poll_qr()
             except Exception as error:  # noqa: BLE001 - a fault is reported, the loop goes on

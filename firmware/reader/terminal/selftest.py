@@ -112,38 +112,6 @@ def check_clock(board):
             "expiry is reported unchecked until then"}
 
 
-def check_keypad(board):
-    """A keypad (board.keypad()) with no key held at power-on; a key that reads held is stuck
-    or shorted (its row and column joined): PIN entry would see it. No keypad: present false."""
-    if not hasattr(board, "keypad"):
-        return {"ok": True, "present": False}
-    from reader.chips.keypad import Keypad
-
-    try:
-        rows, cols = board.keypad()
-        held = Keypad(rows, cols).held()
-    except Exception as error:  # noqa: BLE001 - the self-test reports every failure
-        return {"ok": False, "present": True, "error": "keypad not readable (%s): check its "
-                "connector" % error}
-    if held is not None:
-        return {"ok": False, "present": True, "error": "key %s reads pressed at power-on: "
-                "release it, else the keypad is stuck or shorted; replace it" % held}
-    return {"ok": True, "present": True}
-
-
-def check_battery(board):
-    """The battery's voltage and level (reader.terminal.battery); a low one is reported, not
-    a failure (the reader works; the flow warns). No battery: present false."""
-    if not hasattr(board, "battery_mv"):
-        return {"ok": True, "present": False}
-    from reader.terminal.battery import status
-
-    report = {"present": True}
-    report.update(status(board))
-    report["ok"] = "error" not in report
-    return report
-
-
 def _hex(data):
     return "".join("%02X" % b for b in data)
 
@@ -161,8 +129,13 @@ def run(board):
     gc.collect()
     report["blacklist"] = check_blacklist()
     report["clock"] = check_clock(board)
-    report["keypad"] = check_keypad(board)
-    report["battery"] = check_battery(board)
+    # a handheld's parts: checked by their own (transient) modules, only where the board has
+    # them (reader.terminal.pin_entry.check_keypad, reader.terminal.battery.check_battery)
+    absent = {"ok": True, "present": False}
+    report["keypad"] = reader.call("terminal.pin_entry", "check_keypad", board) if hasattr(
+        board, "keypad") else absent
+    report["battery"] = reader.call("terminal.battery", "check_battery", board) if hasattr(
+        board, "battery_mv") else dict(absent)
     report["heap_free"] = gc.mem_free()
     report["ok"] = all(item["ok"] for item in report.values() if isinstance(item, dict))
     return report
