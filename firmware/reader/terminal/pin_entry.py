@@ -65,23 +65,6 @@ async def verify_pin_on_reader(h, obj):
     return {"outcome": "ok", "retries": tries}
 
 
-def check_keypad(board):
-    """The self-test's check: no key held at power-on (one that reads held is stuck, or its row
-    and column are shorted: a PIN entry would see it)."""
-    from reader.chips.keypad import Keypad
-
-    try:
-        rows, cols = board.keypad()
-        held = Keypad(rows, cols).held()
-    except Exception as error:  # noqa: BLE001 - the self-test reports every failure
-        return {"ok": False, "present": True, "error": "keypad not readable (%s): check its "
-                "connector" % error}
-    if held is not None:
-        return {"ok": False, "present": True, "error": "key %s reads pressed at power-on: "
-                "release it, else the keypad is stuck or shorted; replace it" % held}
-    return {"ok": True, "present": True}
-
-
 def _tries(card):
     return card.pin_tries()
 

@@ -9,6 +9,9 @@ PowerDown, MFRC522 soft power-down; the RF field off) for up to `detect_ms` (set
 a card put down is found within that time plus one poll), then woken for the next poll. The
 chip lock is held meanwhile, so nothing talks to a sleeping chip: a host request that wants
 the chip, or a QR code arriving, ends the doze at once (the chip is woken first).
+
+`check_keypad(board)`: the self-test's keypad check, here because this module's names are in
+RAM on a handheld anyway (a module imported from the image interns its names for good).
 """
 
 import asyncio
@@ -81,3 +84,20 @@ async def doze(t):
                     t.reader.reinit()
                 except ReaderError:
                     pass               # the next poll fails and is counted as any other
+
+
+def check_keypad(board):
+    """The self-test's check: no key held at power-on (one that reads held is stuck, or its row
+    and column are shorted: a PIN entry would see it)."""
+    from reader.chips.keypad import Keypad
+
+    try:
+        rows, cols = board.keypad()
+        held = Keypad(rows, cols).held()
+    except Exception as error:  # noqa: BLE001 - the self-test reports every failure
+        return {"ok": False, "present": True, "error": "keypad not readable (%s): check its "
+                "connector" % error}
+    if held is not None:
+        return {"ok": False, "present": True, "error": "key %s reads pressed at power-on: "
+                "release it, else the keypad is stuck or shorted; replace it" % held}
+    return {"ok": True, "present": True}

@@ -130,9 +130,9 @@ def run(board):
     report["blacklist"] = check_blacklist()
     report["clock"] = check_clock(board)
     # a handheld's parts: checked by their own (transient) modules, only where the board has
-    # them (reader.terminal.pin_entry.check_keypad, reader.terminal.battery.check_battery)
+    # them (reader.terminal.power.check_keypad, reader.terminal.battery.check_battery)
     absent = {"ok": True, "present": False}
-    report["keypad"] = reader.call("terminal.pin_entry", "check_keypad", board) if hasattr(
+    report["keypad"] = reader.call("terminal.power", "check_keypad", board) if hasattr(
         board, "keypad") else absent
     report["battery"] = reader.call("terminal.battery", "check_battery", board) if hasattr(
         board, "battery_mv") else dict(absent)

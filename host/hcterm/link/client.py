@@ -16,12 +16,12 @@ national.py.
 
 from reader import hostlink
 
+from .national import NationalInterface
+from .session import LinkSession
+
 PIN_CARD_STEPS_S = 10   # verify-pin-on-reader: the card's steps around the typing (tries, VERIFY)
 # verify-pin-on-reader's outcomes (docs/host-link.md; reader.terminal.pin_entry answers them)
 PIN_OUTCOMES = ("ok", "wrong", "blocked", "cancelled", "timeout")
-
-from .national import NationalInterface
-from .session import LinkSession
 
 
 class Reader(LinkSession, NationalInterface):
