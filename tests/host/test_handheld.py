@@ -2,6 +2,8 @@
 reader's keypad (the host gets the outcome only), the battery in info, the self-test and a
 low-battery warning, and low-power polling between taps. A board without a keypad says so."""
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -14,8 +16,9 @@ PIN = "123456"          # the sample adult card's PIN, 3 tries (host/hcterm/emul
 
 
 @pytest.fixture(scope="module")
-def handheld():
-    with VirtualReader("sim-handheld") as vr:
+def handheld(tmp_path_factory):
+    control = tmp_path_factory.mktemp("handheld") / "sim.ctl"
+    with VirtualReader("sim-handheld", control=control) as vr:
         reader = Reader(vr.port, open_timeout=30, timeout=10)
         try:
             assert reader.next_event(timeout=10)["type"] == "selftest"
@@ -82,9 +85,17 @@ def test_info_and_selftest_report_the_keypad_and_the_battery(handheld):
 def test_the_right_pin_typed_on_the_keypad(tapped):
     vr, reader = tapped
     since = _now(vr)
-    typing = _type_later(vr, PIN + "#")
-    assert reader.verify_pin_on_reader(20) == {"outcome": "ok", "retries": 3}
-    typing.join()
+    answer = []
+    asking = threading.Thread(target=lambda: answer.append(reader.verify_pin_on_reader(20)))
+    asking.start()
+    time.sleep(0.8)                 # the reader asks (the card's tries first), then typing:
+    # the cardholder's keys through the CLI, as a person drives a running sim
+    out = subprocess.run([sys.executable, "-m", "hcterm.cli", "press", PIN + "#",
+                          "--control", vr.control_path], capture_output=True, text=True,
+                         timeout=30)
+    assert (out.returncode, out.stdout.strip()) == (0, "pressed 123456#"), out.stderr
+    asking.join(20)
+    assert answer == [{"outcome": "ok", "retries": 3}]
     shown = _displayed(vr, since)
     assert "PIN ****** (3 tries)" in shown          # masked, with the tries left
     assert not any(PIN in text for text in shown)
@@ -130,7 +141,10 @@ def test_low_battery_warning_and_recovery(handheld):
     vr.devices.remove()
     _drain(reader)
     try:
-        vr.handle_control({"op": "battery", "mv": 3400})
+        out = subprocess.run([sys.executable, "-m", "hcterm.cli", "battery", "--mv", "3400",
+                              "--control", vr.control_path], capture_output=True, text=True,
+                             timeout=30)
+        assert (out.returncode, out.stdout.strip()) == (0, "battery at 3400 mV"), out.stderr
         event = _next(reader, "error", timeout=5)
         assert (event["status"], event["reason"], event["mv"], event["percent"]) == (
             "warning", "low_battery", 3400, 11)
