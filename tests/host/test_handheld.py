@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from hcterm.link import NotSupported, Reader
+from hcterm.link import DeviceError, NotSupported, Reader
 from hcterm.sim.virtualreader import VirtualReader
+from reader import hostlink
 
 PIN = "123456"          # the sample adult card's PIN, 3 tries (host/hcterm/emulator/samples)
 
@@ -38,6 +39,15 @@ def tapped(handheld):
     assert event["status"] == "ok"
     yield vr, reader
     vr.devices.remove()
+
+
+@pytest.fixture
+def empty(handheld):
+    """No card on the reader, no event pending."""
+    vr, reader = handheld
+    vr.devices.remove()
+    _drain(reader)
+    return vr, reader
 
 
 def _drain(reader, quiet=0.4):
@@ -124,22 +134,20 @@ def test_cancel_too_few_digits_and_timeout(tapped):
 def test_the_card_taken_away_during_the_entry(tapped):
     vr, reader = tapped
     threading.Timer(1.0, vr.devices.remove).start()
-    with pytest.raises(Exception, match="left the reader during the PIN entry"):
+    with pytest.raises(DeviceError, match="left the reader during the PIN entry") as caught:
         reader.verify_pin_on_reader(20)
+    assert caught.value.code == hostlink.NO_CARD
 
 
-def test_no_card_no_entry(handheld):
-    vr, reader = handheld
-    vr.devices.remove()
-    _drain(reader)
-    with pytest.raises(Exception, match="no card in the field"):
+def test_no_card_no_entry(empty):
+    _vr, reader = empty
+    with pytest.raises(DeviceError, match="no card in the field") as caught:
         reader.verify_pin_on_reader(20)
+    assert caught.value.code == hostlink.NO_CARD
 
 
-def test_low_battery_warning_and_recovery(handheld):
-    vr, reader = handheld
-    vr.devices.remove()
-    _drain(reader)
+def test_low_battery_warning_and_recovery(empty):
+    vr, reader = empty
     try:
         out = subprocess.run([sys.executable, "-m", "hcterm.cli", "battery", "--mv", "3400",
                               "--control", vr.control_path], capture_output=True, text=True,
@@ -160,10 +168,8 @@ def test_low_battery_warning_and_recovery(handheld):
         vr.handle_control({"op": "battery", "mv": 3900})
 
 
-def test_low_power_polling_by_default_and_always_on_when_off(handheld):
-    vr, reader = handheld
-    vr.devices.remove()
-    _drain(reader)
+def test_low_power_polling_by_default_and_always_on_when_off(empty):
+    vr, reader = empty
     vr.handle_control({"op": "status", "reset": True})
     time.sleep(2)
     dozing = vr.handle_control({"op": "status"})["radio"]
@@ -197,5 +203,5 @@ def test_a_reader_without_keypad_or_battery_says_so():
             with pytest.raises(NotSupported, match="has no keypad") as caught:
                 reader.verify_pin_on_reader(10)
             assert caught.value.kind == "no-keypad"
-            with pytest.raises(Exception, match="no keypad"):
+            with pytest.raises(ValueError, match="this board has no keypad"):
                 vr.handle_control({"op": "press", "keys": "1"})
