@@ -44,7 +44,10 @@ async def verify_pin_on_reader(h, obj):
     if not tries:
         return {"outcome": "blocked", "retries": 0}
     digits = bytearray(MAX_DIGITS)
-    outcome, n = await _collect(h, digits, tries, timeout_s * 1000)
+    try:
+        outcome, n = await _collect(h, digits, tries, timeout_s * 1000)
+    finally:
+        reader.let_go("chips.keypad")      # out of RAM before the card application comes
     if outcome is not None:
         _screen(h, 0, tries, "")
         return {"outcome": outcome, "retries": tries}
