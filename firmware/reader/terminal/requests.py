@@ -9,10 +9,9 @@ is in RAM for the request only and a reader that only taps does not keep the req
 | feedback                 | yes (reader.terminal.feedback: beeper, LED, display)         |
 | power-on, power-off, apdu| card: the board's card reader (PN532, MFRC522); sam1: SAM slot |
 | read, read-file, write,  | with a terminal flow: reader.terminal.card_requests (writes, |
-| verify-pin, change-pin,  | PIN, blacklist updates: reader.terminal.card_writes), under  |
-| verify-pin-on-reader     | (the keypad: reader.terminal.pin_entry)                      |
-|                          | the chip lock; without a flow: not supported                 |
-| blacklist-status/update, |                                                              |
+| verify-pin, change-pin,  | PIN, blacklist updates: reader.terminal.card_writes; the     |
+| verify-pin-on-reader,    | keypad's PIN: reader.terminal.pin_entry), under the chip     |
+| blacklist-status/update, | lock; without a flow: not supported                          |
 | set-time (0x05)          |                                                              |
 
 Chip messages (power-on, power-off, apdu, the card requests) take the terminal's chip lock,
