@@ -2,6 +2,8 @@
 reader's keypad (the host gets the outcome only), the battery in info, the self-test and a
 low-battery warning, and low-power polling between taps. A board without a keypad says so."""
 
+import asyncio
+import json
 import subprocess
 import sys
 import threading
@@ -205,3 +207,25 @@ def test_a_reader_without_keypad_or_battery_says_so():
             assert caught.value.kind == "no-keypad"
             with pytest.raises(ValueError, match="this board has no keypad"):
                 vr.handle_control({"op": "press", "keys": "1"})
+
+
+def test_the_bridge_asks_for_the_pin_on_the_reader(tmp_path):
+    """POST /api/readers/{id}/pin {"on_reader": true}: national VerifyPIN typed on the keypad;
+    the HIS gets the outcome and the retries, never the PIN."""
+    from hcterm.bridge.readers import CONNECTED
+    from tests.host.test_bridge import AUTH, Bridge, run
+
+    with VirtualReader("sim-handheld", port_link=str(tmp_path / "usb0")) as vr:
+        async def scenario():
+            async with Bridge([vr.port]) as b:
+                await b.wait_state("r1", CONNECTED)
+                vr.devices.tap("adult")
+                await asyncio.sleep(1.0)                 # the flow reads the tap
+                _type_later(vr, "9999#", delay=1.5)
+                status, body = await b.post("/api/readers/r1/pin",
+                                            {"on_reader": True, "timeout_s": 20},
+                                            headers=AUTH)
+                assert (status, body["outcome"], body["retries"]) == (200, "wrong", 2), body
+                assert "9999" not in json.dumps(body)
+
+        run(scenario())
