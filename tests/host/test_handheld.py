@@ -229,3 +229,17 @@ def test_the_bridge_asks_for_the_pin_on_the_reader(tmp_path):
                 assert "9999" not in json.dumps(body)
 
         run(scenario())
+
+
+def test_bench_power_small_run():
+    """`hcterm bench power` on the handheld, small: always-on against low-power in one run."""
+    out = subprocess.run([sys.executable, "-m", "hcterm.cli", "bench", "power", "--json",
+                          "--boards", "sim-handheld", "--taps", "2", "--idle-s", "1"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    figures = result["per_board"]["sim-handheld"]
+    assert figures["always_on"]["idle"]["radio_on_fraction"] > 0.9
+    assert figures["duty_cycle"] == figures["low_power"]["idle"]["radio_on_fraction"] < 0.05
+    assert figures["low_power"]["idle_dozes"] >= 2 and figures["always_on"]["idle_dozes"] == 0
+    assert -100 < figures["added_tap_latency"]["median_ms"] < 400
