@@ -48,3 +48,27 @@ def unique_id():
     import machine
 
     return machine.unique_id()
+
+
+# -- keypad and battery (docs/firmware-drivers.md "Board contract"; wiring in README.md) -----
+KEYPAD_ROWS = (5, 6, 11, 12)     # driven (push-pull), low between scans
+KEYPAD_COLS = (13, 14, 21, 47)   # read, internal pull-ups
+BATTERY_ADC = 4                  # GPIO4 = ADC1 channel 3 (ADC2 is unusable with Wi-Fi on)
+BATTERY_DIVIDER = 2              # 100k/100k from the cell to GND: the pin sees half
+BATTERY_CHECK_MS = 60000
+LOW_POWER_POLL = True            # on battery: poll at a low duty cycle between taps
+
+
+def keypad():
+    rows = tuple(Pin(n, Pin.OUT, value=0) for n in KEYPAD_ROWS)
+    cols = tuple(Pin(n, Pin.IN, Pin.PULL_UP) for n in KEYPAD_COLS)
+    return rows, cols
+
+
+def battery_mv():
+    # ESP32-S3 ADC with 11 dB attenuation reads up to ~3.1 V; read_uv() applies the chip's
+    # factory calibration
+    from machine import ADC
+
+    adc = ADC(Pin(BATTERY_ADC), atten=ADC.ATTN_11DB)
+    return adc.read_uv() * BATTERY_DIVIDER // 1000

@@ -8,7 +8,8 @@
 #   uart-<name>.sock   raw bytes both ways (the UART's TX and RX lines)
 #   spi-<name>.sock    'C' level (chip select), 'X' len16 data -> len16 bytes back
 #   control.sock       one JSON object per line, request -> one JSON line reply
-#                      (GPIO lines, UART baud changes, feedback records)
+#                      (GPIO lines, UART baud changes, feedback records; ADC inputs:
+#                      simadc.py, imported by the boards with one)
 import io
 import json
 import os
@@ -192,7 +193,6 @@ class Pin:
 
     IN = const(0)
     OUT = const(1)
-
     def __init__(self, name, mode=1, value=None):
         self.name = name
         self.mode = mode

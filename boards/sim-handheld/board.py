@@ -41,3 +41,25 @@ def led_colour(name):
 # The PN532's HSU runs at this rate after set-up (SetSerialBaudrate; the chip starts at
 # 115200): the board's traces between the MCU and the PN532 are short.
 HSU_MAX_BAUD = 921600
+
+
+# -- keypad and battery (the handheld's; docs/firmware-drivers.md "Board contract") ---------
+# The keypad's rows and columns are GPIO lines `keypad.r0`..`r3` (driven) and `keypad.c0`..
+# `c3` (read, pull-ups) of the emulated 4x4 matrix; the battery is an ADC input through a 2:1
+# divider (the emulated cell: `hcterm battery --mv`).
+BATTERY_DIVIDER = 2
+BATTERY_CHECK_MS = 1000     # how often the flow looks at the battery (the real board: 60 s)
+LOW_POWER_POLL = True       # a battery board polls at a low duty cycle between taps
+
+
+def keypad():
+    rows = tuple(Pin("keypad.r%d" % i, Pin.OUT, value=0) for i in range(4))
+    # (the pull-ups: an undriven sim line reads 1, as a real one with its pull-up)
+    cols = tuple(Pin("keypad.c%d" % i, Pin.IN) for i in range(4))
+    return rows, cols
+
+
+def battery_mv():
+    from simadc import ADC
+
+    return ADC("battery").read_uv() * BATTERY_DIVIDER // 1000

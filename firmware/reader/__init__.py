@@ -45,12 +45,13 @@ except ImportError:
 # terminal's SAM session); the terminal's per-tap, per-scan and per-request code. A bytes
 # constant read in place ("\n" subpackage, its modules), not a dict of tuples in RAM.
 TRANSIENT = (
-    b"\nchips pn532_control sam_activation qr_scanner"
+    b"\nchips pn532_control sam_activation qr_scanner keypad power_down"
     b"\ncards healthcard healthcard_files healthcard_write healthcard_items healthcard_records"
     b" healthcard_errors idnumber vendor_flow qrcode psam_admin"
     b"\nterminal blacklist blacklist_update blacklist_build blacklist_format1 sm3 sm2 qr_scan"
     b" settings feedback devices selftest requests device_requests card_requests card_writes"
     b" card_visits"
+    b" pin_entry battery power"
     b"\n"
 )
 _held = {}      # name -> how many holders keep it

@@ -58,6 +58,8 @@ VERIFY_PIN = const(0x23)     # {"pin"} -> {"retries"}
 CHANGE_PIN = const(0x24)     # {"old", "new"} -> {}
 WRITE_FILE = const(0x25)     # {"file", "offset", "data": hex} -> {"written"}: binary, plain 00D6
 VISIT_FLAG = const(0x26)     # {"file", "record", "used"} -> {…}: DF03 index flag 84D2 / 840C
+VERIFY_PIN_ON_READER = const(0x27)  # {"timeout_s"?} -> {"outcome", "retries"}: typed on the
+                                    # reader's keypad, the PIN never on the link
 FEEDBACK = const(0x30)       # {"beep": {"ms", "count"}, "led": {"on"}, "display": text}
 BLACKLIST_STATUS = const(0x40)
 BLACKLIST_UPDATE = const(0x41)
@@ -77,8 +79,8 @@ _KIND_NAMES = b"\x10request\n\x20response\n\x21error\n\x30event\n\x40ack\n"
 _MESSAGE_NAMES = (
     b"\x00hello\n\x01info\n\x02selftest\n\x03config-get\n\x04config-set\n\x05set-time\n"
     b"\x10power-on\n\x11power-off\n\x12apdu\n\x20read\n\x21read-file\n\x22write\n"
-    b"\x23verify-pin\n\x24change-pin\n\x25write-file\n\x26visit-flag\n\x30feedback\n"
-    b"\x40blacklist-status\n\x41blacklist-update\n\x70repl\n"
+    b"\x23verify-pin\n\x24change-pin\n\x25write-file\n\x26visit-flag\n\x27verify-pin-on-reader\n"
+    b"\x30feedback\n\x40blacklist-status\n\x41blacklist-update\n\x70repl\n"
     b"\x80tap\n\x81removed\n\x82qr\n\x83error\n\x84selftest\n"
 )
 

@@ -390,6 +390,14 @@ def test_apdu_pin_write_need_the_token(vr):
             assert_device_error(status, body)
             status, body = await b.post("/api/readers/r1/pin", {"nothing": 1}, headers=AUTH)
             assert status == 400
+            # the PIN typed on the reader: this board has no keypad; a bad wait is refused
+            status, body = await b.post("/api/readers/r1/pin", {"on_reader": True},
+                                        headers=AUTH)
+            assert_device_error(status, body)
+            assert body["name"] == "not-supported" and "has no keypad" in body["message"]
+            status, body = await b.post("/api/readers/r1/pin",
+                                        {"on_reader": True, "timeout_s": 3}, headers=AUTH)
+            assert status == 400 and "timeout_s" in body["message"]
             # with a card: write (AuthUK + encrypted, MACed record update), then read it back
             vr.devices.tap("adult")
             status, body = await b.post("/api/readers/r1/write",

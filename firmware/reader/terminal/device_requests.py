@@ -52,6 +52,10 @@ async def info(h, obj):
         out["flash_incomplete"] = True
     except OSError:
         pass
+    # the handheld's parts (docs/handheld.md); a board without them says so
+    out["keypad"] = hasattr(h.board, "keypad")
+    out["battery"] = reader.call("terminal.battery", "status", h.board) if hasattr(
+        h.board, "battery_mv") else None
     out["held_by_host"] = sorted(h.host_channels)
     if h.host_ended:
         slot, why, ended = h.host_ended

@@ -168,6 +168,11 @@ class Terminal:
                     await self.poll_card()
                     if self.present is not None:
                         wait = PRESENT_MS
+                    elif hasattr(self.board, "battery_mv") or self.config.get(
+                            "power_save") == "on" or getattr(self.board, "LOW_POWER_POLL", 0):
+                        # a handheld between taps: its battery, low-power polling
+                        # (transient; docs/handheld.md)
+                        wait = await reader.call("terminal.power", "idle", self)
                 if self.qr is not None:
                     self.poll_qr()
             except Exception as error:  # noqa: BLE001 - a fault is reported, the loop goes on

@@ -10,7 +10,8 @@ is in RAM for the request only and a reader that only taps does not keep the req
 | power-on, power-off, apdu| card: the board's card reader (PN532, MFRC522); sam1: SAM slot |
 | read, read-file, write,  | with a terminal flow: reader.terminal.card_requests (writes, |
 | verify-pin, change-pin,  | PIN: reader.terminal.card_writes; binary files and DF03 index |
-| write-file, visit-flag,  | flags: reader.terminal.card_visits), under the chip lock;    |
+| write-file, visit-flag,  | flags: reader.terminal.card_visits; the keypad's PIN:        |
+| verify-pin-on-reader,    | reader.terminal.pin_entry), under the chip lock;             |
 |                          | without a flow: not supported                                |
 | blacklist-status/update, |                                                              |
 | set-time (0x05)          |                                                              |
@@ -46,7 +47,7 @@ _CHIP = (hostlink.POWER_ON, hostlink.POWER_OFF, hostlink.APDU)
 # (hostlink's names table, "-" -> "_"): a function of reader.terminal.device_requests, or for
 # _CARD a method of CardRequests (reader.terminal.card_requests; CardWrites for _WRITES).
 _DEVICE = b"\x00\x01\x02\x03\x04\x10\x11\x12\x30\x70"
-_CARD = b"\x05\x20\x21\x22\x23\x24\x25\x26\x40\x41"
+_CARD = b"\x05\x20\x21\x22\x23\x24\x25\x26\x27\x40\x41"
 # reader.terminal.card_writes (write-file, visit-flag: its methods call
 # reader.terminal.card_visits); blacklist-*: reader.terminal.blacklist_update
 _WRITES = ("write", "verify_pin", "change_pin", "write_file", "visit_flag")
@@ -149,6 +150,12 @@ async def _card(h, name, obj):
         try:
             return reader.call("terminal.blacklist_update", name, h, obj)
         finally:
+            h.terminal.let_go()
+    if name == "verify_pin_on_reader":     # the keypad's (reader.terminal.pin_entry)
+        try:
+            return await reader.call("terminal.pin_entry", name, h, obj)
+        finally:
+            reader.let_go("chips.keypad")
             h.terminal.let_go()
     if name in _WRITES:
         from reader.terminal.card_writes import CardWrites as Requests

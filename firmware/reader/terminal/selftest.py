@@ -129,6 +129,13 @@ def run(board):
     gc.collect()
     report["blacklist"] = check_blacklist()
     report["clock"] = check_clock(board)
+    # a handheld's parts: checked by their own (transient) modules, only where the board has
+    # them (reader.terminal.power.check_keypad, reader.terminal.battery.check_battery)
+    absent = {"ok": True, "present": False}
+    report["keypad"] = reader.call("terminal.power", "check_keypad", board) if hasattr(
+        board, "keypad") else absent
+    report["battery"] = reader.call("terminal.battery", "check_battery", board) if hasattr(
+        board, "battery_mv") else dict(absent)
     report["heap_free"] = gc.mem_free()
     report["ok"] = all(item["ok"] for item in report.values() if isinstance(item, dict))
     return report

@@ -30,6 +30,12 @@
 | stale_blacklist | str | "accept" | a tap while the list is stale: "accept" it with    |
 |              |      |         | blacklist_stale true, or "refuse" it (reason          |
 |              |      |         | blacklist_stale)                                      |
+| power_save   | str  | "auto"  | low-power polling between taps: "on", "off", or       |
+|              |      |         | "auto" (the board's LOW_POWER_POLL: the handhelds);   |
+|              |      |         | reader.terminal.power, docs/handheld.md               |
+| detect_ms    | int  | 250     | with low-power polling: the chip sleeps this long     |
+|              |      |         | (50-2000 ms) between polls, so a card is found within |
+|              |      |         | it plus one poll                                      |
 
 The settings are a plain dict the session keeps (`session.config`); this module is transient:
 imported to load them at start and to store a change, then let go.
@@ -51,7 +57,7 @@ PATH = "/config.json"
 DEFAULTS = {"terminal_id": "", "department": "", "read_profile": "identity", "beeper": True,
             "flow": "fast", "heap_probe": False, "host_slot_idle_s": 30,
             "unchecked_expiry": "accept", "blacklist_key": "", "blacklist_max_age_h": 168,
-            "stale_blacklist": "accept"}
+            "stale_blacklist": "accept", "power_save": "auto", "detect_ms": 250}
 
 
 def load(path=PATH):
@@ -99,6 +105,7 @@ def store(path, values, changes):
 PROFILES = ("identity", "issuer", "cardholder")
 FLOWS = ("fast", "reference")
 EXPIRY_POLICIES = ("accept", "refuse")
+POWER_SAVE = ("auto", "on", "off")
 _ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
@@ -120,6 +127,10 @@ def check_one(name, value):
         if not isinstance(value, int) or value is True or value is False \
                 or not 1 <= value <= 3600:
             raise ValueError("host_slot_idle_s must be a whole number of seconds, 1-3600")
+    elif name == "detect_ms":
+        if not isinstance(value, int) or value is True or value is False \
+                or not 50 <= value <= 2000:
+            raise ValueError("detect_ms must be a whole number of milliseconds, 50-2000")
     elif name == "blacklist_max_age_h":
         if not isinstance(value, int) or value is True or value is False \
                 or not 1 <= value <= 8760:
@@ -137,6 +148,8 @@ def check_one(name, value):
         raise ValueError("read_profile must be one of %s" % ", ".join(PROFILES))
     elif name == "flow" and value not in FLOWS:
         raise ValueError("flow must be one of %s" % ", ".join(FLOWS))
+    elif name == "power_save" and value not in POWER_SAVE:
+        raise ValueError("power_save must be one of %s" % ", ".join(POWER_SAVE))
     elif name in ("unchecked_expiry", "stale_blacklist") and value not in EXPIRY_POLICIES:
         raise ValueError("%s must be one of %s" % (name, ", ".join(EXPIRY_POLICIES)))
     elif name == "blacklist_key" and value and (

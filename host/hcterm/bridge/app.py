@@ -479,12 +479,19 @@ async def pin(request):
     _require_token(request)
     reader = _reader(request)
     body = await _body(request)
-    if "pin" in body:
+    if body.get("on_reader") is True:      # typed on the reader's keypad: never sent here
+        timeout_s = body.get("timeout_s", 30)
+        if not isinstance(timeout_s, int) or isinstance(timeout_s, bool) \
+                or not 5 <= timeout_s <= 120:
+            raise bad_request("timeout_s: whole seconds, 5-120")
+        answer = await reader.call("VerifyPIN", None, timeout_s=timeout_s)
+    elif "pin" in body:
         answer = await reader.call("verify_pin", str(body["pin"]))
     elif "old" in body and "new" in body:
         answer = await reader.call("change_pin", str(body["old"]), str(body["new"]))
     else:
-        raise bad_request('give "pin" to verify, or "old" and "new" to change it')
+        raise bad_request('give "pin" to verify, "on_reader": true to have it typed on the '
+                          'reader\'s keypad, or "old" and "new" to change it')
     return json_response({"reader": reader.id, **answer})
 
 

@@ -4,6 +4,7 @@ Written by hand; tests/host/test_bridge.py checks that its paths and methods are
 the application's routes. The national read routes come from bridge.national.NATIONAL_READS.
 """
 
+from ..link.client import PIN_OUTCOMES
 from .national import NATIONAL_QUERIES, NATIONAL_READS, NATIONAL_WRITES
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"},
@@ -187,11 +188,20 @@ def openapi():
                 "held_by_host": {"type": "array", "items": {"type": "string"}}}}),
                 **_AUTH_ERRORS, **_READER_ERRORS}}},
         "/api/readers/{id}/pin": {"post": {
-            "operationId": "pin", "summary": "verify (pin) or change (old, new) the PIN",
+            "operationId": "pin", "summary": "verify (pin) or change (old, new) the PIN; "
+            "on_reader: the cardholder types it on the reader's keypad (national VerifyPIN: "
+            "the answer gives the outcome and the retries left; the PIN never reaches the "
+            "bridge)",
             "parameters": [_ID], "security": _BEARER,
             "requestBody": _body({"type": "object", "additionalProperties": False,
-                                  "properties": {"pin": _PIN, "old": _PIN, "new": _PIN}}),
-            "responses": {"200": _json({"type": "object"}), **_AUTH_ERRORS,
+                                  "properties": {"pin": _PIN, "old": _PIN, "new": _PIN,
+                                                 "on_reader": {"type": "boolean"},
+                                                 "timeout_s": {"type": "integer",
+                                                               "minimum": 5,
+                                                               "maximum": 120}}}),
+            "responses": {"200": _json({"type": "object", "properties": {
+                "outcome": {"type": "string", "enum": list(PIN_OUTCOMES)},
+                "retries": {"type": "integer", "minimum": 0}}}), **_AUTH_ERRORS,
                           "403": _error("PIN refused"), **_READER_ERRORS}}},
         "/api/blacklist": {"post": {
             "operationId": "pushBlacklist", "summary": "push a signed blacklist or delta "

@@ -131,6 +131,8 @@ BENCHES = {
                   *_module("bench_blacklist")),
     "soak": ("many taps on one reader at its flow budget: problems, heap over time, latency "
              "of the first and last taps", *_module("bench_soak")),
+    "power": ("low-power polling against always-on polling on paced virtual readers: polls/s, "
+              "modeled radio-on fraction, added tap latency", *_module("bench_power")),
     "tap": ("tap latency on paced virtual readers: our flow per sim board, the reference "
             "flow, the wire floor, the firmware's peak heap", *_module("bench_tap")),
     "fleet": ("one delta to N simulated bridges and a few virtual readers on a local "

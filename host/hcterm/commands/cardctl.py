@@ -1,4 +1,5 @@
-"""`hcterm tap`, `hcterm remove`, `hcterm scan`: act on a running virtual reader."""
+"""`hcterm tap`, `hcterm remove`, `hcterm scan`, `hcterm press`, `hcterm battery`: act on a
+running virtual reader."""
 
 import sys
 
@@ -20,6 +21,17 @@ def register(subparsers):
                    help="the code's text, e.g. an electronic health card code")
     _control_arg(p)
     p.set_defaults(func=lambda a: _send(a, {"op": "scan", "text": a.text}))
+    p = subparsers.add_parser("press", help="press keys on a running virtual reader's keypad "
+                              "(handheld boards: digits, * # A-D)")
+    p.add_argument("keys", help="the keys in order, e.g. 123456# (# confirms a PIN, * cancels)")
+    _control_arg(p)
+    p.set_defaults(func=lambda a: _send(a, {"op": "press", "keys": a.keys}))
+    p = subparsers.add_parser("battery", help="set the battery voltage a running virtual "
+                              "reader's ADC reads (handheld boards)")
+    p.add_argument("--mv", type=int, required=True,
+                   help="the cell's voltage in mV (3300 empty, 4200 full; low under 3500)")
+    _control_arg(p)
+    p.set_defaults(func=lambda a: _send(a, {"op": "battery", "mv": a.mv}))
 
 
 def _control_arg(parser):
@@ -40,6 +52,10 @@ def _send(args, message):
         print(f"card on the antenna: {reply['card']}")
     elif message["op"] == "remove":
         print("antenna empty")
+    elif message["op"] == "press":
+        print(f"pressed {reply['pressed']}")
+    elif message["op"] == "battery":
+        print(f"battery at {reply['mv']} mV")
     else:
         print("scanned")
     return 0

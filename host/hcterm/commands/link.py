@@ -42,6 +42,11 @@ def register(subparsers):
     p = command("power-off", "power a slot off: the reader polls for taps again", run_power_off)
     p.add_argument("--slot", type=argtypes.slot, default="card",
                    help="card, sam1..sam4, or 0x01, 0x11..0x14")
+    p = command("pin", "verify the card's PIN typed on the reader's keypad (it never "
+                "reaches the host): prints the outcome and the tries left", run_pin)
+    p.add_argument("--wait", type=int, default=30, metavar="SECONDS",
+                   help="how long the cardholder has to type it (5-120, default 30)")
+    p.add_argument("--json", action="store_true", help="one JSON object")
     p = command("events", "print the reader's events as they come (Ctrl-C ends)", run_events)
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     _raw_arg(p)
@@ -89,10 +94,21 @@ def run_info(reader, args):
     print(f"  slots: {', '.join(info['slots'])}; heap free {info['heap_free']} bytes; "
           f"self-test {'ok' if info['selftest_ok'] else 'FAILED'}")
     print(f"  unique id: {info.get('unique_id') or 'not given by this board'}")
+    print(f"  keypad: {'yes' if info.get('keypad') else 'none'}; battery: {_battery(info)}")
     if info.get("flash_incomplete"):
         print("  FLASH INCOMPLETE: a deploy was cut before it finished; run `hcterm flash "
               f"--board {info['board']} --port {args.port}` again to complete it")
     return 0
+
+
+def _battery(info):
+    battery = info.get("battery")
+    if not battery:
+        return "none (powered from the host)"
+    if "mv" not in battery:
+        return battery.get("error", "?")
+    return f"{battery['mv']} mV, {battery['percent']} %" + (" LOW: charge it" if battery["low"]
+                                                           else "")
 
 
 def run_read(reader, args):
@@ -149,3 +165,16 @@ def run_events(reader, args):
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def run_pin(reader, args):
+    """Exit 0 when the PIN was right, 1 otherwise (wrong, blocked, cancelled, timeout)."""
+    if not 5 <= args.wait <= 120:
+        raise ValueError("--wait: 5 to 120 seconds")
+    print("type the PIN on the reader's keypad, then # (* cancels)", file=sys.stderr)
+    answer = reader.verify_pin_on_reader(args.wait)
+    if args.json:
+        print(json.dumps(answer))
+    else:
+        print(f"{answer['outcome']}: {answer['retries']} tries left")
+    return 0 if answer["outcome"] == "ok" else 1

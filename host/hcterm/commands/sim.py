@@ -80,6 +80,8 @@ def run(args):
             print(f"  UART {bus}: {type(device).__name__} on the sim bus")
         print(f"  flash image: {reader.flash_image} (ROM partition {reader.rom_partition})")
         print(f"  control: {args.control}  (hcterm tap CARD | hcterm remove | hcterm scan TEXT)")
+        if reader.devices.keypad is not None or reader.devices.battery is not None:
+            print("  keypad and battery: hcterm press KEYS | hcterm battery --mv MV")
         print("Ctrl-C or SIGTERM stops it.", flush=True)
         try:
             if not _booted(reader, args.boot_timeout, stop):

@@ -18,6 +18,7 @@ every further byte is written to the same register (FIFO bursts).
 | timer | TAuto (starts after a transmission, stops on reception), prescaler, reload, TAutoRestart |
 | IRQ line | `set_line("irq", …)` from ComIEn/DivIEn (IRqInv) |
 | RST line | `on_line("rst", 0)`: hard power-down, registers back to reset values, antenna off |
+| soft power-down | CommandReg bit 4: antenna off, commands ignored, registers kept; wake 1024 clk |
 
 Speeds: after a PPS a card hears only frames at its new rate, and the receiver decodes only
 answers at RxSpeed (else silence: the timer ends the wait).
@@ -47,6 +48,9 @@ CRC_RESULT_H, CRC_RESULT_L = 0x21, 0x22
 T_MODE, T_PRESCALER, T_RELOAD_H, T_RELOAD_L, T_COUNTER_H, T_COUNTER_L = (
     0x2A, 0x2B, 0x2C, 0x2D, 0x2E, 0x2F)
 DEMOD, VERSION = 0x19, 0x37
+
+POWER_DOWN = 0x10                 # CommandReg: soft power-down
+CLOCK_HZ, WAKE_CLOCKS = 13_560_000, 1024   # leaving soft power-down takes 1024 clocks
 
 # Commands.
 IDLE, MEM, RANDOM_ID, CALC_CRC, TRANSMIT, NO_CMD_CHANGE = 0x0, 0x1, 0x2, 0x3, 0x4, 0x7
@@ -131,10 +135,42 @@ class Mfrc522(SpiDevice):
         self.fifo = bytearray()
         self._timer_start = None
         self._internal = bytes(25)
+        self._wake_at = None
+        self.power_downs = getattr(self, "power_downs", 0)
         self.field.set_rf(False)
+
+    # -- soft power-down (data sheet 8.6.2; CommandReg bit 4) -------------------------------
+    @property
+    def asleep(self):
+        """In soft power-down, or still waking from it (the PowerDown bit reads 1)."""
+        if self._wake_at is not None and self.clock() >= self._wake_at:
+            self._wake_at = None
+            self.regs[COMMAND] &= ~POWER_DOWN & 0xFF
+            self.field.set_rf(bool(self.regs[TX_CONTROL] & 0x03))   # the drivers come back
+        return bool(self.regs[COMMAND] & POWER_DOWN)
+
+    def _power_command(self, value):
+        """A CommandReg write that enters or leaves soft power-down -> True (handled). Set:
+        the oscillator and the antenna drivers stop at once (registers and FIFO are kept);
+        cleared: the chip wakes 1024 clocks later, the bit reading 1 until then. Commands
+        written meanwhile are not run."""
+        if value & POWER_DOWN:
+            if not self.asleep:
+                self.power_downs += 1
+            self._wake_at = None
+            self.regs[COMMAND] = (self.regs[COMMAND] & 0x0F) | (value & 0x30)
+            self.field.set_rf(False)
+            return True
+        if self.asleep:
+            if self._wake_at is None:
+                self._wake_at = self.clock() + WAKE_CLOCKS / CLOCK_HZ
+            return True
+        return False
 
     def read(self, reg):
         self._tick_timer()
+        if reg == COMMAND:
+            self.asleep   # noqa: B018 - the wake-up completes when its time has come
         if reg == FIFO_DATA:
             return self.fifo.pop(0) if self.fifo else 0x00
         if reg == FIFO_LEVEL:
@@ -163,17 +199,20 @@ class Mfrc522(SpiDevice):
             mask = value & 0x7F
             self.regs[reg] = self.regs[reg] | mask if value & 0x80 else self.regs[reg] & ~mask
         elif reg == COMMAND:
+            if self._power_command(value):
+                return
             self.regs[COMMAND] = value & 0x30  # RcvOff, PowerDown; the command below
             self._command(value & 0x0F)
         elif reg == BIT_FRAMING:
             self.regs[BIT_FRAMING] = value
-            if value & 0x80 and self.regs[COMMAND] & 0x0F == TRANSCEIVE:
+            if value & 0x80 and self.regs[COMMAND] & 0x0F == TRANSCEIVE and not self.asleep:
                 self._transmit(receive=True)
         elif reg == CONTROL:
             self._control(value)
         elif reg == TX_CONTROL:
             self.regs[TX_CONTROL] = value
-            self.field.set_rf(bool(value & 0x03))
+            if not self.asleep:
+                self.field.set_rf(bool(value & 0x03))
         elif reg not in (ERROR, STATUS1, VERSION, CRC_RESULT_H, CRC_RESULT_L):
             self.regs[reg] = value
         self._update_irq_line()

@@ -13,7 +13,7 @@ The front end (pn532_hsu.py, pn532_spi.py) turns bus bytes into frame events wit
 | 10 | SetSerialBaudrate | 9600 … 1 288 000; HSU switches after the host's ACK |
 | 12 | SetParameters | flags kept; AutoRATS (10) decides whether InList sends RATS |
 | 14 | SAMConfiguration | mode 1-4, optional timeout and IRQ; leaves LowVbat |
-| 16 | PowerDown | answers 00, then sleeps until woken |
+| 16 | PowerDown | answers 00, sleeps (RF off, targets gone); WakeUpEnable's interfaces wake it |
 | 32 | RFConfiguration | CfgItems 01 02 04 05 0A 0B 0C 0D, lengths 1 3 1 3 11 8 3 9 |
 | 4A | InListPassiveTarget | 106A, 1-2 targets; BrTy 01-04: nothing here (`4B 00`; FF waits) |
 | 4E | InPSL | ISO-DEP targets: PPS to 106-848 kbit/s each way, then TxMode/RxMode speeds |
@@ -103,6 +103,12 @@ AUTOPOLL_ISO14443_4A = 0x20  # SAK bit 6 cards, with RATS
 AUTOPOLL_PERIOD_S = 0.150  # the unit of Period
 
 
+# PowerDown WakeUpEnable bits (UM0701 §7.2.11)
+WAKE_INT0, WAKE_INT1, WAKE_RF, WAKE_HSU, WAKE_SPI, WAKE_GPIO, WAKE_I2C = (
+    0x01, 0x02, 0x08, 0x10, 0x20, 0x40, 0x80)
+WAKE_ANY = 0xFF
+
+
 class AppError(Exception):
     """A command the chip rejects with the application-level error frame."""
 
@@ -124,6 +130,7 @@ class Pn532Core:
     def power_on(self):
         self.lowvbat = True
         self.asleep = True
+        self.wake_sources = WAKE_ANY   # LowVbat: any host interface wakes the chip
         self.sam_mode = 0
         self.parameters = 0x14
         self.registers = dict(CIU_RESET)
@@ -138,6 +145,7 @@ class Pn532Core:
         self.pending_baudrate = None
         self._host_chain = bytearray()
         self.history = []  # command codes received, for tests and the CLI
+        self.power_downs = 0
 
     # -- events from the front end -----------------------------------------------------------
     def host_event(self, event):
@@ -265,9 +273,18 @@ class Pn532Core:
         return b""
 
     def _power_down(self, args):
+        """UM0701 §7.2.11: answered (status 00), then asleep: the RF field off, targets
+        released; only the interfaces enabled in WakeUpEnable wake it again."""
         if not 1 <= len(args) <= 2:
             raise AppError("PowerDown takes WakeUpEnable [GenerateIRQ]")
+        self.wake_sources = args[0]
+        self.power_downs += 1
+        self._set_field(False)
         return b"\x00"
+
+    def wakes_on(self, source):
+        """Whether activity on host interface `source` (WAKE_HSU, WAKE_SPI) wakes the chip."""
+        return bool(self.wake_sources & source)
 
     def _rf_configuration(self, args):
         if not args or RF_ITEM_LENGTHS.get(args[0]) != len(args) - 1:

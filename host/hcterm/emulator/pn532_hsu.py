@@ -3,7 +3,8 @@
 What the HSU adds to the core:
 - wake-up: asleep (LowVbat at power-on, or after PowerDown) the chip loses a frame that does
   not come after at least `WAKE_BYTES` wake-up bytes (`55 55 00 …` from libnfc/Adafruit, a run
-  of `00` from nfcpy); the bytes of a lost frame still wake it;
+  of `00` from nfcpy); the bytes of a lost frame still wake it; after PowerDown only if its
+  WakeUpEnable had the HSU bit (0x10), else the chip sleeps on (UM0701 §7.2.11);
 - baud rate: `baudrate` is the chip's, `on_host_baudrate` tells the board's; when they differ,
   bytes are garbled both ways. SetSerialBaudrate switches after the host's ACK to the answer;
 - line faults from `ChipFaults`: `chip_nack` (the chip answers a command with NACK and drops
@@ -12,7 +13,7 @@ What the HSU adds to the core:
 
 from .bus_device import UartDevice
 from .chipfaults import ChipFaults
-from .pn532 import Pn532Core
+from .pn532 import WAKE_HSU, Pn532Core
 from .pn532_frames import ACK, NACK, FrameParser
 from .rf14443 import Field
 
@@ -60,8 +61,8 @@ class Pn532Uart(UartDevice):
 
     def _event(self, event, leading):
         if self.core.asleep:
-            if event[0] != "frame":
-                return
+            if event[0] != "frame" or not self.core.wakes_on(WAKE_HSU):
+                return     # PowerDown without HSU in WakeUpEnable: the line does not wake it
             if leading < WAKE_BYTES:
                 self.core.asleep = False  # these bytes woke it; the frame itself is lost
                 return

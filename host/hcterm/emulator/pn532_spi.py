@@ -10,14 +10,14 @@ bit-reversed on the way in and out. The first byte of a chip-select window says 
 | `03` DR | data read | the ready frame byte by byte (a part read continues in the next DR) |
 
 The IRQ line (`set_line("irq", …)`, active low) is 0 while a frame is ready. Selecting the chip
-wakes it from LowVbat or PowerDown.
+wakes it from LowVbat, and from PowerDown if its WakeUpEnable had the SPI bit (0x20).
 """
 
 from collections import deque
 
 from .bus_device import SpiDevice
 from .chipfaults import ChipFaults
-from .pn532 import Pn532Core
+from .pn532 import WAKE_SPI, Pn532Core
 from .pn532_frames import ACK, FrameParser
 from .rf14443 import Field
 
@@ -49,7 +49,8 @@ class Pn532Spi(SpiDevice):
     def on_select(self, selected):
         if selected:
             self._op = None
-            self.core.asleep = False  # chip select wakes the chip
+            if self.core.wakes_on(WAKE_SPI):
+                self.core.asleep = False  # chip select wakes the chip (if SPI may wake it)
             return
         if self._op == DR and self._out and self._pos >= len(self._out[0]):
             self._out.popleft()

@@ -24,6 +24,8 @@ after the answer.
 Not modelled: type B, FeliCa, MIFARE Classic crypto, analog effects (load modulation depth).
 """
 
+import time
+
 from reader.crc import check_crc_a, crc_a_bytes
 
 from .chipfaults import ChipFaults
@@ -285,7 +287,12 @@ class Field:
         self.cards = []
         self.rf_on = False
         self.frames = 0  # frames the reader sent
+        self.polls = 0   # REQA/WUPA sent with the field on: the reader looking for a card
         self._listeners = []
+        self._clock = time.monotonic
+        self._since = self._clock()    # radio-on time counted from here (activity(reset))
+        self._on_at = None             # when the field last came on
+        self._on_s = 0.0
 
     def insert(self, picc):
         """A card enters the field (it powers up if the field is on)."""
@@ -311,10 +318,31 @@ class Field:
         if on and not self.rf_on:
             for card in self.cards:
                 card.power_on()
+            self._on_at = self._clock()
         if not on:
             for card in self.cards:
                 card.power_off()
+            if self._on_at is not None:
+                self._on_s += self._clock() - self._on_at
+                self._on_at = None
         self.rf_on = bool(on)
+
+    def activity(self, reset=False):
+        """The field's duty: {"seconds", "polls", "polls_per_s", "radio_on_s",
+        "radio_on_fraction"} since the last reset (the transmitter on = the chip's main
+        current draw while it polls; the model counts the time the field is switched on)."""
+        now = self._clock()
+        on = self._on_s + (now - self._on_at if self._on_at is not None else 0.0)
+        span = max(now - self._since, 1e-9)
+        out = {"seconds": round(span, 3), "polls": self.polls,
+               "polls_per_s": round(self.polls / span, 2), "radio_on_s": round(on, 3),
+               "radio_on_fraction": round(min(on / span, 1.0), 4)}
+        if reset:
+            self._since = now
+            self._on_s = 0.0
+            self._on_at = now if self._on_at is not None else None
+            self.polls = 0
+        return out
 
     def transceive(self, data, last_bits=0, framing=FRAMING_A, speed=0, rx_framing=None,
                    rx_speed=None):
@@ -324,6 +352,8 @@ class Field:
         self.frames += 1
         if not self.rf_on:
             return None
+        if last_bits == 7 and len(data) == 1 and data[0] in (REQA, WUPA):
+            self.polls += 1
         rx_framing = framing if rx_framing is None else rx_framing
         rx_speed = speed if rx_speed is None else rx_speed
         answers = []

@@ -19,6 +19,10 @@ from reader import hostlink
 from .national import NationalInterface
 from .session import LinkSession
 
+PIN_CARD_STEPS_S = 10   # verify-pin-on-reader: the card's steps around the typing (tries, VERIFY)
+# verify-pin-on-reader's outcomes (docs/host-link.md; reader.terminal.pin_entry answers them)
+PIN_OUTCOMES = ("ok", "wrong", "blocked", "cancelled", "timeout")
+
 
 class Reader(LinkSession, NationalInterface):
     """A connected reader: `Reader(url, …)` opens the port and starts a session (see
@@ -120,6 +124,14 @@ class Reader(LinkSession, NationalInterface):
 
     def verify_pin(self, pin):
         return self.request(hostlink.VERIFY_PIN, {"pin": str(pin)})
+
+    def verify_pin_on_reader(self, timeout_s=30):
+        """VERIFY PIN with the PIN typed on the reader's keypad (it never reaches the host):
+        the cardholder has `timeout_s` seconds (5-120). -> {"outcome": "ok" | "wrong" |
+        "blocked" | "cancelled" | "timeout", "retries": tries left}; DeviceError (code
+        not-supported, kind no-keypad) on a reader without a keypad, no-card without a card."""
+        return self.request(hostlink.VERIFY_PIN_ON_READER, {"timeout_s": int(timeout_s)},
+                            timeout=timeout_s + PIN_CARD_STEPS_S + self.timeout)
 
     def change_pin(self, old, new):
         return self.request(hostlink.CHANGE_PIN, {"old": str(old), "new": str(new)})

@@ -121,8 +121,13 @@ class NationalInterface(VisitRecords):
     def iW_DDF1EF08Info(self, **fields):  # noqa: N802
         return self.write("DDF1/EF08", fields)
 
-    def VerifyPIN(self, pin):  # noqa: N802
-        """Verify the cardholder PIN: {"retries": n} left after a success."""
+    def VerifyPIN(self, pin=None, timeout_s=30):  # noqa: N802
+        """Verify the cardholder PIN: {"retries": n} left after a success. `pin` None: the
+        cardholder types it on the reader's keypad within `timeout_s` (it never reaches the
+        host): {"outcome": ok | wrong | blocked | cancelled | timeout, "retries": n}, each
+        outcome an answer, as the national interface gives the retries back in every case."""
+        if pin is None:
+            return self.verify_pin_on_reader(timeout_s)
         return self.verify_pin(pin)
 
     def ChangePIN(self, old, new):  # noqa: N802

@@ -22,10 +22,12 @@ class SimBus:
     feedback) and output pin changes that reach no device, each as a dict with `t` (seconds
     since the bus started)."""
 
-    def __init__(self, directory, uarts=None, spis=None):
+    def __init__(self, directory, uarts=None, spis=None, gpios=None, adcs=None):
         self.directory = str(directory)
         self.uarts = dict(uarts or {})
         self.spis = dict(spis or {})
+        self.gpios = dict(gpios or {})   # {name: Device} on GPIO lines only (a keypad)
+        self.adcs = dict(adcs or {})     # {name: device with adc_uv()} (a battery divider)
         for name, device in self.uarts.items():
             if not isinstance(device, UartDevice):
                 raise TypeError(f"UART {name!r}: {device!r} is not a UartDevice")
@@ -174,6 +176,11 @@ class SimBus:
             self.baudrates[name] = baud
             self.uarts[name].on_host_baudrate(baud)
             return {"ok": True}
+        if op == "adc":
+            device = self.adcs.get(request["name"])
+            if device is None:
+                return {"error": f"no ADC input named {request['name']!r} on this board"}
+            return {"uv": device.adc_uv()}
         if op == "record":
             fields = {k: v for k, v in request.items() if k != "op"}
             self._record(**fields)
@@ -182,7 +189,8 @@ class SimBus:
 
     def _device_line(self, name):
         device_name, _, line = name.partition(".")
-        device = self.uarts.get(device_name) or self.spis.get(device_name)
+        device = (self.uarts.get(device_name) or self.spis.get(device_name)
+                  or self.gpios.get(device_name))
         return (device, line) if device is not None and line else (None, None)
 
     def _set_pin(self, name, value):

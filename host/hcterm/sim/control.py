@@ -1,7 +1,11 @@
 """The virtual reader's control socket: `hcterm tap/remove/scan` talk to a running sim.
 
 One JSON object per line each way: {"op": "tap", "card": …} | {"op": "remove"} |
-{"op": "scan", "text": …} | {"op": "status"} -> {"ok": true, …} or {"error": "…"}.
+{"op": "scan", "text": …} | {"op": "press", "keys": "1234#"} (the board's keypad: each key
+held and released in turn, the answer once the last is up; `hcterm press`) |
+{"op": "battery", "mv": 3500} (the cell's voltage its ADC reads; `hcterm battery`) |
+{"op": "status", "reset"?: true} (with "radio": the field's polls per second and modeled
+radio-on fraction since the last reset) -> {"ok": true, …} or {"error": "…"}.
 """
 
 import json

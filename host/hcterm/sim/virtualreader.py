@@ -146,7 +146,8 @@ class VirtualReader:
 
     def start(self):
         self.bus = SimBus(self._rundir / "bus", uarts=self.devices.uarts,
-                          spis=self.devices.spis).start()
+                          spis=self.devices.spis, gpios=self.devices.gpios,
+                          adcs=self.devices.adcs).start()
         self.usb = UsbPort(link=self.port_link, baud=self.usb_baud).start()
         if self.control_path:
             try:
@@ -223,10 +224,21 @@ class VirtualReader:
         if op == "scan":
             self.devices.scan(request["text"])
             return {"ok": True}
+        if op == "press":
+            self.devices.press(request["keys"])
+            return {"ok": True, "pressed": request["keys"]}
+        if op == "battery":
+            self.devices.set_battery(request["mv"])
+            return {"ok": True, "mv": self.devices.battery.mv}
         if op == "status":
-            return {"ok": True, "board": self.board, "port": self.port,
-                    "running": self.running(), "feedback": self.bus.records[-20:]}
-        return {"error": f"unknown request {op!r}: use tap, remove, scan or status"}
+            status = {"ok": True, "board": self.board, "port": self.port,
+                      "running": self.running(), "feedback": self.bus.records[-20:],
+                      "radio": self.devices.radio(reset=bool(request.get("reset")))}
+            if self.devices.battery is not None:
+                status["battery_mv"] = self.devices.battery.mv
+            return status
+        return {"error": f"unknown request {op!r}: use tap, remove, scan, press, battery or "
+                         "status"}
 
     def running(self):
         return self.process is not None and self.process.poll() is None

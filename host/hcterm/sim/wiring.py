@@ -4,6 +4,8 @@ to them: tap a card on the antenna, take it away, scan a QR code."""
 from pathlib import Path
 
 from ..emulator import load_card, samples
+from ..emulator.battery import Battery
+from ..emulator.keypad import Keypad
 from ..emulator.mfrc522 import Mfrc522
 from ..emulator.pn532_hsu import Pn532Uart
 from ..emulator.pn532_spi import Pn532Spi
@@ -49,10 +51,15 @@ class Devices:
         self.sam_slot = None
         self.card = None
         self._picc = None
+        self.keypad = None
+        self.battery = None
         for bus, kind in wiring.get("uarts", {}).items():
             self.uarts[bus] = self._make(kind, sam)
         for bus, kind in wiring.get("spis", {}).items():
             self.spis[bus] = self._make(kind, sam)
+        # GPIO-only devices (lines `<name>.<line>`) and ADC inputs (docs/sim-bus.md)
+        self.gpios = {bus: self._make(kind, sam) for bus, kind in wiring.get("gpios", {}).items()}
+        self.adcs = {name: self._make(kind, sam) for name, kind in wiring.get("adcs", {}).items()}
 
     def _make(self, kind, sam):
         if kind in self.READER_CHIPS:
@@ -62,6 +69,10 @@ class Devices:
             device = self.sam_slot = SamSlot(sam or samples.sam(), model=self.model)
         elif kind == "qr-scanner":
             device = self.qr = QrScanner(model=self.model)
+        elif kind == "keypad-4x4":
+            device = self.keypad = Keypad()
+        elif kind == "battery":
+            device = self.battery = Battery()
         else:
             raise WiringError(f"unknown emulated device kind {kind!r} in the board wiring")
         return device
@@ -97,3 +108,22 @@ class Devices:
             raise WiringError(f"a QR code of {len(text)} characters: a QR code holds at most "
                               f"{MAX_QR_TEXT}")
         self.qr.scan(text)
+
+    def press(self, keys):
+        """Press keys on the reader's keypad, one after the other (returns when done)."""
+        if self.keypad is None:
+            raise WiringError("this board has no keypad")
+        if not isinstance(keys, str) or not keys:
+            raise WiringError("keys: the keys to press as text, e.g. 123456#")
+        self.keypad.press(keys)
+
+    def set_battery(self, mv):
+        """Set the battery's voltage (mV) that the board's ADC reads through its divider."""
+        if self.battery is None:
+            raise WiringError("this board has no battery (it is powered from the host)")
+        self.battery.set_mv(mv)
+
+    def radio(self, reset=False):
+        """The contactless field's polls and modeled radio-on time (rf14443.Field.activity),
+        counted afresh from now on with `reset`."""
+        return None if self.field is None else self.field.activity(reset)
