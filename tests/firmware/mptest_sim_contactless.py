@@ -178,13 +178,13 @@ def read_fast_card_number(channel):
 
 def test_card_with_ta1_80_stays_at_106():
     read_card_number(bench.fresh_card(reader).channel)
-    assert reader.rates == (0, 0) and bench("rates") == [0, 0]
+    assert reader.rates[:2] == [0, 0] and bench("rates") == [0, 0]
 
 
 def test_card_offering_848_is_read_at_848_both_ways():
     card = fast_card()
     assert card.ats == FAST_ATS and card.uid == FAST_UID
-    assert reader.rates == (3, 3) and bench("rates") == [3, 3]   # the card's own DR, DS
+    assert reader.rates[:2] == [3, 3] and bench("rates") == [3, 3]   # the card's own DR, DS
     read_fast_card_number(card.channel)
     read_certificate(card.channel)               # 184 bytes: chained blocks on the RC522
 
@@ -193,7 +193,7 @@ def test_max_rf_caps_the_negotiated_rate():
     reader.max_rf = 2
     try:
         card = fast_card()
-        assert reader.rates == (2, 2) and bench("rates") == [2, 2]
+        assert reader.rates[:2] == [2, 2] and bench("rates") == [2, 2]
         read_fast_card_number(card.channel)
     finally:
         reader.max_rf = 3
@@ -205,18 +205,18 @@ def test_card_that_answers_the_pps_but_keeps_106_falls_back_in_the_same_poll():
     bench("fault", "pps_ignored=1")
     card = reader.poll()                        # PPS answered, presence check fails: 106
     assert card is not None and card.uid == FAST_UID
-    assert reader.rates == (0, 0) and bench("rates") == [0, 0]
+    assert reader.rates[:2] == [0, 0] and bench("rates") == [0, 0]
     assert bench("log") == ["pps_ignored"]
     read_fast_card_number(card.channel)
     reader.release()
     card = reader.poll()                        # the same card stays at 106: no second PPS
-    assert reader.rates == (0, 0) and bench("rates") == [0, 0]
+    assert reader.rates[:2] == [0, 0] and bench("rates") == [0, 0]
     read_fast_card_number(card.channel)
     reader.release()
     bench("remove")
     assert reader.poll() is None                # it left the field: forgiven
     card = fast_card()
-    assert reader.rates == (3, 3) and bench("rates") == [3, 3]
+    assert reader.rates[:2] == [3, 3] and bench("rates") == [3, 3]
     read_fast_card_number(card.channel)
 
 

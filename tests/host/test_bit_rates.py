@@ -15,7 +15,7 @@ from test_emulator_datasheets import (  # noqa: F401 (chip, host: the PN532's fi
     with_card,
 )
 
-from reader.protocols.bit_rates import choose, ta1
+from reader.protocols.bit_rates import choose
 
 
 def ats_with(ta):
@@ -46,9 +46,10 @@ def test_choose_the_fastest_rates_ta1_allows(ta, top, want):
     assert choose(ats_with(ta), top) == want
 
 
-def test_ta1_of_short_or_missing_ats_is_106_only():
-    assert ta1(None) == ta1(b"\x01") == ta1(b"\x02\x78") == 0
-    assert ta1(ATS_FAST) == 0x77 and ta1(ATS_106) == 0x80 and ta1(ATS_SAME_D) == 0x91
+def test_short_or_missing_ats_is_106_only():
+    assert choose(None) == choose(b"\x01") == choose(b"\x02\x78") == (0, 0)
+    assert choose(b"\x03\x78\x77") == (3, 3)             # TA(1) is the last byte
+    assert (choose(ATS_FAST), choose(ATS_106), choose(ATS_SAME_D)) == ((3, 3), (0, 0), (1, 1))
 
 
 # -- Diagnose 06 on the emulated PN532: a presence check on the air at the rates in use -------

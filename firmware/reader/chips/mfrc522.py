@@ -9,7 +9,6 @@ adapts this driver to T=CL's raw-frame interface (CRC_A in software with reader.
 | hard reset (RST pin) or SoftReset, version     | yes; 0x91/0x92 and 0x88 (FM17522) clones|
 | antenna, 100% ASK, timer from a timeout in us  | yes (prescaler chosen up to ~39 s)      |
 | Transceive with TxLastBits/RxAlign, RxLastBits | yes                                     |
-| 106/212/424/848 kbit/s (TxMode/RxMode speeds)  | yes (`set_speeds`, after a PPS)         |
 | frames longer than the 64-byte FIFO            | no: T=CL is run with FSD = 64 (FSDI 5)  |
 |                                                | and sent frames <= 64 bytes incl. CRC   |
 | hardware CRC coprocessor                       | not used (software CRC_A)               |
@@ -40,7 +39,6 @@ TX_MODE = const(0x12)
 RX_MODE = const(0x13)
 TX_CONTROL = const(0x14)
 TX_ASK = const(0x15)
-MOD_WIDTH = const(0x24)
 T_MODE = const(0x2A)
 T_PRESCALER = const(0x2B)
 T_RELOAD_H = const(0x2C)
@@ -59,10 +57,6 @@ _IRQ_ERR = const(0x02)
 _IRQ_TIMER = const(0x01)
 _ERR_MASK = const(0x1B)       # BufferOvfl | CollErr | ParityErr | ProtocolErr (CRC: ours)
 _SLACK_MS = const(50)         # software guard on top of the chip's timer
-
-# ModWidth per transmit speed code: the Miller pause, at most half a bit period (data sheet
-# 9.3.3.4); 0x26 is the reset value for 106 kbit/s, the others scale with the bit period.
-_MOD_WIDTHS = b"\x26\x15\x0a\x05"
 
 VERSIONS = {0x91: "MFRC522 v1.0", 0x92: "MFRC522 v2.0", 0x88: "FM17522 (clone)",
             0x12: "counterfeit MFRC522"}
@@ -200,13 +194,6 @@ class MFRC522:
         self.write(RX_MODE, 0x00)
         self.antenna(True)
         return v
-
-    def set_speeds(self, tx_code, rx_code):
-        """TxMode/RxMode speed bits 6:4, codes 0-3 = 106, 212, 424, 848 kbit/s (type A
-        framing, CRC by software, as init() leaves them), and ModWidth for the transmit rate."""
-        self.write(TX_MODE, tx_code << 4)
-        self.write(RX_MODE, rx_code << 4)
-        self.write(MOD_WIDTH, _MOD_WIDTHS[tx_code])
 
     def antenna(self, on):
         if on:

@@ -10,7 +10,16 @@ fastest Fi/Di both sides allow; `pps_request(fi_i, di_i)`: the PPS bytes.
 
 import time
 
-from reader.chips.sam_slot import ATR, BAD_ATR, BAD_TCK, NO_ATR, NOT_T0, SAMError, inverse_table
+from reader.chips.sam_slot import (
+    ATR,
+    BAD_ATR,
+    BAD_TCK,
+    NO_ATR,
+    NOT_T0,
+    PPS_FAILED,
+    SAMError,
+    inverse_table,
+)
 
 FI = (372, 372, 558, 744, 1116, 1488, 1860, 0, 0, 512, 768, 1024, 1536, 2048, 0, 0)
 DI = b"\x00\x01\x02\x04\x08\x10\x20\x40\x0c\x14\x00\x00\x00\x00\x00\x00"
@@ -146,7 +155,7 @@ def _read_atr(slot):
 def power_on(slot):
     """Reset, then PPS to the fastest common rate (falls back to the default rate with a
     second reset if the SAM refuses, or echoes the PPS but does not answer at the new rate:
-    `answers`). Returns the ATR. A SAM silent after the first reset
+    a GET RESPONSE). Returns the ATR. A SAM silent after the first reset
     gets one more cold reset (ISO 7816-3 allows activating again) before NO_ATR stands."""
     try:
         atr = reset(slot)
@@ -160,20 +169,15 @@ def power_on(slot):
             raise SAMError(NOT_T0, "specific mode at a rate this UART cannot reach")
         _set_rate(slot, FI[fi_i], DI[di_i])
     elif (fi_i, di_i) != (1, 1):
-        if not pps(slot, fi_i, di_i) or not answers(slot):
+        try:
+            if not pps(slot, fi_i, di_i):
+                raise SAMError(PPS_FAILED)
+            # the SAM must answer at the new rate: GET RESPONSE with nothing to fetch (any
+            # status word will do, and it changes nothing in the SAM)
+            slot.exchange(b"\x00\xc0\x00\x00\x00", bytearray(4))
+        except SAMError:
             reset(slot)
     return atr
-
-
-def answers(slot):
-    """After a PPS: True when the SAM answers a T=0 command at the new rate. The command is
-    GET RESPONSE with nothing to fetch (00 C0 00 00 00): any status word back will do, and it
-    changes nothing in the SAM."""
-    try:
-        slot.exchange(b"\x00\xc0\x00\x00\x00", bytearray(4))
-    except SAMError:
-        return False
-    return True
 
 
 def pps(slot, fi_i, di_i):

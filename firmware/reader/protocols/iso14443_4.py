@@ -14,7 +14,7 @@ FIFO), chips.pn532_raw_frames.PN532Frames (InCommunicateThru).
 | S(WTX): reply, next wait FWT * WTXM (capped) | yes                                     |
 | S(DESELECT), presence check by R(NAK)        | yes                                     |
 | CID/NAD sent by the reader                   | no (CID 0; received CID/NAD skipped)    |
-| PPS (bit rates above 106 kbit/s)             | yes, `pps()` (the caller sets the chip) |
+| PPS (bit rates above 106 kbit/s)             | reader.protocols.bit_rates              |
 """
 
 import time
@@ -161,17 +161,6 @@ class TCL(APDUChannel):
         if self.ats.sfgt_us:
             time.sleep_us(self.ats.sfgt_us)
         return self.ats
-
-    def pps(self, dri, dsi):
-        """PPS (CID 0) right after the ATS: PPSS D0, PPS0 11, PPS1 DSI<<2 | DRI (codes 0-3:
-        106-848 kbit/s, reader.protocols.bit_rates). True when the card answered with its
-        PPSS: it talks at the new rates from now on, and the chip must too."""
-        tx = self._tx
-        tx[0] = 0xD0
-        tx[1] = 0x11
-        tx[2] = (dsi << 2) | dri
-        n = self._xfer(self._txmv[0:3], self.ats.fwt_us + _FWT_DELTA_US)
-        return n == 1 and self._rx[0] == 0xD0
 
     # -- block exchange --------------------------------------------------------------------
     def _xfer(self, frame, timeout_us):

@@ -7,10 +7,11 @@ and runs ISO-DEP itself; APDUs go through InDataExchange (reader.protocols.apdu.
     reader.release(); reader.reinit()
 
 After the activation the card's ISO-DEP bit rate goes up to the fastest its ATS's TA(1)
-allows (InPSL, up to `max_rf`; reader.protocols.bit_rates), checked at once by a presence
-check (Diagnose 06) at the new rates: a card that answered the PPS and then fails is
-activated again at 106 kbit/s (field off and on: it forgets the PPS) and stays at 106 until
-it leaves the field. `rates`: the (to the card, from the card) codes of the last activation.
+allows (InPSL, up to `max_rf`; reader.protocols.bit_rates.choose), checked at once by a
+presence check (Diagnose 06) at the new rates: a card that answered the PPS and then fails
+is activated again at 106 kbit/s (field off and on: it forgets the PPS) and stays at 106
+until it leaves the field. `rates`: [to the card, from the card] codes of the last
+activation, then the UID of a card that failed at a higher rate.
 
 The MFRC522's counterpart is reader.protocols.rc522_reader.
 """
@@ -37,19 +38,19 @@ class PN532Reader:
         reader.call(CONTROL, "set_parameters", chip, _PN532_FLAGS)
         reader.call(CONTROL, "set_retries", chip, 0xFF, 0x01, _PN532_PASSIVE_RETRIES)
         self.channel = PN532Channel(chip)
-        self.rates = (0, 0)
-        self._slow = None          # UID of a card that failed at a higher rate
+        self.rates = [0, 0, None]
 
     def poll(self):
         """One InListPassiveTarget (then InPSL) -> Card, or None when no card answers."""
         target = self.chip.list_passive_target()
-        self.rates = (0, 0)
+        rates = self.rates
+        rates[0] = rates[1] = 0
         if target is None:
-            self._slow = None
+            rates[2] = None
             return None
         if not target.iso_dep() or target.ats is None:
             raise NotISODepError(target.sak)
-        if self.max_rf and target.uid != self._slow:
+        if self.max_rf and target.uid != rates[2]:
             target = self._faster(target)
             if target is None:
                 return None
@@ -63,15 +64,14 @@ class PN532Reader:
         chip = self.chip
         try:
             chip.psl(target.tg, dri, dsi)
-            rates = (dri, dsi)
         except ReaderError as error:
             if error.code < 0:             # the chip's link, not the card
                 raise
-            rates = (0, 0)                 # no answer to the PPS: both sides stay at 106
+            dri = dsi = 0                  # no answer to the PPS: both sides stay at 106
         if chip.present():
-            self.rates = rates
+            self.rates[0], self.rates[1] = dri, dsi
             return target
-        self._slow = target.uid            # the PPS was answered but the rates do not work
+        self.rates[2] = target.uid         # the PPS was answered but the rates do not work
         reader.call(CONTROL, "rf_field", chip, False)
         reader.call(CONTROL, "rf_field", chip, True)
         time.sleep_ms(5)                   # ISO 14443-3: field on 5 ms before the request

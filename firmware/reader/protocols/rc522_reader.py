@@ -3,17 +3,19 @@ itself, as the chip does neither (the PN532's: reader.protocols.pn532_reader). I
 reader.terminal.devices for an rc522 board only.
 
 After RATS the bit rate goes up to the fastest the ATS's TA(1) allows (a PPS frame, then the
-chip's TxMode/RxMode speeds; up to `max_rf`), checked at once by a presence check (R(NAK))
-at the new rates: a card that answered the PPS and then fails is activated again at 106
-kbit/s (antenna off and on: it forgets the PPS) and stays at 106 until it leaves the field.
-`rates`: the (to the card, from the card) codes of the last activation.
+chip's TxMode/RxMode speeds; up to `max_rf`), checked by a presence check at the new rates,
+with a fall back to 106 kbit/s in the same poll: reader.protocols.bit_rates, in RAM only for
+a card whose TA(1) offers more than 106. `rates`: [to the card, from the card] codes of the
+last activation, then the UID of a card that failed at a higher rate.
 """
 
 import gc
 import time
 
+import reader
 from reader.protocols.apdu import Card, NotISODepError
-from reader.protocols.bit_rates import choose
+
+_RATES = "protocols.bit_rates"     # the PPS (transient: reader.call)
 
 
 class RC522Reader:
@@ -29,50 +31,29 @@ class RC522Reader:
         self.kind, self.chip = kind, chip
         self.activator = Activator(chip)
         self.channel = TCL(RC522Frames(chip))
-        self.rates = (0, 0)
-        self._slow = None          # UID of a card that failed at a higher rate
+        self.rates = [0, 0, None]
 
     def poll(self):
         """WUPA, anticollision/select, RATS (then PPS) -> Card, or None when no card answers."""
         if self.channel.ats is not None:
             self.channel.deselect()               # end the previous session first
-        if self.rates != (0, 0):
-            self.chip.set_speeds(0, 0)            # activation is at 106 kbit/s
-            self.rates = (0, 0)
+        rates = self.rates
+        if rates[0] or rates[1]:
+            reader.call(_RATES, "rc522", self, None, None)   # activation is at 106 kbit/s
         card = self.activator.activate()
         if card is None:
-            self._slow = None
+            rates[2] = None
             return None
         if not card.iso_dep():
             raise NotISODepError(card.sak)
         ats = self.channel.activate()
-        if self.max_rf and card.uid != self._slow:
-            ats = self._faster(card.uid, ats)
+        raw = ats.raw           # a TA(1) offering more than 106 (bits 7-5, 3-1): PPS
+        if self.max_rf and card.uid != rates[2] and len(raw) > 2 and raw[1] & 0x10 and \
+                raw[2] & 0x77:
+            ats = reader.call(_RATES, "rc522", self, card.uid, ats)
             if ats is None:
                 return None
         return Card(card.uid, card.atqa, card.sak, ats.raw, self.channel)
-
-    def _faster(self, uid, ats):
-        dri, dsi = choose(ats.raw, self.max_rf)
-        if not dri and not dsi:
-            return ats
-        tcl, chip = self.channel, self.chip
-        if tcl.pps(dri, dsi):
-            chip.set_speeds(dri, dsi)
-            if tcl.present():
-                self.rates = (dri, dsi)
-                return ats
-            chip.set_speeds(0, 0)
-        elif tcl.present():                       # no answer to the PPS: still at 106
-            return ats
-        self._slow = uid                          # the rates do not work with this card
-        tcl.ats = None
-        chip.antenna(False)
-        time.sleep_ms(5)                          # the card loses power: back to IDLE, 106
-        chip.antenna(True)
-        time.sleep_ms(5)                          # field on before the first frame
-        card = self.activator.activate()
-        return tcl.activate() if card is not None else None
 
     def release(self):
         self.channel.deselect()
@@ -81,6 +62,6 @@ class RC522Reader:
         """After a chip error: hard reset (RST) and re-initialise; cards in the field are
         power-cycled with the antenna."""
         self.channel.ats = None
-        self.rates = (0, 0)
+        self.rates[0] = self.rates[1] = 0
         self.chip.init()
         time.sleep_ms(5)                          # field on before the first frame

@@ -370,7 +370,7 @@ class Terminal:
 
     def _finish(self, start, body, status, reason, message):
         body["status"] = status
-        rates = getattr(self.reader, "rates", (0, 0))      # the card's bit rates, each way
+        rates = getattr(self.reader, "rates", (0, 0))      # the card's bit rate codes
         body["rf_kbps"] = [106 << rates[0], 106 << rates[1]]
         if self.psam is not None:
             body["sam_baud"] = self.session.sam_slot.baudrate
