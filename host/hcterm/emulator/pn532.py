@@ -37,8 +37,8 @@ import threading
 from reader.crc import check_crc_a
 
 from .chipfaults import ChipFaults
-from .pn532_frames import ERROR_FRAME, TFI_HOST, build_response
 from .iso14443_4_card import PCB_R_ACK, PCB_R_NAK
+from .pn532_frames import ERROR_FRAME, TFI_HOST, build_response
 from .pn532_initiator import AirError, Initiator
 from .rf14443 import Field, with_crc
 
