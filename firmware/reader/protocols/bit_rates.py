@@ -42,13 +42,15 @@ def choose(ats, n=3):
     return dri, dsi
 
 
-def _speeds(chip, dri, dsi):
-    """MFRC522 TxMode/RxMode speed bits 6:4 (type A framing, CRC by software, as its init()
-    leaves them) and ModWidth, the Miller pause, at most half a bit (data sheet 9.3.3.4; 0x26
-    is the reset value for 106 kbit/s, the others scale with the bit period)."""
-    chip.write(_TX_MODE, dri << 4)
-    chip.write(_RX_MODE, dsi << 4)
-    chip.write(_MOD_WIDTH, b"\x26\x15\x0a\x05"[dri])
+def _speeds(chip, a, b):
+    """MFRC522 TxMode/RxMode speed bits 6:4 for codes `a` (to the card) and `b` (from it),
+    type A framing and CRC by software as its init() leaves them, and ModWidth, the Miller
+    pause, at most half a bit (data sheet 9.3.3.4; 0x26 is the reset value for 106 kbit/s,
+    the others scale with the bit period). (Short argument names: each new name costs the
+    unix port's qstr pool, see docs/firmware-memory.md.)"""
+    chip.write(_TX_MODE, a << 4)
+    chip.write(_RX_MODE, b << 4)
+    chip.write(_MOD_WIDTH, b"\x26\x15\x0a\x05"[a])
 
 
 def rc522(self, uid, ats):

@@ -15,8 +15,6 @@ import time
 import reader
 from reader.protocols.apdu import Card, NotISODepError
 
-_RATES = "protocols.bit_rates"     # the PPS (transient: reader.call)
-
 
 class RC522Reader:
     """MFRC522: ISO 14443-3 activation and T=CL (ISO 14443-4) run by the firmware."""
@@ -39,7 +37,8 @@ class RC522Reader:
             self.channel.deselect()               # end the previous session first
         rates = self.rates
         if rates[0] or rates[1]:
-            reader.call(_RATES, "rc522", self, None, None)   # activation is at 106 kbit/s
+            # activation is at 106 kbit/s (reader.protocols.bit_rates: transient)
+            reader.call("protocols.bit_rates", "rc522", self, None, None)
         card = self.activator.activate()
         if card is None:
             rates[2] = None
@@ -50,7 +49,7 @@ class RC522Reader:
         raw = ats.raw           # a TA(1) offering more than 106 (bits 7-5, 3-1): PPS
         if self.max_rf and card.uid != rates[2] and len(raw) > 2 and raw[1] & 0x10 and \
                 raw[2] & 0x77:
-            ats = reader.call(_RATES, "rc522", self, card.uid, ats)
+            ats = reader.call("protocols.bit_rates", "rc522", self, card.uid, ats)
             if ats is None:
                 return None
         return Card(card.uid, card.atqa, card.sak, ats.raw, self.channel)
