@@ -3,18 +3,9 @@
 rates (Diagnose 06 on the emulated PN532: an R(NAK) on the air, UM0701 7.2.1)."""
 
 import pytest
-from test_emulator_datasheets import (
-    ACK,
-    ATS_106,
-    ATS_FAST,
-    ATS_SAME_D,
-    RSP,
-    UID,
-    with_card,
-    woken,
-)
+import test_emulator_datasheets as datasheets
+from test_emulator_datasheets import ACK, ATS_106, ATS_FAST, ATS_SAME_D, RSP, UID, with_card
 
-from hcterm.emulator.pn532_hsu import Pn532Uart
 from reader.protocols.bit_rates import choose
 
 
@@ -53,14 +44,7 @@ def test_short_or_missing_ats_is_106_only():
 
 
 # -- Diagnose 06 on the emulated PN532: a presence check on the air at the rates in use -------
-@pytest.fixture
-def chip():
-    return Pn532Uart()
-
-
-@pytest.fixture
-def host(chip):
-    return woken(chip)
+chip, host = datasheets.chip, datasheets.host     # the emulated PN532 on HSU, woken
 
 
 def test_presence_check_answers_at_the_negotiated_rate(chip, host):

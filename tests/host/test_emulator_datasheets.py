@@ -63,11 +63,6 @@ def chip():
 
 @pytest.fixture
 def host(chip):
-    return woken(chip)
-
-
-def woken(chip):
-    """A Host on `chip`, the chip woken and out of LowVbat (SAMConfiguration)."""
     h = Host(chip)
     assert h.send(WAKE + frame("D41401")) == ACK + RSP("15")
     return h
