@@ -22,9 +22,10 @@ module("reader/chips/qr_scanner.py", opt=3)
 module("reader/chips/sam_activation.py", opt=3)
 module("reader/chips/sam_slot.py", opt=3)
 
-# protocols: the APDU channels
+# protocols: the APDU channels, the ISO 14443-4 bit rates (either chip's reader)
 module("reader/protocols/__init__.py", opt=3)
 module("reader/protocols/apdu.py", opt=3)
+module("reader/protocols/bit_rates.py", opt=3)
 
 # cards: the health card (its items, records, files, writes, errors), the citizen ID check,
 # the PSAM and its administration, the QR code parser, and vendor_flow (the `flow: reference`

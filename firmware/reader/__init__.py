@@ -46,6 +46,7 @@ except ImportError:
 # constant read in place ("\n" subpackage, its modules), not a dict of tuples in RAM.
 TRANSIENT = (
     b"\nchips pn532_control sam_activation qr_scanner keypad power_down"
+    b"\nprotocols bit_rates"
     b"\ncards healthcard healthcard_files healthcard_write healthcard_items healthcard_records"
     b" healthcard_errors idnumber vendor_flow qrcode psam_admin"
     b"\nterminal blacklist blacklist_update blacklist_build blacklist_format1 sm3 sm2 qr_scan"

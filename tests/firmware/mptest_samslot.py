@@ -97,9 +97,20 @@ def test_choose_fidi_fastest_both_allow():
 def test_power_on_reads_atr_and_negotiates_pps():
     s, uart, rst = slot(ATR_T0_T1)
     uart.expect(h("FF 10 18 F7"), h("FF 10 18 F7"))
+    uart.expect(h("00 C0 00 00 00"), h("69 85"))      # the check at the new rate: any SW
     atr = activation.power_on(s)
     assert atr.raw == ATR_T0_T1 and rst.value() == 1 and rst.history[-2:] == [0, 1]
     assert uart.inits == [9600, 115200] and s.baudrate == 115200
+    uart.done()
+
+
+def test_pps_echoed_then_silence_resets_to_default_rate():
+    s, uart, rst = slot(ATR_T0_T1)
+    uart.expect(h("FF 10 18 F7"), h("FF 10 18 F7"))   # echoed ...
+    uart.expect(h("00 C0 00 00 00"), b"")             # ... but no answer at 115 200
+    activation.power_on(s)
+    assert uart.inits == [9600, 115200, 9600] and s.baudrate == 9600
+    assert rst.history[-4:] == [0, 1, 0, 1]           # a second reset: the default rate
     uart.done()
 
 

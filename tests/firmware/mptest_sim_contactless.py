@@ -18,6 +18,7 @@ from sim_bench_drivers import (
     Bench,
     exchange_lengths,
     expect,
+    h,
     load_board,
     raises,
     read_card_number,
@@ -156,6 +157,67 @@ def test_card_removed_within_a_chained_apdu_is_card_gone():
     error = raises(de.CARD_GONE, channel.transceive, update_binary(261))
     assert error.code == REMOVED_IN_CHAIN_CODE, error
     read_card_number(bench.fresh_card(reader).channel)
+
+
+# -- ISO-DEP bit rates: sample card 8 (TA(1) 77: 212/424/848 each way), card 1 (TA(1) 80) -----
+FAST_UID = h("8A5B1E93")                                 # sample card 8
+FAST_ATS = h("0D 78 77 70 02 41 01 05 20 21 04 12 08")   # TA(1) 77: DS and DR 2, 4, 8
+FAST_KH_RECORD = h("0812") + b"410105199207160023"
+
+
+def fast_card():
+    bench("clear")
+    bench("tap", "fast")
+    return reader.poll()
+
+
+def read_fast_card_number(channel):
+    select_ef05(channel)
+    expect(channel, READ_KH, FAST_KH_RECORD)
+
+
+def test_card_with_ta1_80_stays_at_106():
+    read_card_number(bench.fresh_card(reader).channel)
+    assert reader.rates[:2] == [0, 0] and bench("rates") == [0, 0]
+
+
+def test_card_offering_848_is_read_at_848_both_ways():
+    card = fast_card()
+    assert card.ats == FAST_ATS and card.uid == FAST_UID
+    assert reader.rates[:2] == [3, 3] and bench("rates") == [3, 3]   # the card's own DR, DS
+    read_fast_card_number(card.channel)
+    read_certificate(card.channel)               # 184 bytes: chained blocks on the RC522
+
+
+def test_max_rf_caps_the_negotiated_rate():
+    reader.max_rf = 2
+    try:
+        card = fast_card()
+        assert reader.rates[:2] == [2, 2] and bench("rates") == [2, 2]
+        read_fast_card_number(card.channel)
+    finally:
+        reader.max_rf = 3
+
+
+def test_card_that_answers_the_pps_but_keeps_106_falls_back_in_the_same_poll():
+    bench("clear")
+    bench("tap", "fast")
+    bench("fault", "pps_ignored=1")
+    card = reader.poll()                        # PPS answered, presence check fails: 106
+    assert card is not None and card.uid == FAST_UID
+    assert reader.rates[:2] == [0, 0] and bench("rates") == [0, 0]
+    assert bench("log") == ["pps_ignored"]
+    read_fast_card_number(card.channel)
+    reader.release()
+    card = reader.poll()                        # the same card stays at 106: no second PPS
+    assert reader.rates[:2] == [0, 0] and bench("rates") == [0, 0]
+    read_fast_card_number(card.channel)
+    reader.release()
+    bench("remove")
+    assert reader.poll() is None                # it left the field: forgiven
+    card = fast_card()
+    assert reader.rates[:2] == [3, 3] and bench("rates") == [3, 3]
+    read_fast_card_number(card.channel)
 
 
 # -- PN532 on HSU: the driver recovers the chip by itself ---------------------------------------

@@ -86,3 +86,48 @@ def test_mute_slot_is_a_clear_timeout_then_a_sam_answers_again():
     assert "no SAM in the slot" in error.message
     powered()
     expect(channel, h("00A40000020015"), b"")
+
+
+# -- the sample PSAM whose ATR offers F=372/D=12 (sam-henan-fast.json) -------------------------
+FAST_ATR = h("3B 1A 18 48 43 50 53 41 4D 00 00 23 02")   # TA1 18: Fi 372, Di 12
+
+
+def fast_sam(fault="none"):
+    bench("sam", "fast")
+    bench("samfault", fault)
+    return reader.call("chips.sam_activation", "power_on", sam)
+
+
+def test_sam_offering_372_12_runs_at_115200():
+    try:
+        atr = fast_sam()
+        assert atr.raw == FAST_ATR and (atr.fi, atr.di) == (372, 12)
+        # 3.571428 MHz * 12 / 372: 0.006 % over 115 200, within the UART's tolerance
+        assert (sam.etu, sam.baudrate) == (31, 115207), (sam.etu, sam.baudrate)
+        expect(channel, h("00A40000020015"), b"")
+        expect(channel, h("00B000000E"), h("41010000000000002302 10 06 01 00"))
+    finally:
+        bench("sam", "default")
+        powered()
+
+
+def test_sam_that_echoes_the_pps_but_keeps_its_rate_is_reset_to_9600():
+    try:
+        atr = fast_sam("pps-ignored")           # the check after the PPS gets no answer
+        assert atr.raw == FAST_ATR
+        assert (sam.etu, sam.baudrate) == (372, 9600), (sam.etu, sam.baudrate)
+        expect(channel, h("00A40000020015"), b"")
+    finally:
+        bench("sam", "default")
+        powered()
+
+
+def test_uart_slower_than_the_sam_keeps_a_rate_it_reaches():
+    sam.max_baud = 57600                        # 115 207 is out of reach: the PPS asks 372/4,
+    try:                                        # which this SAM refuses (only TA1 or 11): reset
+        fast_sam()
+        assert sam.baudrate == 9600, sam.baudrate
+    finally:
+        sam.max_baud = 115200
+        bench("sam", "default")
+        powered()

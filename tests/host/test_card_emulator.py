@@ -14,7 +14,7 @@ from reader.cards import healthcard_items as hi
 from reader.cards import healthcard_records as hr
 
 H = bytes.fromhex
-ADULT, CHILD, ELDERLY, LOCKED, PIN_BLOCKED, EXPIRED, BLACKLISTED = samples.paths()
+ADULT, CHILD, ELDERLY, LOCKED, PIN_BLOCKED, EXPIRED, BLACKLISTED, FAST = samples.paths()
 TERMINAL_DATA = H("1122334455667788")
 IRK = {"DDF1": (0x31, 0x04), "DF01": (0x32, 0x84), "DF02": (0x33, 0x84), "DF03": (0x34, 0x84)}
 # UK key -> (DF, SAM 80DE P1 P2, card 0082 P2), from the contract's AuthUK block.

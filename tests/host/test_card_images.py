@@ -172,7 +172,7 @@ def test_every_item_of_every_sample_matches_its_image(path):
 
 def test_samples_are_the_ones_the_issue_asks_for():
     paths = samples.paths()
-    assert len(paths) == 7 and "adult" in paths[0].stem
+    assert len(paths) == 8 and "adult" in paths[0].stem
     imgs = [image(p) for p in paths]
     adult, child, elderly = imgs[0]["files"], imgs[1]["files"], imgs[2]["files"]
     assert adult["DDF1/EF07"] and all(v for k, v in adult["DF01/EF05"].items())
@@ -186,7 +186,9 @@ def test_samples_are_the_ones_the_issue_asks_for():
                  if ln.strip() and not ln.startswith("#")]
     assert imgs[6]["files"]["DDF1/EF05"]["KH"] in blacklist
     assert all(validate(x)[0] for x in blacklist)
-    assert not any(img["files"]["DDF1/EF05"]["KH"] in blacklist for img in imgs[:6])
+    assert not any(img["files"]["DDF1/EF05"]["KH"] in blacklist for img in imgs[:6] + imgs[7:])
+    # issue 15: a card whose ATS TA(1) offers 212/424/848 kbit/s each way; the others 106 only
+    assert [H(img["ats"])[2] for img in imgs] == [0x80] * 7 + [0x77]
 
 
 @pytest.mark.parametrize("path", samples.paths(), ids=lambda p: p.stem)

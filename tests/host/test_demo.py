@@ -11,7 +11,8 @@ from hcterm.emulator import samples
 
 EXPECTED_TAPS = [("tap", "ok", None), ("tap", "ok", None), ("tap", "ok", None),
                  ("tap", "refused", "locked"), ("tap", "ok", None),
-                 ("tap", "refused", "expired"), ("tap", "refused", "blacklisted")]
+                 ("tap", "refused", "expired"), ("tap", "refused", "blacklisted"),
+                 ("tap", "ok", None)]
 EXPECTED_QR = [("qr", "ok", None), ("qr", "ok", None), ("qr", "refused", "expired"),
                ("qr", "ok", None), ("qr", "refused", "bad_id")]
 

@@ -104,6 +104,29 @@ def test_refused_cards(vr_reader, kind, reason):
         assert not set(CARD_FIELDS) & set(event)
 
 
+def test_tap_event_says_the_rates_a_card_offering_848_is_read_at(vr_reader):
+    vr, reader = vr_reader
+    event, image = tap(vr, reader, "fast")                 # TA(1) 77: 848 kbit/s each way
+    assert (event["type"], event["status"]) == ("tap", "ok"), event
+    assert {k: event[k] for k in CARD_FIELDS} == expected_fields(image)
+    assert event["rf_kbps"] == [848, 848] and event["sam_baud"] == 38400, event
+    assert [vr.devices._picc.dri, vr.devices._picc.dsi] == [3, 3]
+    vr.devices.remove()
+    drain(reader)
+    event, _ = tap(vr, reader, "adult")                    # TA(1) 80: 106 only
+    assert event["status"] == "ok" and event["rf_kbps"] == [106, 106], event
+
+
+def test_card_that_takes_the_pps_and_then_fails_is_read_at_106_in_the_same_tap(vr_reader):
+    vr, reader = vr_reader
+    vr.devices.field.faults.pps_ignored()
+    event, image = tap(vr, reader, "fast")
+    assert (event["type"], event["status"]) == ("tap", "ok"), event
+    assert event["rf_kbps"] == [106, 106], event
+    assert {k: event[k] for k in CARD_FIELDS} == expected_fields(image)
+    assert [kind for kind, _ in vr.devices.field.faults.log].count("pps_ignored") == 1
+
+
 def test_card_pulled_mid_read_is_an_error_never_a_good_tap(vr_reader):
     vr, reader = vr_reader
     vr.devices.field.faults.card_removed_after(10)

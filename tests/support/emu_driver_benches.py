@@ -16,12 +16,15 @@ command line in, one JSON line out (`{"ok": …}` or `{"error": …}`).
 | `log`                       | the kinds of the faults committed so far                       |
 | `powercycle`                | the reader chip loses power (registers, settings, targets gone)|
 | `samfault SPEC` or `none`   | `samslot.parse_fault` (`mute`, `slow:N`…) from the next reset  |
+| `sam fast` or `default`     | the sample PSAM in the slot: sam-henan-fast.json or sam-henan.json |
+| `rates`                     | the card on the antenna's bit rate codes [DR, DS] (0: 106 kbit/s) |
 | `scanhex HEX`               | the QR module decodes these bytes (sent with its CR suffix)    |
 """
 
 import json
 from pathlib import Path
 
+from hcterm.emulator import samples
 from hcterm.emulator.chipfaults import apply_fault_spec
 from hcterm.emulator.samslot import SamFaults, parse_fault
 from hcterm.sim.wiring import Devices
@@ -89,6 +92,14 @@ class DriverBench(LineBench):
     def _cmd_samfault(self, spec):
         self.devices.sam_slot.faults = SamFaults() if spec == "none" else parse_fault(spec)
         return spec
+
+    def _cmd_sam(self, name):
+        self.devices.sam_slot.sam = samples.fast_sam() if name == "fast" else samples.sam()
+        return name
+
+    def _cmd_rates(self):
+        picc = self.devices._picc
+        return [picc.dri, picc.dsi]
 
     def _cmd_scanhex(self, data=""):
         return self.devices.qr.scan(bytes.fromhex(data))

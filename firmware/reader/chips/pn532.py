@@ -16,6 +16,7 @@ ACK/NACK and recovery live here, once.
 | InDataExchange with MI chaining both ways | yes, APDUs up to the caller's buffer           |
 | InCommunicateThru (raw frames for T=CL)   | yes (`PN532Frames` adapter)                    |
 | InRelease, InDeselect                     | yes                                            |
+| InPSL (ISO-DEP 212/424/848 kbit/s)        | yes (`psl`); presence check: Diagnose 06       |
 | chip stops answering                      | re-wake, SAMConfiguration, replay, retry once |
 | target mode, FeliCa, Jewel, DEP           | no (raises `PN532Error` kind unsupported)      |
 """
@@ -58,7 +59,8 @@ _CMD_NAMES = (
     b"\x06ReadRegister\n" b"\x08WriteRegister\n" b"\x10SetSerialBaudRate\n"
     b"\x12SetParameters\n" b"\x14SAMConfiguration\n" b"\x16PowerDown\n"
     b"\x32RFConfiguration\n" b"\x40InDataExchange\n" b"\x42InCommunicateThru\n"
-    b"\x44InDeselect\n" b"\x4AInListPassiveTarget\n" b"\x52InRelease\n" b"\x54InSelect\n"
+    b"\x44InDeselect\n" b"\x4AInListPassiveTarget\n" b"\x4EInPSL\n" b"\x52InRelease\n"
+    b"\x54InSelect\n"
 )
 
 # Status codes of the chip (UM0701 7.1), then the driver's own (code & 0xFF).
@@ -363,6 +365,18 @@ class PN532:
 
     def release(self, tg=0):
         self._call_status(0x52, bytes((tg,)))
+
+    def psl(self, tg, br_it, br_ti):
+        """InPSL: the ISO-DEP target's bit rates, codes 0-3 (106-848 kbit/s) to the card
+        (BRit) and from it (BRti); the chip sends the PPS and takes the rates when the
+        card answers it (UM0701 7.3.4)."""
+        self._call_status(0x4E, bytes((tg, br_it, br_ti)))
+
+    def present(self):
+        """Diagnose 06: is the activated card still answering (an ISO-DEP presence check on
+        the air, at the rates in use)? -> bool"""
+        data = self.call(0x00, b"\x06")
+        return len(data) > 0 and data[0] == 0
 
     def data_exchange(self, tg, data, out, timeout_ms=None):
         """InDataExchange with MI chaining both ways. Writes the card's answer into `out`

@@ -44,7 +44,7 @@ def reverse_bits(buf, n):
 
 
 class PN532_SPI(PN532):
-    poll_interval_ms = 1
+    poll_interval_us = 200        # IRQ line / status polling step (1 ms steps cost ~0.5 ms a wait)
 
     def __init__(self, spi, cs, irq=None, soft_lsb=False, wake=True):
         super().__init__()
@@ -103,7 +103,7 @@ class PN532_SPI(PN532):
                 return True
             if time.ticks_diff(time.ticks_ms(), start) >= timeout_ms:
                 return False
-            time.sleep_ms(self.poll_interval_ms)
+            time.sleep_us(self.poll_interval_us)
 
     def _recv_begin(self):
         self._op[0] = self._byte(_DR)

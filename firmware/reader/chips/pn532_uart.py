@@ -14,6 +14,10 @@ _WAKEUP = b"\x55\x55" + bytes(14)
 
 
 class PN532_UART(PN532):
+    # waits for the chip's ACK and answer poll the UART this often: 1 ms steps lost ~0.5 ms
+    # per wait, two waits per command, ~7 ms of a tap at 921 600 baud (docs/bench-tap.md)
+    poll_interval_us = 200
+
     def __init__(self, uart, baudrate=115200, wake=True, max_baud=115200):
         super().__init__()
         self.uart = uart
@@ -49,7 +53,7 @@ class PN532_UART(PN532):
         while not uart.any():
             if time.ticks_diff(time.ticks_ms(), start) >= timeout_ms:
                 return False
-            time.sleep_ms(1)
+            time.sleep_us(self.poll_interval_us)
         return True
 
     def _recv(self, mv, timeout_ms):

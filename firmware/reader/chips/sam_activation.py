@@ -10,7 +10,16 @@ fastest Fi/Di both sides allow; `pps_request(fi_i, di_i)`: the PPS bytes.
 
 import time
 
-from reader.chips.sam_slot import ATR, BAD_ATR, BAD_TCK, NO_ATR, NOT_T0, SAMError, inverse_table
+from reader.chips.sam_slot import (
+    ATR,
+    BAD_ATR,
+    BAD_TCK,
+    NO_ATR,
+    NOT_T0,
+    PPS_FAILED,
+    SAMError,
+    inverse_table,
+)
 
 FI = (372, 372, 558, 744, 1116, 1488, 1860, 0, 0, 512, 768, 1024, 1536, 2048, 0, 0)
 DI = b"\x00\x01\x02\x04\x08\x10\x20\x40\x0c\x14\x00\x00\x00\x00\x00\x00"
@@ -81,7 +90,9 @@ def parse_atr(atr):
 
 
 def choose_fidi(atr, clock_hz, max_baud):
-    """Fastest (FI index, DI index) the card offers and the UART reaches; (1, 1) = default."""
+    """Fastest (FI index, DI index) the card offers and the UART reaches; (1, 1) = default.
+    A rate within 2 % over `max_baud` counts as reached (a UART's tolerance: a 3.571428 MHz
+    clock gives 115 207 baud at 372/12)."""
     fi_i = atr.ta1 >> 4
     f = FI[fi_i]
     best = (1, 1)
@@ -91,7 +102,7 @@ def choose_fidi(atr, clock_hz, max_baud):
         if not f or not d or d > atr.di:
             continue
         baud = clock_hz * d // f
-        if best_baud < baud <= max_baud:
+        if best_baud < baud <= max_baud + max_baud // 50:
             best, best_baud = (fi_i, di_i), baud
     return best
 
@@ -143,7 +154,8 @@ def _read_atr(slot):
 
 def power_on(slot):
     """Reset, then PPS to the fastest common rate (falls back to the default rate with a
-    second reset if the SAM refuses). Returns the ATR. A SAM silent after the first reset
+    second reset if the SAM refuses, or echoes the PPS but does not answer at the new rate:
+    a GET RESPONSE). Returns the ATR. A SAM silent after the first reset
     gets one more cold reset (ISO 7816-3 allows activating again) before NO_ATR stands."""
     try:
         atr = reset(slot)
@@ -157,7 +169,13 @@ def power_on(slot):
             raise SAMError(NOT_T0, "specific mode at a rate this UART cannot reach")
         _set_rate(slot, FI[fi_i], DI[di_i])
     elif (fi_i, di_i) != (1, 1):
-        if not pps(slot, fi_i, di_i):
+        try:
+            if not pps(slot, fi_i, di_i):
+                raise SAMError(PPS_FAILED)
+            # the SAM must answer at the new rate: GET RESPONSE with nothing to fetch (any
+            # status word will do, and it changes nothing in the SAM)
+            slot.exchange(b"\x00\xc0\x00\x00\x00", bytearray(4))
+        except SAMError:
             reset(slot)
     return atr
 

@@ -14,7 +14,7 @@ FIFO), chips.pn532_raw_frames.PN532Frames (InCommunicateThru).
 | S(WTX): reply, next wait FWT * WTXM (capped) | yes                                     |
 | S(DESELECT), presence check by R(NAK)        | yes                                     |
 | CID/NAD sent by the reader                   | no (CID 0; received CID/NAD skipped)    |
-| PPS (bit rates above 106 kbit/s)             | no                                      |
+| PPS (bit rates above 106 kbit/s)             | reader.protocols.bit_rates              |
 """
 
 import time

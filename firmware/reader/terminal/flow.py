@@ -124,6 +124,8 @@ class Terminal:
         fast = getattr(chip, "max_baud", 0)
         if fast > 115200:   # PN532 HSU: the vendor's reference flow keeps the power-on rate
             chip.set_baudrate(115200 if flow == "reference" else fast)
+        if hasattr(self.reader, "max_rf"):   # and 106 kbit/s (from the next activation on)
+            self.reader.max_rf = 0 if flow == "reference" else 3
         slot = self.session.open_sam_slot()
         slot.max_baud = _SAM_BAUD_REFERENCE if flow == "reference" else getattr(
             self.board, "SAM_MAX_BAUD", 115200)
@@ -373,6 +375,10 @@ class Terminal:
 
     def _finish(self, start, body, status, reason, message):
         body["status"] = status
+        rates = getattr(self.reader, "rates", (0, 0))      # the card's bit rate codes
+        body["rf_kbps"] = [106 << rates[0], 106 << rates[1]]
+        if self.psam is not None:
+            body["sam_baud"] = self.session.sam_slot.baudrate
         if reason:
             body["reason"] = reason
             body["message"] = message

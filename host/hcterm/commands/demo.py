@@ -34,6 +34,7 @@ CARD_OUTCOMES = {
     "pin": ("ok", None),            # PIN-blocked: the identity profile needs no PIN
     "expired": ("refused", "expired"),
     "blacklisted": ("refused", "blacklisted"),
+    "fast": ("ok", None),           # TA(1) 77: read at 848 kbit/s
 }
 # QR samples (qr_samples.json names) scanned, and the event each gives
 QR_SCANS = (("static", "ok", None), ("dynamic-valid", "ok", None),

@@ -37,6 +37,7 @@ import threading
 from reader.crc import check_crc_a
 
 from .chipfaults import ChipFaults
+from .iso14443_4_card import PCB_R_ACK, PCB_R_NAK
 from .pn532_frames import ERROR_FRAME, TFI_HOST, build_response
 from .pn532_initiator import AirError, Initiator
 from .rf14443 import Field, with_crc
@@ -224,9 +225,23 @@ class Pn532Core:
         if test == 0x04:
             return b"\x00\x00"
         if test == 0x06:
-            present = any(t.selected for t in self.targets.values()) and self.field.cards
-            return b"\x00" if present else b"\x01"
+            return self._presence_check()
         raise AppError(f"Diagnose test {test:02X} is not emulated")
+
+    def _presence_check(self):
+        """Diagnose 06 (attention / ISO 14443-4 card presence): an R(NAK) to the activated
+        ISO-DEP target on the air, at the CIU's framing and speeds, must come back as an
+        R(ACK); status 00, else the air's status (01: no answer)."""
+        target = next((t for t in self.targets.values() if t.selected), None)
+        if target is None or not target.iso_dep or not self.field.rf_on:
+            return self._status(0x27 if target is None or not target.iso_dep else 0x01)
+        try:
+            reply = self.initiator.air(bytes([PCB_R_NAK | target.block_number]))
+        except AirError as error:
+            return self._status(error.code)
+        if len(reply) != 1 or reply[0] & 0xF6 != PCB_R_ACK:
+            return self._status(0x0B)
+        return self._status(0x00)
 
     def _get_firmware_version(self, args):
         return FIRMWARE_VERSION

@@ -2,6 +2,8 @@
 
 paths()          sorted card image paths; the first is the adult with full data and a photo
 sam()            a fresh PSAM of the samples' issuer (Henan, province 41): authenticates them
+fast_sam()       the same issuer's PSAM whose ATR offers F=372/D=12 (115 200 baud at 3.5712
+                 MHz; sam() offers 372/4, 38 400 baud)
 pin_sam()        the same issuer's PSAM that wants VERIFY PIN 123456 first
 foreign_sam()    a PSAM of another province (Sichuan, 51): the cards refuse its cryptograms
 blacklist_path() the sample blacklist (one ID number per line, # comments)
@@ -23,6 +25,10 @@ def paths():
 
 def sam():
     return load_sam(SAMPLES_DIR / "sam-henan.json")
+
+
+def fast_sam():
+    return load_sam(SAMPLES_DIR / "sam-henan-fast.json")
 
 
 def pin_sam():

@@ -18,7 +18,7 @@ for links without a RST line (a pty). Supported:
 | Wrong baud             | after `on_host_baudrate`, bytes at a rate other than the card's are  |
 |                        | garbled both ways (wire_timing.garble). Unknown host rate: no garbling |
 | Faults                 | SamFaults: mute, bad ATR (ts/tck/truncated), stuck after N APDUs,    |
-|                        | NULL (60) storm before answers                                       |
+|                        | NULL (60) storm before answers, PPS echoed but the rate kept         |
 | Not supported          | T=1, ~INS (byte-by-byte) procedure bytes, clock stop, class change   |
 
 The SAM object: `.atr` (bytes), `.process(apdu) -> data + SW1 SW2` (APDU level), and
@@ -174,6 +174,7 @@ class SamFaults:
     stuck_after: int | None = None  # answer this many APDUs per reset, then nothing
     nulls: int = 0  # NULL procedure bytes before each answer (slow SAM)
     null_interval: float = 0.0  # real seconds between those NULLs
+    pps_ignored: bool = False  # the PPS is echoed, but the SAM stays at its old rate
 
     def apply_to_atr(self, atr):
         """The ATR bytes the faulty card sends (None: nothing)."""
@@ -194,10 +195,13 @@ class SamFaults:
 
 
 def parse_fault(spec):
-    """SamFaults from a CLI-style spec: mute, atr-ts, atr-tck, atr-truncated, stuck:N, slow:N."""
+    """SamFaults from a CLI-style spec: mute, atr-ts, atr-tck, atr-truncated, stuck:N, slow:N,
+    pps-ignored."""
     name, _, arg = spec.partition(":")
     if name == "mute":
         return SamFaults(mute=True)
+    if name == "pps-ignored":
+        return SamFaults(pps_ignored=True)
     if name in ("atr-ts", "atr-tck", "atr-truncated"):
         return SamFaults(atr=name[4:])
     if name == "stuck" and arg.isdigit():
@@ -205,7 +209,7 @@ def parse_fault(spec):
     if name == "slow" and arg.isdigit():
         return SamFaults(nulls=int(arg))
     raise ValueError(f"unknown SAM fault {spec!r}: use mute, atr-ts, atr-tck, atr-truncated, "
-                     f"stuck:N or slow:N")
+                     f"stuck:N, slow:N or pps-ignored")
 
 
 # T=0 slot states
@@ -310,12 +314,14 @@ class SamSlot(UartDevice):
             self._state = _MUTE
             return
         self._send(answer)
+        self._state = _HEADER
+        if self.faults.pps_ignored:
+            return
         fidi = fidi_of(answer)
         fi, di = FI_TABLE[fidi >> 4], DI_TABLE[fidi & 0x0F]
         self.baudrate = t0_baud(self.clock, fi, di)
         if self.model is not None:
             self.model.set_fidi(self.link, fi, di)
-        self._state = _HEADER
 
     # -- T=0 -----------------------------------------------------------------------------
     def _on_header(self):
