@@ -23,34 +23,34 @@ from reader.crc import check_crc_a, crc_a
 from reader.errors import CHIP, TRANSMISSION, ReaderError
 
 # Registers
-COMMAND = const(0x01)
-COM_IEN = const(0x02)
-COM_IRQ = const(0x04)
-DIV_IRQ = const(0x05)
-ERROR = const(0x06)
-STATUS2 = const(0x08)
-FIFO_DATA = const(0x09)
-FIFO_LEVEL = const(0x0A)
-CONTROL = const(0x0C)
-BIT_FRAMING = const(0x0D)
-COLL = const(0x0E)
-MODE = const(0x11)
-TX_MODE = const(0x12)
-RX_MODE = const(0x13)
-TX_CONTROL = const(0x14)
-TX_ASK = const(0x15)
-T_MODE = const(0x2A)
-T_PRESCALER = const(0x2B)
-T_RELOAD_H = const(0x2C)
-T_RELOAD_L = const(0x2D)
-VERSION = const(0x37)
+_COMMAND = const(0x01)
+_COM_IEN = const(0x02)
+_COM_IRQ = const(0x04)
+_DIV_IRQ = const(0x05)
+_ERROR = const(0x06)
+_STATUS2 = const(0x08)
+_FIFO_DATA = const(0x09)
+_FIFO_LEVEL = const(0x0A)
+_CONTROL = const(0x0C)
+_BIT_FRAMING = const(0x0D)
+_COLL = const(0x0E)
+_MODE = const(0x11)
+_TX_MODE = const(0x12)
+_RX_MODE = const(0x13)
+_TX_CONTROL = const(0x14)
+_TX_ASK = const(0x15)
+_T_MODE = const(0x2A)
+_T_PRESCALER = const(0x2B)
+_T_RELOAD_H = const(0x2C)
+_T_RELOAD_L = const(0x2D)
+_VERSION = const(0x37)
 
 # Commands
-IDLE = const(0x00)
-TRANSCEIVE = const(0x0C)
-SOFT_RESET = const(0x0F)
+_IDLE = const(0x00)
+_TRANSCEIVE = const(0x0C)
+_SOFT_RESET = const(0x0F)
 
-FIFO_SIZE = const(64)
+_FIFO_SIZE = const(64)
 _IRQ_RX = const(0x20)
 _IRQ_IDLE = const(0x10)
 _IRQ_ERR = const(0x02)
@@ -110,8 +110,8 @@ class RC522Error(ReaderError):
 class MFRC522:
     def __init__(self, spi, cs, rst=None):
         self.spi, self.cs, self.rst = spi, cs, rst
-        self._out = bytearray(FIFO_SIZE + 1)
-        self._in = bytearray(FIFO_SIZE + 1)
+        self._out = bytearray(_FIFO_SIZE + 1)
+        self._in = bytearray(_FIFO_SIZE + 1)
         self._outmv = memoryview(self._out)
         self._inmv = memoryview(self._in)
         self._timer_us = 0
@@ -149,14 +149,14 @@ class MFRC522:
 
     def write_fifo(self, data):
         n = len(data)
-        if n > FIFO_SIZE:
+        if n > _FIFO_SIZE:
             raise RC522Error(TOO_LONG, "%d bytes" % n)
-        self._out[0] = (FIFO_DATA << 1) & 0x7E
+        self._out[0] = (_FIFO_DATA << 1) & 0x7E
         self._out[1:1 + n] = data
         self._xfer(self._outmv[0:1 + n], None)
 
     def read_fifo(self, out, n):
-        addr = ((FIFO_DATA << 1) & 0x7E) | 0x80
+        addr = ((_FIFO_DATA << 1) & 0x7E) | 0x80
         o = self._out
         for i in range(n):
             o[i] = addr
@@ -171,10 +171,10 @@ class MFRC522:
             time.sleep_ms(1)
             self.rst.on()
         else:
-            self.write(COMMAND, SOFT_RESET)
+            self.write(_COMMAND, _SOFT_RESET)
         time.sleep_ms(50)                     # oscillator start-up
         for _ in range(10):
-            if not self.read(COMMAND) & 0x10:  # PowerDown bit cleared
+            if not self.read(_COMMAND) & 0x10:  # PowerDown bit cleared
                 return
             time.sleep_ms(5)
         raise RC522Error(NO_CHIP, "it stays in power-down after reset")
@@ -182,24 +182,24 @@ class MFRC522:
     def init(self):
         """Reset, check the version, set timer/ASK/CRC preset, antenna on."""
         self.reset()
-        v = self.read(VERSION)
+        v = self.read(_VERSION)
         if v in (0x00, 0xFF):
             raise RC522Error(NO_CHIP)
         self.version = v
         self._timer_us = 0
         self.set_timeout_us(25000)
-        self.write(TX_ASK, 0x40)               # 100 % ASK
-        self.write(MODE, 0x3D)                 # CRC preset 6363 (ISO 14443-3)
-        self.write(TX_MODE, 0x00)              # 106 kbit/s, CRC by software
-        self.write(RX_MODE, 0x00)
+        self.write(_TX_ASK, 0x40)               # 100 % ASK
+        self.write(_MODE, 0x3D)                 # CRC preset 6363 (ISO 14443-3)
+        self.write(_TX_MODE, 0x00)              # 106 kbit/s, CRC by software
+        self.write(_RX_MODE, 0x00)
         self.antenna(True)
         return v
 
     def antenna(self, on):
         if on:
-            self.set_bits(TX_CONTROL, 0x03)
+            self.set_bits(_TX_CONTROL, 0x03)
         else:
-            self.clear_bits(TX_CONTROL, 0x03)
+            self.clear_bits(_TX_CONTROL, 0x03)
 
     def set_timeout_us(self, us):
         """Program the timer (TAuto: starts at the end of transmission) for `us`."""
@@ -211,10 +211,10 @@ class MFRC522:
             p = min(0xFFF, p * 2 + 1)
         reload = ticks13 // (2 * p + 1) + 1
         reload = min(reload, 0xFFFF)
-        self.write(T_MODE, 0x80 | (p >> 8))
-        self.write(T_PRESCALER, p & 0xFF)
-        self.write(T_RELOAD_H, reload >> 8)
-        self.write(T_RELOAD_L, reload & 0xFF)
+        self.write(_T_MODE, 0x80 | (p >> 8))
+        self.write(_T_PRESCALER, p & 0xFF)
+        self.write(_T_RELOAD_H, reload >> 8)
+        self.write(_T_RELOAD_L, reload & 0xFF)
         self._timer_us = us
 
     # -- transceive ------------------------------------------------------------------------
@@ -223,42 +223,42 @@ class MFRC522:
         `out`; returns the byte count, with `self.last_bits` the valid bits of the last byte
         (0 = all 8). Raises RC522Error on timeout, collision, parity or FIFO errors."""
         self.set_timeout_us(timeout_us)
-        self.write(COMMAND, IDLE)
-        self.write(COM_IRQ, 0x7F)
-        self.write(FIFO_LEVEL, 0x80)
+        self.write(_COMMAND, _IDLE)
+        self.write(_COM_IRQ, 0x7F)
+        self.write(_FIFO_LEVEL, 0x80)
         self.write_fifo(data)
         framing = (rx_align << 4) | (tx_last_bits & 0x07)
-        self.write(BIT_FRAMING, framing)
-        self.write(COMMAND, TRANSCEIVE)
-        self.write(BIT_FRAMING, framing | 0x80)
+        self.write(_BIT_FRAMING, framing)
+        self.write(_COMMAND, _TRANSCEIVE)
+        self.write(_BIT_FRAMING, framing | 0x80)
         irq = self._wait_irq(timeout_us // 1000 + _SLACK_MS)
-        self.write(BIT_FRAMING, framing)
-        err = self.read(ERROR) & _ERR_MASK
+        self.write(_BIT_FRAMING, framing)
+        err = self.read(_ERROR) & _ERR_MASK
         if err:
             raise RC522Error(err, self._collision_detail(err))
         if not irq & _IRQ_RX:
             raise RC522Error(NO_ANSWER)
-        n = self.read(FIFO_LEVEL) & 0x7F
+        n = self.read(_FIFO_LEVEL) & 0x7F
         if n > len(out):
             raise RC522Error(TOO_LONG, "an answer of %d bytes" % n)
-        self.last_bits = self.read(CONTROL) & 0x07
+        self.last_bits = self.read(_CONTROL) & 0x07
         self.read_fifo(out, n)
         return n
 
     def _wait_irq(self, deadline_ms):
         start = time.ticks_ms()
         while True:
-            irq = self.read(COM_IRQ)
+            irq = self.read(_COM_IRQ)
             if irq & (_IRQ_RX | _IRQ_IDLE | _IRQ_ERR | _IRQ_TIMER):
                 return irq
             if time.ticks_diff(time.ticks_ms(), start) > deadline_ms:
-                self.write(COMMAND, IDLE)
+                self.write(_COMMAND, _IDLE)
                 raise RC522Error(STUCK)
 
     def _collision_detail(self, err):
         if not err & 0x08:
             return ""
-        coll = self.read(COLL)
+        coll = self.read(_COLL)
         pos = coll & 0x1F or 32
         return "at bit %d" % pos if not coll & 0x20 else ""
 
@@ -268,18 +268,18 @@ class RC522Frames:
     frames capped by the FIFO: FSD 64 (FSDI 5), at most 64 bytes sent including the CRC."""
 
     fsdi = 5
-    max_frame = FIFO_SIZE
+    max_frame = _FIFO_SIZE
 
     def __init__(self, chip):
         self.chip = chip
-        self._tx = bytearray(FIFO_SIZE)
+        self._tx = bytearray(_FIFO_SIZE)
         self._txmv = memoryview(self._tx)
-        self._rx = bytearray(FIFO_SIZE)
+        self._rx = bytearray(_FIFO_SIZE)
         self._rxmv = memoryview(self._rx)
 
     def frame_exchange(self, data, out, timeout_us):
         n = len(data)
-        if n + 2 > FIFO_SIZE:
+        if n + 2 > _FIFO_SIZE:
             raise RC522Error(TOO_LONG, "a frame of %d bytes + CRC" % n)
         tx = self._tx
         tx[0:n] = data
