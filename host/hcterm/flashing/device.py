@@ -161,6 +161,15 @@ print(json.dumps({'name':sys.implementation.name,'version':list(sys.implementati
 """
 
 
+# whether / is a flash filesystem; a MicroPython whose vfs.mount() cannot list: assume so
+ROOT_CODE = """try:
+ _r=[type(m[0]).__name__ for m in vfs.mount() if m[1]=='/']
+except TypeError:
+ _r=['?']
+print(json.dumps(bool(_r) and _r[0]!='VfsPosix'))
+"""
+
+
 # a reset from any state: machine.reset() on a board; on the virtual reader, its port's
 RESET_ANY = """import vfs,sys,os
 if hasattr(os,'getenv') and os.getenv('HCTERM_ROM_PARTITION'):
@@ -202,9 +211,21 @@ class Device:
 
     def enter(self):
         """Stop whatever runs (the reader's link server stops on Ctrl-C) and enter the raw
-        REPL; define the helpers."""
+        REPL; define the helpers. A reader whose boot the Ctrl-C stopped before it mounted
+        its flash filesystem at / is reset and stopped again once it has booted: what a
+        flash writes must land on the reader's flash (on the virtual reader, / is then the
+        host's own disk: the unix port's VfsPosix)."""
         self._enter_raw()
         self._helpers()
+        if not self._flash_mounted():
+            self._reboot()
+            self.run(DEVICE_CODE, "set up the flashing helpers")
+            if not self._flash_mounted():
+                raise FlashError(f"the reader on {self.port} has no flash filesystem at / "
+                                 "after its boot",
+                                 "power it off and on and run hcterm flash again; if it "
+                                 "repeats, its filesystem is damaged: erase and reinstall "
+                                 "MicroPython (docs/flashing.md)")
 
     def _enter_raw(self):
         for attempt in range(4):    # a reader still booting may miss the first Ctrl-C
@@ -229,13 +250,22 @@ class Device:
         except FlashError:
             # a reader stopped in the middle of its boot may be left without room: reset
             # it, let it boot, and stop it again
-            try:
-                self.transport.exec_raw_no_follow(RESET_ANY)
-            except (TransportError, serial.SerialException, OSError):
-                pass
-            self._wait_boot()
-            self._enter_raw()
+            self._reboot()
             self.run(DEVICE_CODE, "set up the flashing helpers")
+
+    def _flash_mounted(self):
+        """Whether / is the device's flash filesystem (littlefs or FAT): not the unix port's
+        VfsPosix (the host's disk), not nothing (a boot stopped before its mount)."""
+        return self.json(ROOT_CODE, "say what is mounted at /")
+
+    def _reboot(self):
+        """Reset the device, let it boot (its self-test line), enter the raw REPL again."""
+        try:
+            self.transport.exec_raw_no_follow(RESET_ANY)
+        except (TransportError, serial.SerialException, OSError):
+            pass
+        self._wait_boot()
+        self._enter_raw()
 
     def _wait_boot(self, timeout=30):
         """After a reset: until the reader printed its self-test line (or timeout)."""
