@@ -19,6 +19,8 @@ import serial
 from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport
 
+from reader import hostlink
+
 from . import FlashError
 
 WBITS = 10
@@ -28,6 +30,9 @@ BLOCK = 4096     # bytes a streamed frame carries (a ROM erase block)
 STREAM_WBITS = 10
 FRAME_MAX = BLOCK + 256   # the device's frame buffer
 ACK = b"\x06"
+# the start of the link server's first frame after a boot (its self-test event): SYNC, the
+# version byte (stuffed) and the kind (reader.hostlink)
+LINK_EVENT = bytes([hostlink.SYNC, hostlink.ESC, hostlink.VERSION ^ 0x20, hostlink.EVENT])
 
 # Defined once at the raw REPL. R is the ROM partition's rom_ioctl (vfs.rom_ioctl on a
 # board; the virtual reader's port has it in simport.py, on the host's disk: see there).
@@ -171,7 +176,8 @@ print(json.dumps(bool(_r) and _r[0]!='VfsPosix'))
 
 
 # a reset from any state: machine.reset() on a board; on the virtual reader, its port's
-RESET_ANY = """import vfs,sys,os
+RESET_ANY = """import vfs,sys,os,gc
+gc.collect()
 if hasattr(os,'getenv') and os.getenv('HCTERM_ROM_PARTITION'):
  try:
   vfs.mount(vfs.VfsPosix(),'/host')
@@ -210,22 +216,28 @@ class Device:
             pass
 
     def enter(self):
-        """Stop whatever runs (the reader's link server stops on Ctrl-C) and enter the raw
-        REPL; define the helpers. A reader whose boot the Ctrl-C stopped before it mounted
-        its flash filesystem at / is reset and stopped again once it has booted: what a
-        flash writes must land on the reader's flash (on the virtual reader, / is then the
-        host's own disk: the unix port's VfsPosix)."""
+        """Stop whatever runs (the reader's link server stops on Ctrl-C), enter the raw
+        REPL and define the helpers. A reader the Ctrl-C stopped in the middle of its boot
+        is reset and stopped again once it has booted: when it has no room left for the
+        helpers, and when it had not mounted its flash filesystem at / yet (what a flash
+        writes must land on the reader's flash; on the virtual reader / is then the host's
+        own disk, the unix port's VfsPosix)."""
         self._enter_raw()
-        self._helpers()
-        if not self._flash_mounted():
+        for attempt in (1, 2):
+            try:
+                self.run(DEVICE_CODE, "set up the flashing helpers")
+                if self.json(ROOT_CODE, "say what is mounted at /"):
+                    return
+                error = FlashError(f"the reader on {self.port} has no flash filesystem at / "
+                                   "after its boot",
+                                   "power it off and on and run hcterm flash again; if it "
+                                   "repeats, its filesystem is damaged: erase and reinstall "
+                                   "MicroPython (docs/flashing.md)")
+            except FlashError as failed:
+                error = failed
+            if attempt == 2:
+                raise error
             self._reboot()
-            self.run(DEVICE_CODE, "set up the flashing helpers")
-            if not self._flash_mounted():
-                raise FlashError(f"the reader on {self.port} has no flash filesystem at / "
-                                 "after its boot",
-                                 "power it off and on and run hcterm flash again; if it "
-                                 "repeats, its filesystem is damaged: erase and reinstall "
-                                 "MicroPython (docs/flashing.md)")
 
     def _enter_raw(self):
         for attempt in range(4):    # a reader still booting may miss the first Ctrl-C
@@ -244,22 +256,8 @@ class Device:
                     "it (docs/flashing.md: esptool / picotool) and that nothing else holds "
                     "the port") from None
 
-    def _helpers(self):
-        try:
-            self.run(DEVICE_CODE, "set up the flashing helpers")
-        except FlashError:
-            # a reader stopped in the middle of its boot may be left without room: reset
-            # it, let it boot, and stop it again
-            self._reboot()
-            self.run(DEVICE_CODE, "set up the flashing helpers")
-
-    def _flash_mounted(self):
-        """Whether / is the device's flash filesystem (littlefs or FAT): not the unix port's
-        VfsPosix (the host's disk), not nothing (a boot stopped before its mount)."""
-        return self.json(ROOT_CODE, "say what is mounted at /")
-
     def _reboot(self):
-        """Reset the device, let it boot (its self-test line), enter the raw REPL again."""
+        """Reset the device, let it boot, enter the raw REPL again."""
         try:
             self.transport.exec_raw_no_follow(RESET_ANY)
         except (TransportError, serial.SerialException, OSError):
@@ -268,16 +266,23 @@ class Device:
         self._enter_raw()
 
     def _wait_boot(self, timeout=30):
-        """After a reset: until the reader printed its self-test line (or timeout)."""
+        """After a reset: until the reader printed its self-test line and its link server
+        sent its first event (booted and settled: a Ctrl-C then stops the link server, not
+        the boot), or timeout."""
         ser = self.transport.serial
+        want = [b"SELFTEST ", LINK_EVENT]
         seen = b""
         deadline = time.monotonic() + timeout
-        while b"SELFTEST" not in seen and time.monotonic() < deadline:
+        while want and time.monotonic() < deadline:
             try:
-                seen = (seen + ser.read(max(1, ser.in_waiting)))[-200:]
+                seen += ser.read(max(1, ser.in_waiting))
             except (serial.SerialException, OSError):
                 time.sleep(0.2)     # a board's USB port comes back after its reset
-        time.sleep(0.3)
+                continue
+            while want and want[0] in seen:
+                seen = seen[seen.index(want[0]) + len(want[0]):]
+                want.pop(0)
+            seen = seen[-16:]
 
     def run(self, code, what, timeout=30):
         """Execute `code`; its output (bytes). FlashError naming `what` on any failure."""
