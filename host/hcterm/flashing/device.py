@@ -36,12 +36,16 @@ LINK_EVENT = bytes([hostlink.SYNC, hostlink.ESC, hostlink.VERSION ^ 0x20, hostli
 
 # Defined once at the raw REPL. R is the ROM partition's rom_ioctl (vfs.rom_ioctl on a
 # board; the virtual reader's port has it in simport.py, on the host's disk: see there).
-DEVICE_CODE = """
-import sys,os,gc
+# First a command small enough to compile in what a stopped reader leaves free (its heap
+# in pieces): it lets the firmware go, then the helpers compile in the room that gives.
+FREE_CODE = """import sys,gc
 for _k in list(sys.modules):
  if _k=='reader' or _k.startswith('reader.') or _k.startswith('asyncio'):del sys.modules[_k]
 for _k in ('reader','board','m'):globals().pop(_k,None)
 gc.collect()
+"""
+DEVICE_CODE = """
+import sys,os,gc
 import json,hashlib,binascii,vfs
 from io import BytesIO
 from deflate import DeflateIO,RAW
@@ -225,6 +229,7 @@ class Device:
         self._enter_raw()
         for attempt in (1, 2):
             try:
+                self.run(FREE_CODE, "let its firmware go")
                 self.run(DEVICE_CODE, "set up the flashing helpers")
                 if self.json(ROOT_CODE, "say what is mounted at /"):
                     return
