@@ -170,7 +170,8 @@ print(json.dumps({'name':sys.implementation.name,'version':list(sys.implementati
 """
 
 
-# whether / is a flash filesystem; a MicroPython whose vfs.mount() cannot list: assume so
+# whether / is a flash filesystem (printed after DEVICE_CODE); a MicroPython whose
+# vfs.mount() cannot list: assume so
 ROOT_CODE = """try:
  _r=[type(m[0]).__name__ for m in vfs.mount() if m[1]=='/']
 except TypeError:
@@ -230,8 +231,8 @@ class Device:
         for attempt in (1, 2):
             try:
                 self.run(FREE_CODE, "let its firmware go")
-                self.run(DEVICE_CODE, "set up the flashing helpers")
-                if self.json(ROOT_CODE, "say what is mounted at /"):
+                # the helpers, then whether / is the reader's flash (one command)
+                if self.json(DEVICE_CODE + ROOT_CODE, "set up the flashing helpers"):
                     return
                 error = FlashError(f"the reader on {self.port} has no flash filesystem at / "
                                    "after its boot",
