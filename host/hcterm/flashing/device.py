@@ -30,6 +30,7 @@ BLOCK = 4096     # bytes a streamed frame carries (a ROM erase block)
 STREAM_WBITS = 10
 FRAME_MAX = BLOCK + 256   # the device's frame buffer
 ACK = b"\x06"
+ANSWER_TIMEOUT = 10   # seconds a device in its raw REPL may take to answer a read
 # the start of the link server's first frame after a boot (its self-test event): SYNC, the
 # version byte (stuffed) and the kind (reader.hostlink)
 LINK_EVENT = bytes([hostlink.SYNC, hostlink.ESC, hostlink.VERSION ^ 0x20, hostlink.EVENT])
@@ -246,12 +247,17 @@ class Device:
             self._reboot()
 
     def _enter_raw(self):
+        # short reads while looking for a REPL; once in, a device may take its time to
+        # answer (mpremote reads the raw-paste handshake and "OK" with one read each: a
+        # loaded host or device past the port's timeout would read as no raw REPL)
+        self.transport.serial.timeout = 1
         for attempt in range(4):    # a reader still booting may miss the first Ctrl-C
             try:
                 # mpremote prints its misses; sys.stdout is one for all threads, so one
                 # port at a time swaps it (interleaved swaps would leave it swapped)
                 with _STDOUT_LOCK, contextlib.redirect_stdout(io.StringIO()):
                     self.transport.enter_raw_repl(soft_reset=False, timeout_overall=1.5)
+                self.transport.serial.timeout = ANSWER_TIMEOUT
                 break
             except (TransportError, serial.SerialException, OSError):
                 if attempt < 3:
@@ -276,6 +282,7 @@ class Device:
         sent its first event (booted and settled: a Ctrl-C then stops the link server, not
         the boot), or timeout."""
         ser = self.transport.serial
+        ser.timeout = 1
         want = [b"SELFTEST ", LINK_EVENT]
         seen = b""
         deadline = time.monotonic() + timeout
