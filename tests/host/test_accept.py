@@ -103,3 +103,15 @@ def test_the_manual_presenter_times_out(vr):
             os.write(write, b"y\n")
             assert checks.run("feedback")["ok"]
     os.close(write)
+
+
+def test_a_card_taken_away_during_the_read_fails_the_tap_saying_so(vr):
+    from hcterm.flashing.presenters import VirtualPresenter
+
+    with vr.open_reader() as reader:
+        vr.devices.field.faults.card_removed_after(4)     # it leaves in the middle
+        tap = Acceptance(reader, VirtualPresenter(vr.control_path)).run("tap")
+    assert not tap["ok"]
+    assert tap["reason"].startswith("the reference card's tap failed (card_removed: the card "
+                                    "left the field during the read")
+    assert "place it flat on the antenna's mark" in tap["todo"]
