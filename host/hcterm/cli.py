@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "bridge",
     "platform",
     "flash",
+    "accept",
     "image",
     "bench",
 )

@@ -185,3 +185,31 @@ def test_a_cut_deploy_says_flash_incomplete_and_the_next_flash_completes_it(tmp_
         info, _ = _info(vr.port)
         assert "flash_incomplete" not in info
         assert romimage.partition_image_size(vr.rom_partition)
+
+
+def _stop_at_the_repl(port, line):
+    """Stop the reader's link server (Ctrl-C) and run `line` at its REPL: its output."""
+    with serial.Serial(port, 115200, timeout=0.1) as ser:
+        seen = b""
+        deadline = time.monotonic() + 20
+        while not seen.endswith(b">>> ") and time.monotonic() < deadline:
+            ser.write(b"\x03")
+            seen = (seen + ser.read(4096)).rstrip(b"\r\n")
+        ser.write(line.encode() + b"\r\n")
+        time.sleep(1)
+        return ser.read(4096).decode(errors="replace")
+
+
+def test_a_reader_stopped_before_it_mounted_its_flash_is_booted_before_writing(vr, tmp_path):
+    # a Ctrl-C early in the boot leaves the unix port's own filesystem at / (the host's
+    # disk; on a board: nothing mounted): a flash must not write its config there
+    stand_in = tmp_path / "not-the-flash"
+    stand_in.mkdir()
+    out = _stop_at_the_repl(vr.port, f"import vfs;vfs.umount('/');vfs.mount(vfs.VfsPosix("
+                                     f"'{stand_in}'),'/');print(vfs.mount()[0])")
+    assert "VfsPosix" in out, out
+    resets = vr.resets
+    result = flash_device(vr.port, BOARD, config={"terminal_id": "R{n}"})
+    assert result["terminal_id"] == "R1" and vr.resets >= resets + 2   # reboot, then reset
+    assert list(stand_in.iterdir()) == []
+    assert _info(vr.port)[1]["terminal_id"] == "R1"

@@ -46,3 +46,23 @@ def test_a_delta_or_an_unsigned_list_is_refused(tmp_path, capsys):
                  str(tmp_path / "u.bin"), "-o", str(tmp_path / "x.img")])
     err = capsys.readouterr().err
     assert code == 2 and "must be a signed list" in err and not (tmp_path / "x.img").exists()
+
+
+def test_a_real_boards_images_fill_its_partitions(tmp_path, capsys):
+    from littlefs import LittleFS
+
+    image = tmp_path / "s3.img"
+    argv = ["image", "build", "--board", "esp32s3-handheld", "-o", str(image), "--json"]
+    assert main(argv + ["--fs-bytes", "0x4F0000", "--rom-bytes", "128k"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert image.stat().st_size == result["filesystem_bytes"] == 0x4F0000
+    rom = (tmp_path / "s3.img.rom").read_bytes()
+    assert len(rom) == 128 * 1024 and rom[result["rom_image_bytes"]:] == b"\xff" * (
+        len(rom) - result["rom_image_bytes"])      # the partition's rest: erased
+    fs = LittleFS(block_size=4096, block_count=0x4F0000 // 4096, mount=False)
+    fs.context.buffer[:] = image.read_bytes()
+    fs.mount()
+    with fs.open("/flash.json") as f:
+        assert json.loads(f.read())["arch"] == "xtensawin"
+    assert main(argv + ["--rom-bytes", "64k"]) == 2
+    assert f"the ROM partition {64 * 1024}" in capsys.readouterr().err

@@ -13,6 +13,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from .accept import add_presenter_options, presenters
+
 
 def register(subparsers):
     p = subparsers.add_parser("flash", help="flash readers: compiled firmware, verified, "
@@ -33,6 +35,9 @@ def register(subparsers):
                    help="folder of the manufacturing record (flash-records.csv and "
                         ".jsonl; default: the current folder)")
     p.add_argument("--json", action="store_true", help="one JSON object per port, no bars")
+    p.add_argument("--accept", action="store_true", help="run the acceptance checks (hcterm "
+                   "accept) on each reader flashed; their results go into its record")
+    add_presenter_options(p)
     p.set_defaults(func=run)
 
 
@@ -58,16 +63,18 @@ def run(args):
     from ..flashing import FlashError
     from ..flashing.build import compile_firmware
     from ..flashing.deploy import flash_device
+    from ..flashing.presenters import PresenterError
     from ..flashing.record import append, row
     from ..sim import boards
 
     try:
         boards.describe(args.board)
         config = _load_config(args.config)
+        checkers = presenters(args, args.port) if args.accept else {}
     except boards.BoardNotFound as error:
         print(f"hcterm flash: {error}", file=sys.stderr)
         return 2
-    except FlashError as error:
+    except (FlashError, ValueError, PresenterError) as error:
         print(f"hcterm flash: {error}", file=sys.stderr)
         return 2
     if len(set(args.port)) != len(args.port):
@@ -92,6 +99,9 @@ def run(args):
                                   progress=bars.callback(port), mode="files" if args.files
                                   else "auto", compiled=compile_once)
             result.update(result="ok", reason="")
+            if args.accept:
+                bars.callback(port)("acceptance", 0, 0)
+                _accept(result, port, checkers[port])
         except FlashError as error:
             result = {"port": port, "board": args.board, **getattr(error, "fields", {}),
                       "result": "failed", "reason": error.reason, "todo": error.todo}
@@ -119,6 +129,20 @@ def run(args):
             print(f"hcterm flash: {result['record_error']}: the record of {result['port']} "
                   "is lost; check --records", file=sys.stderr)
     return 0 if all(r["result"] == "ok" for r in results) else 1
+
+
+def _accept(result, port, presenter):
+    """The acceptance checks after a flash: their results in `result` (failed if one did)."""
+    from ..flashing.acceptance import accept_port
+
+    with presenter.turn:
+        checks = accept_port(port, presenter)
+    result.update(acceptance=checks["acceptance"], acceptance_checks=checks[
+        "acceptance_checks"], checks=checks["checks"])
+    failed = [c for c in checks["checks"] if not c["ok"]]
+    if failed:
+        result.update(result="failed", reason=f"acceptance: {failed[0]['check']}: "
+                      f"{failed[0]['reason']}", todo=failed[0]["todo"])
 
 
 class _Bars:

@@ -20,8 +20,30 @@ def register(subparsers):
     b.add_argument("--blacklist", metavar="FILE", help="a signed blacklist list file")
     b.add_argument("-o", "--out", required=True, help="the filesystem image to write "
                    "(the firmware image goes beside it as OUT.rom)")
+    b.add_argument("--fs-bytes", type=_size, metavar="N", help="the size of the board's "
+                   "filesystem partition (e.g. 0x4F0000 or 4m): the image must fill it "
+                   "exactly (default: the board family's, docs/flashing.md)")
+    b.add_argument("--rom-bytes", type=_size, metavar="N", help="the size of the board's "
+                   "ROMFS partition: refused if the firmware image does not fit")
     b.add_argument("--json", action="store_true", help="one JSON object")
     b.set_defaults(func=run)
+
+
+def _size(text):
+    """'0x4F0000', '5177344', '1408k', '4m' -> bytes, a whole number of 4 KiB blocks."""
+    import argparse
+
+    from ..sim.virtualreader import parse_size
+
+    try:
+        size = int(text, 0) if text.lower().startswith("0x") else parse_size(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: a size in bytes (0x4F0000, 5177344, "
+                                         "1408k, 4m)") from None
+    if size <= 0 or size % 4096:
+        raise argparse.ArgumentTypeError(f"{text!r}: a positive multiple of 4096 bytes (the "
+                                         "flash's erase block)")
+    return size
 
 
 def run(args):
@@ -45,7 +67,8 @@ def run(args):
             except OSError as error:
                 raise FlashError(f"cannot read --blacklist {args.blacklist} "
                                  f"({error.strerror})", "give the signed list file") from None
-        result = build(args.board, args.out, config, blacklist)
+        result = build(args.board, args.out, config, blacklist, fs_bytes=args.fs_bytes,
+                       rom_bytes=args.rom_bytes)
     except FlashError as error:
         print(f"hcterm image build: {error}", file=sys.stderr)
         return 2

@@ -29,7 +29,7 @@ SLOT_SLACK = 96
 ARCHS = [None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp",
          "armv7emdp", "xtensa", "xtensawin", "rv32imc", "rv64imc"]
 # what sys.platform a board's MicroPython reports
-PLATFORMS = {"esp32": "esp32", "rp2040": "rp2", "sim": "linux"}
+PLATFORMS = {"esp32": "esp32", "esp32s3": "esp32", "rp2040": "rp2", "sim": "linux"}
 
 
 class Target(NamedTuple):

@@ -19,6 +19,8 @@ import serial
 from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport
 
+from reader import hostlink
+
 from . import FlashError
 
 WBITS = 10
@@ -28,15 +30,23 @@ BLOCK = 4096     # bytes a streamed frame carries (a ROM erase block)
 STREAM_WBITS = 10
 FRAME_MAX = BLOCK + 256   # the device's frame buffer
 ACK = b"\x06"
+ANSWER_TIMEOUT = 10   # seconds a device in its raw REPL may take to answer a read
+# the start of the link server's first frame after a boot (its self-test event): SYNC, the
+# version byte (stuffed) and the kind (reader.hostlink)
+LINK_EVENT = bytes([hostlink.SYNC, hostlink.ESC, hostlink.VERSION ^ 0x20, hostlink.EVENT])
 
 # Defined once at the raw REPL. R is the ROM partition's rom_ioctl (vfs.rom_ioctl on a
 # board; the virtual reader's port has it in simport.py, on the host's disk: see there).
-DEVICE_CODE = """
-import sys,os,gc
+# First a command small enough to compile in what a stopped reader leaves free (its heap
+# in pieces): it lets the firmware go, then the helpers compile in the room that gives.
+FREE_CODE = """import sys,gc
 for _k in list(sys.modules):
  if _k=='reader' or _k.startswith('reader.') or _k.startswith('asyncio'):del sys.modules[_k]
 for _k in ('reader','board','m'):globals().pop(_k,None)
 gc.collect()
+"""
+DEVICE_CODE = """
+import sys,os,gc
 import json,hashlib,binascii,vfs
 from io import BytesIO
 from deflate import DeflateIO,RAW
@@ -161,8 +171,19 @@ print(json.dumps({'name':sys.implementation.name,'version':list(sys.implementati
 """
 
 
+# whether / is a flash filesystem (printed after DEVICE_CODE); a MicroPython whose
+# vfs.mount() cannot list: assume so
+ROOT_CODE = """try:
+ _r=[type(m[0]).__name__ for m in vfs.mount() if m[1]=='/']
+except TypeError:
+ _r=['?']
+print(json.dumps(bool(_r) and _r[0]!='VfsPosix'))
+"""
+
+
 # a reset from any state: machine.reset() on a board; on the virtual reader, its port's
-RESET_ANY = """import vfs,sys,os
+RESET_ANY = """import vfs,sys,os,gc
+gc.collect()
 if hasattr(os,'getenv') and os.getenv('HCTERM_ROM_PARTITION'):
  try:
   vfs.mount(vfs.VfsPosix(),'/host')
@@ -201,18 +222,42 @@ class Device:
             pass
 
     def enter(self):
-        """Stop whatever runs (the reader's link server stops on Ctrl-C) and enter the raw
-        REPL; define the helpers."""
+        """Stop whatever runs (the reader's link server stops on Ctrl-C), enter the raw
+        REPL and define the helpers. A reader the Ctrl-C stopped in the middle of its boot
+        is reset and stopped again once it has booted: when it has no room left for the
+        helpers, and when it had not mounted its flash filesystem at / yet (what a flash
+        writes must land on the reader's flash; on the virtual reader / is then the host's
+        own disk, the unix port's VfsPosix)."""
         self._enter_raw()
-        self._helpers()
+        for attempt in (1, 2):
+            try:
+                self.run(FREE_CODE, "let its firmware go")
+                # the helpers, then whether / is the reader's flash (one command)
+                if self.json(DEVICE_CODE + ROOT_CODE, "set up the flashing helpers"):
+                    return
+                error = FlashError(f"the reader on {self.port} has no flash filesystem at / "
+                                   "after its boot",
+                                   "power it off and on and run hcterm flash again; if it "
+                                   "repeats, its filesystem is damaged: erase and reinstall "
+                                   "MicroPython (docs/flashing.md)")
+            except FlashError as failed:
+                error = failed
+            if attempt == 2:
+                raise error
+            self._reboot()
 
     def _enter_raw(self):
+        # short reads while looking for a REPL; once in, a device may take its time to
+        # answer (mpremote reads the raw-paste handshake and "OK" with one read each: a
+        # loaded host or device past the port's timeout would read as no raw REPL)
+        self.transport.serial.timeout = 1
         for attempt in range(4):    # a reader still booting may miss the first Ctrl-C
             try:
                 # mpremote prints its misses; sys.stdout is one for all threads, so one
                 # port at a time swaps it (interleaved swaps would leave it swapped)
                 with _STDOUT_LOCK, contextlib.redirect_stdout(io.StringIO()):
                     self.transport.enter_raw_repl(soft_reset=False, timeout_overall=1.5)
+                self.transport.serial.timeout = ANSWER_TIMEOUT
                 break
             except (TransportError, serial.SerialException, OSError):
                 if attempt < 3:
@@ -223,31 +268,34 @@ class Device:
                     "it (docs/flashing.md: esptool / picotool) and that nothing else holds "
                     "the port") from None
 
-    def _helpers(self):
+    def _reboot(self):
+        """Reset the device, let it boot, enter the raw REPL again."""
         try:
-            self.run(DEVICE_CODE, "set up the flashing helpers")
-        except FlashError:
-            # a reader stopped in the middle of its boot may be left without room: reset
-            # it, let it boot, and stop it again
-            try:
-                self.transport.exec_raw_no_follow(RESET_ANY)
-            except (TransportError, serial.SerialException, OSError):
-                pass
-            self._wait_boot()
-            self._enter_raw()
-            self.run(DEVICE_CODE, "set up the flashing helpers")
+            self.transport.exec_raw_no_follow(RESET_ANY)
+        except (TransportError, serial.SerialException, OSError):
+            pass
+        self._wait_boot()
+        self._enter_raw()
 
     def _wait_boot(self, timeout=30):
-        """After a reset: until the reader printed its self-test line (or timeout)."""
+        """After a reset: until the reader printed its self-test line and its link server
+        sent its first event (booted and settled: a Ctrl-C then stops the link server, not
+        the boot), or timeout."""
         ser = self.transport.serial
+        ser.timeout = 1
+        want = [b"SELFTEST ", LINK_EVENT]
         seen = b""
         deadline = time.monotonic() + timeout
-        while b"SELFTEST" not in seen and time.monotonic() < deadline:
+        while want and time.monotonic() < deadline:
             try:
-                seen = (seen + ser.read(max(1, ser.in_waiting)))[-200:]
+                seen += ser.read(max(1, ser.in_waiting))
             except (serial.SerialException, OSError):
                 time.sleep(0.2)     # a board's USB port comes back after its reset
-        time.sleep(0.3)
+                continue
+            while want and want[0] in seen:
+                seen = seen[seen.index(want[0]) + len(want[0]):]
+                want.pop(0)
+            seen = seen[-16:]
 
     def run(self, code, what, timeout=30):
         """Execute `code`; its output (bytes). FlashError naming `what` on any failure."""

@@ -25,6 +25,9 @@ FAMILIES = {
               "rom_bytes": None},
     "rp2040": {"fs_bytes": 1408 * 1024, "arch": "armv6m", "platform": "rp2",
                "rom_bytes": None},
+    # ESP32_GENERIC_S3 (8 MiB): partitions-8MiB.csv's vfs, 0x4F0000 bytes at 0x310000
+    "esp32s3": {"fs_bytes": 0x4F0000, "arch": "xtensawin", "platform": "esp32",
+                "rom_bytes": None},
 }
 BLOCK = 4096
 
@@ -37,11 +40,15 @@ def family(board):
     return FAMILIES[name]
 
 
-def build(board, out, config=None, blacklist=None):
-    """Write the filesystem image `out` and the firmware image `out`.rom for `board`."""
+def build(board, out, config=None, blacklist=None, fs_bytes=None, rom_bytes=None):
+    """Write the filesystem image `out` and the firmware image `out`.rom for `board`;
+    `fs_bytes` and `rom_bytes`: the board's partition sizes, where they differ from its
+    family's (a littlefs image must fill its partition: littlefs keeps the block count)."""
     from littlefs import LittleFS
 
-    fam = family(board)
+    fam = dict(family(board))
+    fam["fs_bytes"] = fs_bytes or fam["fs_bytes"]
+    fam["rom_bytes"] = rom_bytes or fam["rom_bytes"]
     target = Target("image", emitted_mpy(), fam["arch"], fam["platform"])
     firmware = compile_firmware(board, target)
     rom, slots = build_image(firmware)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 FIELDS = ("time", "operator", "port", "unique_id", "board", "firmware", "firmware_hash",
           "sam_serial", "sam_terminal_number", "terminal_id", "department", "selftest",
-          "acceptance", "result", "reason", "seconds")
+          "acceptance", "result", "reason", "seconds", "acceptance_checks")
 CSV_NAME = "flash-records.csv"
 JSONL_NAME = "flash-records.jsonl"
 _lock = threading.Lock()
@@ -21,6 +21,7 @@ def row(result, operator, when):
     ok = result.get("selftest_ok")
     out["selftest"] = "ok" if ok else ("failed" if ok is False else "not run")
     out["acceptance"] = result.get("acceptance") or "not run"
+    out["acceptance_checks"] = result.get("acceptance_checks") or ""
     return out
 
 
@@ -32,10 +33,17 @@ def append(folder, record):
     with _lock:
         path = folder / CSV_NAME
         new = not path.exists() or path.stat().st_size == 0
+        # a file begun by an older hcterm keeps its columns (the JSON lines have them all)
+        fields = FIELDS if new else _header(path)
         with path.open("a", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, FIELDS)
+            writer = csv.DictWriter(f, fields, extrasaction="ignore")
             if new:
                 writer.writeheader()
-            writer.writerow({k: "" if record.get(k) is None else record[k] for k in FIELDS})
+            writer.writerow({k: "" if record.get(k) is None else record[k] for k in fields})
         with (folder / JSONL_NAME).open("a", encoding="utf-8") as f:
             f.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def _header(path):
+    with path.open(newline="", encoding="utf-8") as f:
+        return next(csv.reader(f), None) or list(FIELDS)

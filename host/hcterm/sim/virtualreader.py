@@ -37,6 +37,7 @@ DEFAULT_HEAP = "112k"
 
 ROM_HEAP_SLACK = 1024  # the VfsRom object and the image's bytes-object header
 ROM_PARTITION_BLOCKS = 128  # the sim's ROM partition: 512 KiB (4 KiB erase blocks)
+FLASH_BLOCKS = 256          # the sim's flash chip (littlefs): 1 MiB, as simboot.py opens it
 RESET_EXIT = 75             # the firmware asked for a reset (boards/sim-common/simport.py)
 
 
@@ -157,6 +158,14 @@ class VirtualReader:
                 raise SimError(str(error)) from None
         if self._initial_card:
             self.devices.tap(self._initial_card)
+        if not self.flash_image.exists():
+            # a new flash chip comes erased: made here, not by the firmware process, so a
+            # Ctrl-C at its boot cannot leave it half made
+            self.flash_image.write_bytes(b"\xff" * (FLASH_BLOCKS * 4096))
+        # a blank chip is formatted at boot, and at every boot of this power-on until it
+        # mounts (a format a Ctrl-C or a reset cut is finished at the next boot); a chip
+        # that held something else only when asked (--format)
+        self._format = self.format_flash or _blank(self.flash_image)
         if not self.rom_partition.exists():
             # the ROM partition, erased: the frozen firmware boots until `hcterm flash`
             # writes an image into it
@@ -193,7 +202,7 @@ class VirtualReader:
             "HCTERM_UNIQUE_ID": self._uid,
             "HCTERM_SIM_DIR": self.bus.directory,
         })
-        if self.format_flash or _blank(self.flash_image):
+        if self._format:
             env["HCTERM_FLASH_FORMAT"] = "1"   # simboot formats it if it does not mount
         slave = self.usb.firmware_slave
         self.process = subprocess.Popen(
