@@ -67,6 +67,16 @@ EV_QR = const(0x82)
 EV_ERROR = const(0x83)
 EV_SELFTEST = const(0x84)
 
+# Journaled events (docs/tap-journal.md): a tap or qr event the reader kept on its flash while
+# the link was down carries these fields when it is delivered. The host's ACK of its frame
+# acknowledges it; a host drops one whose (JOURNAL_ID, JOURNAL_SEQ) it has already seen (a
+# reader cut off before it noted the ACK sends it again).
+JOURNAL_SEQ = "journal_seq"    # the event's number in the journal: rises by one per event
+JOURNAL_ID = "journal_id"      # the reader's unique id and the journal's: "UID-EPOCH" in hex
+TAPPED_AT = "tapped_at"        # when it happened, by the reader's clock (YYYYMMDDhhmmss)
+CLOCK_SET = "clock_set"        # whether the reader's clock was set then (else tapped_at is
+                               # the reader's uncorrected clock)
+
 # The names of the tables below, as bytes constants read in place (flash / the ROMFS image),
 # in reader.errors' table format: an entry is its code byte, the name, "\n". KINDS, MESSAGES,
 # ERRORS and SLOTS (module attributes, see __getattr__) give them as dicts for the host; the

@@ -12,6 +12,7 @@ import json
 import reader
 
 _state = {}
+JOURNAL = "/journal"     # the offline tap journal's folder (docs/tap-journal.md)
 
 
 def _selftest(board):
@@ -78,7 +79,8 @@ def run(board, report, port=None, announce=True):
     def dispatch(msg, payload):
         return reader.call("terminal.requests", "serve", session, msg, payload)
 
-    server = session.server = LinkServer(port or StdioPort(), dispatch)
+    server = session.server = LinkServer(port or StdioPort(), dispatch, journal=JOURNAL,
+                                         session=session)
     if announce:
         server.event(hostlink.EV_SELFTEST, session.report())
     terminal = Terminal(session)

@@ -10,18 +10,29 @@
   the host sends any good frame, then sent again. Nothing unacknowledged is thrown away
   unless the outbox overflows (`OUTBOX` frames; the oldest goes, counted in `dropped`).
 
+The offline tap journal (`journal`: its folder on the flash; docs/tap-journal.md): the link
+is down from boot until the host's first good frame, and again from a frame none of whose
+tries was acknowledged (parked) until the host's next good frame. While it is down, and
+while the journal still holds older ones, tap and QR events go to the journal
+(reader.terminal.journal, in RAM only meanwhile) instead of the outbox, and the tap and QR
+events of the outbox move there when the link goes down; once the host is back the sender
+delivers them in order before the outbox's events (answers to requests still go first).
+`event()` says False when the journal refuses one (full, setting journal_full "refuse").
+
 reader.main.run(board, report) serves the board's USB port (stdin/stdout) with it beside the
 terminal until the host asks for the REPL (message REPL); Ctrl-C (0x03 from mpremote) raises
 KeyboardInterrupt through it, as on any MicroPython program. The requests: reader.terminal.requests.
 """
 
 import asyncio
+import os
 import select
 import sys
 import time
 
 from micropython import const
 
+import reader
 from reader import hostlink
 from reader.hostlink import ACK, ERROR, EVENT, REQUEST
 
@@ -29,6 +40,8 @@ OUTBOX = const(8)
 _RX_CHUNK = const(64)
 _HANDOFF_WAIT_MS = const(2000)
 _ACK_POLL_MS = const(1)
+_JOURNAL = "terminal.journal"
+_JOURNALED = bytes((hostlink.EV_TAP, hostlink.EV_QR))    # the events the journal keeps
 
 
 class StdioPort:
@@ -69,7 +82,10 @@ class StdioPort:
 
 
 class LinkServer:
-    def __init__(self, port, dispatch, ack_ms=100, tries=5):
+    def __init__(self, port, dispatch, ack_ms=100, tries=5, journal=None, session=None):
+        """`journal`: the tap journal's folder on the flash (None: no journal, events wait
+        in the outbox); `session` (reader.terminal.session.Session): its settings, clock
+        and board for the journal."""
         self.port = port
         self.dispatch = dispatch
         self.ack_ms = ack_ms
@@ -79,7 +95,8 @@ class LinkServer:
         self._rxbuf = bytearray(_RX_CHUNK)
         self._tx_seq = 0
         self._last = None                  # (seq, crc) of the last data frame accepted
-        self._outbox = []                  # [kind, msg, payload bytes, seq or None]
+        self._outbox = []                  # [kind, msg, payload, seq or None, time.time()]
+        self._inflight = None              # the outbox's entry being sent
         self._out_ready = asyncio.Event()
         self._host_seen = asyncio.Event()
         self._acked = asyncio.Event()
@@ -90,6 +107,13 @@ class LinkServer:
         self.handoff = False
         self.stats = {"retransmits": 0, "parked": 0, "dropped": 0, "duplicates": 0,
                       "ignored": 0, "acked": 0}
+        self.host_up = False               # a good frame from the host since the link failed
+        self.journal = journal
+        self.session = session
+        self._journal = None               # the open terminal.journal.Journal
+        if journal and _leftovers(journal):
+            if not self._open_journal().waiting():
+                self._close_journal()
 
     # -- outbox ---------------------------------------------------------------------------
     def send(self, kind, msg, obj, seq=None):
@@ -104,17 +128,62 @@ class LinkServer:
                 msg = hostlink.EV_ERROR
             else:
                 kind = ERROR
-        if len(self._outbox) >= OUTBOX:
-            self._outbox.pop(1 if self._waiting >= 0 else 0)
+        box = self._outbox
+        if len(box) >= OUTBOX:
+            box.pop(1 if box[0] is self._inflight else 0)
             self.stats["dropped"] += 1
-        self._outbox.append([kind, msg, payload, seq])
+        box.append([kind, msg, payload, seq, time.time()])
         self._out_ready.set()
 
     def event(self, msg, obj):
-        self.send(EVENT, msg, obj)  # SEQ from the reader's own counter when sent
+        """Queue event `msg` (SEQ from the reader's own counter when sent), or keep it in the
+        journal (see the module's doc); False when the journal refuses it."""
+        if self.journal and msg in _JOURNALED and (not self.host_up or self.journal_waiting()):
+            return self._journal_put(msg, hostlink.pack(obj), time.time())
+        self.send(EVENT, msg, obj)
+        return True
 
     def pending(self):
         return len(self._outbox)
+
+    # -- the tap journal --------------------------------------------------------------------
+    def journal_waiting(self):
+        """How many journaled events wait for the host (0 without a journal): for info and
+        a display's "host link down (N taps waiting)"."""
+        return self._journal.waiting() if self._journal is not None else 0
+
+    def _open_journal(self):
+        if self._journal is None:
+            reader.hold(_JOURNAL)
+            from reader.terminal.journal import Journal
+
+            self._journal = Journal(self.journal, self.session, self.stats)
+        return self._journal
+
+    def _close_journal(self):
+        self._journal = None
+        reader.release(_JOURNAL)
+        reader.let_go(_JOURNAL)
+
+    def _journal_put(self, msg, payload, when):
+        ok = self._open_journal().put(msg, payload, when)
+        self._out_ready.set()
+        return ok
+
+    def _went_down(self):
+        """No tries of a frame were acknowledged: the link is down; the outbox's tap and QR
+        events move to the journal (those it refuses stay)."""
+        self.host_up = False
+        if not self.journal:
+            return
+        box = self._outbox
+        i = 0
+        while i < len(box):
+            e = box[i]
+            if e[0] == EVENT and e[1] in _JOURNALED and self._journal_put(e[1], e[2], e[4]):
+                box.pop(i)
+            else:
+                i += 1
 
     # -- receive --------------------------------------------------------------------------
     async def _rx_task(self):
@@ -128,6 +197,9 @@ class LinkServer:
 
     def _on_frame(self, dec):
         self._host_seen.set()
+        if not self.host_up:
+            self.host_up = True
+            self._out_ready.set()        # the journal may have events to deliver
         kind = dec.kind
         if kind == ACK:
             if dec.seq == self._waiting and dec.msg == self._waiting_msg:
@@ -148,24 +220,61 @@ class LinkServer:
     # -- transmit -------------------------------------------------------------------------
     async def _tx_task(self):
         while True:
-            if not self._outbox:
+            entry = self._pick()
+            if entry is None:
                 self._out_ready.clear()
                 await self._out_ready.wait()
                 continue
-            entry = self._outbox[0]
-            if entry[3] is None:
-                entry[3] = self._tx_seq
-                self._tx_seq = (self._tx_seq + 1) & 0xFF
-            if await self._deliver(entry):
-                self._outbox.pop(0)
+            if entry is True:
+                done = await self._deliver_journaled()
+            else:
+                if entry[3] is None:
+                    entry[3] = self._tx_seq
+                    self._tx_seq = (self._tx_seq + 1) & 0xFF
+                self._inflight = entry
+                done = await self._deliver(entry)
+                self._inflight = None
+                if done:
+                    _take(self._outbox, entry)
+            if done:
                 self.stats["acked"] += 1
             else:
                 self.stats["parked"] += 1
                 self._host_seen.clear()
+                self._went_down()
                 await self._host_seen.wait()
 
+    def _pick(self):
+        """The next frame to send: the outbox's first; while the host is up and the journal
+        holds events, the outbox's first answer, else True: the journal's next event."""
+        box = self._outbox
+        if self.host_up and self.journal_waiting():
+            for entry in box:
+                if entry[0] != EVENT:
+                    return entry
+            return True
+        return box[0] if box else None
+
+    async def _deliver_journaled(self):
+        journal = self._journal
+        found = journal.peek()
+        if found is None:
+            self._close_journal()
+            return True
+        seq, msg, payload = found
+        entry = [EVENT, msg, payload, self._tx_seq]
+        self._tx_seq = (self._tx_seq + 1) & 0xFF
+        del found, payload
+        if not await self._deliver(entry):
+            return False
+        journal.delivered(seq)
+        self.stats["journal_delivered"] = self.stats.get("journal_delivered", 0) + 1
+        if not journal.waiting() and self.host_up and journal is self._journal:
+            self._close_journal()
+        return True
+
     async def _deliver(self, entry):
-        kind, msg, payload, seq = entry
+        kind, msg, payload, seq = entry[0], entry[1], entry[2], entry[3]
         self._waiting = seq
         self._waiting_msg = msg
         wait = self.ack_ms
@@ -253,6 +362,23 @@ async def supervised(server, task, name):
             except MemoryError:
                 pass
             await asyncio.sleep_ms(50)
+
+
+def _take(box, entry):
+    """Remove `entry` (that very list) from `box` if it is still there."""
+    for i in range(len(box)):
+        if box[i] is entry:
+            box.pop(i)
+            return
+
+
+def _leftovers(folder):
+    """Whether the journal's folder holds more than its head: events kept, or what a power
+    cut left (the journal is opened at boot only then)."""
+    try:
+        return any(name != "head" for name in os.listdir(folder))
+    except OSError:
+        return False
 
 
 def error_body(code, message, kind=None):

@@ -30,6 +30,11 @@
 | stale_blacklist | str | "accept" | a tap while the list is stale: "accept" it with    |
 |              |      |         | blacklist_stale true, or "refuse" it (reason          |
 |              |      |         | blacklist_stale)                                      |
+| journal_max  | int  | 1000    | tap and QR events the offline journal keeps while the |
+|              |      |         | host link is down (10-10000; docs/tap-journal.md)     |
+| journal_full | str  | "refuse" | the journal is full: "refuse" the tap (reason        |
+|              |      |         | journal_full, shown as a refusal), or "drop_oldest"   |
+|              |      |         | (the oldest event waiting is lost, counted)           |
 
 The settings are a plain dict the session keeps (`session.config`); this module is transient:
 imported to load them at start and to store a change, then let go.
@@ -51,7 +56,7 @@ PATH = "/config.json"
 DEFAULTS = {"terminal_id": "", "department": "", "read_profile": "identity", "beeper": True,
             "flow": "fast", "heap_probe": False, "host_slot_idle_s": 30,
             "unchecked_expiry": "accept", "blacklist_key": "", "blacklist_max_age_h": 168,
-            "stale_blacklist": "accept"}
+            "stale_blacklist": "accept", "journal_max": 1000, "journal_full": "refuse"}
 
 
 def load(path=PATH):
@@ -99,6 +104,7 @@ def store(path, values, changes):
 PROFILES = ("identity", "issuer", "cardholder")
 FLOWS = ("fast", "reference")
 EXPIRY_POLICIES = ("accept", "refuse")
+JOURNAL_FULL = ("refuse", "drop_oldest")
 _ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
@@ -124,6 +130,11 @@ def check_one(name, value):
         if not isinstance(value, int) or value is True or value is False \
                 or not 1 <= value <= 8760:
             raise ValueError("blacklist_max_age_h must be a whole number of hours, 1-8760")
+    elif name == "journal_max":
+        if not isinstance(value, int) or value is True or value is False \
+                or not 10 <= value <= 10000:
+            raise ValueError("journal_max must be a whole number of events, 10-10000 (what "
+                             "the reader keeps on its flash while the host link is down)")
     elif not isinstance(value, str):
         raise ValueError("%s must be text" % name)
     elif name == "terminal_id":           # "" (the default): not given yet
@@ -139,6 +150,10 @@ def check_one(name, value):
         raise ValueError("flow must be one of %s" % ", ".join(FLOWS))
     elif name in ("unchecked_expiry", "stale_blacklist") and value not in EXPIRY_POLICIES:
         raise ValueError("%s must be one of %s" % (name, ", ".join(EXPIRY_POLICIES)))
+    elif name == "journal_full" and value not in JOURNAL_FULL:
+        raise ValueError("journal_full must be one of %s: refuse taps, or drop the oldest "
+                         "event waiting, when the offline journal is full"
+                         % ", ".join(JOURNAL_FULL))
     elif name == "blacklist_key" and value and (
             len(value) != 128 or any(c not in "0123456789abcdefABCDEF" for c in value)):
         raise ValueError("blacklist_key must be the platform's SM2 public key, 128 hex "
