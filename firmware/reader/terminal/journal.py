@@ -109,6 +109,7 @@ class Journal:
                    else "%08X" % epoch)
         self.next = self._clean(names)
         self.sent = self.first       # the next to deliver (those before it: acknowledged)
+        self._trim()                 # a cut came between an append and its drop
 
     # -- looking at the flash -----------------------------------------------------------
     def _read_head(self):
@@ -217,13 +218,10 @@ class Journal:
         False when it cannot be kept: the journal is full and the setting journal_full is
         "refuse", or the flash refused the write (counted as journal_refused,
         journal_errors)."""
-        config = self.session.config if self.session else {}
-        if self.waiting() >= config.get("journal_max", 1000):
-            if config.get("journal_full") != "drop_oldest":
-                self.stats["journal_refused"] = self.stats.get("journal_refused", 0) + 1
-                return False
-            self.stats["journal_dropped"] = self.stats.get("journal_dropped", 0) + 1
-            self._set_first(self.sent + 1)
+        most, drop = self._bound()
+        if self.waiting() >= most and not drop:
+            self.stats["journal_refused"] = self.stats.get("journal_refused", 0) + 1
+            return False
         payload = _with(payload, self._stamp(when))
         if len(payload) + _SPARE > MAX_PAYLOAD:
             payload = _with(b'{"status":"error","reason":"too_big","message":"the event was '
@@ -239,7 +237,21 @@ class Journal:
             self.stats["journal_errors"] = self.stats.get("journal_errors", 0) + 1
             return False
         self.next += 1
+        self._trim()          # after the new one is kept: a cut between loses nothing
         return True
+
+    def _bound(self):
+        """(journal_max, whether the oldest goes when full) from the settings."""
+        config = self.session.config if self.session else {}
+        return config.get("journal_max", 1000), config.get("journal_full") == "drop_oldest"
+
+    def _trim(self):
+        """Drop the oldest events over journal_max (setting journal_full "drop_oldest")."""
+        most, drop = self._bound()
+        over = self.waiting() - most
+        if drop and over > 0:
+            self.stats["journal_dropped"] = self.stats.get("journal_dropped", 0) + over
+            self._set_first(self.sent + over)
 
     def _stamp(self, when):
         t = self.session.terminal if self.session else None
