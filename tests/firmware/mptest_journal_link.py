@@ -1,0 +1,182 @@
+# ruff: noqa: I001 - reader.terminal.link_server is imported before asyncio on purpose
+# heapsize: 192k
+# firmware: romfs
+# The link server with the offline tap journal (docs/tap-journal.md) and a scripted host:
+# down from boot until the host's first frame, tap and QR events kept on the flash meanwhile
+# and delivered in order with their journal fields once it is back (answers first), the
+# outbox's taps moved to the journal when a frame is parked, a full journal refusing, and
+# the journal's code out of RAM while the host is connected.
+import os
+import sys
+
+from reader.terminal.link_server import LinkServer  # first: it makes the frozen asyncio importable
+
+import asyncio  # noqa: E402
+import vfs  # noqa: E402
+from cut_flash import CutFlash, mount  # noqa: E402
+from mptest_hostlink_server import ScriptedPort, echo  # noqa: E402
+from reader import hostlink as H  # noqa: E402
+
+TMP = os.getenv("MPTEST_TMP")
+DIR = "/jl/journal"
+MODULE = "reader.terminal.journal"
+
+
+class Clock:
+    clock_offset = 0
+    clock_set = False
+
+
+class Board:
+    @staticmethod
+    def unique_id():
+        return b"\xca\xfe"
+
+
+class Session:
+    def __init__(self, most=1000, full="refuse"):
+        self.config = {"journal_max": most, "journal_full": full}
+        self.terminal = Clock()
+        self.board = Board()
+
+
+def new_boot():
+    """What a reboot forgets: the journal's module and the hold of a server before."""
+    import reader
+
+    reader._held.pop("terminal.journal", None)
+    sys.modules.pop(MODULE, None)
+
+
+def flash():
+    new_boot()
+    image = TMP + "/jl.img"
+    try:
+        os.remove(image)
+    except OSError:
+        pass
+    vfs.VfsLfs2.mkfs(CutFlash(image, blocks=64))
+    mount(image, "/jl")
+
+
+def run(scenario, session=None, **options):
+    port = ScriptedPort()
+    server = LinkServer(port, echo, journal=DIR, session=session or Session(), **options)
+
+    async def main():
+        task = asyncio.create_task(server.serve())
+        try:
+            await scenario(port, server)
+        finally:
+            server.handoff = True
+            task.cancel()
+
+    asyncio.run(main())
+    return server
+
+
+async def ack_events(port, until, order=None):
+    """Play a host that acknowledges every data frame; the events' payloads, until `until`
+    came (`order`: a list that gets the kind of each data frame)."""
+    got = []
+    for _ in range(400):
+        await asyncio.sleep_ms(3)
+        for kind, seq, msg, payload in port.frames():
+            if kind != H.ACK:
+                port.send(H.encode(H.ACK, seq, msg))
+                if order is not None:
+                    order.append(kind)
+            if kind == H.EVENT:
+                got.append((msg, H.unpack(payload)))
+        if len(got) >= until:
+            break
+    return got
+
+
+def test_taps_before_the_host_are_journaled_then_delivered_in_order_after_the_answer():
+    flash()
+
+    async def scenario(port, server):
+        for n in range(20):
+            assert server.event(H.EV_TAP if n % 2 else H.EV_QR, {"n": n}) is True
+        await asyncio.sleep_ms(20)
+        assert port.frames() == [] and server.journal_waiting() == 20   # nothing sent: down
+        assert MODULE in sys.modules
+        port.send(H.encode(H.REQUEST, 9, H.HELLO, b'{"session":1}'))
+        order = []
+        got = await ack_events(port, 20, order)
+        # the answer goes before the journal's events (but after one already in flight)
+        assert order.index(H.RESPONSE) <= 1 and len(order) == 21, order
+        assert [body["n"] for msg, body in got] == list(range(20))
+        assert [msg for msg, body in got] == [H.EV_TAP if n % 2 else H.EV_QR for n in range(20)]
+        assert [body[H.JOURNAL_SEQ] for msg, body in got] == list(range(20))
+        assert {body[H.JOURNAL_ID][:5] for msg, body in got} == {"CAFE-"}
+        assert all(len(body[H.TAPPED_AT]) == 14 and body[H.CLOCK_SET] is False
+                   for msg, body in got)
+        await asyncio.sleep_ms(20)
+        assert server.journal_waiting() == 0 and server.stats["journal_delivered"] == 20
+        assert MODULE not in sys.modules, server.stats    # empty, host up: out of RAM
+        assert os.listdir(DIR) == ["head"]
+        # connected: a tap is an ordinary event, the journal stays out of RAM
+        assert server.event(H.EV_TAP, {"n": 20}) is True
+        got = await ack_events(port, 1)
+        assert got == [(H.EV_TAP, {"n": 20})] and MODULE not in sys.modules
+    run(scenario, ack_ms=20, tries=2)
+
+
+def test_a_parked_tap_and_those_behind_it_move_to_the_journal():
+    flash()
+
+    async def scenario(port, server):
+        port.send(H.encode(H.ACK, 0, 0xFF))             # a host is there
+        await asyncio.sleep_ms(5)
+        for n in range(3):
+            server.event(H.EV_TAP, {"n": n})
+        server.event(H.EV_REMOVED, {"uid": "01"})
+        await asyncio.sleep_ms(20 + 40 + 40)           # two tries unacknowledged: parked
+        port.frames()
+        assert server.stats["parked"] == 1 and not server.host_up
+        assert server.journal_waiting() == 3 and server.pending() == 1   # the removal waits
+        server.event(H.EV_TAP, {"n": 3})                 # down: straight to the journal
+        port.send(H.encode(H.ACK, 0, 0xFF))             # the host is back
+        got = await ack_events(port, 5)
+        assert [b.get("n") for m, b in got] == [0, 1, 2, 3, None]
+        assert [b.get(H.JOURNAL_SEQ) for m, b in got] == [0, 1, 2, 3, None]
+    run(scenario, ack_ms=20, tries=2)
+
+
+def test_a_full_journal_refuses_a_tap_and_the_server_says_so():
+    flash()
+
+    async def scenario(port, server):
+        for n in range(10):
+            assert server.event(H.EV_TAP, {"n": n}) is True
+        assert server.event(H.EV_TAP, {"n": 10}) is False
+        assert server.stats["journal_refused"] == 1 and server.journal_waiting() == 10
+    run(scenario, session=Session(most=10), ack_ms=20, tries=2)
+
+
+def test_a_reader_booted_with_a_journal_delivers_it_and_the_host_can_drop_repeats():
+    flash()
+
+    async def down(port, server):
+        for n in range(5):
+            server.event(H.EV_TAP, {"n": n})
+    run(down, ack_ms=20, tries=2)
+    new_boot()
+
+    async def back(port, server):
+        assert server.journal_waiting() == 5            # found at boot
+        port.send(H.encode(H.ACK, 0, 0xFF))
+        got = await ack_events(port, 3)                 # 3 acknowledged, then power cut
+        assert [b["n"] for m, b in got[:3]] == [0, 1, 2]
+    run(back, ack_ms=20, tries=2)
+    new_boot()
+
+    async def again(port, server):
+        # the progress is noted at a segment's end or when empty: all 5 come again, with
+        # the same numbers (the host drops the first three by them)
+        port.send(H.encode(H.ACK, 0, 0xFF))
+        got = await ack_events(port, 5)
+        assert [b[H.JOURNAL_SEQ] for m, b in got] == [0, 1, 2, 3, 4]
+    run(again, ack_ms=20, tries=2)
