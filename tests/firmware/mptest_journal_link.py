@@ -180,3 +180,24 @@ def test_a_reader_booted_with_a_journal_delivers_it_and_the_host_can_drop_repeat
         got = await ack_events(port, 5)
         assert [b[H.JOURNAL_SEQ] for m, b in got] == [0, 1, 2, 3, 4]
     run(again, ack_ms=20, tries=2)
+
+
+def test_a_tap_acknowledged_on_a_later_try_is_not_sent_again_from_the_journal():
+    flash()
+
+    async def scenario(port, server):
+        port.send(H.encode(H.ACK, 0, 0xFF))             # a host is there
+        await asyncio.sleep_ms(5)
+        server.event(H.EV_TAP, {"n": 0})
+        await asyncio.sleep_ms(5)
+        (kind, seq, msg, body), = [f for f in port.frames() if f[0] == H.EVENT]
+        await asyncio.sleep_ms(30)                      # its first try went unanswered:
+        assert not server.host_up and server.journal_waiting() == 1     # kept, still tried
+        assert server.event(H.EV_TAP, {"n": 1}) is True                 # behind it
+        port.frames()
+        port.send(H.encode(H.ACK, seq, msg))            # acknowledged on a later try
+        got = await ack_events(port, 1)
+        assert [(b["n"], b[H.JOURNAL_SEQ]) for m, b in got] == [(1, 1)]   # 0 not again
+        await asyncio.sleep_ms(10)
+        assert server.journal_waiting() == 0 and MODULE not in sys.modules
+    run(scenario, ack_ms=20, tries=5)

@@ -11,12 +11,13 @@
   unless the outbox overflows (`OUTBOX` frames; the oldest goes, counted in `dropped`).
 
 The offline tap journal (`journal`: its folder on the flash; docs/tap-journal.md): the link
-is down from boot until the host's first good frame, and again from a frame none of whose
-tries was acknowledged (parked) until the host's next good frame. While it is down, and
-while the journal still holds older ones, tap and QR events go to the journal
+is down from boot until the host's first good frame, and again from a frame whose first try
+went unacknowledged until the host's next good frame. While it is down, and while the
+journal still holds older ones, tap and QR events go to the journal
 (reader.terminal.journal, in RAM only meanwhile) instead of the outbox, and the tap and QR
-events of the outbox move there when the link goes down; once the host is back the sender
-delivers them in order before the outbox's events (answers to requests still go first).
+events of the outbox move there when the link goes down (the one in flight is still tried;
+acknowledged, its entry counts as delivered); once the host is back the sender delivers them
+in order before the outbox's events (answers to requests still go first).
 `event()` says False when the journal refuses one (full, setting journal_full "refuse").
 
 reader.main.run(board, report) serves the board's USB port (stdin/stdout) with it beside the
@@ -111,6 +112,7 @@ class LinkServer:
         self.journal = journal
         self.session = session
         self._journal = None               # the open terminal.journal.Journal
+        self._inflight_seq = None          # journal seq of the outbox's frame in flight
         if journal and _leftovers(journal):
             if not self._open_journal().waiting():
                 self._close_journal()
@@ -170,9 +172,11 @@ class LinkServer:
         self._out_ready.set()
         return ok
 
-    def _went_down(self):
-        """No tries of a frame were acknowledged: the link is down; the outbox's tap and QR
-        events move to the journal (those it refuses stay)."""
+    def _went_down(self, inflight):
+        """The first try of frame `inflight` went unacknowledged: the link is down; the
+        outbox's tap and QR events move to the journal (those it refuses stay), the one in
+        flight too, which is still tried: if the host acknowledges it after all, its entry
+        counts as delivered (`_inflight_seq`)."""
         self.host_up = False
         if not self.journal:
             return
@@ -180,10 +184,19 @@ class LinkServer:
         i = 0
         while i < len(box):
             e = box[i]
-            if e[0] == EVENT and e[1] in _JOURNALED and self._journal_put(e[1], e[2], e[4]):
-                box.pop(i)
-            else:
-                i += 1
+            if e[0] == EVENT and e[1] in _JOURNALED:
+                seq = self._open_journal().next
+                if self._journal_put(e[1], e[2], e[4]):
+                    box.pop(i)
+                    if e is inflight:
+                        self._inflight_seq = seq
+                    continue
+            i += 1
+
+    def _journal_done(self):
+        """Let the journal go once it is empty and the host up."""
+        if self._journal is not None and self.host_up and not self._journal.waiting():
+            self._close_journal()
 
     # -- receive --------------------------------------------------------------------------
     async def _rx_task(self):
@@ -234,14 +247,17 @@ class LinkServer:
                 self._inflight = entry
                 done = await self._deliver(entry)
                 self._inflight = None
+                jseq, self._inflight_seq = self._inflight_seq, None
                 if done:
                     _take(self._outbox, entry)
+                    if jseq is not None:        # moved to the journal, then acknowledged
+                        self._journal.delivered(jseq)
+                        self._journal_done()
             if done:
                 self.stats["acked"] += 1
             else:
                 self.stats["parked"] += 1
                 self._host_seen.clear()
-                self._went_down()
                 await self._host_seen.wait()
 
     def _pick(self):
@@ -269,8 +285,7 @@ class LinkServer:
             return False
         journal.delivered(seq)
         self.stats["journal_delivered"] = self.stats.get("journal_delivered", 0) + 1
-        if not journal.waiting() and self.host_up and journal is self._journal:
-            self._close_journal()
+        self._journal_done()
         return True
 
     async def _deliver(self, entry):
@@ -281,6 +296,8 @@ class LinkServer:
         for attempt in range(self.tries):
             if attempt:
                 self.stats["retransmits"] += 1
+                if attempt == 1:
+                    self._went_down(entry)
             self._acked.clear()
             self._writer.write(self.port, kind, seq, msg, payload)
             if await self._ack_within(wait):

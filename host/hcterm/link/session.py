@@ -8,6 +8,12 @@ reader are acknowledged and delivered once. When the port goes away (unplugged, 
 closed) a thread reopens it every `reconnect_interval` and starts a new session; requests
 made meanwhile wait up to their timeout for it. The port can be handed to the MicroPython
 REPL (`handoff`) and taken back (`take_back`).
+
+Events the reader kept in its offline journal while the link was down (docs/tap-journal.md)
+come with `journal_seq` and `journal_id`: each is acknowledged like any frame, delivered
+once marked `"late": True`, and one whose number is not above the last delivered of its
+journal (the reader sends what it had not noted as acknowledged again after a reboot) is
+dropped, counted in `stats["journal_duplicates"]`, across reconnects and reader reboots.
 """
 
 import queue
@@ -48,7 +54,9 @@ class LinkSession:
         self.reconnect_interval = reconnect_interval
         self.open_timeout = open_timeout
         self.device = None            # the last hello answer (device info)
-        self.stats = {"retransmits": 0, "duplicates": 0, "reconnects": 0}
+        self.stats = {"retransmits": 0, "duplicates": 0, "reconnects": 0, "journaled": 0,
+                      "journal_duplicates": 0}
+        self._journal_seen = {}       # journal_id -> the last journal_seq delivered
         self._callbacks = [on_event] if on_event else []
         self._events = queue.Queue()
         self._cond = threading.Condition()
@@ -225,11 +233,29 @@ class LinkSession:
                 self._cond.notify_all()
 
     def _deliver_event(self, msg, body):
+        if not self._first_time(body):
+            return
         event = {"type": hostlink.MESSAGES.get(msg, f"0x{msg:02X}")}
         event.update(body)
         self._events.put(event)
         for callback in list(self._callbacks):
             callback(event)
+
+    def _first_time(self, body):
+        """False for a journaled event already delivered (docs/tap-journal.md): the reader's
+        journal numbers its events in order, per journal_id (the reader's unique id and the
+        journal's epoch); a journaled event delivered is marked late."""
+        seq = body.get(hostlink.JOURNAL_SEQ) if isinstance(body, dict) else None
+        if not isinstance(seq, int):
+            return True
+        key = body.get(hostlink.JOURNAL_ID)
+        if seq <= self._journal_seen.get(key, -1):
+            self.stats["journal_duplicates"] += 1
+            return False
+        self._journal_seen[key] = seq
+        self.stats["journaled"] += 1
+        body["late"] = True
+        return True
 
     # -- sending --------------------------------------------------------------------------
     def _write(self, data, quiet=False):
