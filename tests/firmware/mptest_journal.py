@@ -109,7 +109,7 @@ def test_appends_survive_a_reopen_and_deliveries_note_their_progress():
     stats = {}
     journal = J.Journal(DIR, Session(), stats)
     for n in range(40):
-        assert journal.put(TAP if n % 3 else QR, payload(n), 1796597513)
+        assert journal.put(TAP if n % 3 else QR, payload(n), 1796597513) is True
     assert journal.waiting() == 40
     assert sorted(os.listdir(DIR)) == ["00000000", "00000010", "00000020", "head"]
     again = J.Journal(DIR, Session(), stats)
@@ -138,12 +138,12 @@ def test_a_full_journal_refuses_or_drops_the_oldest_as_configured():
     stats = {}
     journal = J.Journal(DIR, Session(most=10), stats)
     for n in range(10):
-        assert journal.put(TAP, payload(n), 0)
-    assert journal.put(TAP, payload(10), 0) is False
+        assert journal.put(TAP, payload(n), 0) is True
+    assert journal.put(TAP, payload(10), 0) == "journal_full"
     assert stats["journal_refused"] == 1 and journal.waiting() == 10
     journal.session = Session(most=10, full="drop_oldest")
     for n in range(10, 31):
-        assert journal.put(TAP, payload(n), 0)
+        assert journal.put(TAP, payload(n), 0) is True
     assert stats["journal_dropped"] == 21 and journal.waiting() == 10
     assert [k[2] for k in kept(journal)] == list(range(21, 31))
     assert sorted(os.listdir(DIR)) == ["00000010", "head"]      # 0-15 dropped whole
@@ -168,7 +168,7 @@ def test_the_boot_cuts_a_damaged_entry_and_removes_litter():
     booted = J.Journal(DIR, Session(), {})
     assert [k[2] for k in kept(booted)] == list(range(17))
     assert sorted(os.listdir(DIR)) == ["00000000", "00000010", "head"]
-    assert booted.put(TAP, payload(77), 0) and kept(booted)[-1] == (17, TAP, 77)
+    assert booted.put(TAP, payload(77), 0) is True and kept(booted)[-1] == (17, TAP, 77)
 
 
 def sweep(name, prepare, action, before, after, session=Session):

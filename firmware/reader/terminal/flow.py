@@ -431,9 +431,9 @@ class Terminal:
     # -- output ---------------------------------------------------------------------------
     def send(self, msg, body):
         if self.server.event(msg, body) is False:
-            # the host link is down and the offline journal is full (setting journal_full
-            # "refuse"): the event is kept nowhere, so the person sees a refusal
-            self._refusal = "REFUSED: journal_full"
+            # the host link is down and the offline journal refused the event (full with
+            # journal_full "refuse", or the flash failed): the person sees a refusal
+            self._refusal = "REFUSED: %s" % self.server.refusal
 
     def signal(self, outcome, text):
         """The outcome's colour, text and beeps (reader.terminal.feedback); the beeps run as

@@ -1,7 +1,8 @@
 """The offline tap journal (docs/tap-journal.md): tap and QR events kept on the flash while
 the host link is down, delivered in order when the host is back. Transient: the link server
-(reader.terminal.link_server) holds it while the link is down or while it delivers, and lets
-it go once the journal is empty; with the host connected it is not in RAM.
+(reader.terminal.link_server) imports it for each append and each delivery while the link is
+down or the journal holds events, and lets it go after the call, keeping only the journal's
+numbers (`Journal.state()`, a list); with the host connected it is not in RAM.
 
 A folder on the littlefs flash (/journal):
 
@@ -85,12 +86,16 @@ class Journal:
     """The journal in folder `folder` (made on first use). `session`
     (reader.terminal.session.Session) gives the settings journal_max and journal_full, the
     reader's clock (its terminal) and the board's unique id; `stats` is the link server's
-    counters (journal_dropped, journal_refused, journal_errors, journal_damaged)."""
+    counters (journal_dropped, journal_refused, journal_errors, journal_damaged); `state`:
+    what `state()` gave before (None: look at the flash, as at boot)."""
 
-    def __init__(self, folder, session, stats):
+    def __init__(self, folder, session, stats, state=None):
         self.folder = folder
         self.session = session
         self.stats = stats
+        if state is not None:
+            self.first, self.next, self.sent, self.epoch, self.id, self._cursor = state
+            return
         self._cursor = None          # (seq, segment name, offset) of the next to deliver
         try:
             names = os.listdir(folder)
@@ -110,6 +115,10 @@ class Journal:
         self.next = self._clean(names)
         self.sent = self.first       # the next to deliver (those before it: acknowledged)
         self._trim()                 # a cut came between an append and its drop
+
+    def state(self):
+        """The journal's numbers, to make it again without looking at the flash."""
+        return [self.first, self.next, self.sent, self.epoch, self.id, self._cursor]
 
     # -- looking at the flash -----------------------------------------------------------
     def _read_head(self):
@@ -214,14 +223,14 @@ class Journal:
         return self.next - self.sent
 
     def put(self, msg, payload, when):
-        """Keep event `msg` (its JSON `payload`, bytes), which happened at `when` (time.time()).
-        False when it cannot be kept: the journal is full and the setting journal_full is
-        "refuse", or the flash refused the write (counted as journal_refused,
-        journal_errors)."""
+        """Keep event `msg` (its JSON `payload`, bytes), which happened at `when` (time.time()):
+        True, or why it cannot be kept: "journal_full" (the setting journal_full is
+        "refuse"; counted as journal_refused) or "journal_error" (the flash refused the
+        write; journal_errors)."""
         most, drop = self._bound()
         if self.waiting() >= most and not drop:
             self.stats["journal_refused"] = self.stats.get("journal_refused", 0) + 1
-            return False
+            return "journal_full"
         payload = _with(payload, self._stamp(when))
         if len(payload) + _SPARE > MAX_PAYLOAD:
             payload = _with(b'{"status":"error","reason":"too_big","message":"the event was '
@@ -235,7 +244,7 @@ class Journal:
                 f.write(crc)
         except OSError:
             self.stats["journal_errors"] = self.stats.get("journal_errors", 0) + 1
-            return False
+            return "journal_error"
         self.next += 1
         self._trim()          # after the new one is kept: a cut between loses nothing
         return True

@@ -13,12 +13,14 @@
 The offline tap journal (`journal`: its folder on the flash; docs/tap-journal.md): the link
 is down from boot until the host's first good frame, and again from a frame whose first try
 went unacknowledged until the host's next good frame. While it is down, and while the
-journal still holds older ones, tap and QR events go to the journal
-(reader.terminal.journal, in RAM only meanwhile) instead of the outbox, and the tap and QR
+journal still holds older ones, tap and QR events go to the journal (reader.terminal.journal,
+imported for each append and each delivery and let go after it; the journal's numbers stay
+here between calls) instead of the outbox, and the tap and QR
 events of the outbox move there when the link goes down (the one in flight is still tried;
 acknowledged, its entry counts as delivered); once the host is back the sender delivers them
 in order before the outbox's events (answers to requests still go first).
-`event()` says False when the journal refuses one (full, setting journal_full "refuse").
+`event()` says False when the journal refuses one (full with setting journal_full "refuse",
+the flash refusing the write, no heap for it), `refusal` why.
 
 reader.main.run(board, report) serves the board's USB port (stdin/stdout) with it beside the
 terminal until the host asks for the REPL (message REPL); Ctrl-C (0x03 from mpremote) raises
@@ -111,11 +113,11 @@ class LinkServer:
         self.host_up = False               # a good frame from the host since the link failed
         self.journal = journal
         self.session = session
-        self._journal = None               # the open terminal.journal.Journal
+        self._journal = None               # the journal's numbers (terminal.journal)
+        self.refusal = None                # why the journal refused the last event
         self._inflight_seq = None          # journal seq of the outbox's frame in flight
         if journal and _leftovers(journal):
-            if not self._open_journal().waiting():
-                self._close_journal()
+            self._journal_call("waiting")  # the boot's look: clean-up, what waits
 
     # -- outbox ---------------------------------------------------------------------------
     def send(self, kind, msg, obj, seq=None):
@@ -139,7 +141,8 @@ class LinkServer:
 
     def event(self, msg, obj):
         """Queue event `msg` (SEQ from the reader's own counter when sent), or keep it in the
-        journal (see the module's doc); False when the journal refuses it."""
+        journal (see the module's doc); False when the journal refuses it (`refusal` says
+        why: journal_full, journal_error)."""
         if self.journal and msg in _JOURNALED and (not self.host_up or self.journal_waiting()):
             return self._journal_put(msg, hostlink.pack(obj), time.time())
         self.send(EVENT, msg, obj)
@@ -152,23 +155,31 @@ class LinkServer:
     def journal_waiting(self):
         """How many journaled events wait for the host (0 without a journal): for info and
         a display's "host link down (N taps waiting)"."""
-        return self._journal.waiting() if self._journal is not None else 0
+        state = self._journal
+        return state[1] - state[2] if state else 0
 
-    def _open_journal(self):
-        if self._journal is None:
-            reader.hold(_JOURNAL)
+    def _journal_call(self, method, *args):
+        """Journal(…).method(*args): the module is imported for the call and let go after
+        it; its numbers stay here (`_journal`, a list) between calls."""
+        try:
             from reader.terminal.journal import Journal
 
-            self._journal = Journal(self.journal, self.session, self.stats)
-        return self._journal
-
-    def _close_journal(self):
-        self._journal = None
-        reader.release(_JOURNAL)
-        reader.let_go(_JOURNAL)
+            journal = Journal(self.journal, self.session, self.stats, self._journal)
+            result = getattr(journal, method)(*args)
+            self._journal = journal.state()
+            return result
+        finally:
+            reader.let_go(_JOURNAL)
 
     def _journal_put(self, msg, payload, when):
-        ok = self._open_journal().put(msg, payload, when)
+        try:
+            answer = self._journal_call("put", msg, payload, when)
+            ok = answer is True
+            self.refusal = None if ok else answer
+        except MemoryError:
+            ok = False
+            self.refusal = "journal_busy"
+            self.stats["journal_errors"] = self.stats.get("journal_errors", 0) + 1
         self._out_ready.set()
         return ok
 
@@ -184,19 +195,13 @@ class LinkServer:
         i = 0
         while i < len(box):
             e = box[i]
-            if e[0] == EVENT and e[1] in _JOURNALED:
-                seq = self._open_journal().next
-                if self._journal_put(e[1], e[2], e[4]):
-                    box.pop(i)
-                    if e is inflight:
-                        self._inflight_seq = seq
-                    continue
+            if e[0] == EVENT and e[1] in _JOURNALED and self._journal_put(e[1], e[2], e[4]):
+                box.pop(i)
+                if e is inflight:
+                    self._inflight_seq = self._journal[1] - 1     # the number it got
+                continue
             i += 1
 
-    def _journal_done(self):
-        """Let the journal go once it is empty and the host up."""
-        if self._journal is not None and self.host_up and not self._journal.waiting():
-            self._close_journal()
 
     # -- receive --------------------------------------------------------------------------
     async def _rx_task(self):
@@ -240,6 +245,8 @@ class LinkServer:
                 continue
             if entry is True:
                 done = await self._deliver_journaled()
+                if done is None:            # nothing sent (no heap for it just now)
+                    continue
             else:
                 if entry[3] is None:
                     entry[3] = self._tx_seq
@@ -251,8 +258,7 @@ class LinkServer:
                 if done:
                     _take(self._outbox, entry)
                     if jseq is not None:        # moved to the journal, then acknowledged
-                        self._journal.delivered(jseq)
-                        self._journal_done()
+                        self._journal_call("delivered", jseq)
             if done:
                 self.stats["acked"] += 1
             else:
@@ -272,20 +278,21 @@ class LinkServer:
         return box[0] if box else None
 
     async def _deliver_journaled(self):
-        journal = self._journal
-        found = journal.peek()
-        if found is None:
-            self._close_journal()
-            return True
+        try:
+            found = self._journal_call("peek")
+        except MemoryError:              # a host request holds the heap: a moment later
+            await asyncio.sleep_ms(20)
+            return None
+        if found is None:                # (what waited did not check: skipped)
+            return None
         seq, msg, payload = found
         entry = [EVENT, msg, payload, self._tx_seq]
         self._tx_seq = (self._tx_seq + 1) & 0xFF
         del found, payload
         if not await self._deliver(entry):
             return False
-        journal.delivered(seq)
+        self._journal_call("delivered", seq)
         self.stats["journal_delivered"] = self.stats.get("journal_delivered", 0) + 1
-        self._journal_done()
         return True
 
     async def _deliver(self, entry):
