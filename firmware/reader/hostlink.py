@@ -71,6 +71,9 @@ EV_SELFTEST = const(0x84)
 # the link was down carries these fields when it is delivered. The host's ACK of its frame
 # acknowledges it; a host drops one whose (JOURNAL_ID, JOURNAL_SEQ) it has already seen (a
 # reader cut off before it noted the ACK sends it again).
+EVENT_ID = "event_id"          # every tap and qr event of a reader with a journal: "NONCE-N",
+                               # a random 32-bit number drawn at boot (hex) and a count; the
+                               # same in the live frame and in the journal's copy
 JOURNAL_SEQ = "journal_seq"    # the event's number in the journal: rises by one per event
 JOURNAL_ID = "journal_id"      # the reader's unique id and the journal's: "UID-EPOCH" in hex
 TAPPED_AT = "tapped_at"        # when it happened, by the reader's clock (YYYYMMDDhhmmss)

@@ -116,6 +116,8 @@ class LinkServer:
         self._journal = None               # the journal's numbers (terminal.journal)
         self.refusal = None                # why the journal refused the last event
         self._inflight_seq = None          # journal seq of the outbox's frame in flight
+        self._events = 0                   # tap and QR events so far (their event_id)
+        self._nonce = "%08X" % int.from_bytes(os.urandom(4), "big")
         if journal and _leftovers(journal):
             self._journal_call("waiting")  # the boot's look: clean-up, what waits
 
@@ -143,8 +145,11 @@ class LinkServer:
         """Queue event `msg` (SEQ from the reader's own counter when sent), or keep it in the
         journal (see the module's doc); False when the journal refuses it (`refusal` says
         why: journal_full, journal_error)."""
-        if self.journal and msg in _JOURNALED and (not self.host_up or self.journal_waiting()):
-            return self._journal_put(msg, hostlink.pack(obj), time.time())
+        if self.journal and msg in _JOURNALED:
+            self._events += 1
+            obj[hostlink.EVENT_ID] = "%s-%d" % (self._nonce, self._events)
+            if not self.host_up or self.journal_waiting():
+                return self._journal_put(msg, hostlink.pack(obj), time.time())
         self.send(EVENT, msg, obj)
         return True
 
