@@ -195,7 +195,7 @@ class Journal:
         """(last good seq >= first or None, offset of a damaged tail or None)."""
         kept = None
         with open(path, "rb") as f:
-            for seq, at, msg, length in self._entries(f):
+            for seq, at, _msg, _length in self._entries(f):
                 if not base <= seq < base + SEGMENT:
                     self._bad = at
                     break

@@ -1,7 +1,8 @@
 """`hcterm bench journal [--taps N] [--power-cuts K] [--json]`: the offline tap journal end
 to end (docs/tap-journal.md). A virtual reader is unplugged from its host (its USB cable
-pulled: what it writes is lost, nothing acknowledges it; hcterm.sim.usbport) and tapped N times (two sample cards in turn, each tap waited for
-until the reader's feedback shows it handled), its power cut K times in between (the
+pulled: what it writes is lost, nothing acknowledges it; hcterm.sim.usbport) and tapped N
+times (two sample cards in turn, each tap waited for until the reader's feedback shows it
+handled), its power cut K times in between (the
 firmware process killed and booted again on the same flash image); then the host is plugged
 in and receives the journal, with one more power cut in the middle of the delivery (the
 reader sends again what it had not noted as acknowledged; the host drops those copies).
