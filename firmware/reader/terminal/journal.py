@@ -26,7 +26,17 @@ import time
 from micropython import const
 
 from reader.crc import crc16_ccitt
-from reader.hostlink import CLOCK_SET, EV_ERROR, JOURNAL_ID, JOURNAL_SEQ, MAX_PAYLOAD, TAPPED_AT
+from reader.hostlink import (
+    CLOCK_SET,
+    EV_ERROR,
+    EV_QR,
+    EV_TAP,
+    EVENT,
+    JOURNAL_ID,
+    JOURNAL_SEQ,
+    MAX_PAYLOAD,
+    TAPPED_AT,
+)
 
 SEGMENT = const(16)          # entries per segment file
 _MARK = const(0xA5)
@@ -66,6 +76,42 @@ def entry_bytes(msg, seq, payload):
 def head_bytes(first, epoch):
     body = _HEAD + _be(first, 4) + _be(epoch, 4)
     return body + _be(crc16_ccitt(body), 2)
+
+
+# -- the link server's side (reader.terminal.link_server calls these through reader.call) --
+def went_down(server, inflight):
+    """The first try of frame `inflight` went unacknowledged: the outbox's tap and QR events
+    move to the journal (those it refuses stay), the one in flight too, which is still
+    tried: if the host acknowledges it after all, its entry counts as delivered
+    (`server._inflight_seq`)."""
+    box = server._outbox
+    i = 0
+    while i < len(box):
+        e = box[i]
+        if e[0] == EVENT and (e[1] == EV_TAP or e[1] == EV_QR) and \
+                server._journal_put(e[1], e[2], e[4]):
+            box.pop(i)
+            if e is inflight:
+                server._inflight_seq = server._journal[1] - 1     # the number it got
+            continue
+        i += 1
+
+
+async def deliver(server):
+    """Send the journal's next event and wait for its ACK: True (acknowledged, noted),
+    False (not: the link is down), None (nothing sent: what waited did not check)."""
+    found = server._journal_call("peek")
+    if found is None:
+        return None
+    seq, msg, payload = found
+    entry = [EVENT, msg, payload, server._tx_seq]
+    server._tx_seq = (server._tx_seq + 1) & 0xFF
+    del found, payload
+    if not await server._deliver(entry):
+        return False
+    server._journal_call("delivered", seq)
+    server.stats["journal_delivered"] = server.stats.get("journal_delivered", 0) + 1
+    return True
 
 
 def _remove(name):

@@ -44,7 +44,7 @@ _RX_CHUNK = const(64)
 _HANDOFF_WAIT_MS = const(2000)
 _ACK_POLL_MS = const(1)
 _JOURNAL = "terminal.journal"
-_JOURNALED = bytes((hostlink.EV_TAP, hostlink.EV_QR))    # the events the journal keeps
+JOURNALED = b"\x80\x82"       # the events the journal keeps: hostlink.EV_TAP, EV_QR
 
 
 class StdioPort:
@@ -118,8 +118,11 @@ class LinkServer:
         self._inflight_seq = None          # journal seq of the outbox's frame in flight
         self._events = 0                   # tap and QR events so far (their event_id)
         self._nonce = "%08X" % int.from_bytes(os.urandom(4), "big")
-        if journal and _leftovers(journal):
-            self._journal_call("waiting")  # the boot's look: clean-up, what waits
+        try:    # the boot's look (clean-up, what waits) when the folder holds more than head
+            if journal and [n for n in os.listdir(journal) if n != "head"]:
+                self._journal_call("waiting")
+        except OSError:
+            pass                           # no journal yet
 
     # -- outbox ---------------------------------------------------------------------------
     def send(self, kind, msg, obj, seq=None):
@@ -145,7 +148,7 @@ class LinkServer:
         """Queue event `msg` (SEQ from the reader's own counter when sent), or keep it in the
         journal (see the module's doc); False when the journal refuses it (`refusal` says
         why: journal_full, journal_error)."""
-        if self.journal and msg in _JOURNALED:
+        if self.journal and msg in JOURNALED:
             self._events += 1
             obj[hostlink.EVENT_ID] = "%s-%d" % (self._nonce, self._events)
             if not self.host_up or self.journal_waiting():
@@ -188,26 +191,6 @@ class LinkServer:
         self._out_ready.set()
         return ok
 
-    def _went_down(self, inflight):
-        """The first try of frame `inflight` went unacknowledged: the link is down; the
-        outbox's tap and QR events move to the journal (those it refuses stay), the one in
-        flight too, which is still tried: if the host acknowledges it after all, its entry
-        counts as delivered (`_inflight_seq`)."""
-        self.host_up = False
-        if not self.journal:
-            return
-        box = self._outbox
-        i = 0
-        while i < len(box):
-            e = box[i]
-            if e[0] == EVENT and e[1] in _JOURNALED and self._journal_put(e[1], e[2], e[4]):
-                box.pop(i)
-                if e is inflight:
-                    self._inflight_seq = self._journal[1] - 1     # the number it got
-                continue
-            i += 1
-
-
     # -- receive --------------------------------------------------------------------------
     async def _rx_task(self):
         buf = self._rxbuf
@@ -248,9 +231,13 @@ class LinkServer:
                 self._out_ready.clear()
                 await self._out_ready.wait()
                 continue
-            if entry is True:
-                done = await self._deliver_journaled()
-                if done is None:            # nothing sent (no heap for it just now)
+            if entry is True:               # (terminal.journal.deliver: the next one)
+                try:
+                    done = await reader.call(_JOURNAL, "deliver", self)
+                except MemoryError:         # a host request holds the heap: a moment later
+                    done = None
+                    await asyncio.sleep_ms(20)
+                if done is None:            # nothing was sent
                     continue
             else:
                 if entry[3] is None:
@@ -260,10 +247,10 @@ class LinkServer:
                 done = await self._deliver(entry)
                 self._inflight = None
                 jseq, self._inflight_seq = self._inflight_seq, None
-                if done:
-                    _take(self._outbox, entry)
-                    if jseq is not None:        # moved to the journal, then acknowledged
-                        self._journal_call("delivered", jseq)
+                if done and entry in self._outbox:
+                    self._outbox.remove(entry)
+                if done and jseq is not None:   # moved to the journal, then acknowledged
+                    self._journal_call("delivered", jseq)
             if done:
                 self.stats["acked"] += 1
             else:
@@ -282,24 +269,6 @@ class LinkServer:
             return True
         return box[0] if box else None
 
-    async def _deliver_journaled(self):
-        try:
-            found = self._journal_call("peek")
-        except MemoryError:              # a host request holds the heap: a moment later
-            await asyncio.sleep_ms(20)
-            return None
-        if found is None:                # (what waited did not check: skipped)
-            return None
-        seq, msg, payload = found
-        entry = [EVENT, msg, payload, self._tx_seq]
-        self._tx_seq = (self._tx_seq + 1) & 0xFF
-        del found, payload
-        if not await self._deliver(entry):
-            return False
-        self._journal_call("delivered", seq)
-        self.stats["journal_delivered"] = self.stats.get("journal_delivered", 0) + 1
-        return True
-
     async def _deliver(self, entry):
         kind, msg, payload, seq = entry[0], entry[1], entry[2], entry[3]
         self._waiting = seq
@@ -308,8 +277,10 @@ class LinkServer:
         for attempt in range(self.tries):
             if attempt:
                 self.stats["retransmits"] += 1
-                if attempt == 1:
-                    self._went_down(entry)
+                if attempt == 1:            # the first try went unacknowledged: link down
+                    self.host_up = False
+                    if self.journal:
+                        reader.call(_JOURNAL, "went_down", self, entry)
             self._acked.clear()
             self._writer.write(self.port, kind, seq, msg, payload)
             if await self._ack_within(wait):
@@ -391,23 +362,6 @@ async def supervised(server, task, name):
             except MemoryError:
                 pass
             await asyncio.sleep_ms(50)
-
-
-def _take(box, entry):
-    """Remove `entry` (that very list) from `box` if it is still there."""
-    for i in range(len(box)):
-        if box[i] is entry:
-            box.pop(i)
-            return
-
-
-def _leftovers(folder):
-    """Whether the journal's folder holds more than its head: events kept, or what a power
-    cut left (the journal is opened at boot only then)."""
-    try:
-        return any(name != "head" for name in os.listdir(folder))
-    except OSError:
-        return False
 
 
 def error_body(code, message, kind=None):
