@@ -78,7 +78,6 @@ class Terminal:
         self._sam_seen = -1
         self._active = False           # a card was activated by the last poll
         self._scanner = None           # chips.qr_scanner.QRScanner while a line comes in
-        self._refusal = None           # the journal refused the last event: what to show
         self.stats = {"polls": 0, "taps": 0, "poll_errors": 0, "removed": 0, "qr": 0,
                       "last_latency_ms": None, "heap_peak": 0, "failing_polls": 0}
         session.terminal = self
@@ -430,16 +429,17 @@ class Terminal:
 
     # -- output ---------------------------------------------------------------------------
     def send(self, msg, body):
-        if self.server.event(msg, body) is False:
-            # the host link is down and the offline journal refused the event (full with
-            # journal_full "refuse", or the flash failed): the person sees a refusal
-            self._refusal = "REFUSED: %s" % self.server.refusal
+        self.server.event(msg, body)
 
     def signal(self, outcome, text):
         """The outcome's colour, text and beeps (reader.terminal.feedback); the beeps run as
-        a task, so they never delay the next poll. A refusal of the journal overrides it."""
-        if self._refusal:
-            outcome, text, self._refusal = "refused", self._refusal, None
+        a task, so they never delay the next poll. The host link down and the offline
+        journal refusing the event (server.refusal: full with journal_full "refuse", the
+        flash failing): the person sees that refusal instead (docs/tap-journal.md)."""
+        refusal = getattr(self.server, "refusal", None)
+        if refusal:
+            self.server.refusal = None
+            outcome, text = "refused", "REFUSED: " + refusal
         beeps = reader.call("terminal.feedback", "signal", self.session, outcome, text)
         if beeps is not None:
             asyncio.create_task(self.session.beep(*beeps))

@@ -79,6 +79,24 @@ def head_bytes(first, epoch):
 
 
 # -- the link server's side (reader.terminal.link_server calls these through reader.call) --
+def call(server, method, *args):
+    """Journal(…).method(*args) for link server `server`, which keeps the journal's numbers
+    (`server._journal`, a list: `Journal.state()`) between calls."""
+    journal = Journal(server.journal, server.session, server.stats, server._journal)
+    result = getattr(journal, method)(*args)
+    server._journal = journal.state()
+    return result
+
+
+def keep(server, msg, payload, when):
+    """Journal event `msg` (`payload`, bytes; `when`: time.time()); False when the journal
+    refuses it, `server.refusal` saying why."""
+    answer = call(server, "put", msg, payload, when)
+    server.refusal = None if answer is True else answer
+    server._out_ready.set()
+    return answer is True
+
+
 def went_down(server, inflight):
     """The first try of frame `inflight` went unacknowledged: the outbox's tap and QR events
     move to the journal (those it refuses stay), the one in flight too, which is still
@@ -89,18 +107,19 @@ def went_down(server, inflight):
     while i < len(box):
         e = box[i]
         if e[0] == EVENT and (e[1] == EV_TAP or e[1] == EV_QR) and \
-                server._journal_put(e[1], e[2], e[4]):
+                keep(server, e[1], e[2], e[4]):
             box.pop(i)
             if e is inflight:
                 server._inflight_seq = server._journal[1] - 1     # the number it got
             continue
         i += 1
+    server.refusal = None        # (a refused one stays in the outbox: no tap refused now)
 
 
 async def deliver(server):
     """Send the journal's next event and wait for its ACK: True (acknowledged, noted),
     False (not: the link is down), None (nothing sent: what waited did not check)."""
-    found = server._journal_call("peek")
+    found = call(server, "peek")
     if found is None:
         return None
     seq, msg, payload = found
@@ -109,7 +128,7 @@ async def deliver(server):
     del found, payload
     if not await server._deliver(entry):
         return False
-    server._journal_call("delivered", seq)
+    call(server, "delivered", seq)
     server.stats["journal_delivered"] = server.stats.get("journal_delivered", 0) + 1
     return True
 

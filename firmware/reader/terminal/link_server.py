@@ -99,7 +99,6 @@ class LinkServer:
         self._tx_seq = 0
         self._last = None                  # (seq, crc) of the last data frame accepted
         self._outbox = []                  # [kind, msg, payload, seq or None, time.time()]
-        self._inflight = None              # the outbox's entry being sent
         self._out_ready = asyncio.Event()
         self._host_seen = asyncio.Event()
         self._acked = asyncio.Event()
@@ -116,11 +115,11 @@ class LinkServer:
         self._journal = None               # the journal's numbers (terminal.journal)
         self.refusal = None                # why the journal refused the last event
         self._inflight_seq = None          # journal seq of the outbox's frame in flight
-        self._events = 0                   # tap and QR events so far (their event_id)
-        self._nonce = "%08X" % int.from_bytes(os.urandom(4), "big")
+        # tap and QR events so far: their event_id, "NONCE-N" (NONCE drawn at boot)
+        self._events = ["%08X" % int.from_bytes(os.urandom(4), "big"), 0]
         try:    # the boot's look (clean-up, what waits) when the folder holds more than head
             if journal and [n for n in os.listdir(journal) if n != "head"]:
-                self._journal_call("waiting")
+                reader.call(_JOURNAL, "call", self, "waiting")
         except OSError:
             pass                           # no journal yet
 
@@ -137,11 +136,10 @@ class LinkServer:
                 msg = hostlink.EV_ERROR
             else:
                 kind = ERROR
-        box = self._outbox
-        if len(box) >= OUTBOX:
-            box.pop(1 if box[0] is self._inflight else 0)
+        if len(self._outbox) >= OUTBOX:
+            self._outbox.pop(1 if self._waiting >= 0 else 0)
             self.stats["dropped"] += 1
-        box.append([kind, msg, payload, seq, time.time()])
+        self._outbox.append([kind, msg, payload, seq, time.time()])
         self._out_ready.set()
 
     def event(self, msg, obj):
@@ -149,8 +147,9 @@ class LinkServer:
         journal (see the module's doc); False when the journal refuses it (`refusal` says
         why: journal_full, journal_error)."""
         if self.journal and msg in JOURNALED:
-            self._events += 1
-            obj[hostlink.EVENT_ID] = "%s-%d" % (self._nonce, self._events)
+            count = self._events
+            count[1] += 1
+            obj[hostlink.EVENT_ID] = "%s-%d" % (count[0], count[1])
             if not self.host_up or self.journal_waiting():
                 return self._journal_put(msg, hostlink.pack(obj), time.time())
         self.send(EVENT, msg, obj)
@@ -166,30 +165,14 @@ class LinkServer:
         state = self._journal
         return state[1] - state[2] if state else 0
 
-    def _journal_call(self, method, *args):
-        """Journal(…).method(*args): the module is imported for the call and let go after
-        it; its numbers stay here (`_journal`, a list) between calls."""
-        try:
-            from reader.terminal.journal import Journal
-
-            journal = Journal(self.journal, self.session, self.stats, self._journal)
-            result = getattr(journal, method)(*args)
-            self._journal = journal.state()
-            return result
-        finally:
-            reader.let_go(_JOURNAL)
-
     def _journal_put(self, msg, payload, when):
+        """terminal.journal.keep (imported for it); no heap for it is a refusal too."""
         try:
-            answer = self._journal_call("put", msg, payload, when)
-            ok = answer is True
-            self.refusal = None if ok else answer
+            return reader.call(_JOURNAL, "keep", self, msg, payload, when)
         except MemoryError:
-            ok = False
             self.refusal = "journal_busy"
             self.stats["journal_errors"] = self.stats.get("journal_errors", 0) + 1
-        self._out_ready.set()
-        return ok
+            return False
 
     # -- receive --------------------------------------------------------------------------
     async def _rx_task(self):
@@ -243,14 +226,12 @@ class LinkServer:
                 if entry[3] is None:
                     entry[3] = self._tx_seq
                     self._tx_seq = (self._tx_seq + 1) & 0xFF
-                self._inflight = entry
                 done = await self._deliver(entry)
-                self._inflight = None
                 jseq, self._inflight_seq = self._inflight_seq, None
                 if done and entry in self._outbox:
                     self._outbox.remove(entry)
                 if done and jseq is not None:   # moved to the journal, then acknowledged
-                    self._journal_call("delivered", jseq)
+                    reader.call(_JOURNAL, "call", self, "delivered", jseq)
             if done:
                 self.stats["acked"] += 1
             else:
