@@ -80,18 +80,19 @@ def head_bytes(first, epoch):
 
 # -- the link server's side (reader.terminal.link_server calls these through reader.call) --
 def call(server, method, *args):
-    """Journal(…).method(*args) for link server `server`, which keeps the journal's numbers
-    (`server._journal`, a list: `Journal.state()`) between calls."""
-    journal = Journal(server.journal, server.session, server.stats, server._journal)
+    """Journal(…).method(*args) for link server `server`, which keeps the journal's folder,
+    session and numbers (`Journal.state()`) in `server.jn` between calls."""
+    jn = server.jn
+    journal = Journal(jn[0], jn[1], server.stats, jn[2])
     result = getattr(journal, method)(*args)
-    server._journal = journal.state()
+    jn[2] = journal.state()
     return result
 
 
-def keep(server, msg, payload, when):
-    """Journal event `msg` (`payload`, bytes; `when`: time.time()); False when the journal
+def keep(server, msg, payload):
+    """Journal event `msg` (`payload`, bytes), which happens now; False when the journal
     refuses it, `server.refusal` saying why."""
-    answer = call(server, "put", msg, payload, when)
+    answer = call(server, "put", msg, payload, time.time())
     server.refusal = None if answer is True else answer
     server._out_ready.set()
     return answer is True
@@ -101,16 +102,16 @@ def went_down(server, inflight):
     """The first try of frame `inflight` went unacknowledged: the outbox's tap and QR events
     move to the journal (those it refuses stay), the one in flight too, which is still
     tried: if the host acknowledges it after all, its entry counts as delivered
-    (`server._inflight_seq`)."""
+    (`server.jn[3]`)."""
     box = server._outbox
     i = 0
     while i < len(box):
         e = box[i]
         if e[0] == EVENT and (e[1] == EV_TAP or e[1] == EV_QR) and \
-                keep(server, e[1], e[2], e[4]):
+                keep(server, e[1], e[2]):
             box.pop(i)
             if e is inflight:
-                server._inflight_seq = server._journal[1] - 1     # the number it got
+                server.jn[3] = server.jn[2][1] - 1     # the number it got
             continue
         i += 1
     server.refusal = None        # (a refused one stays in the outbox: no tap refused now)

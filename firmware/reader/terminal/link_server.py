@@ -28,7 +28,6 @@ KeyboardInterrupt through it, as on any MicroPython program. The requests: reade
 """
 
 import asyncio
-import os
 import select
 import sys
 import time
@@ -43,8 +42,6 @@ OUTBOX = const(8)
 _RX_CHUNK = const(64)
 _HANDOFF_WAIT_MS = const(2000)
 _ACK_POLL_MS = const(1)
-_JOURNAL = "terminal.journal"
-JOURNALED = b"\x80\x82"       # the events the journal keeps: hostlink.EV_TAP, EV_QR
 
 
 class StdioPort:
@@ -98,7 +95,7 @@ class LinkServer:
         self._rxbuf = bytearray(_RX_CHUNK)
         self._tx_seq = 0
         self._last = None                  # (seq, crc) of the last data frame accepted
-        self._outbox = []                  # [kind, msg, payload, seq or None, time.time()]
+        self._outbox = []                  # [kind, msg, payload bytes, seq or None]
         self._out_ready = asyncio.Event()
         self._host_seen = asyncio.Event()
         self._acked = asyncio.Event()
@@ -110,18 +107,21 @@ class LinkServer:
         self.stats = {"retransmits": 0, "parked": 0, "dropped": 0, "duplicates": 0,
                       "ignored": 0, "acked": 0}
         self.host_up = False               # a good frame from the host since the link failed
-        self.journal = journal
-        self.session = session
-        self._journal = None               # the journal's numbers (terminal.journal)
         self.refusal = None                # why the journal refused the last event
-        self._inflight_seq = None          # journal seq of the outbox's frame in flight
-        # tap and QR events so far: their event_id, "NONCE-N" (NONCE drawn at boot)
-        self._events = ["%08X" % int.from_bytes(os.urandom(4), "big"), 0]
-        try:    # the boot's look (clean-up, what waits) when the folder holds more than head
-            if journal and [n for n in os.listdir(journal) if n != "head"]:
-                reader.call(_JOURNAL, "call", self, "waiting")
-        except OSError:
-            pass                           # no journal yet
+        # the journal, one list (one attribute: RAM): its folder (None: no journal), the
+        # session, its numbers (terminal.journal.Journal.state()), the journal seq of the
+        # outbox's frame in flight, and the event_id's NONCE (drawn at boot) and count
+        self.jn = None
+        if journal:
+            import os
+
+            self.jn = [journal, session, None, None,
+                       "%08X" % int.from_bytes(os.urandom(4), "big"), 0]
+            try:    # the boot's look (clean-up, what waits): the folder holds more than head
+                if [n for n in os.listdir(journal) if n != "head"]:
+                    reader.call("terminal.journal", "call", self, "waiting")
+            except OSError:
+                pass                       # no journal yet
 
     # -- outbox ---------------------------------------------------------------------------
     def send(self, kind, msg, obj, seq=None):
@@ -139,19 +139,23 @@ class LinkServer:
         if len(self._outbox) >= OUTBOX:
             self._outbox.pop(1 if self._waiting >= 0 else 0)
             self.stats["dropped"] += 1
-        self._outbox.append([kind, msg, payload, seq, time.time()])
+        self._outbox.append([kind, msg, payload, seq])
         self._out_ready.set()
 
     def event(self, msg, obj):
         """Queue event `msg` (SEQ from the reader's own counter when sent), or keep it in the
         journal (see the module's doc); False when the journal refuses it (`refusal` says
         why: journal_full, journal_error)."""
-        if self.journal and msg in JOURNALED:
-            count = self._events
-            count[1] += 1
-            obj[hostlink.EVENT_ID] = "%s-%d" % (count[0], count[1])
+        jn = self.jn
+        if jn and (msg == 0x80 or msg == 0x82):     # hostlink.EV_TAP, EV_QR: journaled
+            jn[5] += 1
+            obj[hostlink.EVENT_ID] = "%s-%d" % (jn[4], jn[5])
             if not self.host_up or self.journal_waiting():
-                return self._journal_put(msg, hostlink.pack(obj), time.time())
+                try:
+                    return reader.call("terminal.journal", "keep", self, msg, hostlink.pack(obj))
+                except MemoryError:        # no heap for it: a refusal too
+                    self.refusal = "journal_busy"
+                    return False
         self.send(EVENT, msg, obj)
         return True
 
@@ -162,17 +166,8 @@ class LinkServer:
     def journal_waiting(self):
         """How many journaled events wait for the host (0 without a journal): for info and
         a display's "host link down (N taps waiting)"."""
-        state = self._journal
+        state = self.jn[2] if self.jn else None
         return state[1] - state[2] if state else 0
-
-    def _journal_put(self, msg, payload, when):
-        """terminal.journal.keep (imported for it); no heap for it is a refusal too."""
-        try:
-            return reader.call(_JOURNAL, "keep", self, msg, payload, when)
-        except MemoryError:
-            self.refusal = "journal_busy"
-            self.stats["journal_errors"] = self.stats.get("journal_errors", 0) + 1
-            return False
 
     # -- receive --------------------------------------------------------------------------
     async def _rx_task(self):
@@ -209,14 +204,23 @@ class LinkServer:
     # -- transmit -------------------------------------------------------------------------
     async def _tx_task(self):
         while True:
-            entry = self._pick()
+            # the next frame: the outbox's first; while the host is up and the journal
+            # holds events, the outbox's first answer, else True: the journal's next event
+            box = self._outbox
+            entry = box[0] if box else None
+            if self.host_up and self.journal_waiting():
+                entry = True
+                for one in box:
+                    if one[0] != EVENT:
+                        entry = one
+                        break
             if entry is None:
                 self._out_ready.clear()
                 await self._out_ready.wait()
                 continue
             if entry is True:               # (terminal.journal.deliver: the next one)
                 try:
-                    done = await reader.call(_JOURNAL, "deliver", self)
+                    done = await reader.call("terminal.journal", "deliver", self)
                 except MemoryError:         # a host request holds the heap: a moment later
                     done = None
                     await asyncio.sleep_ms(20)
@@ -227,28 +231,19 @@ class LinkServer:
                     entry[3] = self._tx_seq
                     self._tx_seq = (self._tx_seq + 1) & 0xFF
                 done = await self._deliver(entry)
-                jseq, self._inflight_seq = self._inflight_seq, None
                 if done and entry in self._outbox:
                     self._outbox.remove(entry)
-                if done and jseq is not None:   # moved to the journal, then acknowledged
-                    reader.call(_JOURNAL, "call", self, "delivered", jseq)
+                jn = self.jn
+                if jn and jn[3] is not None:   # moved to the journal meanwhile:
+                    if done:                   # acknowledged after all, so delivered
+                        reader.call("terminal.journal", "call", self, "delivered", jn[3])
+                    jn[3] = None
             if done:
                 self.stats["acked"] += 1
             else:
                 self.stats["parked"] += 1
                 self._host_seen.clear()
                 await self._host_seen.wait()
-
-    def _pick(self):
-        """The next frame to send: the outbox's first; while the host is up and the journal
-        holds events, the outbox's first answer, else True: the journal's next event."""
-        box = self._outbox
-        if self.host_up and self.journal_waiting():
-            for entry in box:
-                if entry[0] != EVENT:
-                    return entry
-            return True
-        return box[0] if box else None
 
     async def _deliver(self, entry):
         kind, msg, payload, seq = entry[0], entry[1], entry[2], entry[3]
@@ -260,8 +255,8 @@ class LinkServer:
                 self.stats["retransmits"] += 1
                 if attempt == 1:            # the first try went unacknowledged: link down
                     self.host_up = False
-                    if self.journal:
-                        reader.call(_JOURNAL, "went_down", self, entry)
+                    if self.jn:
+                        reader.call("terminal.journal", "went_down", self, entry)
             self._acked.clear()
             self._writer.write(self.port, kind, seq, msg, payload)
             if await self._ack_within(wait):
