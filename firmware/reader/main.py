@@ -12,7 +12,6 @@ import json
 import reader
 
 _state = {}
-JOURNAL = "/journal"     # the offline tap journal's folder (docs/tap-journal.md)
 
 
 def _selftest(board):
@@ -79,7 +78,8 @@ def run(board, report, port=None, announce=True):
     def dispatch(msg, payload):
         return reader.call("terminal.requests", "serve", session, msg, payload)
 
-    server = session.server = LinkServer(port or StdioPort(), dispatch, journal=JOURNAL,
+    # the offline tap journal's folder on the flash (docs/tap-journal.md)
+    server = session.server = LinkServer(port or StdioPort(), dispatch, journal="/journal",
                                          session=session)
     if announce:
         server.event(hostlink.EV_SELFTEST, session.report())

@@ -139,7 +139,7 @@ def test_a_full_journal_refuses_or_drops_the_oldest_as_configured():
     journal = J.Journal(DIR, Session(most=10), stats)
     for n in range(10):
         assert journal.put(TAP, payload(n), 0) is True
-    assert journal.put(TAP, payload(10), 0) == "journal_full"
+    assert journal.put(TAP, payload(10), 0) == b"journal_full"
     assert stats["journal_refused"] == 1 and journal.waiting() == 10
     journal.session = Session(most=10, full="drop_oldest")
     for n in range(10, 31):

@@ -79,7 +79,14 @@ def head_bytes(first, epoch):
 
 
 # -- the link server's side (reader.terminal.link_server calls these through reader.call) --
-def call(server, method, *args):
+def call(server, what, *args):
+    """The link server's one entry (a number, not a name: a name would be interned in its
+    RAM): 0 look (at boot), 1 keep(msg, payload), 2 went_down(inflight), 3 deliver() (a
+    coroutine), 4 delivered(seq)."""
+    return (_look, keep, went_down, deliver, _delivered)[what](server, *args)
+
+
+def _journal(server, method, *args):
     """Journal(…).method(*args) for link server `server`, which keeps the journal's folder,
     session and numbers (`Journal.state()`) in `server.jn` between calls."""
     jn = server.jn
@@ -89,11 +96,19 @@ def call(server, method, *args):
     return result
 
 
+def _look(server):
+    return _journal(server, "waiting")
+
+
+def _delivered(server, seq):
+    return _journal(server, "delivered", seq)
+
+
 def keep(server, msg, payload):
     """Journal event `msg` (`payload`, bytes), which happens now; False when the journal
-    refuses it, `server.refusal` saying why."""
-    answer = call(server, "put", msg, payload, time.time())
-    server.refusal = None if answer is True else answer
+    refuses it (`server.jn[7]` says why)."""
+    answer = _journal(server, "put", msg, payload, time.time())
+    server.jn[7] = None if answer is True else answer
     server._out_ready.set()
     return answer is True
 
@@ -114,13 +129,13 @@ def went_down(server, inflight):
                 server.jn[3] = server.jn[2][1] - 1     # the number it got
             continue
         i += 1
-    server.refusal = None        # (a refused one stays in the outbox: no tap refused now)
+    server.jn[7] = None          # (a refused one stays in the outbox: no tap refused now)
 
 
 async def deliver(server):
     """Send the journal's next event and wait for its ACK: True (acknowledged, noted),
     False (not: the link is down), None (nothing sent: what waited did not check)."""
-    found = call(server, "peek")
+    found = _journal(server, "peek")
     if found is None:
         return None
     seq, msg, payload = found
@@ -129,7 +144,7 @@ async def deliver(server):
     del found, payload
     if not await server._deliver(entry):
         return False
-    call(server, "delivered", seq)
+    _journal(server, "delivered", seq)
     server.stats["journal_delivered"] = server.stats.get("journal_delivered", 0) + 1
     return True
 
@@ -290,13 +305,13 @@ class Journal:
 
     def put(self, msg, payload, when):
         """Keep event `msg` (its JSON `payload`, bytes), which happened at `when` (time.time()):
-        True, or why it cannot be kept: "journal_full" (the setting journal_full is
-        "refuse"; counted as journal_refused) or "journal_error" (the flash refused the
+        True, or why it cannot be kept (bytes): b"journal_full" (the setting journal_full
+        is "refuse"; counted as journal_refused) or b"journal_error" (the flash refused the
         write; journal_errors)."""
         most, drop = self._bound()
         if self.waiting() >= most and not drop:
             self.stats["journal_refused"] = self.stats.get("journal_refused", 0) + 1
-            return "journal_full"
+            return b"journal_full"
         payload = _with(payload, self._stamp(when))
         if len(payload) + _SPARE > MAX_PAYLOAD:
             payload = _with(b'{"status":"error","reason":"too_big","message":"the event was '
@@ -310,7 +325,7 @@ class Journal:
                 f.write(crc)
         except OSError:
             self.stats["journal_errors"] = self.stats.get("journal_errors", 0) + 1
-            return "journal_error"
+            return b"journal_error"
         self.next += 1
         self._trim()          # after the new one is kept: a cut between loses nothing
         return True

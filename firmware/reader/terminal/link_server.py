@@ -20,7 +20,7 @@ events of the outbox move there when the link goes down (the one in flight is st
 acknowledged, its entry counts as delivered); once the host is back the sender delivers them
 in order before the outbox's events (answers to requests still go first).
 `event()` says False when the journal refuses one (full with setting journal_full "refuse",
-the flash refusing the write, no heap for it), `refusal` why.
+the flash refusing the write, no heap for it), `refused()` why.
 
 reader.main.run(board, report) serves the board's USB port (stdin/stdout) with it beside the
 terminal until the host asks for the REPL (message REPL); Ctrl-C (0x03 from mpremote) raises
@@ -106,20 +106,23 @@ class LinkServer:
         self.handoff = False
         self.stats = {"retransmits": 0, "parked": 0, "dropped": 0, "duplicates": 0,
                       "ignored": 0, "acked": 0}
-        self.host_up = False               # a good frame from the host since the link failed
-        self.refusal = None                # why the journal refused the last event
-        # the journal, one list (one attribute: RAM): its folder (None: no journal), the
-        # session, its numbers (terminal.journal.Journal.state()), the journal seq of the
-        # outbox's frame in flight, and the event_id's NONCE (drawn at boot) and count
+        # The journal (None: none), one list: one attribute, and no name of its own to intern
+        # in RAM (docs/firmware-memory.md): [its folder, the session, its numbers
+        # (terminal.journal.Journal.state()), the journal seq of the outbox's frame in
+        # flight, the event_id's NONCE (hex, drawn at boot), the events counted, whether the
+        # host is up (a good frame from it since the link last failed), why the journal
+        # refused the last event (bytes)]. terminal.journal.call(server, what, …) is its
+        # one entry, `what` a number for the same reason.
         self.jn = None
         if journal:
             import os
+            from binascii import hexlify
 
-            self.jn = [journal, session, None, None,
-                       "%08X" % int.from_bytes(os.urandom(4), "big"), 0]
+            self.jn = [journal, session, None, None, hexlify(os.urandom(4)).upper(), 0,
+                       False, None]
             try:    # the boot's look (clean-up, what waits): the folder holds more than head
-                if [n for n in os.listdir(journal) if n != "head"]:
-                    reader.call("terminal.journal", "call", self, "waiting")
+                if len(os.listdir(journal)) > 1:
+                    reader.call("terminal.journal", "call", self, 0)
             except OSError:
                 pass                       # no journal yet
 
@@ -144,20 +147,30 @@ class LinkServer:
 
     def event(self, msg, obj):
         """Queue event `msg` (SEQ from the reader's own counter when sent), or keep it in the
-        journal (see the module's doc); False when the journal refuses it (`refusal` says
-        why: journal_full, journal_error)."""
+        journal (see the module's doc); False when the journal refuses it (`refused()` says
+        why: journal_full, journal_error, journal_busy)."""
         jn = self.jn
         if jn and (msg == 0x80 or msg == 0x82):     # hostlink.EV_TAP, EV_QR: journaled
             jn[5] += 1
-            obj[hostlink.EVENT_ID] = "%s-%d" % (jn[4], jn[5])
-            if not self.host_up or self.journal_waiting():
+            obj[hostlink.EVENT_ID] = (jn[4] + b"-%d" % jn[5]).decode()
+            if not jn[6] or self.journal_waiting():
                 try:
-                    return reader.call("terminal.journal", "keep", self, msg, hostlink.pack(obj))
+                    return reader.call("terminal.journal", "call", self, 1, msg,
+                                       hostlink.pack(obj))
                 except MemoryError:        # no heap for it: a refusal too
-                    self.refusal = "journal_busy"
+                    jn[7] = b"journal_busy"
                     return False
         self.send(EVENT, msg, obj)
         return True
+
+    def refused(self):
+        """Why the journal refused the last event (str; then forgotten), or None."""
+        jn = self.jn
+        why = jn and jn[7]
+        if why:
+            jn[7] = None
+            return why.decode()
+        return None
 
     def pending(self):
         return len(self._outbox)
@@ -181,8 +194,9 @@ class LinkServer:
 
     def _on_frame(self, dec):
         self._host_seen.set()
-        if not self.host_up:
-            self.host_up = True
+        jn = self.jn
+        if jn and not jn[6]:
+            jn[6] = True                 # the host is up
             self._out_ready.set()        # the journal may have events to deliver
         kind = dec.kind
         if kind == ACK:
@@ -208,7 +222,7 @@ class LinkServer:
             # holds events, the outbox's first answer, else True: the journal's next event
             box = self._outbox
             entry = box[0] if box else None
-            if self.host_up and self.journal_waiting():
+            if self.jn and self.jn[6] and self.journal_waiting():
                 entry = True
                 for one in box:
                     if one[0] != EVENT:
@@ -220,7 +234,7 @@ class LinkServer:
                 continue
             if entry is True:               # (terminal.journal.deliver: the next one)
                 try:
-                    done = await reader.call("terminal.journal", "deliver", self)
+                    done = await reader.call("terminal.journal", "call", self, 3)
                 except MemoryError:         # a host request holds the heap: a moment later
                     done = None
                     await asyncio.sleep_ms(20)
@@ -236,7 +250,7 @@ class LinkServer:
                 jn = self.jn
                 if jn and jn[3] is not None:   # moved to the journal meanwhile:
                     if done:                   # acknowledged after all, so delivered
-                        reader.call("terminal.journal", "call", self, "delivered", jn[3])
+                        reader.call("terminal.journal", "call", self, 4, jn[3])
                     jn[3] = None
             if done:
                 self.stats["acked"] += 1
@@ -253,10 +267,9 @@ class LinkServer:
         for attempt in range(self.tries):
             if attempt:
                 self.stats["retransmits"] += 1
-                if attempt == 1:            # the first try went unacknowledged: link down
-                    self.host_up = False
-                    if self.jn:
-                        reader.call("terminal.journal", "went_down", self, entry)
+                if attempt == 1 and self.jn:   # the first try went unacknowledged: down
+                    self.jn[6] = False
+                    reader.call("terminal.journal", "call", self, 2, entry)
             self._acked.clear()
             self._writer.write(self.port, kind, seq, msg, payload)
             if await self._ack_within(wait):
