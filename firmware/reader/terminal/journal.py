@@ -81,9 +81,9 @@ def head_bytes(first, epoch):
 # -- the link server's side (reader.terminal.link_server calls these through reader.call) --
 def call(server, what, *args):
     """The link server's one entry (a number, not a name: a name would be interned in its
-    RAM): 0 look (at boot), 1 keep(msg, payload), 2 went_down(inflight), 3 deliver() (a
-    coroutine), 4 delivered(seq)."""
-    return (_look, keep, went_down, deliver, _delivered)[what](server, *args)
+    RAM): 0 look (at boot), 1 keep(msg, payload), 2 went_down(inflight), 3 the next event
+    to send (_next), 4 delivered(seq): the host acknowledged it."""
+    return (_look, keep, went_down, _next, _delivered)[what](server, *args)
 
 
 def _journal(server, method, *args):
@@ -101,6 +101,7 @@ def _look(server):
 
 
 def _delivered(server, seq):
+    server.stats["journal_delivered"] = server.stats.get("journal_delivered", 0) + 1
     return _journal(server, "delivered", seq)
 
 
@@ -132,21 +133,14 @@ def went_down(server, inflight):
     server.jn[7] = None          # (a refused one stays in the outbox: no tap refused now)
 
 
-async def deliver(server):
-    """Send the journal's next event and wait for its ACK: True (acknowledged, noted),
-    False (not: the link is down), None (nothing sent: what waited did not check)."""
+def _next(server):
+    """The journal's next event as the link server's outbox entry with its journal seq:
+    [EVENT, msg, payload, None, seq]; None when what waited did not check (skipped)."""
     found = _journal(server, "peek")
     if found is None:
         return None
     seq, msg, payload = found
-    entry = [EVENT, msg, payload, server._tx_seq]
-    server._tx_seq = (server._tx_seq + 1) & 0xFF
-    del found, payload
-    if not await server._deliver(entry):
-        return False
-    _journal(server, "delivered", seq)
-    server.stats["journal_delivered"] = server.stats.get("journal_delivered", 0) + 1
-    return True
+    return [EVENT, msg, payload, None, seq]
 
 
 def _remove(name):

@@ -111,15 +111,16 @@ class LinkServer:
         # (terminal.journal.Journal.state()), the journal seq of the outbox's frame in
         # flight, the event_id's NONCE (hex, drawn at boot), the events counted, whether the
         # host is up (a good frame from it since the link last failed), why the journal
-        # refused the last event (bytes)]. terminal.journal.call(server, what, …) is its
-        # one entry, `what` a number for the same reason.
+        # refused the last event (bytes), whether a request is being served].
+        # terminal.journal.call(server, what, …) is its one entry, `what` a number for the
+        # same reason.
         self.jn = None
         if journal:
             import os
             from binascii import hexlify
 
             self.jn = [journal, session, None, None, hexlify(os.urandom(4)).upper(), 0,
-                       False, None]
+                       False, None, False]
             try:    # the boot's look (clean-up, what waits): the folder holds more than head
                 if len(os.listdir(journal)) > 1:
                     reader.call("terminal.journal", "call", self, 0)
@@ -219,39 +220,44 @@ class LinkServer:
     async def _tx_task(self):
         while True:
             # the next frame: the outbox's first; while the host is up and the journal
-            # holds events, the outbox's first answer, else True: the journal's next event
+            # holds events, the outbox's first answer, else the journal's next event (not
+            # while a request is served: the two would share the heap)
             box = self._outbox
             entry = box[0] if box else None
-            if self.jn and self.jn[6] and self.journal_waiting():
+            jn = self.jn
+            if jn and jn[6] and self.journal_waiting():
                 entry = True
                 for one in box:
                     if one[0] != EVENT:
                         entry = one
                         break
+                if entry is True:
+                    entry = None
+                    if not jn[8] and not self._requests:
+                        try:                # [EVENT, msg, payload, None, journal seq]
+                            entry = reader.call("terminal.journal", "call", self, 3)
+                        except MemoryError:
+                            pass
+                    if entry is None:       # a moment later
+                        await asyncio.sleep_ms(20)
+                        continue
             if entry is None:
                 self._out_ready.clear()
                 await self._out_ready.wait()
                 continue
-            if entry is True:               # (terminal.journal.deliver: the next one)
-                try:
-                    done = await reader.call("terminal.journal", "call", self, 3)
-                except MemoryError:         # a host request holds the heap: a moment later
-                    done = None
-                    await asyncio.sleep_ms(20)
-                if done is None:            # nothing was sent
-                    continue
-            else:
-                if entry[3] is None:
-                    entry[3] = self._tx_seq
-                    self._tx_seq = (self._tx_seq + 1) & 0xFF
-                done = await self._deliver(entry)
-                if done and entry in self._outbox:
-                    self._outbox.remove(entry)
-                jn = self.jn
-                if jn and jn[3] is not None:   # moved to the journal meanwhile:
-                    if done:                   # acknowledged after all, so delivered
-                        reader.call("terminal.journal", "call", self, 4, jn[3])
-                    jn[3] = None
+            if entry[3] is None:
+                entry[3] = self._tx_seq
+                self._tx_seq = (self._tx_seq + 1) & 0xFF
+            done = await self._deliver(entry)
+            if done and entry in self._outbox:
+                self._outbox.remove(entry)
+            if jn:
+                # a journal entry acknowledged, or an outbox frame moved to the journal
+                # while it was tried (jn[3]) and acknowledged after all: delivered
+                seq = entry[4] if len(entry) > 4 else jn[3]
+                jn[3] = None
+                if done and seq is not None:
+                    reader.call("terminal.journal", "call", self, 4, seq)
             if done:
                 self.stats["acked"] += 1
             else:
@@ -298,6 +304,9 @@ class LinkServer:
                 await self._req_ready.wait()
                 continue
             seq, msg, payload = self._requests.pop(0)
+            jn = self.jn
+            if jn:
+                jn[8] = True                # serving: the journal waits (see _tx_task)
             try:
                 kind, obj = await self.dispatch(msg, payload)
             except MemoryError:   # (serve answers every other failure itself)
@@ -309,6 +318,8 @@ class LinkServer:
                 kind, obj = ERROR, error_body(hostlink.INTERNAL, "the reader failed this "
                                               "request (%s: %s)" % (type(error).__name__,
                                                                     error))
+            if jn:
+                jn[8] = False
             self.send(kind, msg, obj, seq)
 
     async def serve(self):
