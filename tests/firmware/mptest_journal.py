@@ -7,42 +7,14 @@
 import os
 
 import vfs
-from cut_flash import CutFlash, copy, mount
+from cut_flash import copy, mount
+from fake_journal_session import DIR, Session, fresh
 
 from reader.terminal import journal as J
 
 TMP = os.getenv("MPTEST_TMP")
-DIR = "/jf/journal"
 TAP = 0x80
 QR = 0x82
-
-
-class Clock:
-    clock_offset = 0
-    clock_set = True
-
-
-class Board:
-    @staticmethod
-    def unique_id():
-        return b"\x01\x02\x03\x04\x05\x06\x07\x08"
-
-
-class Session:
-    def __init__(self, most=1000, full="refuse"):
-        self.config = {"journal_max": most, "journal_full": full}
-        self.terminal = Clock()
-        self.board = Board()
-
-
-def fresh(name="j.img", blocks=64):
-    image = TMP + "/" + name
-    try:
-        os.remove(image)
-    except OSError:
-        pass
-    vfs.VfsLfs2.mkfs(CutFlash(image, blocks=blocks))
-    return image, mount(image, "/jf")
 
 
 def payload(n, pad=0):

@@ -9,67 +9,29 @@
 import os
 import sys
 
-from reader.terminal.link_server import LinkServer  # first: it makes the frozen asyncio importable
+from reader.terminal.link_server import LinkServer  # noqa: F401 - first: it makes the frozen asyncio importable
 
 import asyncio  # noqa: E402
-import vfs  # noqa: E402
-from cut_flash import CutFlash, mount  # noqa: E402
-from mptest_hostlink_server import ScriptedPort, echo  # noqa: E402
+from mptest_hostlink_server import run as run_server  # noqa: E402
+from fake_journal_session import DIR, Session, fresh  # noqa: E402
 from reader import hostlink as H  # noqa: E402
 
-TMP = os.getenv("MPTEST_TMP")
-DIR = "/jl/journal"
 MODULE = "reader.terminal.journal"
-
-
-class Clock:
-    clock_offset = 0
-    clock_set = False
-
-
-class Board:
-    @staticmethod
-    def unique_id():
-        return b"\xca\xfe"
-
-
-class Session:
-    def __init__(self, most=1000, full="refuse"):
-        self.config = {"journal_max": most, "journal_full": full}
-        self.terminal = Clock()
-        self.board = Board()
-
-
-def new_boot():
-    """What a reboot forgets (the journal's module is never left in RAM)."""
-    assert MODULE not in sys.modules
+UID = "0102030405060708-"         # fake_journal_session's board's unique id, in journal_id
 
 
 def flash():
-    new_boot()
-    image = TMP + "/jl.img"
-    try:
-        os.remove(image)
-    except OSError:
-        pass
-    vfs.VfsLfs2.mkfs(CutFlash(image, blocks=64))
-    mount(image, "/jl")
+    """A fresh flash (what a reboot forgets: the journal's module is never left in RAM)."""
+    assert MODULE not in sys.modules
+    fresh()
+
+
+def new_boot():
+    assert MODULE not in sys.modules
 
 
 def run(scenario, session=None, **options):
-    port = ScriptedPort()
-    server = LinkServer(port, echo, journal=DIR, session=session or Session(), **options)
-
-    async def main():
-        task = asyncio.create_task(server.serve())
-        try:
-            await scenario(port, server)
-        finally:
-            server.handoff = True
-            task.cancel()
-
-    asyncio.run(main())
-    return server
+    return run_server(scenario, journal=DIR, session=session or Session(), **options)
 
 
 async def until(condition, ms=3000):
@@ -117,8 +79,8 @@ def test_taps_before_the_host_are_journaled_then_delivered_in_order_after_the_an
         assert [body["n"] for msg, body in got] == list(range(20))
         assert [msg for msg, body in got] == [H.EV_TAP if n % 2 else H.EV_QR for n in range(20)]
         assert [body[H.JOURNAL_SEQ] for msg, body in got] == list(range(20))
-        assert {body[H.JOURNAL_ID][:5] for msg, body in got} == {"CAFE-"}
-        assert all(len(body[H.TAPPED_AT]) == 14 and body[H.CLOCK_SET] is False
+        assert {body[H.JOURNAL_ID][:len(UID)] for msg, body in got} == {UID}
+        assert all(len(body[H.TAPPED_AT]) == 14 and body[H.CLOCK_SET] is True
                    for msg, body in got)
         await asyncio.sleep_ms(20)
         assert server.journal_waiting() == 0 and server.stats["journal_delivered"] == 20
