@@ -129,7 +129,7 @@ def append_timing(appends=APPENDS):
     env = {"MICROPYPATH": os.pathsep.join([str(FIRMWARE_DIR), str(BOARDS_DIR / "sim-common"),
                                            str(script.parent)])}
     with tempfile.TemporaryDirectory() as work:
-        out = run_micropython(script, work, str(appends), heapsize="256k", env=env,
+        out = run_micropython(script, work, str(appends), heapsize="512k", env=env,
                               timeout=300)
     lines = [line for line in out.stdout.splitlines() if line.startswith("@@result ")]
     if out.returncode or not lines:
