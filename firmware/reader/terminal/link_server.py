@@ -257,7 +257,10 @@ class LinkServer:
                 seq = entry[4] if len(entry) > 4 else jn[3]
                 jn[3] = None
                 if done and seq is not None:
-                    reader.call("terminal.journal", "call", self, 4, seq)
+                    try:
+                        reader.call("terminal.journal", "call", self, 4, seq)
+                    except MemoryError:     # not noted: sent again, the host drops it
+                        pass
             if done:
                 self.stats["acked"] += 1
             else:
@@ -275,7 +278,10 @@ class LinkServer:
                 self.stats["retransmits"] += 1
                 if attempt == 1 and self.jn:   # the first try went unacknowledged: down
                     self.jn[6] = False
-                    reader.call("terminal.journal", "call", self, 2, entry)
+                    try:
+                        reader.call("terminal.journal", "call", self, 2, entry)
+                    except MemoryError:     # the outbox keeps them meanwhile
+                        pass
             self._acked.clear()
             self._writer.write(self.port, kind, seq, msg, payload)
             if await self._ack_within(wait):
