@@ -218,6 +218,8 @@ class LinkServer:
 
     # -- transmit -------------------------------------------------------------------------
     async def _tx_task(self):
+        import gc  # (a local name: no global of its own in RAM)
+
         while True:
             # the next frame: the outbox's first; while the host is up and the journal
             # holds events, the outbox's first answer, else the journal's next event (not
@@ -238,6 +240,10 @@ class LinkServer:
                             entry = reader.call("terminal.journal", "call", self, 3)
                         except MemoryError:
                             pass
+                        # what the journal's module took goes now, not scattered over
+                        # the heap a host request may need next (a host's connect: hello,
+                        # set-time)
+                        gc.collect()
                     if entry is None:       # a moment later
                         await asyncio.sleep_ms(20)
                         continue
@@ -261,6 +267,7 @@ class LinkServer:
                         reader.call("terminal.journal", "call", self, 4, seq)
                     except MemoryError:     # not noted: sent again, the host drops it
                         pass
+                    gc.collect()
             if done:
                 self.stats["acked"] += 1
             else:
