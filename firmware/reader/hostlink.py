@@ -20,7 +20,7 @@ import json
 from micropython import const
 
 from reader.crc import crc16_ccitt
-from reader.errors import table_entries, table_text
+from reader.errors import table_entries, table_line, table_text
 
 VERSION = const(1)
 SYNC = const(0x7E)
@@ -70,6 +70,22 @@ EV_REMOVED = const(0x81)
 EV_QR = const(0x82)
 EV_ERROR = const(0x83)
 EV_SELFTEST = const(0x84)
+
+# Journaled events (docs/tap-journal.md): a tap or qr event the reader kept on its flash while
+# the link was down carries these fields when it is delivered. The host's ACK of its frame
+# acknowledges it; a host drops one whose (JOURNAL_ID, JOURNAL_SEQ) or EVENT_ID it has already
+# seen (a reader cut off before it noted the ACK sends it again). The attributes EVENT_ID,
+# JOURNAL_SEQ, … (see __getattr__) give the field names, from this bytes table read in place
+# (module constants would stay in the reader's RAM):
+#   EVENT_ID     every tap and qr event of a reader with a journal: "NONCE-N", a random
+#                32-bit number drawn at boot (hex) and a count; the same in the live frame
+#                and in the journal's copy
+#   JOURNAL_SEQ  the event's number in the journal: rises by one per event
+#   JOURNAL_ID   the reader's unique id and the journal's epoch: "UID-EPOCH" in hex
+#   TAPPED_AT    when it happened, by the reader's clock (YYYYMMDDhhmmss)
+#   CLOCK_SET    whether the reader's clock was set then (else tapped_at is its own clock)
+_JOURNAL_FIELDS = (b"\nEVENT_ID event_id\nJOURNAL_SEQ journal_seq\nJOURNAL_ID journal_id"
+                   b"\nTAPPED_AT tapped_at\nCLOCK_SET clock_set\n")
 
 # The names of the tables below, as bytes constants read in place (flash / the ROMFS image),
 # in reader.errors' table format: an entry is its code byte, the name, "\n". KINDS, MESSAGES,
@@ -135,6 +151,9 @@ def __getattr__(name):
         return dict(_entries(table))
     if name == "SLOTS":
         return {n: c for c, n in _entries(_SLOT_NAMES)}
+    field = table_line(_JOURNAL_FIELDS, name)
+    if field:
+        return field
     raise AttributeError(name)
 
 

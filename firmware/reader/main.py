@@ -78,7 +78,9 @@ def run(board, report, port=None, announce=True):
     def dispatch(msg, payload):
         return reader.call("terminal.requests", "serve", session, msg, payload)
 
-    server = session.server = LinkServer(port or StdioPort(), dispatch)
+    # the offline tap journal's folder on the flash (docs/tap-journal.md)
+    server = session.server = LinkServer(port or StdioPort(), dispatch, journal="/journal",
+                                         session=session)
     if announce:
         server.event(hostlink.EV_SELFTEST, session.report())
     terminal = Terminal(session)

@@ -71,6 +71,7 @@ CASES = [
      "public key"),
     (["bench", "blacklist", "--entries", "0"], 2, "at least 1"),
     (["bench", "soak", "--taps", "0"], 2, "at least 1"),
+    (["bench", "journal", "--power-cuts", "-1"], 2, "at least 0"),
     (["image", "build", "--board", "nope", "-o", "x.img"], 2, "no board named 'nope'"),
     (["nope"], 2, "invalid choice: 'nope'"),
 ]

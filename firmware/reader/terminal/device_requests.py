@@ -63,6 +63,7 @@ async def info(h, obj):
                                   "ago_s": time.ticks_diff(time.ticks_ms(), ended) // 1000}
     if h.server is not None:
         out["link"] = h.server.counters()
+        out["journal"] = h.server.journal_waiting()     # events waiting (docs/tap-journal.md)
     if h.terminal is not None:
         out["terminal"] = h.terminal.stats
         out["clock_set"] = h.terminal.clock_set

@@ -444,7 +444,14 @@ class Terminal:
 
     def signal(self, outcome, text):
         """The outcome's colour, text and beeps (reader.terminal.feedback); the beeps run as
-        a task, so they never delay the next poll."""
+        a task, so they never delay the next poll. The host link down and the offline
+        journal refusing the event (server.refused(): full with journal_full "refuse", the
+        flash failing): the person sees that refusal instead (docs/tap-journal.md)."""
+        refused = getattr(self.server, "refused", None)
+        why = refused and refused()
+        if why:
+            outcome = "refused"
+            text = "%s: %s" % (outcome.upper(), why)
         beeps = reader.call("terminal.feedback", "signal", self.session, outcome, text)
         if beeps is not None:
             asyncio.create_task(self.session.beep(*beeps))

@@ -10,6 +10,18 @@
   the host sends any good frame, then sent again. Nothing unacknowledged is thrown away
   unless the outbox overflows (`OUTBOX` frames; the oldest goes, counted in `dropped`).
 
+The offline tap journal (`journal`: its folder on the flash; docs/tap-journal.md): the link
+is down from boot until the host's first good frame, and again from a frame whose first try
+went unacknowledged until the host's next good frame. While it is down, and while the
+journal still holds older ones, tap and QR events go to the journal (reader.terminal.journal,
+imported for each append and each delivery and let go after it; the journal's numbers stay
+here between calls) instead of the outbox, and the tap and QR
+events of the outbox move there when the link goes down (the one in flight is still tried;
+acknowledged, its entry counts as delivered); once the host is back the sender delivers them
+in order before the outbox's events (answers to requests still go first).
+`event()` says False when the journal refuses one (full with setting journal_full "refuse",
+the flash refusing the write, no heap for it), `refused()` why.
+
 reader.main.run(board, report) serves the board's USB port (stdin/stdout) with it beside the
 terminal until the host asks for the REPL (message REPL); Ctrl-C (0x03 from mpremote) raises
 KeyboardInterrupt through it, as on any MicroPython program. The requests: reader.terminal.requests.
@@ -22,6 +34,7 @@ import time
 
 from micropython import const
 
+import reader
 from reader import hostlink
 from reader.hostlink import ACK, ERROR, EVENT, REQUEST
 
@@ -69,7 +82,10 @@ class StdioPort:
 
 
 class LinkServer:
-    def __init__(self, port, dispatch, ack_ms=100, tries=5):
+    def __init__(self, port, dispatch, ack_ms=100, tries=5, journal=None, session=None):
+        """`journal`: the tap journal's folder on the flash (None: no journal, events wait
+        in the outbox); `session` (reader.terminal.session.Session): its settings, clock
+        and board for the journal."""
         self.port = port
         self.dispatch = dispatch
         self.ack_ms = ack_ms
@@ -90,6 +106,26 @@ class LinkServer:
         self.handoff = False
         self.stats = {"retransmits": 0, "parked": 0, "dropped": 0, "duplicates": 0,
                       "ignored": 0, "acked": 0}
+        # The journal (None: none), one list: one attribute, and no name of its own to intern
+        # in RAM (docs/firmware-memory.md): [its folder, the session, its numbers
+        # (terminal.journal.Journal.state()), the journal seq of the outbox's frame in
+        # flight, the event_id's NONCE (hex, drawn at boot), the events counted, whether the
+        # host is up (a good frame from it since the link last failed), why the journal
+        # refused the last event (bytes), whether a request is being served].
+        # terminal.journal.call(server, what, …) is its one entry, `what` a number for the
+        # same reason.
+        self.jn = None
+        if journal:
+            import os
+            from binascii import hexlify
+
+            self.jn = [journal, session, None, None, hexlify(os.urandom(4)).upper(), 0,
+                       False, None, False]
+            try:    # the boot's look (clean-up, what waits): the folder holds more than head
+                if len(os.listdir(journal)) > 1:
+                    reader.call("terminal.journal", "call", self, 0)
+            except OSError:
+                pass                       # no journal yet
 
     # -- outbox ---------------------------------------------------------------------------
     def send(self, kind, msg, obj, seq=None):
@@ -111,10 +147,41 @@ class LinkServer:
         self._out_ready.set()
 
     def event(self, msg, obj):
-        self.send(EVENT, msg, obj)  # SEQ from the reader's own counter when sent
+        """Queue event `msg` (SEQ from the reader's own counter when sent), or keep it in the
+        journal (see the module's doc); False when the journal refuses it (`refused()` says
+        why: journal_full, journal_error, journal_busy)."""
+        jn = self.jn
+        if jn and (msg == 0x80 or msg == 0x82):     # hostlink.EV_TAP, EV_QR: journaled
+            jn[5] += 1
+            obj[hostlink.EVENT_ID] = (jn[4] + b"-%d" % jn[5]).decode()
+            if not jn[6] or self.journal_waiting():
+                try:
+                    return reader.call("terminal.journal", "call", self, 1, msg,
+                                       hostlink.pack(obj))
+                except MemoryError:        # no heap for it: a refusal too
+                    jn[7] = b"journal_busy"
+                    return False
+        self.send(EVENT, msg, obj)
+        return True
+
+    def refused(self):
+        """Why the journal refused the last event (str; then forgotten), or None."""
+        jn = self.jn
+        why = jn and jn[7]
+        if why:
+            jn[7] = None
+            return why.decode()
+        return None
 
     def pending(self):
         return len(self._outbox)
+
+    # -- the tap journal --------------------------------------------------------------------
+    def journal_waiting(self):
+        """How many journaled events wait for the host (0 without a journal): for info and
+        a display's "host link down (N taps waiting)"."""
+        state = self.jn[2] if self.jn else None
+        return state[1] - state[2] if state else 0
 
     # -- receive --------------------------------------------------------------------------
     async def _rx_task(self):
@@ -128,6 +195,10 @@ class LinkServer:
 
     def _on_frame(self, dec):
         self._host_seen.set()
+        jn = self.jn
+        if jn and not jn[6]:
+            jn[6] = True                 # the host is up
+            self._out_ready.set()        # the journal may have events to deliver
         kind = dec.kind
         if kind == ACK:
             if dec.seq == self._waiting and dec.msg == self._waiting_msg:
@@ -147,17 +218,57 @@ class LinkServer:
 
     # -- transmit -------------------------------------------------------------------------
     async def _tx_task(self):
+        import gc  # (a local name: no global of its own in RAM)
+
         while True:
-            if not self._outbox:
+            # the next frame: the outbox's first; while the host is up and the journal
+            # holds events, the outbox's first answer, else the journal's next event (not
+            # while a request is served: the two would share the heap)
+            box = self._outbox
+            entry = box[0] if box else None
+            jn = self.jn
+            if jn and jn[6] and self.journal_waiting():
+                entry = True
+                for one in box:
+                    if one[0] != EVENT:
+                        entry = one
+                        break
+                if entry is True:
+                    entry = None
+                    if not jn[8] and not self._requests:
+                        try:                # [EVENT, msg, payload, None, journal seq]
+                            entry = reader.call("terminal.journal", "call", self, 3)
+                        except MemoryError:
+                            pass
+                        # what the journal's module took goes now, not scattered over
+                        # the heap a host request may need next (a host's connect: hello,
+                        # set-time)
+                        gc.collect()
+                    if entry is None:       # a moment later
+                        await asyncio.sleep_ms(20)
+                        continue
+            if entry is None:
                 self._out_ready.clear()
                 await self._out_ready.wait()
                 continue
-            entry = self._outbox[0]
             if entry[3] is None:
                 entry[3] = self._tx_seq
                 self._tx_seq = (self._tx_seq + 1) & 0xFF
-            if await self._deliver(entry):
-                self._outbox.pop(0)
+            done = await self._deliver(entry)
+            if done and entry in self._outbox:
+                self._outbox.remove(entry)
+            if jn:
+                # a journal entry acknowledged, or an outbox frame moved to the journal
+                # while it was tried (jn[3]) and acknowledged after all: delivered
+                seq = entry[4] if len(entry) > 4 else jn[3]
+                jn[3] = None
+                if done and seq is not None:
+                    try:
+                        reader.call("terminal.journal", "call", self, 4, seq)
+                    except MemoryError:     # not noted: sent again, the host drops it
+                        pass
+                    gc.collect()
+            if done:
                 self.stats["acked"] += 1
             else:
                 self.stats["parked"] += 1
@@ -165,13 +276,19 @@ class LinkServer:
                 await self._host_seen.wait()
 
     async def _deliver(self, entry):
-        kind, msg, payload, seq = entry
+        kind, msg, payload, seq = entry[0], entry[1], entry[2], entry[3]
         self._waiting = seq
         self._waiting_msg = msg
         wait = self.ack_ms
         for attempt in range(self.tries):
             if attempt:
                 self.stats["retransmits"] += 1
+                if attempt == 1 and self.jn:   # the first try went unacknowledged: down
+                    self.jn[6] = False
+                    try:
+                        reader.call("terminal.journal", "call", self, 2, entry)
+                    except MemoryError:     # the outbox keeps them meanwhile
+                        pass
             self._acked.clear()
             self._writer.write(self.port, kind, seq, msg, payload)
             if await self._ack_within(wait):
@@ -200,6 +317,9 @@ class LinkServer:
                 await self._req_ready.wait()
                 continue
             seq, msg, payload = self._requests.pop(0)
+            jn = self.jn
+            if jn:
+                jn[8] = True                # serving: the journal waits (see _tx_task)
             try:
                 kind, obj = await self.dispatch(msg, payload)
             except MemoryError:   # (serve answers every other failure itself)
@@ -211,6 +331,8 @@ class LinkServer:
                 kind, obj = ERROR, error_body(hostlink.INTERNAL, "the reader failed this "
                                               "request (%s: %s)" % (type(error).__name__,
                                                                     error))
+            if jn:
+                jn[8] = False
             self.send(kind, msg, obj, seq)
 
     async def serve(self):

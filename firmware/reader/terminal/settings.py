@@ -36,6 +36,11 @@
 | detect_ms    | int  | 250     | with low-power polling: the chip sleeps this long     |
 |              |      |         | (50-2000 ms) between polls, so a card is found within |
 |              |      |         | it plus one poll                                      |
+| journal_max  | int  | 1000    | tap and QR events the offline journal keeps while the |
+|              |      |         | host link is down (10-10000; docs/tap-journal.md)     |
+| journal_full | str  | "refuse" | the journal is full: "refuse" the tap (reason        |
+|              |      |         | journal_full, shown as a refusal), or "drop_oldest"   |
+|              |      |         | (the oldest event waiting is lost, counted)           |
 
 The settings are a plain dict the session keeps (`session.config`); this module is transient:
 imported to load them at start and to store a change, then let go.
@@ -57,7 +62,8 @@ PATH = "/config.json"
 DEFAULTS = {"terminal_id": "", "department": "", "read_profile": "identity", "beeper": True,
             "flow": "fast", "heap_probe": False, "host_slot_idle_s": 30,
             "unchecked_expiry": "accept", "blacklist_key": "", "blacklist_max_age_h": 168,
-            "stale_blacklist": "accept", "power_save": "auto", "detect_ms": 250}
+            "stale_blacklist": "accept", "power_save": "auto", "detect_ms": 250,
+            "journal_max": 1000, "journal_full": "refuse"}
 
 
 def load(path=PATH):
@@ -135,6 +141,11 @@ def check_one(name, value):
         if not isinstance(value, int) or value is True or value is False \
                 or not 1 <= value <= 8760:
             raise ValueError("blacklist_max_age_h must be a whole number of hours, 1-8760")
+    elif name == "journal_max":
+        if not isinstance(value, int) or value is True or value is False \
+                or not 10 <= value <= 10000:
+            raise ValueError("journal_max must be a whole number of events, 10-10000 (what "
+                             "the reader keeps on its flash while the host link is down)")
     elif not isinstance(value, str):
         raise ValueError("%s must be text" % name)
     elif name == "terminal_id":           # "" (the default): not given yet
@@ -152,6 +163,8 @@ def check_one(name, value):
         raise ValueError("power_save must be one of %s" % ", ".join(POWER_SAVE))
     elif name in ("unchecked_expiry", "stale_blacklist") and value not in EXPIRY_POLICIES:
         raise ValueError("%s must be one of %s" % (name, ", ".join(EXPIRY_POLICIES)))
+    elif name == "journal_full" and value not in ("refuse", "drop_oldest"):
+        raise ValueError("%s must be one of %s" % (name, "refuse, drop_oldest"))
     elif name == "blacklist_key" and value and (
             len(value) != 128 or any(c not in "0123456789abcdefABCDEF" for c in value)):
         raise ValueError("blacklist_key must be the platform's SM2 public key, 128 hex "

@@ -9,6 +9,11 @@ bridge's own `state` (a reader connected / disconnected). AN fields are text (br
 A QR event goes to the platform verifier first and is pushed once, with `verified` true and
 the identity fields, or false with `reason` and `message` (bridge.qrverify).
 
+Events a reader kept in its offline journal while its link was down (docs/tap-journal.md)
+arrive marked `late` with their `tapped_at`, `journal_seq` and `journal_id` (the link client
+already dropped any it had delivered); they are published in the order they came, a late
+QR code's verification included (a late tap after it waits for it).
+
 A subscriber that does not keep up (QUEUE events waiting) loses its oldest events, never the
 bridge's other subscribers.
 """
@@ -55,17 +60,38 @@ class EventRouter:
         self.verifier = verifier
         self.listeners = []        # callables(event) after each event (the fleet's audit)
         self._tasks = set()
+        self._late = {}            # reader id -> the task of its last late event
 
     def __call__(self, reader_id, event):
         out = {"type": event.get("type", "?"), "reader": reader_id,
                "time": round(time.time(), 3)}
         out.update(to_national({k: v for k, v in event.items() if k != "type"}))
+        if out.get("late"):
+            self._in_order(reader_id, out)
+            return
         if out["type"] == "qr":
             task = asyncio.get_running_loop().create_task(self._qr(out))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return
         self._emit(out)
+
+    def _in_order(self, reader_id, event):
+        """A late event of `reader_id`: published after the late events before it."""
+        before = self._late.get(reader_id)
+
+        async def publish():
+            if before is not None and not before.done():
+                await asyncio.wait([before])     # its failure is its own (logged there)
+            if event["type"] == "qr":
+                await self._qr(event)
+            else:
+                self._emit(event)
+
+        task = asyncio.get_running_loop().create_task(publish())
+        self._late[reader_id] = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _emit(self, event):
         fields = {k: event[k] for k in ("reader", "status", "reason", "state", "KH", "SFZH",

@@ -31,6 +31,10 @@ requests the bridge forwards and the reader's own word (hello, info: the reader 
 itself after its setting host_slot_idle_s, when the card leaves or a new session starts);
 `refresh()` asks the reader while a slot is held, so the state shown is the reader's.
 
+`late_events`: how many events the reader had kept in its offline journal while the link
+was down (docs/tap-journal.md) were handed on, each once, in order, marked `late` with their
+`tapped_at`; `journal` (in `device`, from hello and info): how many still wait on the reader.
+
 `blacklist`: the reader's blacklist-status (version, count, stale, …), asked at each
 connection, after each push and every BLACKLIST_REFRESH seconds, with `age_s` (since the
 list was issued) and `checked` (when the bridge asked); while the bridge pushes a list or
@@ -100,6 +104,7 @@ class ManagedReader:
         self.last_error = None
         self.since = time.time()
         self.events = 0
+        self.late_events = 0          # journaled events handed on (docs/tap-journal.md)
         self.reconnects = 0
         self._sink = sink
         self._loop = None
@@ -128,6 +133,7 @@ class ManagedReader:
         return {"id": self.id, "port": self.port, "state": self.state,
                 "since": round(self.since, 3), "device": self.device,
                 "last_error": self.last_error, "events": self.events,
+                "late_events": self.late_events,
                 "reconnects": self.reconnects, "held_by_host": sorted(self.held),
                 "host_slot_ended": self.host_slot_ended, "blacklist": self.blacklist_state()}
 
@@ -306,6 +312,8 @@ class ManagedReader:
 
     def _on_event(self, event):
         self.events += 1
+        if event.get("late"):
+            self.late_events += 1
         self._sink(self.id, event)
 
     # -- requests --------------------------------------------------------------------------

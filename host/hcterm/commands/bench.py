@@ -141,6 +141,8 @@ BENCHES = {
     "flash": ("hcterm flash on paced virtual readers: full deploy, one changed module, "
               "against mpremote cp -r of the sources; N readers at once",
               *_module("bench_flash")),
+    "journal": ("taps with the host unplugged and power cuts, then delivered: duplicates, "
+                "lost, append_ms_p99", *_module("bench_journal")),
 }
 
 

@@ -8,6 +8,14 @@ reader are acknowledged and delivered once. When the port goes away (unplugged, 
 closed) a thread reopens it every `reconnect_interval` and starts a new session; requests
 made meanwhile wait up to their timeout for it. The port can be handed to the MicroPython
 REPL (`handoff`) and taken back (`take_back`).
+
+Events the reader kept in its offline journal while the link was down (docs/tap-journal.md)
+come with `journal_seq` and `journal_id`: each is acknowledged like any frame, delivered
+once marked `"late": True`, and one whose number is not above the last delivered of its
+journal (the reader sends what it had not noted as acknowledged again after a reboot) is
+dropped, counted in `stats["journal_duplicates"]`, across reconnects and reader reboots; so
+is one whose `event_id` was delivered already (its live frame came, e.g. left in the port's
+buffer when the host went away, before the reader moved it to its journal).
 """
 
 import queue
@@ -30,6 +38,7 @@ RAW_REPL_BANNER = b"raw REPL; CTRL-B to exit\r\n>"
 # good frame makes the reader send an answer it had parked (docs/host-link.md).
 POKE_S = 1.0
 POKE = hostlink.encode(ACK, 0, 0xFF)
+EVENT_IDS = 4096    # event ids remembered: a journal's copy of an event seen live is dropped
 
 
 class LinkSession:
@@ -48,7 +57,10 @@ class LinkSession:
         self.reconnect_interval = reconnect_interval
         self.open_timeout = open_timeout
         self.device = None            # the last hello answer (device info)
-        self.stats = {"retransmits": 0, "duplicates": 0, "reconnects": 0}
+        self.stats = {"retransmits": 0, "duplicates": 0, "reconnects": 0, "journaled": 0,
+                      "journal_duplicates": 0}
+        self._journal_seen = {}       # journal_id -> the last journal_seq delivered
+        self._event_ids = {}          # the last EVENT_IDS event_ids delivered (in order)
         self._callbacks = [on_event] if on_event else []
         self._events = queue.Queue()
         self._cond = threading.Condition()
@@ -225,11 +237,44 @@ class LinkSession:
                 self._cond.notify_all()
 
     def _deliver_event(self, msg, body):
+        if not self._first_time(body):
+            return
         event = {"type": hostlink.MESSAGES.get(msg, f"0x{msg:02X}")}
         event.update(body)
         self._events.put(event)
         for callback in list(self._callbacks):
             callback(event)
+
+    def _first_time(self, body):
+        """False for a journaled event already delivered (docs/tap-journal.md): the reader's
+        journal numbers its events in order, per journal_id (the reader's unique id and the
+        journal's epoch); a journaled event delivered is marked late."""
+        if not isinstance(body, dict):
+            return True
+        seq = body.get(hostlink.JOURNAL_SEQ)
+        key = body.get(hostlink.JOURNAL_ID)
+        if isinstance(seq, int) and seq <= self._journal_seen.get(key, -1) or \
+                self._seen_id(body.get(hostlink.EVENT_ID)):
+            self.stats["journal_duplicates"] += 1
+            return False
+        if not isinstance(seq, int):
+            return True
+        self._journal_seen[key] = seq
+        self.stats["journaled"] += 1
+        body["late"] = True
+        return True
+
+    def _seen_id(self, event_id):
+        """Whether event `event_id` was delivered (a journal's copy of an event whose live
+        frame came, or its copy sent again); remembers it otherwise."""
+        if event_id is None:
+            return False
+        if event_id in self._event_ids:
+            return True
+        self._event_ids[event_id] = None
+        if len(self._event_ids) > EVENT_IDS:
+            del self._event_ids[next(iter(self._event_ids))]
+        return False
 
     # -- sending --------------------------------------------------------------------------
     def _write(self, data, quiet=False):

@@ -6,6 +6,10 @@ Ctrl-C from the client interrupts it as on a board), and clients (mpremote, pyse
 bridge) open the slave of pty B: `path`, optionally through a symlink. One thread copies
 bytes between the two masters, both ways, unchanged; with `baud`, each way at most as fast
 as a UART at that rate (10 bits a byte), as a board behind a USB-UART bridge.
+
+`unplug()` pulls the cable: what the firmware writes is lost (as a USB device's writes with
+no host attached; kept in `firmware_output` for error messages) and nothing reaches it;
+`replug()` plugs it in again, with nothing stale left in the client's side.
 """
 
 import fcntl
@@ -44,6 +48,7 @@ class UsbPort:
         self.to_client = 0
         self.baud = baud
         self.to_firmware = 0
+        self.plugged = True
         # the last bytes the firmware wrote (a traceback, a MemoryError): for error messages
         self.firmware_output = bytearray()
         self.firmware_head = bytearray()
@@ -85,7 +90,8 @@ class UsbPort:
                 except OSError:
                     continue  # EIO: the other end of that pty is closed for now
                 if data:
-                    pending[other[fd]] += data
+                    if self.plugged:
+                        pending[other[fd]] += data
                     if fd == self.firmware_master:
                         self.firmware_output += data
                         del self.firmware_output[:-OUTPUT_TAIL]
@@ -103,6 +109,13 @@ class UsbPort:
                 else:
                     self.to_firmware += n
                 pending[fd] = pending[fd][n:]
+
+    def unplug(self):
+        self.plugged = False
+
+    def replug(self):
+        termios.tcflush(self._client_slave, termios.TCIFLUSH)   # nothing stale for the host
+        self.plugged = True
 
     def close(self):
         os.write(self._stop_w, b"x")

@@ -222,6 +222,25 @@ class VirtualReader:
                 self._spawn()
             time.sleep(0.05)
 
+    def power_cut(self):
+        """Cut the reader's power: its firmware process is killed (nothing of it runs on, as
+        when a supply drops) and boots again on the same flash image, USB port and devices."""
+        process = self.process
+        process.kill()
+        process.wait()
+        self.usb.firmware_head.clear()      # the next boot's SELFTEST line is looked for
+        self._spawn()
+
+    def wait_booted(self, timeout=30):
+        """Wait for the firmware's SELFTEST line (no host needed); SimError if it fails."""
+        deadline = time.monotonic() + timeout
+        while (state := self.boot_state()) is None:
+            if time.monotonic() > deadline:
+                raise SimError(f"the virtual reader did not boot within {timeout} s")
+            time.sleep(0.05)
+        if state != "booted":
+            raise SimError(state)
+
     def handle_control(self, request):
         op = request.get("op")
         if op == "tap":
