@@ -50,6 +50,7 @@ TRANSIENT = (
     b" healthcard_errors idnumber vendor_flow qrcode psam_admin"
     b"\nterminal blacklist blacklist_update blacklist_build blacklist_format1 sm3 sm2 qr_scan"
     b" settings feedback devices selftest requests device_requests card_requests card_writes"
+    b" screens glyphs"
     b"\n"
 )
 _held = {}      # name -> how many holders keep it

