@@ -148,13 +148,14 @@ def _outcome_screen(s, outcome, body):
     """(screen, values) for an event body: a tap's (it has "uid") or a QR code's."""
     if "uid" not in body:
         return "qr", {"status": body.get("status"), "reason": body.get("reason")}
-    if outcome != "ok":
-        return ("refused" if outcome == "refused" else "error"), {
-            "reason": body.get("reason"), "id": body.get("SFZH")}
     from binascii import unhexlify
 
+    number = unhexlify(body.get("SFZH") or "").decode()     # AN items travel as hex
+    if outcome != "ok":
+        return ("refused" if outcome == "refused" else "error"), {
+            "reason": body.get("reason"), "id": number}
     t = s.terminal
     return "patient", {"name": unhexlify(body.get("XM") or ""), "sex": body.get("XB"),
-                       "birth": body.get("CSRQ"), "id": body.get("SFZH"),
+                       "birth": body.get("CSRQ"), "id": number,
                        "today": t.today() if t is not None and t.clock_set else None,
                        "stale": body.get("blacklist_stale")}

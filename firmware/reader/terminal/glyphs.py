@@ -119,8 +119,11 @@ class Font:
                 i += 2
         return x
 
-    def width(self, text):
-        """The width in pixels of str `text` (halfwidth: ASCII)."""
+    @staticmethod
+    def width(text):
+        """The width in pixels of `text` (str, or GBK bytes; halfwidth: ASCII)."""
+        if not isinstance(text, str):
+            return 8 * len(text)     # GBK: a byte of ASCII is 8 pixels, a pair of hanzi 16
         w = 0
         for char in text:
             w += 8 if ord(char) < 0x80 else 16

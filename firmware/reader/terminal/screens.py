@@ -95,9 +95,7 @@ def show(s, name, values):
             narrow = isinstance(text, tuple)
             if narrow:
                 text = text[0]
-            x = 0
-            if isinstance(text, str) and not narrow:
-                x = max(0, (_WIDTH - font.width(text)) // 2)
+            x = 0 if narrow else max(0, (_WIDTH - font.width(text)) // 2)
             font.text(fb, text, x, row * _LINE, narrow)
         fb.show()
     finally:
@@ -105,8 +103,8 @@ def show(s, name, values):
 
 
 def _lines(s, name, v):
-    """The four lines of a screen: str (centred), bytes (GBK, from the left), a 1-tuple
-    (narrow digits from the left) or None."""
+    """The four lines of a screen: str or bytes (GBK), centred; a 1-tuple (narrow digits
+    from the left); or None."""
     if name == "idle" or name == "stale":
         age_h = v.get("age_h")
         if age_h is None:
