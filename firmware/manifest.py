@@ -40,7 +40,8 @@ module("reader/cards/vendor_flow.py", opt=3)
 
 # terminal: the flow, blacklist (its store, builder, updates with their SM2/SM3 signature
 # check, format 1 still read), settings, feedback, devices (opens the board's chip), the
-# self-test, and the host link (server, session, requests)
+# self-test, and the host link (server, session, requests); the screens and their font
+# reader (imported only on a board with a display: frozen everywhere, in RAM only there)
 module("reader/terminal/__init__.py", opt=3)
 module("reader/terminal/blacklist.py", opt=3)
 module("reader/terminal/blacklist_build.py", opt=3)
@@ -52,9 +53,11 @@ module("reader/terminal/device_requests.py", opt=3)
 module("reader/terminal/devices.py", opt=3)
 module("reader/terminal/feedback.py", opt=3)
 module("reader/terminal/flow.py", opt=3)
+module("reader/terminal/glyphs.py", opt=3)
 module("reader/terminal/link_server.py", opt=3)
 module("reader/terminal/qr_scan.py", opt=3)
 module("reader/terminal/requests.py", opt=3)
+module("reader/terminal/screens.py", opt=3)
 module("reader/terminal/selftest.py", opt=3)
 module("reader/terminal/session.py", opt=3)
 module("reader/terminal/settings.py", opt=3)

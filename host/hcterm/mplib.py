@@ -5,10 +5,10 @@ driver of ours. On PyPI it is in the form MicroPython's old `upip` installed: a 
 tarball holding `ssd1306.py` and no setup.py, which pip cannot install. So this module does
 what upip did, for the packages named in MICROPYTHON_LIB: it takes the version pinned in
 constraints.txt (pip ignores a pin of a package it is not asked to install), asks PyPI's
-Simple API (the index pip reads, PEP 691 JSON) for that release's tarball, checks its SHA-256 against the one recorded here,
-and unpacks the module into `<venv>/lib/micropython/`, where the sim's ROMFS image and
-`hcterm image build` pick it up (never copied into the repository). A real board's build
-freezes the same driver from micropython-lib (its manifest.py: `require("ssd1306")`).
+Simple API (the index pip reads, PEP 691 JSON) for that release's tarball, checks its
+SHA-256 against the one recorded here, and unpacks the module into
+`<venv>/lib/micropython/`, where the sim's ROMFS image and `hcterm image build` pick it up
+(never copied into the repository). A real board's build freezes the same driver from micropython-lib (its manifest.py: `require("ssd1306")`).
 
     python -m hcterm.mplib       # install what is missing (./dev.sh runs it)
 """

@@ -10,9 +10,9 @@ onto the display. Transient (reader.TRANSIENT): open for one screen, closed afte
     font.close()
 """
 
-import framebuf
 import struct
 
+import framebuf
 from micropython import const
 
 _HEADER = const(16)

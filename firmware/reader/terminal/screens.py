@@ -8,19 +8,20 @@ framebuf.FrameBuffer of 128x64 with `show()`), made once and kept by the session
 (`s.display`); each screen clears its buffer, draws four 16-pixel lines with the font of
 `board.FONT` (reader.terminal.glyphs, read glyph by glyph from the flash) and sends it.
 
-| name        | values                                                  | shows |
-|-------------|---------------------------------------------------------|-------|
-| idle        | time (text or None), age_h (blacklist age, None: none)  | 请刷卡, the time, the list's age |
-| stale       | time, age_h                                             | the list is missing or too old |
-| reading     |                                                         | 读卡中 |
-| patient     | name (GBK bytes), sex (XB hex), birth, id, today, stale | name, sex, age, masked ID |
-| refused     | reason (the event's), id                                | 拒绝 and the reason in Chinese |
-| error       | reason                                                  | 读卡失败 and the reason |
-| qr          | status, reason                                          | the QR code's outcome |
-| pin         | digits (count typed), tries_left                        | masked PIN entry |
-| low_battery | percent                                                 | 电量低 |
-| link_down   | journal (taps kept for the host)                        | 主机未连接 |
-| text        | text (the host's feedback display request)              | the text, wrapped |
+| name        | values                                     | shows                        |
+|-------------|--------------------------------------------|------------------------------|
+| idle        | time (text or None), installed, age_h      | 请刷卡, the time, list's age |
+| stale       | time, installed, age_h                     | the list is missing/too old  |
+| reading     |                                            | 读卡中                       |
+| patient     | name (GBK), sex (XB), birth, id, today,    | name, sex, age, masked ID    |
+|             | stale                                      |                              |
+| refused     | reason (the event's), id                   | 拒绝受理, the reason         |
+| error       | reason                                     | 读卡失败, the reason         |
+| qr          | status, reason                             | the QR code's outcome        |
+| pin         | digits (count typed), tries_left           | masked PIN entry             |
+| low_battery | percent                                    | 电量低                       |
+| link_down   | journal (taps kept for the host)           | 主机未连接, the count        |
+| text        | text (the host's feedback display request) | the text, wrapped            |
 """
 
 from micropython import const
@@ -107,8 +108,10 @@ def _lines(s, name, v):
     from the left); or None."""
     if name == "idle" or name == "stale":
         age_h = v.get("age_h")
-        if age_h is None:
+        if not v.get("installed"):
             listed = "无黑名单"
+        elif age_h is None:
+            listed = "黑名单已安装"
         elif age_h < 48:
             listed = "黑名单%d小时前" % age_h
         else:

@@ -14,7 +14,6 @@ import time
 
 from ..emulator.bus_device import I2cDevice, SpiDevice, UartDevice
 
-
 I2C_NAK = 0xFFFF    # the I2C answer for an address no device acknowledged
 
 

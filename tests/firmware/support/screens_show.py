@@ -5,13 +5,13 @@
 # the font and framebuf work into the driver's buffer; total: with show() over I2C), then
 # the driver's behaviour on an address no device answers ("@@nak errno").
 #   micropython screens_show.py patient refused ...
-import framebuf
 import json
 import os
 import sys
 import time
 
 import board
+import framebuf
 
 from reader.terminal import screens
 
