@@ -8,7 +8,8 @@ constraints.txt (pip ignores a pin of a package it is not asked to install), ask
 Simple API (the index pip reads, PEP 691 JSON) for that release's tarball, checks its
 SHA-256 against the one recorded here, and unpacks the module into
 `<venv>/lib/micropython/`, where the sim's ROMFS image and `hcterm image build` pick it up
-(never copied into the repository). A real board's build freezes the same driver from micropython-lib (its manifest.py: `require("ssd1306")`).
+(never copied into the repository). A real board's build freezes the same driver from
+micropython-lib (its manifest.py: `require("ssd1306")`).
 
     python -m hcterm.mplib       # install what is missing (./dev.sh runs it)
 """
