@@ -30,6 +30,9 @@
 | stale_blacklist | str | "accept" | a tap while the list is stale: "accept" it with    |
 |              |      |         | blacklist_stale true, or "refuse" it (reason          |
 |              |      |         | blacklist_stale)                                      |
+| display_id_mask | str | "4-4" | boards with a display: the ID number on the patient   |
+|              |      |         | screen, "F-L" first F and last L characters shown     |
+|              |      |         | (4101**********4213), "full", or "hidden"             |
 
 The settings are a plain dict the session keeps (`session.config`); this module is transient:
 imported to load them at start and to store a change, then let go.
@@ -51,7 +54,7 @@ PATH = "/config.json"
 DEFAULTS = {"terminal_id": "", "department": "", "read_profile": "identity", "beeper": True,
             "flow": "fast", "heap_probe": False, "host_slot_idle_s": 30,
             "unchecked_expiry": "accept", "blacklist_key": "", "blacklist_max_age_h": 168,
-            "stale_blacklist": "accept"}
+            "stale_blacklist": "accept", "display_id_mask": "4-4"}
 
 
 def load(path=PATH):
@@ -139,6 +142,11 @@ def check_one(name, value):
         raise ValueError("flow must be one of %s" % ", ".join(FLOWS))
     elif name in ("unchecked_expiry", "stale_blacklist") and value not in EXPIRY_POLICIES:
         raise ValueError("%s must be one of %s" % (name, ", ".join(EXPIRY_POLICIES)))
+    elif name == "display_id_mask" and value not in ("full", "hidden") and not (
+            len(value) == 3 and value[1] == "-" and value[0] in "0123456789"
+            and value[2] in "0123456789"):
+        raise ValueError("display_id_mask must be F-L (the first F and last L characters "
+                         "shown, 0-9 each: 4-4), full or hidden")
     elif name == "blacklist_key" and value and (
             len(value) != 128 or any(c not in "0123456789abcdefABCDEF" for c in value)):
         raise ValueError("blacklist_key must be the platform's SM2 public key, 128 hex "

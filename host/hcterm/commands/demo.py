@@ -67,8 +67,9 @@ def run(args):
     out = _JsonOut() if args.json else _TableOut()
     try:
         with VirtualReader(args.board, heapsize=args.heapsize) as vr:
-            if args.screens:
-                recorder = record_screens(vr, args.screens)
+            screens = getattr(args, "screens", None)
+            if screens:
+                recorder = record_screens(vr, screens)
             Demo(vr, out).run()
     except (SimError, DemoFailure) as error:
         out.close()
@@ -77,8 +78,8 @@ def run(args):
     out.close()
     if not args.json:
         print(f"demo passed: every event on {args.board} was the expected one")
-        if args.screens:
-            print(f"{len(recorder.saved)} screens saved in {args.screens}")
+        if screens:
+            print(f"{len(recorder.saved)} screens saved in {screens}")
     return 0
 
 
