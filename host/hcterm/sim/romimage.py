@@ -43,14 +43,16 @@ def sources(board=None):
     for folder in folders:
         files += [(p.name, p) for p in sorted(folder.glob("*.py"))
                   if p.name not in PORT_FILES]
-    if board and firmware_modules.board_has_display(BOARDS_DIR / board / "board.py"):
+    if board and firmware_modules.is_sim(board) and \
+            firmware_modules.board_has_display(BOARDS_DIR / board / "board.py"):
         files += display_files()
     return files
 
 
 def display_files():
-    """What a board with a display adds, as its real twin has it: micropython-lib's SSD1306
-    driver (installed in the venv by hcterm.mplib) and the font (hcterm.fontbuild)."""
+    """What a sim board with a display adds (its real twin freezes the driver and keeps the
+    font on its littlefs: hcterm.flashing.image): micropython-lib's SSD1306 driver
+    (installed in the venv by hcterm.mplib) and the font (hcterm.fontbuild)."""
     return [("ssd1306.py", mplib.module_path("micropython-ssd1306")),
             (fontbuild.FILENAME, fontbuild.build())]
 
