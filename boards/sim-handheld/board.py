@@ -41,7 +41,7 @@ HSU_MAX_BAUD = 921600
 # -- the display (docs/display.md): a 128x64 SSD1306 on I2C at 0x3C, emulated on the sim bus;
 # micropython-lib's driver (frozen into the ROMFS image from the venv) talks to it
 DISPLAY_I2C, DISPLAY_ADDR = "i2c0", 0x3C
-FONT = "/rom/font16.hcf"   # the display font (hcterm.fontbuild), in the ROMFS image
+FONT = "/font16.hcf"       # the display font (hcterm.fontbuild), on the flash as on a board
 
 
 def display():

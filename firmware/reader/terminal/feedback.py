@@ -102,6 +102,8 @@ def show(s, name, values=None):
     except OSError as error:       # the display's bus, or its font (glyphs.FontError)
         s.display_error = "%s: %s" % (type(error).__name__, error)
         return False
+    finally:
+        reader.let_go("terminal.glyphs")     # the font reader leaves with the screens
     s.display_error = None
     return True
 

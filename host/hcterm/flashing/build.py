@@ -100,9 +100,6 @@ def compile_firmware(board, target, replace=None):
     with tempfile.TemporaryDirectory(prefix="hcterm-flash-") as work:
         for name, path in sources:
             source = Path(path).read_bytes()
-            if not name.endswith(".py"):      # data (a sim display's font): as it is
-                files[name] = source
-                continue
             key = hashlib.sha256("\0".join([tool, *args, name]).encode() + b"\0" + source)
             cached = MPY_CACHE / f"{key.hexdigest()[:32]}.mpy"
             if not cached.exists():     # compiled once per source, tool and target

