@@ -28,6 +28,7 @@ so they never delay the event to the host), or None when the beeper is off (sett
 A board without a part raises `FeedbackError` for it (never a silent success).
 """
 
+import gc
 import time
 
 from micropython import const
@@ -97,6 +98,10 @@ def show(s, name, values=None):
     if t is not None:              # when the flow redraws the idle screen (its clock)
         now = time.time()
         t.idle_at = now - now % 60 + 60 if name in ("idle", "stale") else now + _SCREEN_S
+    # a collection first, from this shallow frame: left to the allocator, the collection
+    # comes deep inside the drawing, where the conservative GC still sees the last screen's
+    # garbage on the stack, and the sim-handheld demo needed 160k instead of 128k
+    gc.collect()
     try:
         reader.call("terminal.screens", "show", s, name, values or {})
     except OSError as error:       # the display's bus, or its font (glyphs.FontError)
@@ -104,6 +109,7 @@ def show(s, name, values=None):
         return False
     finally:
         reader.let_go("terminal.glyphs")     # the font reader leaves with the screens
+        gc.collect()
     s.display_error = None
     return True
 
