@@ -17,9 +17,9 @@ import threading
 import time
 from pathlib import Path
 
+from .. import firmware_modules
 from ..emulator.wire_timing import WireTiming
 from ..mpy import BOARDS_DIR, REPO, micropython_command
-from .. import firmware_modules
 from . import boards, fontseed, romimage
 from .bus import SimBus
 from .control import ControlInUse, ControlServer, claim
