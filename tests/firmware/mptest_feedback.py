@@ -71,21 +71,6 @@ def test_a_board_without_a_display_imports_no_screen():
     assert "reader.terminal.glyphs" not in sys.modules
 
 
-def test_each_outcome_has_its_screen():
-    parts = Parts()
-    body = {"uid": "8A3F21C7", "XM": "D5C5CEB0", "XB": "01", "CSRQ": "19850315",
-            "SFZH": "343130313035313938353033313534323133", "blacklist_stale": False}
-    assert feedback._outcome_screen(parts, "ok", body) == ("patient", {
-        "name": b"\xd5\xc5\xce\xb0", "sex": "01", "birth": "19850315",
-        "id": "410105198503154213", "today": None, "stale": False})
-    assert feedback._outcome_screen(parts, "refused", dict(body, reason="expired")) == (
-        "refused", {"reason": "expired", "id": "410105198503154213"})
-    assert feedback._outcome_screen(parts, "error", {"uid": "01", "reason": "sam"}) == (
-        "error", {"reason": "sam", "id": ""})
-    assert feedback._outcome_screen(parts, "qr", {"status": "ok", "id": "E1EA"}) == (
-        "qr", {"status": "ok", "reason": None})
-
-
 def test_a_board_without_a_part_says_so():
     bare = Parts(board_parts=False)
     bare.led = bare.beeper = None

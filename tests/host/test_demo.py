@@ -91,7 +91,7 @@ def test_demo_on_the_handheld_saves_its_screens(tmp_path):
     from PIL import Image
     from test_display_screens import expected
 
-    from hcterm.sim.screens import BORDER, SCALE
+    from hcterm.screen_image import BORDER, SCALE
 
     argv = [sys.executable, "-m", "hcterm.cli", "demo", "--json", "--board", "sim-handheld",
             "--heapsize", "128k", "--screens", str(tmp_path)]

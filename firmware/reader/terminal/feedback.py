@@ -92,47 +92,25 @@ def show(s, name, values=None):
     when it failed (s.display_error says why: the reader goes on without its screen)."""
     if not hasattr(s.board, "display"):
         return False
-    t = s.terminal
-    if name == "idle":
-        name, values = _idle(t)
-    if t is not None:              # when the flow redraws the idle screen (its clock)
-        now = time.time()
-        t.idle_at = now - now % 60 + 60 if name in ("idle", "stale") else now + _SCREEN_S
-    # a collection first, from this shallow frame: left to the allocator, the collection
-    # comes deep inside the drawing, where the conservative GC still sees the last screen's
-    # garbage on the stack, and the sim-handheld demo needed 160k instead of 128k
+    # a collection first and after, from this shallow frame: left to the allocator, the
+    # collections came deep inside the drawing and the sim-handheld demo needed 160k, not
+    # 120k (docs/firmware-memory.md)
     gc.collect()
+    shown = None
     try:
-        reader.call("terminal.screens", "show", s, name, values or {})
+        shown = reader.call("terminal.screens", "show", s, name, values or {})
+        s.display_error = None
     except OSError as error:       # the display's bus, or its font (glyphs.FontError)
         s.display_error = "%s: %s" % (type(error).__name__, error)
-        return False
     finally:
         reader.let_go("terminal.glyphs")     # the font reader leaves with the screens
         gc.collect()
-    s.display_error = None
-    return True
-
-
-def _idle(t):
-    """The idle screen ("stale" while the blacklist is) and its values, from terminal `t`."""
-    if t is None:
-        return "idle", {}
-    values = {"time": None, "installed": False, "age_h": None}
-    if t.clock_set:
-        now = time.localtime(time.time() + t.clock_offset)
-        values["time"] = "%04d-%02d-%02d %02d:%02d" % now[:5]
-    blacklist = t.blacklist()
-    try:
-        stale = t.blacklist_stale(blacklist)
-        utc = t.utc()
-        values["installed"] = blacklist.installed
-        if blacklist.installed and utc is not None:
-            values["age_h"] = max(0, utc - blacklist.issued) // 3600
-    finally:
-        blacklist.close()
-        reader.let_go("terminal.blacklist")
-    return ("stale" if stale else "idle"), values
+    t = s.terminal
+    if t is not None:              # when the flow redraws the idle screen (its clock)
+        now = time.time()
+        idle = shown in ("idle", "stale") or shown is None and name == "idle"
+        t.idle_at = now - now % 60 + 60 if idle else now + _SCREEN_S
+    return shown is not None
 
 
 def colour(s, name):
@@ -146,24 +124,8 @@ def signal(s, outcome, body=None):
     colour_name, ms, count = pattern(outcome)
     colour(s, colour_name)
     if body is not None and hasattr(s.board, "display"):
-        show(s, *_outcome_screen(s, outcome, body))
+        show(s, "outcome", {"outcome": outcome, "body": body})
     if s.config.get("beeper") and s.beeper is not None:
         return ms, count
     return None
 
-
-def _outcome_screen(s, outcome, body):
-    """(screen, values) for an event body: a tap's (it has "uid") or a QR code's."""
-    if "uid" not in body:
-        return "qr", {"status": body.get("status"), "reason": body.get("reason")}
-    from binascii import unhexlify
-
-    number = unhexlify(body.get("SFZH") or "").decode()     # AN items travel as hex
-    if outcome != "ok":
-        return ("refused" if outcome == "refused" else "error"), {
-            "reason": body.get("reason"), "id": number}
-    t = s.terminal
-    return "patient", {"name": unhexlify(body.get("XM") or ""), "sex": body.get("XB"),
-                       "birth": body.get("CSRQ"), "id": number,
-                       "today": t.today() if t is not None and t.clock_set else None,
-                       "stale": body.get("blacklist_stale")}

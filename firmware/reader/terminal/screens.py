@@ -22,10 +22,16 @@ framebuf.FrameBuffer of 128x64 with `show()`), made once and kept by the session
 | low_battery | percent                                    | 电量低                       |
 | link_down   | journal (taps kept for the host)           | 主机未连接, the count        |
 | text        | text (the host's feedback display request) | the text, wrapped            |
+
+`page(s, obj)` answers the host's screen request (reader.terminal.requests asks the board
+first): what the display shows, a page at a time.
 """
+
+import time
 
 from micropython import const
 
+import reader
 from reader.terminal.glyphs import Font
 
 _LINE = const(16)
@@ -83,7 +89,14 @@ def _display(s):
 
 
 def show(s, name, values):
-    """Draw screen `name` with `values` (the table above) and send it to the display."""
+    """Draw screen `name` with `values` (the table above) and send it to the display; the
+    name of the screen shown. Two names pick the screen themselves: "idle" without values
+    (idle, or stale while the blacklist is; values from the terminal) and "outcome"
+    ({"outcome", "body"}: a tap's or a QR code's event -> patient, refused, error or qr)."""
+    if name == "idle" and not values:
+        name, values = _idle(s.terminal)
+    elif name == "outcome":
+        name, values = _outcome(s, values["outcome"], values["body"])
     fb = _display(s)
     font = Font(s.board.FONT)
     try:
@@ -101,6 +114,63 @@ def show(s, name, values):
         fb.show()
     finally:
         font.close()
+    return name
+
+
+def page(s, obj):
+    """The host's screen request: page obj["page"] (0-7) of what the display shows, 128
+    bytes each a column of 8 pixels, LSB on top, as the SSD1306's GDDRAM (docs/display.md)."""
+    from reader import hostlink
+    from reader.terminal.session import LinkError
+
+    number = obj.get("page", 0)
+    if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number < 8:
+        raise LinkError(hostlink.BAD_REQUEST, "page: 0-7 expected")
+    if s.display is None:
+        raise LinkError(hostlink.DEVICE, "the display has shown nothing yet (%s): restart "
+                        "the reader if this lasts" % (s.display_error or "starting"))
+    from binascii import hexlify
+
+    data = memoryview(s.display.buffer)[number * 128:number * 128 + 128]
+    return {"page": number, "pages": 8, "data": hexlify(data).decode().upper()}
+
+
+def _idle(t):
+    """The idle screen ("stale" while the blacklist is) and its values, from terminal `t`."""
+    if t is None:
+        return "idle", {}
+    values = {"time": None, "installed": False, "age_h": None}
+    if t.clock_set:
+        now = time.localtime(time.time() + t.clock_offset)
+        values["time"] = "%04d-%02d-%02d %02d:%02d" % now[:5]
+    blacklist = t.blacklist()
+    try:
+        stale = t.blacklist_stale(blacklist)
+        utc = t.utc()
+        values["installed"] = blacklist.installed
+        if blacklist.installed and utc is not None:
+            values["age_h"] = max(0, utc - blacklist.issued) // 3600
+    finally:
+        blacklist.close()
+        reader.let_go("terminal.blacklist")
+    return ("stale" if stale else "idle"), values
+
+
+def _outcome(s, outcome, body):
+    """(screen, values) for an event body: a tap's (it has "uid") or a QR code's."""
+    if "uid" not in body:
+        return "qr", {"status": body.get("status"), "reason": body.get("reason")}
+    from binascii import unhexlify
+
+    number = unhexlify(body.get("SFZH") or "").decode()     # AN items travel as hex
+    if outcome != "ok":
+        return ("refused" if outcome == "refused" else "error"), {
+            "reason": body.get("reason"), "id": number}
+    t = s.terminal
+    return "patient", {"name": unhexlify(body.get("XM") or ""), "sex": body.get("XB"),
+                       "birth": body.get("CSRQ"), "id": number,
+                       "today": t.today() if t is not None and t.clock_set else None,
+                       "stale": body.get("blacklist_stale")}
 
 
 def _lines(s, name, v):

@@ -19,6 +19,10 @@ from reader import hostlink
 from .national import NationalInterface
 from .session import LinkSession
 
+# the display's screen request (boards with one): its code from the message table (the
+# firmware keeps no constant for it: one more global of a resident module)
+_SCREEN = next(code for code, name in hostlink.MESSAGES.items() if name == "screen")
+
 
 class Reader(LinkSession, NationalInterface):
     """A connected reader: `Reader(url, …)` opens the port and starts a session (see
@@ -62,6 +66,14 @@ class Reader(LinkSession, NationalInterface):
 
     def set_config(self, **settings):
         return self.request(hostlink.CONFIG_SET, settings)
+
+    def screen(self):
+        """What the reader's display shows (boards with one): 1024 bytes, 8 pages of 128
+        columns of 8 pixels, LSB on top (docs/display.md); NotSupported without a display."""
+        out = bytearray()
+        for page in range(8):
+            out += bytes.fromhex(self.request(_SCREEN, {"page": page})["data"])
+        return bytes(out)
 
     def feedback(self, beep=None, led=None, display=None):
         body = {}
