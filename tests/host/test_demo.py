@@ -88,10 +88,7 @@ def test_demo_on_the_handheld_saves_its_screens(tmp_path):
     unifont (tests/host/test_display_screens.py)."""
     from datetime import datetime, timedelta, timezone
 
-    from PIL import Image
-    from test_display_screens import expected
-
-    from hcterm.screen_image import BORDER, SCALE
+    from test_display_screens import expected, glass_from_png
 
     argv = [sys.executable, "-m", "hcterm.cli", "demo", "--json", "--board", "sim-handheld",
             "--heapsize", "128k", "--screens", str(tmp_path)]
@@ -100,12 +97,7 @@ def test_demo_on_the_handheld_saves_its_screens(tmp_path):
     events = [json.loads(line) for line in out.stdout.splitlines()]
     assert [(e["type"], e["status"], e["reason"]) for e in events] == expected_sequence()
 
-    def glass(path):
-        image = Image.open(path).convert("RGB")
-        return [[image.getpixel((BORDER + x * SCALE, BORDER + y * SCALE)) != (0, 0, 0)
-                 for x in range(128)] for y in range(64)]
-
-    shots = [glass(p) for p in sorted(tmp_path.glob("*.png"))]
+    shots = [glass_from_png(p.read_bytes()) for p in sorted(tmp_path.glob("*.png"))]
     assert len(shots) >= 20
     # booted without a blacklist or a clock: the stale screen first
     assert shots[0] == expected(["黑名单过期", "时钟未设置", "无黑名单", "请联网更新"])

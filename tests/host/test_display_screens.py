@@ -73,6 +73,20 @@ def expected(lines):
     return glass
 
 
+def glass_from_png(data):
+    """The glass (64 rows of 128 booleans) in a PNG of hcterm.screen_image (the virtual
+    reader's screen shots, the bridge's screen.png): one pixel of each scaled-up dot."""
+    import io
+
+    from PIL import Image
+
+    from hcterm.screen_image import BORDER, DARK, SCALE
+
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    return [[image.getpixel((BORDER + x * SCALE, BORDER + y * SCALE)) != DARK
+             for x in range(128)] for y in range(64)]
+
+
 def picture(glass):
     return "\n".join("".join("#" if p else "." for p in row) for row in glass)
 
