@@ -128,4 +128,3 @@ def signal(s, outcome, body=None):
     if s.config.get("beeper") and s.beeper is not None:
         return ms, count
     return None
-

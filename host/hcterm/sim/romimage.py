@@ -43,16 +43,16 @@ def sources(board=None):
     for folder in folders:
         files += [(p.name, p) for p in sorted(folder.glob("*.py"))
                   if p.name not in PORT_FILES]
-    if board and firmware_modules.is_sim(board) and \
-            firmware_modules.board_has_display(BOARDS_DIR / board / "board.py"):
+    if board and firmware_modules.board_has_display(BOARDS_DIR / board / "board.py"):
         files += display_files()
     return files
 
 
 def display_files():
-    """What a sim board with a display adds, as its real twin freezes it: micropython-lib's
-    SSD1306 driver (installed in the venv by hcterm.mplib). Its font is on the flash
-    (hcterm.sim.fontseed), as on the real board."""
+    """What a board with a display adds: micropython-lib's SSD1306 driver (installed in the
+    venv by hcterm.mplib), as a real board's manifest.py freezes it (`hcterm flash` and
+    `hcterm image build` deploy it too). Its font is on the flash (hcterm.sim.fontseed,
+    hcterm.flashing.image), not in the image."""
     return [("ssd1306.py", mplib.module_path("micropython-ssd1306"))]
 
 
