@@ -100,7 +100,7 @@ def show(s, name, values=None):
     try:
         shown = reader.call("terminal.screens", "show", s, name, values or {})
         s.display_error = None
-    except OSError as error:       # the display's bus, or its font (glyphs.FontError)
+    except (OSError, ImportError) as error:  # its bus, its font (FontError), its driver
         s.display_error = "%s: %s" % (type(error).__name__, error)
     finally:
         reader.let_go("terminal.glyphs")     # the font reader leaves with the screens
