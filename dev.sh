@@ -45,6 +45,8 @@ setup_python() {  # setup_python EXTRAS
         say "installing the project into $VENV ($1)"
         "$VENV/bin/python" -m pip install -q --upgrade pip
         "$VENV/bin/python" -m pip install -q -c constraints.txt -e ".$1"
+        # the micropython-lib SSD1306 driver (PyPI, upip form: pip cannot install it)
+        "$VENV/bin/python" -m hcterm.mplib >/dev/null
         touch "$stamp"
     fi
     export PATH="$PWD/$VENV/bin:$PATH"
@@ -58,7 +60,8 @@ case "$cmd" in
     test)
         # real PN532 clients; the bridge page test, and a CJK font for its Chinese names;
         # the fleet's tests and bench start their own Mosquitto broker
-        apt_install libnfc-bin libnfc-examples chromium fonts-noto-cjk mosquitto
+        # unifont: the display boards' Chinese glyphs (hcterm.fontbuild builds their font)
+        apt_install libnfc-bin libnfc-examples chromium fonts-noto-cjk mosquitto unifont
         setup_python "[dev]"
         exec python -m pytest "$@" ;;
     shell)  setup_python "[dev]"; exec "${SHELL:-bash}" ;;

@@ -45,7 +45,8 @@ module("reader/cards/vendor_flow.py", opt=3)
 
 # terminal: the flow, blacklist (its store, builder, updates with their SM2/SM3 signature
 # check, format 1 still read), settings, feedback, devices (opens the board's chip), the
-# self-test, and the host link (server, session, requests)
+# self-test, and the host link (server, session, requests); the screens and their font
+# reader (imported only on a board with a display: frozen everywhere, in RAM only there)
 module("reader/terminal/__init__.py", opt=3)
 module("reader/terminal/battery.py", opt=3)
 module("reader/terminal/blacklist.py", opt=3)
@@ -60,11 +61,13 @@ module("reader/terminal/device_requests.py", opt=3)
 module("reader/terminal/devices.py", opt=3)
 module("reader/terminal/feedback.py", opt=3)
 module("reader/terminal/flow.py", opt=3)
+module("reader/terminal/glyphs.py", opt=3)
 module("reader/terminal/link_server.py", opt=3)
 module("reader/terminal/pin_entry.py", opt=3)
 module("reader/terminal/power.py", opt=3)
 module("reader/terminal/qr_scan.py", opt=3)
 module("reader/terminal/requests.py", opt=3)
+module("reader/terminal/screens.py", opt=3)
 module("reader/terminal/selftest.py", opt=3)
 module("reader/terminal/session.py", opt=3)
 module("reader/terminal/settings.py", opt=3)

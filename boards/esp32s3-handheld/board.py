@@ -72,3 +72,17 @@ def battery_mv():
 
     adc = ADC(Pin(BATTERY_ADC), atten=ADC.ATTN_11DB)
     return adc.read_uv() * BATTERY_DIVIDER // 1000
+
+
+# -- the display: a 128x64 SSD1306 module on I2C0 (SDA GPIO8, SCL GPIO9, address 0x3C: SA0
+# low), driven by micropython-lib's ssd1306 (manifest.py: require("ssd1306"))
+DISPLAY_SDA, DISPLAY_SCL, DISPLAY_ADDR = 8, 9, 0x3C
+FONT = "/font16.hcf"       # the display font, in the littlefs image (hcterm image build)
+
+
+def display():
+    from machine import I2C
+    from ssd1306 import SSD1306_I2C
+
+    i2c = I2C(0, sda=Pin(DISPLAY_SDA), scl=Pin(DISPLAY_SCL), freq=400000)
+    return SSD1306_I2C(128, 64, i2c, addr=DISPLAY_ADDR)

@@ -17,6 +17,9 @@ module("reader/chips/pn532_control.py", base_path="../../firmware", opt=3)
 module("reader/chips/pn532_uart.py", base_path="../../firmware", opt=3)
 module("reader/protocols/pn532_reader.py", base_path="../../firmware", opt=3)
 
+# the display's driver: micropython-lib's SSD1306 (framebuf-based, I2C and SPI)
+require("ssd1306")
+
 # the board: its pin table and the main.py every real board runs
 module("board.py", opt=3)
 module("main.py", base_path="..", opt=3)

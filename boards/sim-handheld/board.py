@@ -29,11 +29,6 @@ def flash():
     return None  # the sim "port" (simboot.py) mounts the sim flash at /, as a board's ROM does
 
 
-def display(text):
-    # a one-line display: the virtual reader records what it shows (docs/sim-bus.md)
-    record("display", text=text)
-
-
 def led_colour(name):
     # the status LED's colour, recorded by the virtual reader ("green", "red", "amber", "off")
     record("led", colour=name)
@@ -63,3 +58,16 @@ def battery_mv():
     from simadc import ADC
 
     return ADC("battery").read_uv() * BATTERY_DIVIDER // 1000
+
+
+# -- the display (docs/display.md): a 128x64 SSD1306 on I2C at 0x3C, emulated on the sim bus;
+# micropython-lib's driver (frozen into the ROMFS image from the venv) talks to it
+DISPLAY_I2C, DISPLAY_ADDR = "i2c0", 0x3C
+FONT = "/font16.hcf"       # the display font (hcterm.fontbuild), on the flash as on a board
+
+
+def display():
+    from simi2c import I2C
+    from ssd1306 import SSD1306_I2C
+
+    return SSD1306_I2C(128, 64, I2C(DISPLAY_I2C, freq=400000), addr=DISPLAY_ADDR)

@@ -35,11 +35,6 @@ def flash():
     return None  # the sim "port" (simboot.py) mounts the sim flash at /, as a board's ROM does
 
 
-def display(text):
-    # a one-line display: the virtual reader records what it shows (docs/sim-bus.md)
-    record("display", text=text)
-
-
 def led_colour(name):
     # the status LED's colour, recorded by the virtual reader ("green", "red", "amber", "off")
     record("led", colour=name)

@@ -54,6 +54,7 @@ TRANSIENT = (
     b" card_visits"
     b" pin_entry battery power"
     b" journal"
+    b" screens glyphs"
     b"\n"
 )
 _held = {}      # name -> how many holders keep it

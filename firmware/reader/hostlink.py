@@ -96,7 +96,7 @@ _MESSAGE_NAMES = (
     b"\x00hello\n\x01info\n\x02selftest\n\x03config-get\n\x04config-set\n\x05set-time\n"
     b"\x10power-on\n\x11power-off\n\x12apdu\n\x20read\n\x21read-file\n\x22write\n"
     b"\x23verify-pin\n\x24change-pin\n\x25write-file\n\x26visit-flag\n\x27verify-pin-on-reader\n"
-    b"\x30feedback\n\x40blacklist-status\n\x41blacklist-update\n\x70repl\n"
+    b"\x30feedback\n\x31screen\n\x40blacklist-status\n\x41blacklist-update\n\x70repl\n"
     b"\x80tap\n\x81removed\n\x82qr\n\x83error\n\x84selftest\n"
 )
 

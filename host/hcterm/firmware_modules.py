@@ -410,6 +410,12 @@ def board_chip(board_py):
     return kinds.pop()
 
 
+def board_has_display(board_py):
+    """Whether a board.py offers `display()` (the board contract's optional display)."""
+    tree = ast.parse(_read(board_py), filename=str(board_py))
+    return any(isinstance(n, ast.FunctionDef) and n.name == "display" for n in tree.body)
+
+
 # ---- the checks ----------------------------------------------------------------------------
 
 def _label(index):

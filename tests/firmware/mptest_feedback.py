@@ -33,9 +33,9 @@ class Parts:
             NAME = "test-board"
 
         if board_parts:
-            Board.display = staticmethod(lambda text: seen.append(("display", text)))
             Board.led_colour = staticmethod(lambda name: seen.append(("colour", name)))
         self.board = Board
+        self.terminal = None
 
 
 def test_patterns_of_every_outcome():
@@ -51,14 +51,24 @@ def test_patterns_of_every_outcome():
         raise AssertionError("an unknown outcome has a pattern")
 
 
-def test_signal_shows_colour_and_text_and_returns_the_beeps():
+def test_signal_shows_the_colour_and_returns_the_beeps():
     parts = Parts()
-    beeps = feedback.signal(parts, "refused", "REFUSED: blacklisted")
-    assert parts.seen == [("led", 0), ("colour", "red"), ("display", "REFUSED: blacklisted")]
+    beeps = feedback.signal(parts, "refused", {"uid": "8A3F21C7", "reason": "blacklisted"})
+    assert parts.seen == [("led", 0), ("colour", "red")]
     assert beeps == (60, 3)                           # three beeps of 60 ms, by the session
     quiet = Parts(beeper_on=False)
-    assert feedback.signal(quiet, "ok", "OK") is None
-    assert quiet.seen == [("led", 1), ("colour", "green"), ("display", "OK")]
+    assert feedback.signal(quiet, "ok", {"uid": "8A3F21C7"}) is None
+    assert quiet.seen == [("led", 1), ("colour", "green")]
+
+
+def test_a_board_without_a_display_imports_no_screen():
+    import sys
+
+    parts = Parts()
+    assert feedback.show(parts, "pin", {"digits": 2, "tries_left": 3}) is False
+    feedback.signal(parts, "ok", {"uid": "8A3F21C7", "XM": "D5C5CEB0"})
+    assert "reader.terminal.screens" not in sys.modules
+    assert "reader.terminal.glyphs" not in sys.modules
 
 
 def test_a_board_without_a_part_says_so():

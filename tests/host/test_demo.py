@@ -81,3 +81,29 @@ def test_demo_fails_when_an_outcome_differs(monkeypatch, capsys):
         in err
     assert json.loads(out.splitlines()[-1])["reason"] == "blacklisted"
     assert not any(json.loads(line)["type"] == "qr" for line in out.splitlines())
+
+
+def test_demo_on_the_handheld_saves_its_screens(tmp_path):
+    """sim-handheld at its budget (docs/firmware-memory.md: 120k passed 3 of 3, 112k fails):
+    the same events, and the display's screens as PNGs, compared with the text drawn from
+    unifont (tests/host/test_display_screens.py)."""
+    from datetime import datetime, timedelta, timezone
+
+    from test_display_screens import expected, glass_from_png
+
+    argv = [sys.executable, "-m", "hcterm.cli", "demo", "--json", "--board", "sim-handheld",
+            "--heapsize", "128k", "--screens", str(tmp_path)]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    events = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [(e["type"], e["status"], e["reason"]) for e in events] == expected_sequence()
+
+    shots = [glass_from_png(p.read_bytes()) for p in sorted(tmp_path.glob("*.png"))]
+    assert len(shots) >= 20
+    # booted without a blacklist or a clock: the stale screen first
+    assert shots[0] == expected(["黑名单过期", "时钟未设置", "无黑名单", "请联网更新"])
+    today = datetime.now(timezone(timedelta(hours=8)))
+    age = today.year - 1985 - ((today.month, today.day) < (3, 15))
+    assert expected(["张伟", f"男 {age}岁", ("4101**********4213",), "核验通过"]) in shots
+    assert expected(["拒绝受理", "黑名单卡", ("4107**********2754",), None]) in shots
+    assert expected(["读卡失败", "卡片已移开", "请重新刷卡", None]) in shots

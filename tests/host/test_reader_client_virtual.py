@@ -11,6 +11,7 @@ import pytest
 from hcterm.link import DeviceError, NotConnected, Reader
 from hcterm.link.fuzz import LineNoise, PortProxy
 from hcterm.sim.virtualreader import VirtualReader, wait_for_line
+from reader import hostlink
 from reader.terminal import settings as config
 
 SAM_ATR = "3B1A1348435053414D00002301"
@@ -45,11 +46,18 @@ def test_info_selftest_event_feedback_and_round_trip(virtual):
             reader.info()
         round_trip = (time.perf_counter() - start) / 20
         assert round_trip < 0.05, round_trip
-        done = reader.feedback(beep={"ms": 20, "count": 2}, led=True, display="请刷卡")
-        assert done == {"beep": 2, "led": True, "display": "请刷卡"}
+        assert info["feedback"] == {"beeper": True, "led": True, "display": False}
+        done = reader.feedback(beep={"ms": 20, "count": 2}, led=True)
+        assert done == {"beep": 2, "led": True}
+        # the fixed reader has no display: asked to show text, it says so (and does nothing)
+        with pytest.raises(DeviceError) as refused:
+            reader.feedback(led=False, display="请刷卡")
+        assert refused.value.code == hostlink.NOT_SUPPORTED
+        assert "board sim-pn532-uart has no display" in str(refused.value)
     records = [(r["kind"], r.get("name"), r.get("value", r.get("text")))
                for r in virtual.bus.records if r["t"] > 0]
-    assert records[-6:] == [("display", None, "请刷卡"), ("pin", "led", 1),
+    assert not [r for r in records if r[0] == "display"]
+    assert records[-5:] == [("pin", "led", 1),
                             ("pin", "beeper", 1), ("pin", "beeper", 0),
                             ("pin", "beeper", 1), ("pin", "beeper", 0)]
 

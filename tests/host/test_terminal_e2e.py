@@ -183,8 +183,8 @@ def test_feedback_is_recorded_for_each_outcome(vr_reader):
     records = vr.bus.records[start:]
     shown = [(r["kind"], r.get("colour") or r.get("text")) for r in records
              if r["kind"] in ("led", "display")]
-    assert shown == [("led", "green"), ("display", "OK 410105198503154213"),
-                     ("led", "red"), ("display", "REFUSED: expired")], shown
+    # the fixed reader has an LED and no display (sim-handheld's screens: test_display_*)
+    assert shown == [("led", "green"), ("led", "red")], shown
     beeps = [r["value"] for r in records if r.get("name") == "beeper"]
     assert beeps == [1, 0] + [1, 0] * 3, beeps
 

@@ -13,6 +13,7 @@ under a reader's light load (good to ~10 %, enough for "charge me"). Low: under 
 
 from micropython import const
 
+import reader
 from reader import hostlink
 
 EMPTY_MV = const(3300)
@@ -77,9 +78,7 @@ def check(t):
 
 
 def _screen(s, percent, text):
-    """The "low_battery" screen {percent} where the board has a display. Until the display
-    work's screens (reader.terminal.screens.show(s, "low_battery", {"percent"})) are merged,
-    the board's one-line display shows `text`."""
-    show = getattr(s.board, "display", None)
-    if show is not None:
-        show(text)
+    """The "low_battery" screen {percent} on a board with a display
+    (reader.terminal.feedback.show, docs/display.md)."""
+    if hasattr(s.board, "display"):
+        reader.call("terminal.feedback", "show", s, "low_battery", {"percent": percent})

@@ -78,6 +78,8 @@ class Terminal:
         self._sam_seen = -1
         self._active = False           # a card was activated by the last poll
         self._scanner = None           # chips.qr_scanner.QRScanner while a line comes in
+        self._display = hasattr(self.board, "display")
+        self.idle_at = 0               # time.time() when the idle screen is (re)drawn
         self.stats = {"polls": 0, "taps": 0, "poll_errors": 0, "removed": 0, "qr": 0,
                       "last_latency_ms": None, "heap_peak": 0, "failing_polls": 0}
         session.terminal = self
@@ -177,6 +179,8 @@ class Terminal:
                         wait = await reader.call("terminal.power", "idle", self)
                 if self.qr is not None:
                     self.poll_qr()
+                if self._display and self.present is None and time.time() >= self.idle_at:
+                    self.screen("idle")    # at boot, after an outcome, each minute
             except Exception as error:  # noqa: BLE001 - a fault is reported, the loop goes on
                 self._fault(error)
                 wait = PRESENT_MS
@@ -281,6 +285,7 @@ class Terminal:
 
     def _tap_read(self, card, uid, start):
         self.stats["taps"] += 1
+        self.screen("reading")
         body = {"uid": _hex(uid)}
         psam = self.sam_ready() if hasattr(self.board, "sam_slot") else None
         if psam is None:
@@ -392,17 +397,7 @@ class Terminal:
         else:
             self.send(hostlink.EV_TAP, body)
         self.probe()
-        if status == "ok":
-            text = "OK " + self._kh_text(body)
-        else:
-            text = "%s: %s" % (status.upper(), reason)
-        self.signal("ok" if status == "ok" else status, text)
-
-    @staticmethod
-    def _kh_text(body):
-        from binascii import unhexlify
-        kh = body.get("KH")
-        return unhexlify(kh).decode() if kh else ""
+        self.signal("ok" if status == "ok" else status, body)
 
     def probe(self):
         """Config heap_probe: collect, note the live heap (the tap's objects still held)."""
@@ -442,16 +437,24 @@ class Terminal:
     def send(self, msg, body):
         self.server.event(msg, body)
 
-    def signal(self, outcome, text):
-        """The outcome's colour, text and beeps (reader.terminal.feedback); the beeps run as
-        a task, so they never delay the next poll. The host link down and the offline
-        journal refusing the event (server.refused(): full with journal_full "refuse", the
-        flash failing): the person sees that refusal instead (docs/tap-journal.md)."""
+    def signal(self, outcome, body):
+        """The outcome's colour, screen (from the event `body`) and beeps
+        (reader.terminal.feedback); the beeps run as a task, so they never delay the next
+        poll. The host link down and the offline journal refusing the event
+        (server.refused(): full with journal_full "refuse", the flash failing): the person
+        sees that refusal instead (docs/tap-journal.md)."""
         refused = getattr(self.server, "refused", None)
         why = refused and refused()
         if why:
             outcome = "refused"
-            text = "%s: %s" % (outcome.upper(), why)
-        beeps = reader.call("terminal.feedback", "signal", self.session, outcome, text)
+            body = dict(body)
+            body["reason"] = why
+        beeps = reader.call("terminal.feedback", "signal", self.session, outcome, body)
         if beeps is not None:
             asyncio.create_task(self.session.beep(*beeps))
+
+    def screen(self, name, values=None):
+        """Show screen `name` on a board with a display (reader.terminal.feedback.show);
+        nothing is imported on a board without one."""
+        if self._display:
+            reader.call("terminal.feedback", "show", self.session, name, values)

@@ -136,9 +136,11 @@ def _click(h):
 
 
 def _screen(h, n, tries, text):
-    """The "pin" screen {digits, tries_left} where the board has a display. Until the display
-    work's screens (reader.terminal.screens.show(s, "pin", {"digits": n, "tries_left":
-    tries})) are merged, the board's one-line display shows `text` (the digits masked)."""
-    show = getattr(h.board, "display", None)
-    if show is not None:
-        show(text if not text else "%s (%d tries)" % (text, tries))
+    """The "pin" screen (n digits masked, the tries left) on a board with a display
+    (reader.terminal.feedback.show, docs/display.md); `text` "" when the entry is over: the
+    idle screen again."""
+    if hasattr(h.board, "display"):
+        if text:
+            reader.call("terminal.feedback", "show", h, "pin", {"digits": n, "tries_left": tries})
+        else:
+            reader.call("terminal.feedback", "show", h, "idle")

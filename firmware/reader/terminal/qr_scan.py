@@ -38,11 +38,11 @@ def scanned(t, code):
         fields["reason"] = "expired"
         fields["message"] = "the dynamic code expired at %s" % fields["validity"]
         t.send(hostlink.EV_QR, fields)
-        t.signal("refused", "QR: expired")
+        t.signal("refused", fields)
         return
     fields["status"] = "ok"
     t.send(hostlink.EV_QR, fields)
-    t.signal("qr", "QR " + fields["kind"])
+    t.signal("qr", fields)
 
 
 def _listed(t, fields, version):
@@ -51,7 +51,7 @@ def _listed(t, fields, version):
     fields["message"] = "the electronic health card ID is on the offline blacklist (version " \
         "%d)" % version
     t.send(hostlink.EV_QR, fields)
-    t.signal("refused", "QR: blacklisted")
+    t.signal("refused", fields)
 
 
 def _refused(t, code, error):
@@ -60,7 +60,7 @@ def _refused(t, code, error):
     if code is not None:
         body["text"] = _text(code)
     t.send(hostlink.EV_QR, body)
-    t.signal("refused", "QR: " + body["reason"])
+    t.signal("refused", body)
 
 
 def _text(code):

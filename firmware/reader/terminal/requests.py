@@ -7,6 +7,7 @@ is in RAM for the request only and a reader that only taps does not keep the req
 | hello, info, selftest    | yes                                                          |
 | config-get, config-set   | yes (reader.terminal.settings, /config.json on the flash)    |
 | feedback                 | yes (reader.terminal.feedback: beeper, LED, display)         |
+| screen                   | boards with a display: what it shows, a page at a time       |
 | power-on, power-off, apdu| card: the board's card reader (PN532, MFRC522); sam1: SAM slot |
 | read, read-file, write,  | with a terminal flow: reader.terminal.card_requests (writes, |
 | verify-pin, change-pin,  | PIN: reader.terminal.card_writes; binary files and DF03 index |
@@ -46,7 +47,7 @@ _CHIP = (hostlink.POWER_ON, hostlink.POWER_OFF, hostlink.APDU)
 # The requests this firmware serves, by code: the handler is named after the message
 # (hostlink's names table, "-" -> "_"): a function of reader.terminal.device_requests, or for
 # _CARD a method of CardRequests (reader.terminal.card_requests; CardWrites for _WRITES).
-_DEVICE = b"\x00\x01\x02\x03\x04\x10\x11\x12\x30\x70"
+_DEVICE = b"\x00\x01\x02\x03\x04\x10\x11\x12\x30\x31\x70"
 _CARD = b"\x05\x20\x21\x22\x23\x24\x25\x26\x27\x40\x41"
 # reader.terminal.card_writes (write-file, visit-flag: its methods call
 # reader.terminal.card_visits); blacklist-*: reader.terminal.blacklist_update
@@ -127,6 +128,10 @@ async def _call(h, msg, obj):
     name = hostlink.message_name(msg).replace("-", "_")
     if msg in _CARD:
         return await _card(h, name, obj)
+    if name == "screen":           # the display's page: boards with one (terminal.screens)
+        if not hasattr(h.board, "display"):
+            raise LinkError(hostlink.NOT_SUPPORTED, "board %s has no display" % h.board.NAME)
+        return reader.call("terminal.screens", "page", h, obj)
     return await _device(h, name, obj)
 
 

@@ -45,6 +45,8 @@ class Session:
         # the board's feedback pins, made once (reader.terminal.feedback drives them)
         self.led = board.led() if hasattr(board, "led") else None
         self.beeper = board.beeper() if hasattr(board, "beeper") else None
+        self.display = None                # board.display(), made by the first screen
+        self.display_error = None          # why the last screen failed (feedback.show)
         self.chip_lock = asyncio.Lock()    # the flow's polls and the host's chip requests
         self.server = None                 # the link server (reader.main sets it)
         self.terminal = None               # the terminal flow (it sets itself)

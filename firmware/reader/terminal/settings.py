@@ -41,6 +41,9 @@
 | journal_full | str  | "refuse" | the journal is full: "refuse" the tap (reason        |
 |              |      |         | journal_full, shown as a refusal), or "drop_oldest"   |
 |              |      |         | (the oldest event waiting is lost, counted)           |
+| display_id_mask | str | "4-4" | boards with a display: the ID number on the patient   |
+|              |      |         | screen, "F-L" first F and last L characters shown     |
+|              |      |         | (4101**********4213), "full", or "hidden"             |
 
 The settings are a plain dict the session keeps (`session.config`); this module is transient:
 imported to load them at start and to store a change, then let go.
@@ -63,7 +66,8 @@ DEFAULTS = {"terminal_id": "", "department": "", "read_profile": "identity", "be
             "flow": "fast", "heap_probe": False, "host_slot_idle_s": 30,
             "unchecked_expiry": "accept", "blacklist_key": "", "blacklist_max_age_h": 168,
             "stale_blacklist": "accept", "power_save": "auto", "detect_ms": 250,
-            "journal_max": 1000, "journal_full": "refuse"}
+            "journal_max": 1000, "journal_full": "refuse",
+            "display_id_mask": "4-4"}
 
 
 def load(path=PATH):
@@ -165,6 +169,11 @@ def check_one(name, value):
         raise ValueError("%s must be one of %s" % (name, ", ".join(EXPIRY_POLICIES)))
     elif name == "journal_full" and value not in ("refuse", "drop_oldest"):
         raise ValueError("%s must be one of %s" % (name, "refuse, drop_oldest"))
+    elif name == "display_id_mask" and value not in ("full", "hidden") and not (
+            len(value) == 3 and value[1] == "-" and value[0] in "0123456789"
+            and value[2] in "0123456789"):
+        raise ValueError("display_id_mask must be F-L (the first F and last L characters "
+                         "shown, 0-9 each: 4-4), full or hidden")
     elif name == "blacklist_key" and value and (
             len(value) != 128 or any(c not in "0123456789abcdefABCDEF" for c in value)):
         raise ValueError("blacklist_key must be the platform's SM2 public key, 128 hex "

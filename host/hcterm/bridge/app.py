@@ -112,6 +112,7 @@ def create_app(ports, token, verifier=None, log=None, timeout=5.0, allow_origins
     app.router.add_post("/api/readers/{id}/apdu", apdu)
     app.router.add_post("/api/readers/{id}/power-off", power_off)
     app.router.add_post("/api/readers/{id}/pin", pin)
+    app.router.add_get("/api/readers/{id}/screen.png", screen_png)
     for name in (*NATIONAL_READS, *NATIONAL_QUERIES):
         app.router.add_get(f"/api/readers/{{id}}/{name}", _national(name))
     for name in NATIONAL_WRITES:
@@ -460,6 +461,16 @@ async def apdu(request):
         out["powered_off"] = True
     out["responses"] = responses
     return json_response(out)
+
+
+async def screen_png(request):
+    """What the reader's display shows now, as a PNG (boards with a display; the page
+    refreshes it on each event)."""
+    from ..screen_image import png, rows_from_pages
+
+    buffer = await _reader(request).call("screen")
+    return web.Response(body=png(rows_from_pages(buffer)), content_type="image/png",
+                        headers={"Cache-Control": "no-store"})
 
 
 async def power_off(request):

@@ -187,6 +187,12 @@ def openapi():
                 "slot": {"type": "string"}, "powered_off": {"type": "boolean"},
                 "held_by_host": {"type": "array", "items": {"type": "string"}}}}),
                 **_AUTH_ERRORS, **_READER_ERRORS}}},
+        "/api/readers/{id}/screen.png": {"get": {
+            "operationId": "screen", "summary": "what the reader's display shows now, as a "
+            "PNG (readers with a display; 501-style not-supported error without one)",
+            "parameters": [_ID],
+            "responses": {"200": {"description": "the 128x64 screen, 4x, as a PNG",
+                                  "content": {"image/png": {}}}, **_READER_ERRORS}}},
         "/api/readers/{id}/pin": {"post": {
             "operationId": "pin", "summary": "verify (pin) or change (old, new) the PIN; "
             "on_reader: the cardholder types it on the reader's keypad (national VerifyPIN: "

@@ -58,6 +58,9 @@ def register(subparsers):
     p.add_argument("--heapsize", type=argtypes.heap_size, default=DEFAULT_HEAP,
                    help=f"the firmware's RAM budget (default {DEFAULT_HEAP}; the flow fits 96k "
                         "on sim-pn532-uart)")
+    p.add_argument("--screens", metavar="DIR", type=Path,
+                   help="save each new screen of the display as a PNG in DIR (a board with a "
+                        "display: sim-handheld)")
     p.set_defaults(func=run)
 
 
@@ -65,6 +68,9 @@ def run(args):
     out = _JsonOut() if args.json else _TableOut()
     try:
         with VirtualReader(args.board, heapsize=args.heapsize) as vr:
+            screens = getattr(args, "screens", None)
+            if screens:
+                recorder = record_screens(vr, screens)
             Demo(vr, out).run()
     except (SimError, DemoFailure) as error:
         out.close()
@@ -73,7 +79,20 @@ def run(args):
     out.close()
     if not args.json:
         print(f"demo passed: every event on {args.board} was the expected one")
+        if screens:
+            print(f"{len(recorder.saved)} screens saved in {screens}")
     return 0
+
+
+def record_screens(vr, directory):
+    """Save the display's screens of virtual reader `vr` in `directory` (SimError on a board
+    without a display)."""
+    from ..sim.screens import ScreenRecorder
+
+    try:
+        return ScreenRecorder(vr.devices.display, directory).start()
+    except (ValueError, OSError) as error:
+        raise SimError(f"--screens {directory}: {error}") from None
 
 
 def card_kind(path):

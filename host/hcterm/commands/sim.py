@@ -46,6 +46,9 @@ def register(subparsers):
                         "USB-UART bridge, e.g. 115200); default: as fast as the pty goes")
     p.add_argument("--from-source", action="store_true",
                    help="import the firmware from its .py source instead of the ROMFS image")
+    p.add_argument("--screens", metavar="DIR",
+                   help="save each new screen of the display as a PNG in DIR (a board with a "
+                        "display: sim-handheld)")
     p.add_argument("--list-boards", action="store_true", help="list the boards and exit")
     p.set_defaults(func=run)
 
@@ -73,6 +76,15 @@ def run(args):
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with reader:
+        if args.screens:
+            from .demo import record_screens
+
+            try:
+                record_screens(reader, args.screens)
+            except SimError as error:
+                print(f"hcterm sim: {error}", file=sys.stderr)
+                return 2
+            print(f"  screens: a PNG of each new one in {args.screens}")
         print(f"virtual reader {args.board} running")
         print(f"  reader port (REPL + host link): {reader.usb.path}"
               + (f"  (link {args.port_link})" if args.port_link else ""))

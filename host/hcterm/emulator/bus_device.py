@@ -71,3 +71,21 @@ class SpiDevice(Device):
     def transfer(self, data):
         """Full-duplex exchange while selected: return exactly len(data) bytes."""
         return bytes(len(data))
+
+
+class I2cDevice(Device):
+    """A device on an I2C bus at its 7-bit `address`. The bus calls `on_write` for a write
+    transaction addressed to it (START, address+W, data, STOP) and `on_read` for a read; a
+    transaction to an address no device answers is not acknowledged (the bus's doing)."""
+
+    address = 0x00
+
+    def on_write(self, data):
+        """The data bytes of one write transaction; return how many the device acknowledged
+        (a device NAKs a byte it refuses, and the master stops there)."""
+        return len(data)
+
+    def on_read(self, count):
+        """`count` bytes for a read transaction, or None: the address is not acknowledged
+        for reading."""
+        return None

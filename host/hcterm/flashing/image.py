@@ -14,6 +14,9 @@ from pathlib import Path
 
 from reader.terminal import blacklist as bl
 
+from .. import fontbuild
+from ..firmware_modules import board_has_display
+from ..mpy import BOARDS_DIR
 from . import FlashError
 from .build import Target, build_image, compile_firmware, emitted_mpy
 
@@ -23,6 +26,8 @@ FAMILIES = {
     "sim": {"fs_bytes": 1024 * 1024, "arch": "x64", "platform": "linux", "rom_bytes": 512 * 1024},
     "esp32": {"fs_bytes": 2 * 1024 * 1024, "arch": "xtensawin", "platform": "esp32",
               "rom_bytes": None},
+    "esp32s3": {"fs_bytes": 2 * 1024 * 1024, "arch": "xtensawin", "platform": "esp32",
+                "rom_bytes": None},
     "rp2040": {"fs_bytes": 1408 * 1024, "arch": "armv6m", "platform": "rp2",
                "rom_bytes": None},
     # ESP32_GENERIC_S3 (8 MiB): partitions-8MiB.csv's vfs, 0x4F0000 bytes at 0x310000
@@ -65,6 +70,8 @@ def build(board, out, config=None, blacklist=None, fs_bytes=None, rom_bytes=None
             raise FlashError("--blacklist must be a signed list (not a delta)",
                              "build and sign it with hcterm blacklist build / sign")
         files["blacklist.bin"] = bytes(blacklist)
+    if board_has_display(BOARDS_DIR / board / "board.py"):
+        files[fontbuild.FILENAME] = fontbuild.build().read_bytes()   # board.FONT
     manifest = {"board": board, "firmware": firmware.version, "hash": firmware.digest,
                 "mpy": target.mpy, "arch": target.arch, "slots": slots,
                 "rom_image": len(rom)}

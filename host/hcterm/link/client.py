@@ -22,6 +22,9 @@ from .session import LinkSession
 PIN_CARD_STEPS_S = 10   # verify-pin-on-reader: the card's steps around the typing (tries, VERIFY)
 # verify-pin-on-reader's outcomes (docs/host-link.md; reader.terminal.pin_entry answers them)
 PIN_OUTCOMES = ("ok", "wrong", "blocked", "cancelled", "timeout")
+# the display's screen request (boards with one): its code from the message table (the
+# firmware keeps no constant for it: one more global of a resident module)
+_SCREEN = next(code for code, name in hostlink.MESSAGES.items() if name == "screen")
 
 
 class Reader(LinkSession, NationalInterface):
@@ -66,6 +69,14 @@ class Reader(LinkSession, NationalInterface):
 
     def set_config(self, **settings):
         return self.request(hostlink.CONFIG_SET, settings)
+
+    def screen(self):
+        """What the reader's display shows (boards with one): 1024 bytes, 8 pages of 128
+        columns of 8 pixels, LSB on top (docs/display.md); NotSupported without a display."""
+        out = bytearray()
+        for page in range(8):
+            out += bytes.fromhex(self.request(_SCREEN, {"page": page})["data"])
+        return bytes(out)
 
     def feedback(self, beep=None, led=None, display=None):
         body = {}

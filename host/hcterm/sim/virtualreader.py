@@ -17,9 +17,10 @@ import threading
 import time
 from pathlib import Path
 
+from .. import firmware_modules
 from ..emulator.wire_timing import WireTiming
 from ..mpy import BOARDS_DIR, REPO, micropython_command
-from . import boards, romimage
+from . import boards, fontseed, romimage
 from .bus import SimBus
 from .control import ControlInUse, ControlServer, claim
 from .usbport import UsbPort
@@ -148,7 +149,7 @@ class VirtualReader:
     def start(self):
         self.bus = SimBus(self._rundir / "bus", uarts=self.devices.uarts,
                           spis=self.devices.spis, gpios=self.devices.gpios,
-                          adcs=self.devices.adcs).start()
+                          adcs=self.devices.adcs, i2cs=self.devices.i2cs).start()
         self.usb = UsbPort(link=self.port_link, baud=self.usb_baud).start()
         if self.control_path:
             try:
@@ -171,6 +172,8 @@ class VirtualReader:
             # writes an image into it
             self.rom_partition.write_bytes(b"\xff" * (ROM_PARTITION_BLOCKS * 4096))
         self._uid = unique_id(self.flash_image)
+        if firmware_modules.board_has_display(BOARDS_DIR / self.board / "board.py"):
+            fontseed.seed(self.flash_image, FLASH_BLOCKS, _blank(self.flash_image))
         if not self.from_source:
             self.rom_image = romimage.build(self.board)
         self._spawn()

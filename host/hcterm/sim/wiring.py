@@ -12,6 +12,7 @@ from ..emulator.pn532_spi import Pn532Spi
 from ..emulator.qrscanner import QrScanner
 from ..emulator.rf14443 import Picc
 from ..emulator.samslot import SamSlot
+from ..emulator.ssd1306 import Ssd1306
 
 MAX_QR_TEXT = 4296   # the most characters a QR code holds (version 40, alphanumeric)
 
@@ -46,6 +47,8 @@ class Devices:
         self.model = model
         self.uarts = {}
         self.spis = {}
+        self.i2cs = {}          # bus name -> [I2cDevice]
+        self.display = None     # the emulated SSD1306, on a board with a display
         self.field = None
         self.qr = None
         self.sam_slot = None
@@ -60,6 +63,18 @@ class Devices:
         # GPIO-only devices (lines `<name>.<line>`) and ADC inputs (docs/sim-bus.md)
         self.gpios = {bus: self._make(kind, sam) for bus, kind in wiring.get("gpios", {}).items()}
         self.adcs = {name: self._make(kind, sam) for name, kind in wiring.get("adcs", {}).items()}
+        for bus, devices in wiring.get("i2cs", {}).items():
+            self.i2cs[bus] = [self._make_i2c(kind, address) for address, kind in devices.items()]
+
+    def _make_i2c(self, kind, address):
+        """An I2C device of `kind` at `address` (wiring.json: "0x3c")."""
+        if kind != "ssd1306":
+            raise WiringError(f"unknown emulated I2C device kind {kind!r} in the board wiring")
+        try:
+            self.display = Ssd1306(int(address, 16))
+        except ValueError as error:
+            raise WiringError(f"ssd1306 at {address!r}: {error}") from None
+        return self.display
 
     def _make(self, kind, sam):
         if kind in self.READER_CHIPS:
