@@ -44,7 +44,7 @@ def test_the_handheld_screen_follows_a_tap(tmp_path):
                 ["拒绝受理", "卡已锁定", None, None])
         await ws.close()
 
-    with VirtualReader("sim-handheld", flash=tmp_path / "flash.img", heapsize="128k") as vr:
+    with VirtualReader("sim-handheld", flash=tmp_path / "flash.img") as vr:
         on_bridge(vr, check)
 
 

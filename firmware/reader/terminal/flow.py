@@ -163,6 +163,8 @@ class Terminal:
         while True:
             wait = IDLE_MS
             try:
+                if self._display and self.present is None and time.time() >= self.idle_at:
+                    self.screen("idle")    # at boot, after an outcome, each minute
                 if self.session.host_channels:
                     # the host's holds end after an idle time (reader.terminal.device_requests
                     # is in RAM while the host holds a slot)
@@ -179,8 +181,6 @@ class Terminal:
                         wait = await reader.call("terminal.power", "idle", self)
                 if self.qr is not None:
                     self.poll_qr()
-                if self._display and self.present is None and time.time() >= self.idle_at:
-                    self.screen("idle")    # at boot, after an outcome, each minute
             except Exception as error:  # noqa: BLE001 - a fault is reported, the loop goes on
                 self._fault(error)
                 wait = PRESENT_MS

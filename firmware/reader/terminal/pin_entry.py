@@ -141,6 +141,7 @@ def _screen(h, n, tries, text):
     idle screen again."""
     if hasattr(h.board, "display"):
         if text:
-            reader.call("terminal.feedback", "show", h, "pin", {"digits": n, "tries_left": tries})
+            reader.call("terminal.feedback", "show", h, "pin",
+                        {"digits": n, "tries_left": tries})
         else:
             reader.call("terminal.feedback", "show", h, "idle")

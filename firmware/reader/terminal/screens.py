@@ -44,7 +44,8 @@ _REASONS = (
     "\nclock_not_set 时钟未设置\nnot_a_health_card 非健康卡\nauth_failed 卡认证失败"
     "\naccess_denied 无权访问\ninvalid_data 卡数据无效\ncard_removed 卡片已移开"
     "\ncommunication 读卡通信失败\nsam 安全模块故障\ninternal 读卡器内部错误"
-    "\njournal_full 离线记录已满\nempty 空码\nfields 码内容不全\nbad_id 码号无效\nbad_type 码类型无效"
+    "\njournal_full 离线记录已满"
+    "\nempty 空码\nfields 码内容不全\nbad_id 码号无效\nbad_type 码类型无效"
     "\nbad_validity 有效期无效\nbad_issuer 发码机构无效\ntoo_long 码太长\nnot_text 非文本码\n"
 ).encode()
 _SEX = {"01": "男", "1": "男", "02": "女", "2": "女"}
@@ -126,6 +127,8 @@ def page(s, obj):
     number = obj.get("page", 0)
     if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number < 8:
         raise LinkError(hostlink.BAD_REQUEST, "page: 0-7 expected")
+    if s.display is None and s.display_error is None:
+        show(s, "idle", {})     # asked before the flow drew its first screen: draw it now
     if s.display is None:
         raise LinkError(hostlink.DEVICE, "the display has shown nothing yet (%s): restart "
                         "the reader if this lasts" % (s.display_error or "starting"))

@@ -55,9 +55,9 @@ def register(subparsers):
     p.add_argument("--board", default=DEFAULT_BOARD, choices=sim_boards.sim_names(),
                    help="sim board (default %(default)s)")
     p.add_argument("--json", action="store_true", help="one JSON object per line per event")
-    p.add_argument("--heapsize", type=argtypes.heap_size, default=DEFAULT_HEAP,
-                   help=f"the firmware's RAM budget (default {DEFAULT_HEAP}; the flow fits 96k "
-                        "on sim-pn532-uart)")
+    p.add_argument("--heapsize", type=argtypes.heap_size, default=None,
+                   help=f"the firmware's RAM budget (default {DEFAULT_HEAP}, or the board's own "
+                        "from its wiring.json: sim-handheld 160k; the ROMFS image comes on top)")
     p.add_argument("--screens", metavar="DIR", type=Path,
                    help="save each new screen of the display as a PNG in DIR (a board with a "
                         "display: sim-handheld)")

@@ -35,9 +35,9 @@ def register(subparsers):
     p.add_argument("--control", metavar="PATH", default=DEFAULT_PATH,
                    help="control socket for hcterm tap/remove/scan, one per running sim: a second "
                         f"sim refuses a socket in use (default {DEFAULT_PATH})")
-    p.add_argument("--heapsize", type=argtypes.heap_size, default=DEFAULT_HEAP,
-                   help=f"the firmware's RAM budget (default {DEFAULT_HEAP}; the ROMFS image "
-                        "comes on top)")
+    p.add_argument("--heapsize", type=argtypes.heap_size, default=None,
+                   help=f"the firmware's RAM budget (default {DEFAULT_HEAP}, or the board's own "
+                        "from its wiring.json: sim-handheld 160k; the ROMFS image comes on top)")
     p.add_argument("--pace", action="store_true",
                    help="deliver bytes at the modeled wire rates in real time "
                         "(docs/wire-timing.md)")

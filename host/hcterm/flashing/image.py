@@ -26,8 +26,6 @@ FAMILIES = {
     "sim": {"fs_bytes": 1024 * 1024, "arch": "x64", "platform": "linux", "rom_bytes": 512 * 1024},
     "esp32": {"fs_bytes": 2 * 1024 * 1024, "arch": "xtensawin", "platform": "esp32",
               "rom_bytes": None},
-    "esp32s3": {"fs_bytes": 2 * 1024 * 1024, "arch": "xtensawin", "platform": "esp32",
-                "rom_bytes": None},
     "rp2040": {"fs_bytes": 1408 * 1024, "arch": "armv6m", "platform": "rp2",
                "rom_bytes": None},
     # ESP32_GENERIC_S3 (8 MiB): partitions-8MiB.csv's vfs, 0x4F0000 bytes at 0x310000

@@ -98,7 +98,7 @@ def _blank(image):
 
 class VirtualReader:
     def __init__(self, board=DEFAULT_BOARD, flash=None, card=None, port_link=None,
-                 control=None, heapsize=DEFAULT_HEAP, sam=None, pace=False,
+                 control=None, heapsize=None, sam=None, pace=False,
                  from_source=False, format_flash=False, usb_baud=None):
         info = boards.describe(board)
         if not info["sim"]:
@@ -107,8 +107,10 @@ class VirtualReader:
                            f"virtual boards are {', '.join(boards.sim_names())}")
         self.board = board
         self.info = info
-        self.heapsize = heapsize  # the firmware's RAM budget
-        parse_size(heapsize)      # ValueError now, not in start()
+        # the firmware's RAM budget: the board's own where its wiring.json gives one (the
+        # handheld's display needs more: docs/firmware-memory.md), else DEFAULT_HEAP
+        self.heapsize = heapsize or info.get("heapsize", DEFAULT_HEAP)
+        parse_size(self.heapsize)  # ValueError now, not in start()
         if flash and not Path(flash).resolve().parent.is_dir():
             raise SimError(f"--flash {flash}: the folder {Path(flash).resolve().parent} does "
                            "not exist: create it or give a path in an existing folder")
@@ -286,7 +288,8 @@ class VirtualReader:
         output = self.firmware_output()
         if "MemoryError" in output:
             return (f"the firmware ran out of memory in a {_kib(parse_size(self.heapsize))} "
-                    f"heap: give --heapsize more (default {DEFAULT_HEAP})")
+                    f"heap: give --heapsize more (default on {self.board}: "
+                    f"{self.info.get('heapsize', DEFAULT_HEAP)})")
         if self.process is not None and self.process.poll() not in (None, RESET_EXIT):
             last = [line for line in output.splitlines() if line.strip()][-1:]
             return (f"the firmware process exited (status {self.process.returncode})"
