@@ -53,11 +53,11 @@ def test_a_real_boards_images_fill_its_partitions(tmp_path, capsys):
 
     image = tmp_path / "s3.img"
     argv = ["image", "build", "--board", "esp32s3-handheld", "-o", str(image), "--json"]
-    assert main(argv + ["--fs-bytes", "0x4F0000", "--rom-bytes", "128k"]) == 0
+    assert main(argv + ["--fs-bytes", "0x4F0000", "--rom-bytes", "256k"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert image.stat().st_size == result["filesystem_bytes"] == 0x4F0000
     rom = (tmp_path / "s3.img.rom").read_bytes()
-    assert len(rom) == 128 * 1024 and rom[result["rom_image_bytes"]:] == b"\xff" * (
+    assert len(rom) == 256 * 1024 and rom[result["rom_image_bytes"]:] == b"\xff" * (
         len(rom) - result["rom_image_bytes"])      # the partition's rest: erased
     fs = LittleFS(block_size=4096, block_count=0x4F0000 // 4096, mount=False)
     fs.context.buffer[:] = image.read_bytes()
