@@ -81,6 +81,7 @@ def flash_device(port, board, config=None, n=1, progress=None, mode="auto",
     started = time.monotonic()
     p = Progress(progress)
     result = {"port": port, "board": board}
+    font = _font(board)         # before the device is touched: a missing unifont fails here
     p.stage("connecting")
     device = Device(port)
     try:
@@ -113,9 +114,9 @@ def flash_device(port, board, config=None, n=1, progress=None, mode="auto",
             written, verify_s, new_manifest = _deploy_files(device, firmware, manifest, p)
         if firmware.main is not None:
             written += _write_file(device, "/main.py", firmware.main, p)
-        if board_has_display(BOARDS_DIR / board / "board.py"):
+        if font is not None:
             t1 = time.monotonic()
-            result["font_bytes"] = _deploy_font(device, manifest, new_manifest, p)
+            result["font_bytes"] = _deploy_font(device, font, manifest, new_manifest, p)
             result["font_s"] = round(time.monotonic() - t1, 3)
             written += result["font_bytes"]
         result.update(mode="rom" if use_rom else "files", written_bytes=written,
@@ -264,16 +265,22 @@ def _deploy_rom(device, firmware, info, manifest, p):
 
 
 # -- the display font ---------------------------------------------------------------------
-def _deploy_font(device, manifest, new_manifest, p):
-    """The display font (board.FONT: /font16.hcf, hcterm.fontbuild) on a board with a
-    display: written when its hash differs from the manifest's, or its size on the device;
-    the hash the device reads back is checked. Bytes written."""
+def _font(board):
+    """The display font's bytes (board.FONT: /font16.hcf, hcterm.fontbuild) for a board with
+    a display (its board.py has display()), else None."""
+    if not board_has_display(BOARDS_DIR / board / "board.py"):
+        return None
     try:
-        data = fontbuild.build().read_bytes()
+        return fontbuild.build().read_bytes()
     except fontbuild.FontSourceMissing as error:
         raise FlashError(f"cannot build the display font: {error}",
                          "install unifont on this computer, then run hcterm flash again") \
             from None
+
+
+def _deploy_font(device, data, manifest, new_manifest, p):
+    """Put the font `data` on the device: written when its hash differs from the manifest's,
+    or its size on the device; the hash the device reads back is checked. Bytes written."""
     path = "/" + fontbuild.FILENAME
     digest = hashlib.sha256(data).hexdigest()
     new_manifest["font"] = digest
