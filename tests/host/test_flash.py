@@ -51,6 +51,7 @@ def test_flash_writes_verifies_configures_and_records(vr, tmp_path, capsys):
     first = json.loads(out)
     assert first["result"] == "ok" and first["mode"] == "rom" and first["written_bytes"] > 0
     assert first["mpy"] == build.emitted_mpy() and first["selftest_ok"] is True
+    assert "font_bytes" not in first        # no display: no font
     # the sim now boots the image in its ROM partition, and says who it is
     assert romimage.partition_image_size(vr.rom_partition)
     assert vr.resets >= 1      # the reset after the deploy (one more if it was booting)

@@ -7,6 +7,9 @@ import json
 import re
 import time
 
+from .. import fontbuild
+from ..firmware_modules import board_has_display
+from ..mpy import BOARDS_DIR
 from . import FlashError
 from .build import Target, build_image, check_target, compile_firmware
 from .device import Device, frames
@@ -78,6 +81,7 @@ def flash_device(port, board, config=None, n=1, progress=None, mode="auto",
     started = time.monotonic()
     p = Progress(progress)
     result = {"port": port, "board": board}
+    font = _font(board)         # before the device is touched: a missing unifont fails here
     p.stage("connecting")
     device = Device(port)
     try:
@@ -110,6 +114,11 @@ def flash_device(port, board, config=None, n=1, progress=None, mode="auto",
             written, verify_s, new_manifest = _deploy_files(device, firmware, manifest, p)
         if firmware.main is not None:
             written += _write_file(device, "/main.py", firmware.main, p)
+        if font is not None:
+            t1 = time.monotonic()
+            result["font_bytes"] = _deploy_font(device, font, manifest, new_manifest, p)
+            result["font_s"] = round(time.monotonic() - t1, 3)
+            written += result["font_bytes"]
         result.update(mode="rom" if use_rom else "files", written_bytes=written,
                       deploy_s=round(time.monotonic() - t0, 3), verify_s=round(verify_s, 3))
         if config:
@@ -253,6 +262,38 @@ def _deploy_rom(device, firmware, info, manifest, p):
     manifest = {"mode": "rom", "slots": slots,
                 "image": {"size": len(image), "sha256": hashlib.sha256(image).hexdigest()}}
     return written, verify_s, manifest
+
+
+# -- the display font ---------------------------------------------------------------------
+def _font(board):
+    """The display font's bytes (board.FONT: /font16.hcf, hcterm.fontbuild) for a board with
+    a display (its board.py has display()), else None."""
+    if not board_has_display(BOARDS_DIR / board / "board.py"):
+        return None
+    try:
+        return fontbuild.build().read_bytes()
+    except fontbuild.FontSourceMissing as error:
+        raise FlashError(f"cannot build the display font: {error}",
+                         "install unifont on this computer, then run hcterm flash again") \
+            from None
+
+
+def _deploy_font(device, data, manifest, new_manifest, p):
+    """Put the font `data` on the device: written when its hash differs from the manifest's,
+    or its size on the device; the hash the device reads back is checked. Bytes written."""
+    path = "/" + fontbuild.FILENAME
+    digest = hashlib.sha256(data).hexdigest()
+    new_manifest["font"] = digest
+    p.stage("comparing the font")
+    size = device.json(f"try:\n print(os.stat({path!r})[6])\nexcept OSError:\n print(-1)",
+                       f"look for {path}")
+    if size == len(data) and (manifest.get("font") == digest or device.run(
+            f"print(_hf({path!r}))", f"hash {path}").decode().strip() == digest):
+        return 0        # there (from this tool, hcterm image build or the sim's seed)
+    p.stage("writing the font", total=len(data))
+    written = _write_file(device, path, data, p, name=path + ".new")
+    device.run(f"os.rename('{path}.new','{path}')", f"put {path} in place")
+    return written
 
 
 # -- littlefs files -----------------------------------------------------------------------
