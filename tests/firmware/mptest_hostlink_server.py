@@ -190,6 +190,8 @@ def test_every_served_message_has_its_handler():
 
     for msg in linkrequests._DEVICE:
         name = H.message_name(msg).replace("-", "_")
+        if name == "screen":        # boards with a display: reader.terminal.screens.page
+            continue
         assert callable(getattr(linkdevice, name, None)), name
     for msg in linkrequests._CARD:
         name = H.message_name(msg).replace("-", "_")
