@@ -1,6 +1,7 @@
 # Sim board: the handheld (ESP32-S3 + PN532 (HSU) + SAM + QR reader), wired to the emulator.
 # Mirrors boards/esp32s3-handheld: same buses and lines, backed by the sim bus.
 from simhal import UART, Pin, record, unique_id  # noqa: F401 - the board's unique_id()
+from simhal import WATCHDOG_MS, reset_cause, watchdog  # noqa: F401 - board contract
 
 NAME = "sim-handheld"
 

@@ -3,6 +3,7 @@
 # hardware (as the ESP32's does), its chip select driven by the driver, its IRQ line (active
 # low) read as an input; the SAM and the QR scanner on UARTs.
 from simhal import UART, Pin, record, unique_id  # noqa: F401 - the board's unique_id()
+from simhal import WATCHDOG_MS, reset_cause, watchdog  # noqa: F401 - board contract
 from simspi import SPI, ChipSelect
 
 NAME = "sim-pn532-spi"

@@ -4,6 +4,7 @@
 # by the driver; the SAM (clocked at 125 MHz / 35, as the Pico's PWM makes it) and the QR
 # scanner on UARTs.
 from simhal import UART, Pin, record, unique_id  # noqa: F401 - the board's unique_id()
+from simhal import WATCHDOG_MS, reset_cause, watchdog  # noqa: F401 - board contract
 from simspi import SPI, ChipSelect
 
 NAME = "sim-rc522"

@@ -9,9 +9,12 @@ serves each host request through reader.terminal.requests, and the terminal flow
 import gc
 import json
 
+from micropython import const
+
 import reader
 
 _state = {}
+_FEED_MS = const(500)   # the watchdog is fed this often while the main loop runs
 
 
 def _selftest(board):
@@ -79,17 +82,21 @@ def run(board, report, port=None, announce=True):
         return reader.call("terminal.requests", "serve", session, msg, payload)
 
     server = session.server = LinkServer(port or StdioPort(), dispatch)
+    dog = session.watchdog = _watchdog(board)
     if announce:
         server.event(hostlink.EV_SELFTEST, session.report())
     terminal = Terminal(session)
     _state["session"] = session
 
     async def main():
-        task = asyncio.create_task(supervised(server, terminal.run, "terminal flow"))
+        tasks = [asyncio.create_task(supervised(server, terminal.run, "terminal flow"))]
+        if dog is not None:
+            tasks.append(asyncio.create_task(_feed(dog)))
         try:
             await server.serve()
         finally:
-            task.cancel()
+            for task in tasks:
+                task.cancel()
 
     # A fresh loop, also after the last one was left by Ctrl-C: MicroPython keeps one task
     # queue, and the old server's tasks would otherwise run again and read the port too.
@@ -98,7 +105,30 @@ def run(board, report, port=None, announce=True):
         asyncio.run(main())
     finally:
         asyncio.new_event_loop()
+        if dog is not None:
+            dog.idle()     # the REPL has the port: the board keeps the watchdog quiet
     return "repl"
+
+
+def _watchdog(board):
+    """The board's watchdog (board contract `watchdog(ms)`: machine.WDT on a board, the
+    virtual reader's on a sim), started once per boot; None on a board without one."""
+    if "watchdog" not in _state:
+        from reader.terminal.session import watchdog_ms
+
+        make = getattr(board, "watchdog", None)
+        _state["watchdog"] = make(watchdog_ms(board)) if make else None
+    return _state["watchdog"]
+
+
+async def _feed(dog):
+    """Feed the watchdog from the event loop: a loop stalled in a call that never returns
+    stops feeding it, and the watchdog resets the reader (docs/terminal-flow.md)."""
+    import asyncio
+
+    while True:
+        dog.feed()
+        await asyncio.sleep_ms(_FEED_MS)
 
 
 def resume():

@@ -15,7 +15,7 @@ import time
 import reader
 from reader import VERSION, hostlink
 from reader.errors import CARD_GONE, PROTOCOL, TIMEOUT, ReaderError
-from reader.terminal.session import RESUME, LinkError
+from reader.terminal.session import RESUME, LinkError, watchdog_ms
 
 _FEEDBACK = "terminal.feedback"
 # made by `hcterm flash` before it writes firmware, removed once all is written and verified
@@ -59,6 +59,9 @@ async def info(h, obj):
                                   "ago_s": time.ticks_diff(time.ticks_ms(), ended) // 1000}
     if h.server is not None:
         out["link"] = h.server.counters()
+    if h.watchdog is not None:
+        out["watchdog"] = {"timeout_ms": watchdog_ms(h.board), "last_reset":
+                           h.board.reset_cause() if hasattr(h.board, "reset_cause") else None}
     if h.terminal is not None:
         out["terminal"] = h.terminal.stats
         out["clock_set"] = h.terminal.clock_set

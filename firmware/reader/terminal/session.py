@@ -18,6 +18,12 @@ REPORT_PATH = "/selftest.json"    # the power-on self-test report (reader.main w
 _DEVICES = "terminal.devices"     # opens the drivers a board asks for; transient
 _SETTINGS = "terminal.settings"   # loads and stores the settings; transient
 _BEEP_GAP_MS = const(80)          # silence between beeps
+_WATCHDOG_MS = const(8000)        # the watchdog's timeout unless the board says (WATCHDOG_MS)
+
+
+def watchdog_ms(board):
+    """The timeout the reader's watchdog runs with (reader.main starts it)."""
+    return getattr(board, "WATCHDOG_MS", _WATCHDOG_MS)
 
 
 class LinkError(Exception):
@@ -56,6 +62,7 @@ class Session:
         self.host_apdu_ms = 0              # ticks_ms of the host's last power-on or APDU
         self.host_ended = None             # (slot, why, ticks_ms) of the last hold ended
         self.sam_touched = 0               # host commands that reset or used the SAM
+        self.watchdog = None               # the board's watchdog, once reader.main starts it
 
     async def beep(self, ms=100, count=1):
         """Sound the board's beeper `count` times for `ms` each (it must have one:
