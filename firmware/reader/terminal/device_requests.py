@@ -64,12 +64,21 @@ async def info(h, obj):
                            h.board.reset_cause() if hasattr(h.board, "reset_cause") else None}
     if h.terminal is not None:
         out["terminal"] = h.terminal.stats
+        if h.terminal.failing:
+            out["failing"] = h.terminal.failing
         out["clock_set"] = h.terminal.clock_set
     return out
 
 
 async def selftest(h, obj):
-    return h.report()
+    """The power-on self-test's report, and the parts failing now (the flow's fault events:
+    reader chip, SAM, QR scanner), which make it not ok."""
+    report = h.report()
+    failing = h.terminal.failing if h.terminal is not None else None
+    if failing:
+        report["failing"] = failing
+        report["ok"] = False
+    return report
 
 
 async def config_get(h, obj):

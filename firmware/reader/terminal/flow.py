@@ -34,6 +34,7 @@ IDLE_MS = const(20)         # sleep between polls without a card
 PRESENT_MS = const(100)     # sleep between presence checks of a card left on the reader
 _READ_TRIES = const(2)      # a read that failed on the link is tried once more
 _COMMUNICATION = "communication"    # healthcard_errors.COMMUNICATION: the link failed
+_SAM = "sam"                        # healthcard_errors.SAM: the SAM is mute or refuses
 _SAM_BAUD_REFERENCE = const(9600)
 _ACTIVATION = "chips.sam_activation"   # reset, ATR, PPS of the SAM slot (transient)
 
@@ -79,7 +80,9 @@ class Terminal:
         self._active = False           # a card was activated by the last poll
         self._scanner = None           # chips.qr_scanner.QRScanner while a line comes in
         self.stats = {"polls": 0, "taps": 0, "poll_errors": 0, "removed": 0, "qr": 0,
-                      "last_latency_ms": None, "heap_peak": 0, "failing_polls": 0}
+                      "last_latency_ms": None, "heap_peak": 0, "failing_polls": 0,
+                      "failing_sam": 0, "failing_qr": 0}
+        self.failing = {}              # part -> its error event's message, while it fails
         session.terminal = self
 
     def blacklist(self):
@@ -201,11 +204,11 @@ class Terminal:
                 card = self.reader.poll()
             except ReaderError as error:
                 self.stats["poll_errors"] += 1
-                self._failing(error)
+                self._chip_failing(error)
                 self._recover()
                 return
             if self.stats["failing_polls"]:
-                self._failing(None)
+                self._chip_failing(None)
             if card is None:
                 if self.present is not None:
                     self.send(hostlink.EV_REMOVED, {"status": "ok", "uid": _hex(self.present)})
@@ -218,27 +221,38 @@ class Terminal:
                 self.present = uid
                 self._tap(card, uid, start)
 
-    def _failing(self, error):
-        """A reader chip that fails poll after poll is an error event once (at the 5th in a
-        row: "reader_chip"), and a "recovered" one when it answers again; info's terminal
-        stats say failing_polls meanwhile (docs/terminal-flow.md)."""
+    def _chip_failing(self, error):
+        self._failing("failing_polls", "reader_chip", 5, error, "the reader chip", "polls",
+                      "taps cannot be read; the reader keeps resetting it; if this lasts, "
+                      "check the chip's wiring or replace the reader")
+
+    def _sam_failing(self, error):
+        self._failing("failing_sam", "sam", 2, error, "the SAM", "taps", "taps end in "
+                      "error sam; the reader resets the SAM at each tap; check that the PSAM "
+                      "sits in its slot, contacts up, or replace it")
+
+    def _failing(self, key, part, limit, error, what, unit, advice):
+        """A part (reader chip, SAM, QR scanner) that fails `limit` times in a row is one
+        error event with reason `part`, and a "recovered" one when it works again (error
+        None); info's terminal stats count the failures in a row (`key`), and the self-test
+        request names the part meanwhile (`failing`; docs/terminal-flow.md)."""
         stats = self.stats
+        count = stats[key]
         if error is None:
-            if stats["failing_polls"] >= 5:
+            if count >= limit:
+                self.failing.pop(part, None)
                 self.send(hostlink.EV_ERROR, {
-                    "status": "recovered", "reason": "reader_chip",
-                    "message": "the reader chip answers again after %d failed polls"
-                    % stats["failing_polls"]})
-            stats["failing_polls"] = 0
+                    "status": "recovered", "reason": part,
+                    "message": "%s works again after %d failed %s" % (what, count, unit)})
+            stats[key] = 0
             return
-        stats["failing_polls"] += 1
-        if stats["failing_polls"] == 5:
+        stats[key] = count = count + 1
+        if count == limit:
+            self.failing[part] = message = "%s failed %d %s in a row (%s): %s" % (
+                what, limit, unit, error, advice)
             self.send(hostlink.EV_ERROR, {
-                "status": "error", "reason": "reader_chip", "code": hostlink.DEVICE,
-                "name": hostlink.error_name(hostlink.DEVICE),
-                "message": "the reader chip failed 5 polls in a row (%s): taps cannot be "
-                "read; the reader keeps resetting it; if this lasts, check the chip's wiring "
-                "or replace the reader" % error})
+                "status": "error", "reason": part, "code": hostlink.DEVICE,
+                "name": hostlink.error_name(hostlink.DEVICE), "message": message})
 
     def _recover(self):
         try:
@@ -277,6 +291,7 @@ class Terminal:
         body = {"uid": _hex(uid)}
         psam = self.sam_ready() if hasattr(self.board, "sam_slot") else None
         if psam is None:
+            self._sam_failing(self.sam_error or "no SAM slot")
             return self._finish(start, body, "error", "sam", self.sam_error or "no SAM slot")
         data = None
         for attempt in range(_READ_TRIES):
@@ -284,6 +299,9 @@ class Terminal:
                 data = self._read(card, psam)
                 break
             except ReaderError as error:  # a HealthCardError: its kind says what happened
+                if error.kind == _SAM:   # reset and selected again at the next tap
+                    self.psam = None
+                    self._sam_failing(error)
                 if error.kind != _COMMUNICATION:
                     refusal = table_line(_REFUSALS, error.kind)
                     if refusal:
@@ -301,6 +319,8 @@ class Terminal:
                                     "again and hold it still" % where)
             if attempt + 1 == _READ_TRIES:
                 return self._finish(start, body, "error", "communication", message)
+        if self.stats["failing_sam"]:
+            self._sam_failing(None)
         self.probe()
         self.let_go()          # the read is done: its code leaves before the blacklist's comes
         body.update(event_fields(data))
@@ -407,25 +427,34 @@ class Terminal:
         and let go after it, with the parser). The line reader (reader.chips.qr_scanner) is made
         when bytes arrive and let go again once nothing is half-read."""
         scanner = self._scanner
-        if scanner is None:
-            if not self.qr.any():
-                return
-            from reader.chips.qr_scanner import QRScanner
-            scanner = self._scanner = QRScanner(self.qr)
         try:
+            if scanner is None:
+                if not self.qr.any():
+                    return
+                from reader.chips.qr_scanner import QRScanner
+                scanner = self._scanner = QRScanner(self.qr)
             code = scanner.poll()
         except ReaderError as error:       # QRCodeError: a line too long
             code = error
+        except OSError as error:           # the scanner's UART
+            return self._qr_failing(error)
         if code is not None:
             self.stats["qr"] += 1
             try:
-                reader.call("terminal.qr_scan", "scanned", self, code)
+                # line noise (too long, not text) says the module or its line is failing
+                self._qr_failing(reader.call("terminal.qr_scan", "scanned", self, code))
             finally:
                 reader.let_go("cards.qrcode", "terminal.blacklist")
         if scanner.idle():
             self._scanner = None
             scanner = None
             reader.let_go("chips.qr_scanner")
+
+    def _qr_failing(self, error):
+        if error is not None or self.stats["failing_qr"]:
+            self._failing("failing_qr", "qr_scanner", 3, error, "the QR scanner", "reads",
+                          "its codes do not arrive as text lines; check the module's wiring "
+                          "and that it sends at 9600 baud, or replace it")
 
     # -- output ---------------------------------------------------------------------------
     def send(self, msg, body):

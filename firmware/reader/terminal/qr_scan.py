@@ -5,7 +5,7 @@ imports this module, and the parser reader.cards.qrcode, for each code and lets 
 import time
 
 from reader import hostlink
-from reader.cards.qrcode import QRCodeError, expired, parse_qr
+from reader.cards.qrcode import NOT_TEXT, TOO_LONG, QRCodeError, expired, parse_qr
 
 # QRCodeError codes (reader.chips.qr_scanner) -> event reasons
 _QR_REASONS = ("", "empty", "fields", "bad_id", "bad_type", "bad_validity", "bad_issuer",
@@ -13,7 +13,9 @@ _QR_REASONS = ("", "empty", "fields", "bad_id", "bad_type", "bad_validity", "bad
 
 
 def scanned(t, code):
-    """Terminal `t` got `code` (bytes) from the scanner, or the QRCodeError of a bad line."""
+    """Terminal `t` got `code` (bytes) from the scanner, or the QRCodeError of a bad line.
+    Returns what was wrong with the line (text) when it was line noise (too long, not text:
+    the scanner or its line fails, not the code), else None."""
     if isinstance(code, QRCodeError):
         return _refused(t, None, code)
     try:
@@ -61,6 +63,8 @@ def _refused(t, code, error):
         body["text"] = _text(code)
     t.send(hostlink.EV_QR, body)
     t.signal("refused", "QR: " + body["reason"])
+    if error.code in (TOO_LONG, NOT_TEXT):
+        return error.reason
 
 
 def _text(code):
