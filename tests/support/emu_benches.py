@@ -79,19 +79,13 @@ class Bench(LineBench):
         return {"error": f"unknown bench command {words!r}"}
 
     def _tear(self, words):
-        from hcterm.emulator.rf14443 import Picc
-
         devices = self.devices
         if words[0] == "tear":
             devices.field.faults.card_removed_after(int(words[1]))
         elif words[0] == "clear":
             devices.field.faults.clear()
-        else:                           # putback: the same card, as the tear left it
-            card = devices.card
-            devices.remove()
-            devices.card = card
-            devices._picc = Picc(card)
-            devices.field.insert(devices._picc)
+        else:
+            devices.put_back()
         return {"ok": True}
 
     @staticmethod
