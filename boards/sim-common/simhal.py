@@ -237,7 +237,6 @@ def unique_id():
 # The watchdog's timeout the firmware starts it with (board contract WATCHDOG_MS); the virtual
 # reader may ask for another ($HCTERM_WATCHDOG_MS, e.g. a short one in a test).
 WATCHDOG_MS = int(os.getenv("HCTERM_WATCHDOG_MS") or 8000)
-_FEED = {"op": "watchdog", "feed": 1}
 
 
 class _Watchdog:
@@ -248,7 +247,7 @@ class _Watchdog:
         _Control.request({"op": "watchdog", "timeout_ms": timeout_ms})
 
     def feed(self):
-        _Control.request(_FEED)
+        _Control.request({"op": "watchdog", "feed": 1})
 
     def idle(self):
         """The REPL has the port: no resets until the next feed() (a board's timer feeds)."""

@@ -82,7 +82,7 @@ def run(board, report, port=None, announce=True):
         return reader.call("terminal.requests", "serve", session, msg, payload)
 
     server = session.server = LinkServer(port or StdioPort(), dispatch)
-    dog = session.watchdog = _watchdog(board)
+    dog = _watchdog(board)
     if announce:
         server.event(hostlink.EV_SELFTEST, session.report())
     terminal = Terminal(session)

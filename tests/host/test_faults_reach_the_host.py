@@ -74,7 +74,7 @@ def test_a_failing_sam_is_reported_once_then_its_recovery():
             second = _next(reader, "error")             # then the tap's own, as each tap
             assert (second["reason"], second["uid"]) == ("sam", tap["uid"]), second
             info = reader.info()
-            assert info["terminal"]["failing_sam"] == 2 and "sam" in info["failing"], info
+            assert info["terminal"]["failing_sam"] == 2 and "sam" in info["terminal"]["failing"]
             report = reader.selftest()
             assert report["ok"] is False and "PSAM" in report["failing"]["sam"], report
             vr.devices.remove()

@@ -59,13 +59,11 @@ async def info(h, obj):
                                   "ago_s": time.ticks_diff(time.ticks_ms(), ended) // 1000}
     if h.server is not None:
         out["link"] = h.server.counters()
-    if h.watchdog is not None:
+    if hasattr(h.board, "watchdog"):     # reader.main started it
         out["watchdog"] = {"timeout_ms": watchdog_ms(h.board), "last_reset":
                            h.board.reset_cause() if hasattr(h.board, "reset_cause") else None}
     if h.terminal is not None:
         out["terminal"] = h.terminal.stats
-        if h.terminal.failing:
-            out["failing"] = h.terminal.failing
         out["clock_set"] = h.terminal.clock_set
     return out
 
@@ -74,7 +72,7 @@ async def selftest(h, obj):
     """The power-on self-test's report, and the parts failing now (the flow's fault events:
     reader chip, SAM, QR scanner), which make it not ok."""
     report = h.report()
-    failing = h.terminal.failing if h.terminal is not None else None
+    failing = h.terminal.stats.get("failing") if h.terminal is not None else None
     if failing:
         report["failing"] = failing
         report["ok"] = False

@@ -38,6 +38,15 @@ _SAM = "sam"                        # healthcard_errors.SAM: the SAM is mute or 
 _SAM_BAUD_REFERENCE = const(9600)
 _ACTIVATION = "chips.sam_activation"   # reset, ATR, PPS of the SAM slot (transient)
 
+# parts whose failures in a row reach the host (Terminal._failing), one a line: its counter
+# in the stats, the failures in a row that make the event, of what, "its name|what to do"
+_PARTS = (b"\nreader_chip failing_polls 5 polls the reader chip|taps cannot be read; the reader"
+          b" keeps resetting it; if this lasts, check the chip's wiring or replace the reader"
+          b"\nsam failing_sam 2 taps the SAM|taps end in error sam; the reader resets the SAM at "
+          b"each tap; check that the PSAM sits in its slot, contacts up, or replace it"
+          b"\nqr_scanner failing_qr 3 reads the QR scanner|its codes do not arrive as text lines;"
+          b" check the module's wiring and that it sends at 9600 baud, or replace it\n")
+
 # card application error kinds that refuse a card -> the refusal's reason, one a line
 # (a bytes constant read in place)
 _REFUSALS = (b"\nlocked locked\ninvalid-data invalid_data\nauth-failed auth_failed"
@@ -80,9 +89,7 @@ class Terminal:
         self._active = False           # a card was activated by the last poll
         self._scanner = None           # chips.qr_scanner.QRScanner while a line comes in
         self.stats = {"polls": 0, "taps": 0, "poll_errors": 0, "removed": 0, "qr": 0,
-                      "last_latency_ms": None, "heap_peak": 0, "failing_polls": 0,
-                      "failing_sam": 0, "failing_qr": 0}
-        self.failing = {}              # part -> its error event's message, while it fails
+                      "last_latency_ms": None, "heap_peak": 0, "failing_polls": 0}
         session.terminal = self
 
     def blacklist(self):
@@ -204,11 +211,11 @@ class Terminal:
                 card = self.reader.poll()
             except ReaderError as error:
                 self.stats["poll_errors"] += 1
-                self._chip_failing(error)
+                self._failing("reader_chip", error)
                 self._recover()
                 return
             if self.stats["failing_polls"]:
-                self._chip_failing(None)
+                self._failing("reader_chip", None)
             if card is None:
                 if self.present is not None:
                     self.send(hostlink.EV_REMOVED, {"status": "ok", "uid": _hex(self.present)})
@@ -221,26 +228,21 @@ class Terminal:
                 self.present = uid
                 self._tap(card, uid, start)
 
-    def _chip_failing(self, error):
-        self._failing("failing_polls", "reader_chip", 5, error, "the reader chip", "polls",
-                      "taps cannot be read; the reader keeps resetting it; if this lasts, "
-                      "check the chip's wiring or replace the reader")
-
-    def _sam_failing(self, error):
-        self._failing("failing_sam", "sam", 2, error, "the SAM", "taps", "taps end in "
-                      "error sam; the reader resets the SAM at each tap; check that the PSAM "
-                      "sits in its slot, contacts up, or replace it")
-
-    def _failing(self, key, part, limit, error, what, unit, advice):
-        """A part (reader chip, SAM, QR scanner) that fails `limit` times in a row is one
-        error event with reason `part`, and a "recovered" one when it works again (error
-        None); info's terminal stats count the failures in a row (`key`), and the self-test
-        request names the part meanwhile (`failing`; docs/terminal-flow.md)."""
+    def _failing(self, part, error):
+        """A part (_PARTS) that fails its limit of times in a row is one error event with
+        reason `part`, and a "recovered" one when it works again (error None); info's
+        terminal stats count the failures in a row, and while it fails name it under
+        "failing" with the event's message (the selftest request too; docs/terminal-flow.md)."""
         stats = self.stats
-        count = stats[key]
+        key, limit, unit, what = table_line(_PARTS, part).split(" ", 3)
+        what, advice = what.split("|")
+        limit = int(limit)
+        count = stats.get(key, 0)
         if error is None:
             if count >= limit:
-                self.failing.pop(part, None)
+                stats["failing"].pop(part, None)
+                if not stats["failing"]:
+                    del stats["failing"]
                 self.send(hostlink.EV_ERROR, {
                     "status": "recovered", "reason": part,
                     "message": "%s works again after %d failed %s" % (what, count, unit)})
@@ -248,8 +250,8 @@ class Terminal:
             return
         stats[key] = count = count + 1
         if count == limit:
-            self.failing[part] = message = "%s failed %d %s in a row (%s): %s" % (
-                what, limit, unit, error, advice)
+            message = "%s failed %d %s in a row (%s): %s" % (what, limit, unit, error, advice)
+            stats.setdefault("failing", {})[part] = message
             self.send(hostlink.EV_ERROR, {
                 "status": "error", "reason": part, "code": hostlink.DEVICE,
                 "name": hostlink.error_name(hostlink.DEVICE), "message": message})
@@ -291,7 +293,7 @@ class Terminal:
         body = {"uid": _hex(uid)}
         psam = self.sam_ready() if hasattr(self.board, "sam_slot") else None
         if psam is None:
-            self._sam_failing(self.sam_error or "no SAM slot")
+            self._failing("sam", self.sam_error or "no SAM slot")
             return self._finish(start, body, "error", "sam", self.sam_error or "no SAM slot")
         data = None
         for attempt in range(_READ_TRIES):
@@ -301,7 +303,7 @@ class Terminal:
             except ReaderError as error:  # a HealthCardError: its kind says what happened
                 if error.kind == _SAM:   # reset and selected again at the next tap
                     self.psam = None
-                    self._sam_failing(error)
+                    self._failing("sam", error)
                 if error.kind != _COMMUNICATION:
                     refusal = table_line(_REFUSALS, error.kind)
                     if refusal:
@@ -319,8 +321,8 @@ class Terminal:
                                     "again and hold it still" % where)
             if attempt + 1 == _READ_TRIES:
                 return self._finish(start, body, "error", "communication", message)
-        if self.stats["failing_sam"]:
-            self._sam_failing(None)
+        if self.stats.get("failing_sam"):
+            self._failing("sam", None)
         self.probe()
         self.let_go()          # the read is done: its code leaves before the blacklist's comes
         body.update(event_fields(data))
@@ -437,24 +439,20 @@ class Terminal:
         except ReaderError as error:       # QRCodeError: a line too long
             code = error
         except OSError as error:           # the scanner's UART
-            return self._qr_failing(error)
+            return self._failing("qr_scanner", error)
         if code is not None:
             self.stats["qr"] += 1
             try:
                 # line noise (too long, not text) says the module or its line is failing
-                self._qr_failing(reader.call("terminal.qr_scan", "scanned", self, code))
+                noise = reader.call("terminal.qr_scan", "scanned", self, code)
+                if noise is not None or self.stats.get("failing_qr"):
+                    self._failing("qr_scanner", noise)
             finally:
                 reader.let_go("cards.qrcode", "terminal.blacklist")
         if scanner.idle():
             self._scanner = None
             scanner = None
             reader.let_go("chips.qr_scanner")
-
-    def _qr_failing(self, error):
-        if error is not None or self.stats["failing_qr"]:
-            self._failing("failing_qr", "qr_scanner", 3, error, "the QR scanner", "reads",
-                          "its codes do not arrive as text lines; check the module's wiring "
-                          "and that it sends at 9600 baud, or replace it")
 
     # -- output ---------------------------------------------------------------------------
     def send(self, msg, body):

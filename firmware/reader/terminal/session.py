@@ -62,7 +62,6 @@ class Session:
         self.host_apdu_ms = 0              # ticks_ms of the host's last power-on or APDU
         self.host_ended = None             # (slot, why, ticks_ms) of the last hold ended
         self.sam_touched = 0               # host commands that reset or used the SAM
-        self.watchdog = None               # the board's watchdog, once reader.main starts it
 
     async def beep(self, ms=100, count=1):
         """Sound the board's beeper `count` times for `ms` each (it must have one:
