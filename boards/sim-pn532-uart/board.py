@@ -1,7 +1,14 @@
 # Sim board: the ESP32 + PN532 (HSU) + SAM + QR reader, wired to the emulator.
 # Mirrors boards/esp32-pn532-uart: same buses and lines, backed by the sim bus.
-from simhal import UART, Pin, record, unique_id  # noqa: F401 - the board's unique_id()
-from simhal import WATCHDOG_MS, reset_cause, watchdog  # noqa: F401 - board contract
+from simhal import (  # noqa: F401 - the board contract's unique_id, watchdog, reset_cause
+    UART,
+    WATCHDOG_MS,
+    Pin,
+    record,
+    reset_cause,
+    unique_id,
+    watchdog,
+)
 
 NAME = "sim-pn532-uart"
 

@@ -7,7 +7,6 @@ again; taps and scans work after it (docs/terminal-flow.md)."""
 from hcterm.emulator import samples
 from hcterm.sim.virtualreader import VirtualReader
 
-
 STATIC_QR = "E1EA526EEFCB84EF4A1704F5EEC0278EDA5CDB591104EBB27234BBE846225063:1"
 
 

@@ -6,12 +6,11 @@ after it.
 from binascii import unhexlify
 
 from reader import hostlink
-from reader.errors import ReaderError
 from reader.cards import healthcard_items as hi
 from reader.cards import healthcard_records as hr
+from reader.errors import ReaderError
 from reader.terminal.card_requests import CardRequests
 from reader.terminal.session import LinkError
-
 
 _COMMUNICATION = "communication"    # healthcard_errors.COMMUNICATION: the link failed
 
