@@ -239,23 +239,23 @@ def unique_id():
 WATCHDOG_MS = int(os.getenv("HCTERM_WATCHDOG_MS") or 8000)
 
 
-class _Watchdog:
-    """machine.WDT on the sim: the virtual reader kills and restarts a firmware that has not
-    fed it for `timeout_ms`, as a board's WDT resets the chip (docs/sim-bus.md)."""
-
-    def __init__(self, timeout_ms):
-        _Control.request({"op": "watchdog", "timeout_ms": timeout_ms})
-
-    def feed(self):
-        _Control.request({"op": "watchdog", "feed": 1})
-
-    def idle(self):
-        """The REPL has the port: no resets until the next feed() (a board's timer feeds)."""
-        _Control.request({"op": "watchdog", "idle": 1})
-
-
 def watchdog(timeout_ms):
-    return _Watchdog(timeout_ms)
+    """machine.WDT on the sim, started: the virtual reader kills and restarts a firmware
+    that has not fed it for `timeout_ms`, as a board's WDT resets the chip (docs/sim-bus.md).
+    The object handed out is this module (its feed() and idle()): no class kept in RAM."""
+    import sys
+
+    _Control.request({"op": "watchdog", "timeout_ms": timeout_ms})
+    return sys.modules[__name__]
+
+
+def feed():
+    _Control.request({"op": "watchdog", "feed": 1})
+
+
+def idle():
+    """The REPL has the port: no resets until the next feed() (a board's timer feeds)."""
+    _Control.request({"op": "watchdog", "idle": 1})
 
 
 def reset_cause():

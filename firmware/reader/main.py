@@ -82,7 +82,14 @@ def run(board, report, port=None, announce=True):
         return reader.call("terminal.requests", "serve", session, msg, payload)
 
     server = session.server = LinkServer(port or StdioPort(), dispatch)
-    dog = _watchdog(board)
+    if "watchdog" not in _state:
+        # the board's watchdog (board contract `watchdog(ms)`: machine.WDT on a board, the
+        # virtual reader's on a sim), started once per boot; None on a board without one
+        from reader.terminal.session import watchdog_ms
+
+        make = getattr(board, "watchdog", None)
+        _state["watchdog"] = make(watchdog_ms(board)) if make else None
+    dog = _state["watchdog"]
     if announce:
         server.event(hostlink.EV_SELFTEST, session.report())
     terminal = Terminal(session)
@@ -108,17 +115,6 @@ def run(board, report, port=None, announce=True):
         if dog is not None:
             dog.idle()     # the REPL has the port: the board keeps the watchdog quiet
     return "repl"
-
-
-def _watchdog(board):
-    """The board's watchdog (board contract `watchdog(ms)`: machine.WDT on a board, the
-    virtual reader's on a sim), started once per boot; None on a board without one."""
-    if "watchdog" not in _state:
-        from reader.terminal.session import watchdog_ms
-
-        make = getattr(board, "watchdog", None)
-        _state["watchdog"] = make(watchdog_ms(board)) if make else None
-    return _state["watchdog"]
 
 
 async def _feed(dog):
