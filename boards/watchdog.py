@@ -29,8 +29,9 @@ class Watchdog:
         self._wdt.feed()
 
     def idle(self):
-        self._timer = Timer(_TIMER, period=self.timeout_ms // 4, mode=Timer.PERIODIC,
-                            callback=lambda t: self._wdt.feed())
+        if self._timer is None:
+            self._timer = Timer(_TIMER, period=self.timeout_ms // 4, mode=Timer.PERIODIC,
+                                callback=lambda t: self._wdt.feed())
 
 
 def watchdog(timeout_ms):

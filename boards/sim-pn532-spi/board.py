@@ -2,15 +2,7 @@
 # Mirrors boards/esp32-pn532-spi bus for bus: the PN532 on an SPI that shifts LSB first in
 # hardware (as the ESP32's does), its chip select driven by the driver, its IRQ line (active
 # low) read as an input; the SAM and the QR scanner on UARTs.
-from simhal import (  # noqa: F401 - the board contract's unique_id, watchdog, reset_cause
-    UART,
-    WATCHDOG_MS,
-    Pin,
-    record,
-    reset_cause,
-    unique_id,
-    watchdog,
-)
+from simhal import UART, WATCHDOG_MS, Pin, record, reset_cause, unique_id, watchdog  # noqa: F401
 from simspi import SPI, ChipSelect
 
 NAME = "sim-pn532-spi"

@@ -1,14 +1,6 @@
 # Sim board: the ESP32 + PN532 (HSU) + SAM + QR reader, wired to the emulator.
 # Mirrors boards/esp32-pn532-uart: same buses and lines, backed by the sim bus.
-from simhal import (  # noqa: F401 - the board contract's unique_id, watchdog, reset_cause
-    UART,
-    WATCHDOG_MS,
-    Pin,
-    record,
-    reset_cause,
-    unique_id,
-    watchdog,
-)
+from simhal import UART, WATCHDOG_MS, Pin, record, reset_cause, unique_id, watchdog  # noqa: F401
 
 NAME = "sim-pn532-uart"
 

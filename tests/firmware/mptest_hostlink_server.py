@@ -271,6 +271,19 @@ def test_a_memory_error_answers_its_request_and_the_worker_goes_on():
     asyncio.run(main())
 
 
+def acking_host(port, frames):
+    """The host's side for `ms` milliseconds: take what the reader wrote into `frames`,
+    acknowledge its events and answers."""
+    async def host(ms):
+        for _ in range(ms // 30):
+            await asyncio.sleep_ms(30)
+            for f in port.frames():
+                frames.append(f)
+                if f[0] in (H.EVENT, H.RESPONSE, H.ERROR):
+                    port.send(H.encode(H.ACK, f[1], f[2]))
+    return host
+
+
 def test_a_task_that_dies_is_started_again_and_the_host_told():
     # the receiver dies of a fault once: it comes back and the host gets an error event; a
     # fault in the dispatch itself is that request's error answer, the worker goes on
@@ -294,15 +307,7 @@ def test_a_task_that_dies_is_started_again_and_the_host_told():
     port = FaultyPort()
     server = LinkServer(port, dispatch)
     frames = []
-
-    async def host(ms):
-        # the host's side: take what the reader wrote, acknowledge its events and answers
-        for _ in range(ms // 30):
-            await asyncio.sleep_ms(30)
-            for f in port.frames():
-                frames.append(f)
-                if f[0] in (H.EVENT, H.RESPONSE, H.ERROR):
-                    port.send(H.encode(H.ACK, f[1], f[2]))
+    host = acking_host(port, frames)
 
     async def main():
         task = asyncio.create_task(server.serve())
@@ -400,14 +405,7 @@ def test_each_long_lived_task_killed_in_turn_comes_back_and_the_reader_serves():
     session = Session(server)
     terminal = Terminal(session)
     frames = []
-
-    async def host(ms):
-        for _ in range(ms // 30):
-            await asyncio.sleep_ms(30)
-            for f in port.frames():
-                frames.append(f)
-                if f[0] in (H.EVENT, H.RESPONSE, H.ERROR):
-                    port.send(H.encode(H.ACK, f[1], f[2]))
+    host = acking_host(port, frames)
 
     async def main():
         flow = asyncio.create_task(supervised(server, terminal.run, "terminal flow"))
