@@ -9,6 +9,7 @@ from machine import WDT, Timer
 # a periodic timer that feeds the watchdog while the REPL has the port: ESP32 ports have
 # hardware timers 0-3, rp2 only the virtual one (-1)
 _TIMER = 0 if sys.platform == "esp32" else -1
+WATCHDOG_MS = 8000   # the timeout reader.main starts it with (rp2's WDT allows 8388 ms)
 _CAUSES = (("WDT_RESET", "watchdog"), ("PWRON_RESET", "power-on"), ("HARD_RESET", "reset"),
            ("SOFT_RESET", "soft-reset"), ("DEEPSLEEP_RESET", "deep-sleep"))
 

@@ -9,12 +9,9 @@ serves each host request through reader.terminal.requests, and the terminal flow
 import gc
 import json
 
-from micropython import const
-
 import reader
 
 _state = {}
-_FEED_MS = const(500)   # the watchdog is fed this often while the main loop runs
 
 
 def _selftest(board):
@@ -85,20 +82,25 @@ def run(board, report, port=None, announce=True):
     if "watchdog" not in _state:
         # the board's watchdog (board contract `watchdog(ms)`: machine.WDT on a board, the
         # virtual reader's on a sim), started once per boot; None on a board without one
-        from reader.terminal.session import watchdog_ms
-
         make = getattr(board, "watchdog", None)
-        _state["watchdog"] = make(watchdog_ms(board)) if make else None
+        _state["watchdog"] = make(board.WATCHDOG_MS) if make else None
     dog = _state["watchdog"]
     if announce:
         server.event(hostlink.EV_SELFTEST, session.report())
     terminal = Terminal(session)
     _state["session"] = session
 
+    async def feed():
+        # the watchdog fed from the event loop every 0.5 s: a loop stalled in a call that
+        # never returns stops feeding it, and it resets the reader (docs/terminal-flow.md)
+        while True:
+            dog.feed()
+            await asyncio.sleep_ms(500)
+
     async def main():
         tasks = [asyncio.create_task(supervised(server, terminal.run, "terminal flow"))]
         if dog is not None:
-            tasks.append(asyncio.create_task(_feed(dog)))
+            tasks.append(asyncio.create_task(feed()))
         try:
             await server.serve()
         finally:
@@ -115,16 +117,6 @@ def run(board, report, port=None, announce=True):
         if dog is not None:
             dog.idle()     # the REPL has the port: the board keeps the watchdog quiet
     return "repl"
-
-
-async def _feed(dog):
-    """Feed the watchdog from the event loop: a loop stalled in a call that never returns
-    stops feeding it, and the watchdog resets the reader (docs/terminal-flow.md)."""
-    import asyncio
-
-    while True:
-        dog.feed()
-        await asyncio.sleep_ms(_FEED_MS)
 
 
 def resume():

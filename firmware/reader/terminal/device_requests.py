@@ -15,7 +15,7 @@ import time
 import reader
 from reader import VERSION, hostlink
 from reader.errors import CARD_GONE, PROTOCOL, TIMEOUT, ReaderError
-from reader.terminal.session import RESUME, LinkError, watchdog_ms
+from reader.terminal.session import RESUME, LinkError
 
 _FEEDBACK = "terminal.feedback"
 # made by `hcterm flash` before it writes firmware, removed once all is written and verified
@@ -60,7 +60,7 @@ async def info(h, obj):
     if h.server is not None:
         out["link"] = h.server.counters()
     if hasattr(h.board, "watchdog"):     # reader.main started it
-        out["watchdog"] = {"timeout_ms": watchdog_ms(h.board), "last_reset":
+        out["watchdog"] = {"timeout_ms": h.board.WATCHDOG_MS, "last_reset":
                            h.board.reset_cause() if hasattr(h.board, "reset_cause") else None}
     if h.terminal is not None:
         out["terminal"] = h.terminal.stats

@@ -34,18 +34,8 @@ IDLE_MS = const(20)         # sleep between polls without a card
 PRESENT_MS = const(100)     # sleep between presence checks of a card left on the reader
 _READ_TRIES = const(2)      # a read that failed on the link is tried once more
 _COMMUNICATION = "communication"    # healthcard_errors.COMMUNICATION: the link failed
-_SAM = "sam"                        # healthcard_errors.SAM: the SAM is mute or refuses
 _SAM_BAUD_REFERENCE = const(9600)
 _ACTIVATION = "chips.sam_activation"   # reset, ATR, PPS of the SAM slot (transient)
-
-# parts whose failures in a row reach the host (Terminal._failing), one a line: its counter
-# in the stats, the failures in a row that make the event, of what, "its name|what to do"
-_PARTS = (b"\nreader_chip failing_polls 5 polls the reader chip|taps cannot be read; the reader"
-          b" keeps resetting it; if this lasts, check the chip's wiring or replace the reader"
-          b"\nsam failing_sam 2 taps the SAM|taps end in error sam; the reader resets the SAM at "
-          b"each tap; check that the PSAM sits in its slot, contacts up, or replace it"
-          b"\nqr_scanner failing_qr 3 reads the QR scanner|its codes do not arrive as text lines;"
-          b" check the module's wiring and that it sends at 9600 baud, or replace it\n")
 
 # card application error kinds that refuse a card -> the refusal's reason, one a line
 # (a bytes constant read in place)
@@ -229,12 +219,21 @@ class Terminal:
                 self._tap(card, uid, start)
 
     def _failing(self, part, error):
-        """A part (_PARTS) that fails its limit of times in a row is one error event with
+        """A part (below) that fails its limit of times in a row is one error event with
         reason `part`, and a "recovered" one when it works again (error None); info's
         terminal stats count the failures in a row, and while it fails name it under
         "failing" with the event's message (the selftest request too; docs/terminal-flow.md)."""
+        # part: its counter in the stats, the failures in a row that make the event, of
+        # what, "its name|what to do" (a bytes constant read in place, not a global)
+        parts = (b"\nreader_chip failing_polls 5 polls the reader chip|taps cannot be read; the "
+                 b"reader keeps resetting it; if this lasts, check the chip's wiring or replace"
+                 b" the reader\nsam failing_sam 2 taps the SAM|taps end in error sam; the reader"
+                 b" resets the SAM at each tap; check that the PSAM sits in its slot, contacts "
+                 b"up, or replace it\nqr_scanner failing_qr 3 reads the QR scanner|its codes do "
+                 b"not arrive as text lines; check the module's wiring and that it sends at 9600"
+                 b" baud, or replace it\n")
         stats = self.stats
-        key, limit, unit, what = table_line(_PARTS, part).split(" ", 3)
+        key, limit, unit, what = table_line(parts, part).split(" ", 3)
         what, advice = what.split("|")
         limit = int(limit)
         count = stats.get(key, 0)
@@ -301,7 +300,7 @@ class Terminal:
                 data = self._read(card, psam)
                 break
             except ReaderError as error:  # a HealthCardError: its kind says what happened
-                if error.kind == _SAM:   # reset and selected again at the next tap
+                if error.kind == "sam":  # (healthcard_errors.SAM) reset, selected at the next tap
                     self.psam = None
                     self._failing("sam", error)
                 if error.kind != _COMMUNICATION:

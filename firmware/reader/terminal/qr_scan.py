@@ -5,7 +5,7 @@ imports this module, and the parser reader.cards.qrcode, for each code and lets 
 import time
 
 from reader import hostlink
-from reader.cards.qrcode import NOT_TEXT, TOO_LONG, QRCodeError, expired, parse_qr
+from reader.cards.qrcode import QRCodeError, expired, parse_qr
 
 # QRCodeError codes (reader.chips.qr_scanner) -> event reasons
 _QR_REASONS = ("", "empty", "fields", "bad_id", "bad_type", "bad_validity", "bad_issuer",
@@ -63,7 +63,7 @@ def _refused(t, code, error):
         body["text"] = _text(code)
     t.send(hostlink.EV_QR, body)
     t.signal("refused", "QR: " + body["reason"])
-    if error.code in (TOO_LONG, NOT_TEXT):
+    if body["reason"] in ("too_long", "not_text"):
         return error.reason
 
 

@@ -115,13 +115,11 @@ def check_clock(board):
 def check_watchdog(board):
     """The watchdog reader.main starts (board contract `watchdog`), and why the reader last
     started: "watchdog" says its main loop had stalled and the watchdog reset it."""
-    from reader.terminal.session import watchdog_ms
-
     cause = board.reset_cause() if hasattr(board, "reset_cause") else None
     if not hasattr(board, "watchdog"):
         return {"ok": True, "present": False, "last_reset": cause, "note": "this board has no "
                 "watchdog: a reader whose main loop stalls is not reset"}
-    report = {"ok": True, "present": True, "timeout_ms": watchdog_ms(board), "last_reset": cause}
+    report = {"ok": True, "present": True, "timeout_ms": board.WATCHDOG_MS, "last_reset": cause}
     if cause == "watchdog":
         report["note"] = ("the watchdog reset the reader: its main loop had stalled; it serves "
                           "again; if this repeats, send this report and info to the vendor")

@@ -18,12 +18,6 @@ REPORT_PATH = "/selftest.json"    # the power-on self-test report (reader.main w
 _DEVICES = "terminal.devices"     # opens the drivers a board asks for; transient
 _SETTINGS = "terminal.settings"   # loads and stores the settings; transient
 _BEEP_GAP_MS = const(80)          # silence between beeps
-_WATCHDOG_MS = const(8000)        # the watchdog's timeout unless the board says (WATCHDOG_MS)
-
-
-def watchdog_ms(board):
-    """The timeout the reader's watchdog runs with (reader.main starts it)."""
-    return getattr(board, "WATCHDOG_MS", _WATCHDOG_MS)
 
 
 class LinkError(Exception):
