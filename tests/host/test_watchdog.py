@@ -54,3 +54,22 @@ def test_a_stalled_main_loop_is_reset_by_the_watchdog_and_the_reader_serves_agai
             assert vr.watchdog_resets == 1 and vr.running()
         finally:
             reader.close()
+
+
+def test_the_repl_keeps_the_watchdog_quiet_until_the_link_is_taken_back():
+    with VirtualReader(watchdog_ms=WATCHDOG_MS) as vr:
+        reader = vr.open_reader(open_timeout=30, timeout=10)
+        try:
+            _next(reader, "selftest")
+            reader.handoff()                            # the REPL has the port: no feeding
+            time.sleep(0.5)
+            assert vr.bus.watchdog.idle
+            time.sleep(WATCHDOG_MS / 1000 + 1)
+            assert vr.watchdog_resets == 0 and vr.running()
+            reader.take_back()                          # served again: fed again
+            assert not vr.bus.watchdog.idle
+            time.sleep(WATCHDOG_MS / 1000 + 1)
+            assert vr.watchdog_resets == 0
+            assert reader.info()["watchdog"]["last_reset"] == "power-on"
+        finally:
+            reader.close()
