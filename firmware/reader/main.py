@@ -94,7 +94,10 @@ def run(board, report, port=None, announce=True):
         # the watchdog fed from the event loop every 0.5 s: a loop stalled in a call that
         # never returns stops feeding it, and it resets the reader (docs/terminal-flow.md)
         while True:
-            dog.feed()
+            try:
+                dog.feed()
+            except MemoryError:   # a sim's feed allocates (a board's does not): next turn
+                pass
             await asyncio.sleep_ms(500)
 
     async def main():
