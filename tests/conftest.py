@@ -203,6 +203,8 @@ class MicroPythonItem(pytest.Item):
         status, output = results[self.name]
         if status != "ok":
             raise MicroPythonFailure(output)
+        if output:
+            print(output)       # what the test printed (pytest -s shows it: a sweep's counts)
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, MicroPythonFailure):

@@ -1,6 +1,7 @@
 # ESP32 (WROOM-32) + PN532 on SPI (LSB first in hardware) + PSAM slot + QR scanner.
 # Driver-independent: hands ready machine objects over (see README.md for the wiring).
 from machine import SPI, UART, Pin
+from watchdog import WATCHDOG_MS, reset_cause, watchdog  # noqa: F401 - board contract
 
 NAME = "esp32-pn532-spi"
 

@@ -20,3 +20,4 @@ module("reader/protocols/pn532_reader.py", base_path="../../firmware", opt=3)
 # the board: its pin table and the main.py every real board runs
 module("board.py", opt=3)
 module("main.py", base_path="..", opt=3)
+module("watchdog.py", base_path="..", opt=3)

@@ -4,6 +4,7 @@
 # UARTs for the PN532, the SAM and the QR scanner (a classic ESP32 has only two spare UARTs).
 # Driver-independent: hands ready machine objects over (see README.md for the wiring).
 from machine import UART, Pin
+from watchdog import WATCHDOG_MS, reset_cause, watchdog  # noqa: F401 - board contract
 
 NAME = "esp32s3-handheld"
 

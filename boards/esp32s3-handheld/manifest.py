@@ -23,3 +23,4 @@ require("ssd1306")
 # the board: its pin table and the main.py every real board runs
 module("board.py", opt=3)
 module("main.py", base_path="..", opt=3)
+module("watchdog.py", base_path="..", opt=3)

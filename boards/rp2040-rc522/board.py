@@ -2,6 +2,7 @@
 # The RC522 shifts MSB first, which is all rp2's hardware SPI can do (a PN532 on rp2 would
 # need PN532_SPI(..., soft_lsb=True)). Driver-independent: ready machine objects only.
 from machine import PWM, SPI, UART, Pin
+from watchdog import WATCHDOG_MS, reset_cause, watchdog  # noqa: F401 - board contract
 
 NAME = "rp2040-rc522"
 

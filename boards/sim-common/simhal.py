@@ -232,3 +232,33 @@ def unique_id():
     import binascii
 
     return binascii.unhexlify(os.getenv("HCTERM_UNIQUE_ID") or "")
+
+
+# The watchdog's timeout the firmware starts it with (board contract WATCHDOG_MS); the virtual
+# reader may ask for another ($HCTERM_WATCHDOG_MS, e.g. a short one in a test).
+WATCHDOG_MS = int(os.getenv("HCTERM_WATCHDOG_MS") or 8000)
+
+
+def watchdog(timeout_ms):
+    """machine.WDT on the sim, started: the virtual reader kills and restarts a firmware
+    that has not fed it for `timeout_ms`, as a board's WDT resets the chip (docs/sim-bus.md).
+    The object handed out is this module (its feed() and idle()): no class kept in RAM."""
+    import sys
+
+    _Control.request({"op": "watchdog", "timeout_ms": timeout_ms})
+    return sys.modules[__name__]
+
+
+def feed():
+    _Control.request({"op": "watchdog", "feed": 1})
+
+
+def idle():
+    """The REPL has the port: no resets until the next feed() (a board's timer feeds)."""
+    _Control.request({"op": "watchdog", "idle": 1})
+
+
+def reset_cause():
+    """Why the firmware last started, as the virtual reader says: "power-on", "reset"
+    (machine.reset()) or "watchdog"."""
+    return os.getenv("HCTERM_RESET_CAUSE") or "power-on"

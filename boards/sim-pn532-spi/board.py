@@ -2,7 +2,7 @@
 # Mirrors boards/esp32-pn532-spi bus for bus: the PN532 on an SPI that shifts LSB first in
 # hardware (as the ESP32's does), its chip select driven by the driver, its IRQ line (active
 # low) read as an input; the SAM and the QR scanner on UARTs.
-from simhal import UART, Pin, record, unique_id  # noqa: F401 - the board's unique_id()
+from simhal import UART, WATCHDOG_MS, Pin, record, reset_cause, unique_id, watchdog  # noqa: F401
 from simspi import SPI, ChipSelect
 
 NAME = "sim-pn532-spi"

@@ -1,6 +1,6 @@
 # Sim board: the ESP32 + PN532 (HSU) + SAM + QR reader, wired to the emulator.
 # Mirrors boards/esp32-pn532-uart: same buses and lines, backed by the sim bus.
-from simhal import UART, Pin, record, unique_id  # noqa: F401 - the board's unique_id()
+from simhal import UART, WATCHDOG_MS, Pin, record, reset_cause, unique_id, watchdog  # noqa: F401
 
 NAME = "sim-pn532-uart"
 

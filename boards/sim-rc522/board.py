@@ -3,7 +3,7 @@
 # shift MSB first (asking it for LSB raises ValueError), its chip select and RST line driven
 # by the driver; the SAM (clocked at 125 MHz / 35, as the Pico's PWM makes it) and the QR
 # scanner on UARTs.
-from simhal import UART, Pin, record, unique_id  # noqa: F401 - the board's unique_id()
+from simhal import UART, WATCHDOG_MS, Pin, record, reset_cause, unique_id, watchdog  # noqa: F401
 from simspi import SPI, ChipSelect
 
 NAME = "sim-rc522"

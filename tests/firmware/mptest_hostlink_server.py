@@ -275,6 +275,19 @@ def test_a_memory_error_answers_its_request_and_the_worker_goes_on():
     asyncio.run(main())
 
 
+def acking_host(port, frames):
+    """The host's side for `ms` milliseconds: take what the reader wrote into `frames`,
+    acknowledge its events and answers."""
+    async def host(ms):
+        for _ in range(ms // 30):
+            await asyncio.sleep_ms(30)
+            for f in port.frames():
+                frames.append(f)
+                if f[0] in (H.EVENT, H.RESPONSE, H.ERROR):
+                    port.send(H.encode(H.ACK, f[1], f[2]))
+    return host
+
+
 def test_a_task_that_dies_is_started_again_and_the_host_told():
     # the receiver dies of a fault once: it comes back and the host gets an error event; a
     # fault in the dispatch itself is that request's error answer, the worker goes on
@@ -298,15 +311,7 @@ def test_a_task_that_dies_is_started_again_and_the_host_told():
     port = FaultyPort()
     server = LinkServer(port, dispatch)
     frames = []
-
-    async def host(ms):
-        # the host's side: take what the reader wrote, acknowledge its events and answers
-        for _ in range(ms // 30):
-            await asyncio.sleep_ms(30)
-            for f in port.frames():
-                frames.append(f)
-                if f[0] in (H.EVENT, H.RESPONSE, H.ERROR):
-                    port.send(H.encode(H.ACK, f[1], f[2]))
+    host = acking_host(port, frames)
 
     async def main():
         task = asyncio.create_task(server.serve())
@@ -330,3 +335,110 @@ def test_a_task_that_dies_is_started_again_and_the_host_told():
     answers = [f for f in frames if f[0] == H.RESPONSE]
     assert [f[1] for f in answers] == [2], frames
     assert server.stats["restarts"] == 1
+
+
+def test_each_long_lived_task_killed_in_turn_comes_back_and_the_reader_serves():
+    # the receiver, the sender, the request worker and the terminal flow (the real
+    # reader.terminal.flow.Terminal, as reader.main runs it) each die of a fault once, one
+    # after the other: each is started again, the host is told which, and afterwards a
+    # request is answered, an event delivered and the flow polls
+    from reader.terminal.flow import Terminal
+    from reader.terminal.link_server import supervised
+    from reader.terminal import settings
+
+    class FaultyPort(ScriptedPort):
+        fail_read = fail_write = False
+
+        async def readinto(self, buf):
+            if self.fail_read:
+                self.fail_read = False
+                raise OSError(5)                                  # the USB port's read fails
+            return await super().readinto(buf)
+
+        def write(self, data):
+            if self.fail_write:
+                self.fail_write = False
+                raise OSError(5)                                  # ... its write
+            super().write(data)
+
+    class Reader:                                                 # a card reader, no card
+        polls = 0
+
+        def poll(self):
+            self.polls += 1
+
+        def release(self):
+            pass
+
+    class Board:
+        NAME = "test"
+
+        @staticmethod
+        def reader_chip():
+            return None
+
+    class Session:
+        opened = 0
+
+        def __init__(self, server):
+            self.server = server
+            self.board = Board
+            self.led = self.beeper = None
+            self.config, _ = settings.load(os.getenv("MPTEST_TMP") + "/kill-config.json")
+            self.chip_lock = asyncio.Lock()
+            self.reader = Reader()
+
+        def host_holds(self, slot):
+            return False
+
+        def open_card_reader(self):
+            self.opened += 1
+            if self.opened == 1:
+                raise OSError(19)                                 # the chip's bus at open
+            return self.reader
+
+    async def dispatch(msg, payload):
+        if H.unpack(payload).get("bad"):
+            loop = []
+            loop.append(loop)
+            return H.RESPONSE, {"loop": loop}                     # the worker cannot pack it
+        return H.RESPONSE, {"ok": True}
+
+    port = FaultyPort()
+    server = LinkServer(port, dispatch)
+    session = Session(server)
+    terminal = Terminal(session)
+    frames = []
+    host = acking_host(port, frames)
+
+    async def main():
+        flow = asyncio.create_task(supervised(server, terminal.run, "terminal flow"))
+        task = asyncio.create_task(server.serve())
+        try:
+            await host(150)                                       # the flow died at open
+            port.fail_read = True
+            port.send(H.encode(H.REQUEST, 1, H.INFO, b"{}"))      # the receiver dies
+            await host(150)
+            port.send(H.encode(H.REQUEST, 2, H.INFO, b'{"bad":1}'))  # the worker dies
+            await host(150)
+            port.fail_write = True
+            server.event(H.EV_QR, {"n": 1})                       # the sender dies
+            await host(240)
+            port.send(H.encode(H.REQUEST, 3, H.INFO, b"{}"))
+            await host(240)
+        finally:
+            server.handoff = True
+            task.cancel()
+            flow.cancel()
+
+    asyncio.run(main())
+    told = [H.unpack(f[3])["message"] for f in frames if f[0] == H.EVENT and
+            f[2] == H.EV_ERROR]
+    for name, why in (("terminal flow", "OSError: [Errno 19]"), ("receiver", "OSError: [Errno 5]"),
+                      ("request worker", "RuntimeError"), ("sender", "OSError: [Errno 5]")):
+        assert any(("%s stopped (%s" % (name, why)) in m for m in told), (name, told)
+    assert len(told) == 4 and server.stats["restarts"] == 4, told
+    answers = [f[1] for f in frames if f[0] == H.RESPONSE]
+    assert 3 in answers, frames                                   # served after it all
+    assert [f for f in frames if f[0] == H.EVENT and f[2] == H.EV_QR], frames  # sent again
+    assert session.opened == 2 and session.reader.polls > 5       # the flow polls again

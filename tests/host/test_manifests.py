@@ -62,10 +62,12 @@ def frozen(manifest):
 
 
 def needed(board, boards_dir=BOARDS_DIR, firmware_dir=FIRMWARE_DIR):
-    """{frozen name: source file} a real board needs: its firmware modules, board.py, main.py."""
+    """{frozen name: source file} a real board needs: its firmware modules, board.py, main.py,
+    watchdog.py."""
     files = fm.board_files(board, boards_dir, firmware_dir)
     files["board.py"] = Path(boards_dir) / board / "board.py"
     files["main.py"] = fm.entry_script(board, boards_dir)
+    files["watchdog.py"] = Path(boards_dir) / "watchdog.py"   # the board contract's watchdog
     files = {name: path.resolve() for name, path in files.items()}
     if fm.board_has_display(Path(boards_dir) / board / "board.py"):
         files["ssd1306.py"] = MICROPYTHON_LIB_FILE     # the display's driver

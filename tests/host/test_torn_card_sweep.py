@@ -6,6 +6,7 @@ card_removed fault after N frames, N swept over the whole read): the HIS gets an
 import json
 
 from hcterm.emulator import samples
+from hcterm.link.errors import DeviceError
 from hcterm.link.fields import to_national
 from hcterm.sim.virtualreader import VirtualReader
 
@@ -61,3 +62,56 @@ def test_a_card_torn_before_any_frame_of_its_read_is_never_partial_data():
     print(f"torn-card sweep over the identity read: {torn_at + 1} tear points, {outcomes}")
     assert outcomes["card_removed"] >= 10, outcomes
     assert image["files"]["DDF1/EF06"]["XM"] == whole["XM"]
+
+
+def test_a_write_request_torn_at_each_frame_says_what_the_card_holds():
+    # the host's write of two items (DDF1/EF08: BRDH1, then BRDH2), the card torn at frame 0,
+    # 1, 2, ... of the request (activation, power-up, AuthUK, the secure writes): each error
+    # says what is written, what is in doubt (read it back) and what not, and the card put
+    # back holds exactly that
+    path = next(p for p in samples.paths() if "-adult-" in p.name)
+    new = {"BRDH1": b"13912345678".hex().upper(), "BRDH2": b"13700000000".hex().upper()}
+    outcomes = {"nothing": 0, "in_doubt": 0, "first_only": 0}
+    with VirtualReader() as vr:
+        reader = vr.open_reader(open_timeout=30, timeout=10)
+        try:
+            reader.next_event(timeout=10)
+            vr.devices.tap(path)
+            old = reader.read(fields=list(new))
+            assert old != new
+            torn_at = 0
+            while True:
+                vr.devices.tap(path)                     # a fresh copy of the card
+                vr.devices.field.faults.card_removed_after(torn_at)
+                try:
+                    reader.write("DDF1/EF08", new)
+                    break
+                except DeviceError as error:
+                    message, kind = str(error), error.kind
+                finally:
+                    vr.devices.field.faults.clear()
+                vr.devices.put_back()
+                now = reader.read(fields=list(new))
+                if kind != "write-torn":                 # torn before any write
+                    assert now == old, (torn_at, message)
+                    outcomes["nothing"] += 1
+                elif "BRDH1 holds its old or its new value" in message:
+                    assert "not written: BRDH2" in message and "read it back" in message
+                    assert now["BRDH2"] == old["BRDH2"], (torn_at, now)
+                    assert now["BRDH1"] in (old["BRDH1"], new["BRDH1"]), (torn_at, now)
+                    outcomes["in_doubt"] += 1
+                else:
+                    assert "written: BRDH1" in message, (torn_at, message)
+                    assert now["BRDH1"] == new["BRDH1"], (torn_at, now)
+                    assert now["BRDH2"] in (old["BRDH2"], new["BRDH2"]), (torn_at, now)
+                    outcomes["first_only"] += 1
+                torn_at += 1
+                assert torn_at < 100, outcomes
+            vr.devices.put_back()
+            assert reader.read(fields=list(new)) == new
+        finally:
+            reader.close()
+    print(f"torn-card sweep over a two-item write request: {torn_at} tear points, {outcomes}")
+    # the first item's secure write, then the second's (GET CHALLENGE, 04DC; its AuthUK is
+    # granted): one tear point in doubt for the first, two after it for the second
+    assert outcomes["in_doubt"] == 1 and outcomes["first_only"] == 2, outcomes

@@ -54,8 +54,10 @@ class Bench(LineBench):
     it away, `gbk NAME` answers the sample's AN items as hex of their GBK bytes (JSON: field ->
     hex), which MicroPython cannot encode itself, `file NAME PATH` the sample image's entry of
     one file (the whole image is too big for a small heap), `photo NAME` the length and SHA-256
-    of the sample's JPEG. Answers are JSON lines; errors
-    {"error"}."""
+    of the sample's JPEG; `tear N` arms the field's card_removed fault (the card processes
+    N + 1 more frames and leaves before its answer to the last one), `putback` puts the card
+    that left (its data as the tear left it) on the antenna again, `clear` disarms the faults.
+    Answers are JSON lines; errors {"error"}."""
 
     def _answer(self, words):
         try:
@@ -70,9 +72,21 @@ class Bench(LineBench):
                 return self._photo(words[1])
             if words[0] == "file":
                 return self._file(words[1], words[2])
+            if words[0] in ("tear", "putback", "clear"):
+                return self._tear(words)
         except Exception as error:  # noqa: BLE001 - the firmware test shows the reason
             return {"error": f"{type(error).__name__}: {error}"}
         return {"error": f"unknown bench command {words!r}"}
+
+    def _tear(self, words):
+        devices = self.devices
+        if words[0] == "tear":
+            devices.field.faults.card_removed_after(int(words[1]))
+        elif words[0] == "clear":
+            devices.field.faults.clear()
+        else:
+            devices.put_back()
+        return {"ok": True}
 
     @staticmethod
     def _file(card, path):

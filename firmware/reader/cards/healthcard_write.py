@@ -62,6 +62,17 @@ class HealthCardWriter(HealthCard):
         super().__init__(channel, psam, ats, **kw)
         self._work = bytearray(_WORK)
         self._wmv = memoryview(self._work)
+        self.in_doubt = None    # the change whose answer is out (see _change)
+
+    def _change(self, n, where):
+        """Send a command that changes the card (UPDATE RECORD/BINARY, index flags). While
+        its answer is out the change is in doubt: a card torn then keeps the old content or
+        the new one, never a mix (a card updates a record, or one command's bytes of a
+        binary file, atomically), and only reading it back tells which."""
+        self.in_doubt = where
+        data = self._ok(n, where)
+        self.in_doubt = None
+        return data
 
     # -- linear items: secure write -------------------------------------------------------------
     def write_item(self, field, value):
@@ -109,7 +120,7 @@ class HealthCardWriter(HealthCard):
         w[22 + plain:m] = bytes(m - 22 - plain)
         psam.diversify(key, self.card_no8, city8, random)
         b[5 + plain:5 + lc] = psam.mac(self._wmv[0:m])
-        self._ok(5 + lc, "%s %s secure write" % (item[0], item[5]))
+        self._change(5 + lc, "%s %s secure write" % (item[0], item[5]))
 
     # -- cyclic records ---------------------------------------------------------------------------
     def add_record(self, path, values):
@@ -122,7 +133,7 @@ class HealthCardWriter(HealthCard):
         self.select_ef(path)
         self._put(0x00, 0xDC, 0x00, 0x03, len(raw))
         self._buf[5:5 + len(raw)] = raw
-        self._ok(5 + len(raw), path + " append")
+        self._change(5 + len(raw), path + " append")
 
     # -- DF03 index and records ------------------------------------------------------------------
     def set_index(self, path, number, used):
@@ -130,7 +141,7 @@ class HealthCardWriter(HealthCard):
         self.authenticate(hi.file_info(path)[5] if used else hi.ERASE_KEY_DF03)
         self.select_ef(path)
         self._put(0x84, 0xD2 if used else 0x0C, number, 0x04, 0x00)
-        self._ok(5, "%s flag %d" % (path, number))
+        self._change(5, "%s flag %d" % (path, number))
 
     def write_binary(self, offset, data):
         """UPDATE BINARY of the selected EF in plain 128-byte chunks (`00D6 offH offL Lc`)."""
@@ -141,7 +152,7 @@ class HealthCardWriter(HealthCard):
             at = offset + done
             self._put(0x00, 0xD6, at >> 8, at & 0xFF, n)
             self._buf[5:5 + n] = data[done:done + n]
-            self._ok(5 + n, "%s offset %d" % (self.ef, at))
+            self._change(5 + n, "%s offset %d" % (self.ef, at))
             done += n
 
     def write_visit(self, kind, data, signature=None, certificate=None, ages=None):

@@ -8,8 +8,26 @@ from binascii import unhexlify
 from reader import hostlink
 from reader.cards import healthcard_items as hi
 from reader.cards import healthcard_records as hr
+from reader.errors import ReaderError
 from reader.terminal.card_requests import CardRequests
 from reader.terminal.session import LinkError
+
+_COMMUNICATION = "communication"    # healthcard_errors.COMMUNICATION: the link failed
+
+
+def _torn(error, written, values, in_doubt):
+    """The card left in the middle of a write: what is on it, and how to check."""
+    left = [v[0] for v in values[len(written):]]
+    doubt = left.pop(0) if in_doubt else None
+    message = "the card left during the write (%s): written: %s" % (
+        error, ", ".join(written) or "nothing")
+    if doubt:
+        message += "; %s holds its old or its new value (the card updates a record " \
+            "atomically): read it back to check" % doubt
+    if left:
+        message += "; not written: %s" % ", ".join(left)
+    return LinkError(hostlink.NO_CARD, message + "; put the card back and write again what "
+                     "is missing", "write-torn")
 
 
 class CardWrites(CardRequests):
@@ -40,9 +58,16 @@ class CardWrites(CardRequests):
             values.append((name, value))
 
         def run(card):
-            for name, value in values:
-                card.write_item(name, value)
-            return {"written": [v[0] for v in values]}
+            written = []
+            try:
+                for name, value in values:
+                    card.write_item(name, value)
+                    written.append(name)
+            except ReaderError as error:
+                if error.kind != _COMMUNICATION or not (written or card.in_doubt):
+                    raise                   # refused, or the card left before any write
+                raise _torn(error, written, values, card.in_doubt) from None
+            return {"written": written}
 
         return await self._with_card(run, writer=True)
 

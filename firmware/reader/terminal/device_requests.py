@@ -64,6 +64,9 @@ async def info(h, obj):
     if h.server is not None:
         out["link"] = h.server.counters()
         out["journal"] = h.server.journal_waiting()     # events waiting (docs/tap-journal.md)
+    if hasattr(h.board, "watchdog"):     # reader.main started it
+        out["watchdog"] = {"timeout_ms": h.board.WATCHDOG_MS, "last_reset":
+                           h.board.reset_cause() if hasattr(h.board, "reset_cause") else None}
     if h.terminal is not None:
         out["terminal"] = h.terminal.stats
         out["clock_set"] = h.terminal.clock_set
@@ -71,7 +74,14 @@ async def info(h, obj):
 
 
 async def selftest(h, obj):
-    return h.report()
+    """The power-on self-test's report, and the parts failing now (the flow's fault events:
+    reader chip, SAM, QR scanner), which make it not ok."""
+    report = h.report()
+    failing = h.terminal.stats.get("failing") if h.terminal is not None else None
+    if failing:
+        report["failing"] = failing
+        report["ok"] = False
+    return report
 
 
 async def config_get(h, obj):

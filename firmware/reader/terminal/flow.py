@@ -212,11 +212,11 @@ class Terminal:
                 card = self.reader.poll()
             except ReaderError as error:
                 self.stats["poll_errors"] += 1
-                self._failing(error)
+                self._failing("reader_chip", error)
                 self._recover()
                 return
             if self.stats["failing_polls"]:
-                self._failing(None)
+                self._failing("reader_chip", None)
             if card is None:
                 if self.present is not None:
                     self.send(hostlink.EV_REMOVED, {"status": "ok", "uid": _hex(self.present)})
@@ -229,27 +229,42 @@ class Terminal:
                 self.present = uid
                 self._tap(card, uid, start)
 
-    def _failing(self, error):
-        """A reader chip that fails poll after poll is an error event once (at the 5th in a
-        row: "reader_chip"), and a "recovered" one when it answers again; info's terminal
-        stats say failing_polls meanwhile (docs/terminal-flow.md)."""
+    def _failing(self, part, error):
+        """A part (below) that fails its limit of times in a row is one error event with
+        reason `part`, and a "recovered" one when it works again (error None); info's
+        terminal stats count the failures in a row, and while it fails name it under
+        "failing" with the event's message (the selftest request too; docs/terminal-flow.md)."""
+        # part: its counter in the stats, the failures in a row that make the event, of
+        # what, "its name|what to do" (a bytes constant read in place, not a global)
+        parts = (b"\nreader_chip failing_polls 5 polls the reader chip|taps cannot be read; the "
+                 b"reader keeps resetting it; if this lasts, check the chip's wiring or replace"
+                 b" the reader\nsam failing_sam 2 taps the SAM|taps end in error sam; the reader"
+                 b" resets the SAM at each tap; check that the PSAM sits in its slot, contacts "
+                 b"up, or replace it\nqr_scanner failing_qr 3 reads the QR scanner|its codes do "
+                 b"not arrive as text lines; check the module's wiring and that it sends at 9600"
+                 b" baud, or replace it\n")
         stats = self.stats
+        key, limit, unit, what = table_line(parts, part).split(" ", 3)
+        what, advice = what.split("|")
+        limit = int(limit)
+        count = stats.get(key, 0)
         if error is None:
-            if stats["failing_polls"] >= 5:
+            if count >= limit:
+                stats["failing"].pop(part, None)
+                if not stats["failing"]:
+                    del stats["failing"]
                 self.send(hostlink.EV_ERROR, {
-                    "status": "recovered", "reason": "reader_chip",
-                    "message": "the reader chip answers again after %d failed polls"
-                    % stats["failing_polls"]})
-            stats["failing_polls"] = 0
+                    "status": "recovered", "reason": part,
+                    "message": "%s works again after %d failed %s" % (what, count, unit)})
+            stats[key] = 0
             return
-        stats["failing_polls"] += 1
-        if stats["failing_polls"] == 5:
+        stats[key] = count = count + 1
+        if count == limit:
+            message = "%s failed %d %s in a row (%s): %s" % (what, limit, unit, error, advice)
+            stats.setdefault("failing", {})[part] = message
             self.send(hostlink.EV_ERROR, {
-                "status": "error", "reason": "reader_chip", "code": hostlink.DEVICE,
-                "name": hostlink.error_name(hostlink.DEVICE),
-                "message": "the reader chip failed 5 polls in a row (%s): taps cannot be "
-                "read; the reader keeps resetting it; if this lasts, check the chip's wiring "
-                "or replace the reader" % error})
+                "status": "error", "reason": part, "code": hostlink.DEVICE,
+                "name": hostlink.error_name(hostlink.DEVICE), "message": message})
 
     def _recover(self):
         try:
@@ -289,6 +304,7 @@ class Terminal:
         body = {"uid": _hex(uid)}
         psam = self.sam_ready() if hasattr(self.board, "sam_slot") else None
         if psam is None:
+            self._failing("sam", self.sam_error or "no SAM slot")
             return self._finish(start, body, "error", "sam", self.sam_error or "no SAM slot")
         data = None
         for attempt in range(_READ_TRIES):
@@ -296,6 +312,9 @@ class Terminal:
                 data = self._read(card, psam)
                 break
             except ReaderError as error:  # a HealthCardError: its kind says what happened
+                if error.kind == "sam":  # (healthcard_errors.SAM) reset, selected at the next tap
+                    self.psam = None
+                    self._failing("sam", error)
                 if error.kind != _COMMUNICATION:
                     refusal = table_line(_REFUSALS, error.kind)
                     if refusal:
@@ -313,6 +332,8 @@ class Terminal:
                                     "again and hold it still" % where)
             if attempt + 1 == _READ_TRIES:
                 return self._finish(start, body, "error", "communication", message)
+        if self.stats.get("failing_sam"):
+            self._failing("sam", None)
         self.probe()
         self.let_go()          # the read is done: its code leaves before the blacklist's comes
         body.update(event_fields(data))
@@ -413,19 +434,24 @@ class Terminal:
         and let go after it, with the parser). The line reader (reader.chips.qr_scanner) is made
         when bytes arrive and let go again once nothing is half-read."""
         scanner = self._scanner
-        if scanner is None:
-            if not self.qr.any():
-                return
-            from reader.chips.qr_scanner import QRScanner
-            scanner = self._scanner = QRScanner(self.qr)
         try:
+            if scanner is None:
+                if not self.qr.any():
+                    return
+                from reader.chips.qr_scanner import QRScanner
+                scanner = self._scanner = QRScanner(self.qr)
             code = scanner.poll()
         except ReaderError as error:       # QRCodeError: a line too long
             code = error
+        except OSError as error:           # the scanner's UART
+            return self._failing("qr_scanner", error)
         if code is not None:
             self.stats["qr"] += 1
             try:
-                reader.call("terminal.qr_scan", "scanned", self, code)
+                # line noise (too long, not text) says the module or its line is failing
+                noise = reader.call("terminal.qr_scan", "scanned", self, code)
+                if noise is not None or self.stats.get("failing_qr"):
+                    self._failing("qr_scanner", noise)
             finally:
                 reader.let_go("cards.qrcode", "terminal.blacklist")
         if scanner.idle():

@@ -13,7 +13,9 @@ _QR_REASONS = ("", "empty", "fields", "bad_id", "bad_type", "bad_validity", "bad
 
 
 def scanned(t, code):
-    """Terminal `t` got `code` (bytes) from the scanner, or the QRCodeError of a bad line."""
+    """Terminal `t` got `code` (bytes) from the scanner, or the QRCodeError of a bad line.
+    Returns what was wrong with the line (text) when it was line noise (too long, not text:
+    the scanner or its line fails, not the code), else None."""
     if isinstance(code, QRCodeError):
         return _refused(t, None, code)
     try:
@@ -61,6 +63,8 @@ def _refused(t, code, error):
         body["text"] = _text(code)
     t.send(hostlink.EV_QR, body)
     t.signal("refused", body)
+    if body["reason"] in ("too_long", "not_text"):
+        return error.reason
 
 
 def _text(code):

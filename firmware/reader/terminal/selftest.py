@@ -112,6 +112,20 @@ def check_clock(board):
             "expiry is reported unchecked until then"}
 
 
+def check_watchdog(board):
+    """The watchdog reader.main starts (board contract `watchdog`), and why the reader last
+    started: "watchdog" says its main loop had stalled and the watchdog reset it."""
+    cause = board.reset_cause() if hasattr(board, "reset_cause") else None
+    if not hasattr(board, "watchdog"):
+        return {"ok": True, "present": False, "last_reset": cause, "note": "this board has no "
+                "watchdog: a reader whose main loop stalls is not reset"}
+    report = {"ok": True, "present": True, "timeout_ms": board.WATCHDOG_MS, "last_reset": cause}
+    if cause == "watchdog":
+        report["note"] = ("the watchdog reset the reader: its main loop had stalled; it serves "
+                          "again; if this repeats, send this report and info to the vendor")
+    return report
+
+
 def _hex(data):
     return "".join("%02X" % b for b in data)
 
@@ -136,6 +150,7 @@ def run(board):
         board, "keypad") else absent
     report["battery"] = reader.call("terminal.battery", "check_battery", board) if hasattr(
         board, "battery_mv") else dict(absent)
+    report["watchdog"] = check_watchdog(board)
     report["heap_free"] = gc.mem_free()
     report["ok"] = all(item["ok"] for item in report.values() if isinstance(item, dict))
     return report

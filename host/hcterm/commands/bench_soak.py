@@ -4,8 +4,9 @@ card that would be read to the end, pulled off in the middle of its read), each 
 again; every tap's event must be the one the demo expects (a pulled card may also leave
 before it is activated: no event, counted in `pulled_before_activation`). Figures: `taps`,
 `problems` (events that were not the expected ones, the first few listed), the firmware's
-free heap (`info`, every 50 taps: first, last, least), and tap latency p50/p99 of the first
-and the last 200 taps (the firmware's `latency_ms`).
+free heap (`info`, every 50 taps: first, last, least), tap latency p50/p99 of the first
+and the last 200 taps (the firmware's `latency_ms`), and `watchdog_resets` (the main loop
+stalled and the watchdog reset the reader).
 """
 
 import statistics
@@ -94,7 +95,8 @@ def run(args):
         "last_200_p99_ms": _pct(latencies[-200:], 0.99),
         "latency_mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
         "reader_answers_after": answers, "seconds": round(time.perf_counter() - start, 1),
-        "ok": not problems and answers,
+        "watchdog_resets": vr.watchdog_resets,    # its main loop stalled: reset, booted again
+        "ok": not problems and answers and not vr.watchdog_resets,
     }
 
 

@@ -172,6 +172,8 @@ class SamFaults:
     mute: bool = False  # no ATR, no answer to anything
     atr: str | None = None
     stuck_after: int | None = None  # answer this many APDUs per reset, then nothing
+    reset_after: int | None = None  # answer this many, then reset by itself once (a power
+    # glitch): its state is lost and its ATR comes, at the reset rate, instead of an answer
     nulls: int = 0  # NULL procedure bytes before each answer (slow SAM)
     null_interval: float = 0.0  # real seconds between those NULLs
     pps_ignored: bool = False  # the PPS is echoed, but the SAM stays at its old rate
@@ -196,7 +198,7 @@ class SamFaults:
 
 def parse_fault(spec):
     """SamFaults from a CLI-style spec: mute, atr-ts, atr-tck, atr-truncated, stuck:N, slow:N,
-    pps-ignored."""
+    pps-ignored, reset:N."""
     name, _, arg = spec.partition(":")
     if name == "mute":
         return SamFaults(mute=True)
@@ -208,8 +210,10 @@ def parse_fault(spec):
         return SamFaults(stuck_after=int(arg))
     if name == "slow" and arg.isdigit():
         return SamFaults(nulls=int(arg))
+    if name == "reset" and arg.isdigit():
+        return SamFaults(reset_after=int(arg))
     raise ValueError(f"unknown SAM fault {spec!r}: use mute, atr-ts, atr-tck, atr-truncated, "
-                     f"stuck:N, slow:N or pps-ignored")
+                     f"stuck:N, slow:N, pps-ignored or reset:N")
 
 
 # T=0 slot states
@@ -328,6 +332,11 @@ class SamSlot(UartDevice):
         cla, ins, p3 = self._header[0], self._header[1], self._header[4]
         if self.faults.stuck_after is not None and self.apdus >= self.faults.stuck_after:
             self._state = _MUTE
+            return
+        if self.faults.reset_after is not None and self.apdus >= self.faults.reset_after:
+            self.faults.reset_after = None
+            self._power_reset()
+            self._answer_to_reset()
             return
         if cla == 0xFF:
             self._finish(b"\x6E\x00")

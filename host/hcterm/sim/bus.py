@@ -49,6 +49,8 @@ class SimBus:
         self._listeners = []
         self._closing = False
         self._lock = threading.Lock()
+        self.watchdog = SimWatchdog()
+        self.stalls = {}        # pin name -> monotonic deadline: its writes hang until then
 
     # -- life cycle ---------------------------------------------------------------------
     def start(self):
@@ -201,7 +203,10 @@ class SimBus:
         """Handle one control request (also callable directly, e.g. from tests)."""
         op = request["op"]
         if op == "pin":
+            self._stall(request["name"])
             return self._set_pin(request["name"], int(request["value"]))
+        if op == "watchdog":
+            return self.watchdog.control(request)
         if op == "pin?":
             return {"value": self._get_pin(request["name"])}
         if op == "baud":
@@ -221,6 +226,16 @@ class SimBus:
             self._record(**fields)
             return {"ok": True}
         return {"error": f"unknown control op {op!r}"}
+
+    def stall(self, pin, seconds):
+        """Fault: the firmware's next writes of output `pin` hang for `seconds` (until
+        `stalls` is cleared), holding the firmware in a call that does not return, as a
+        driver stuck in a busy loop does: its main loop stalls (the watchdog's test)."""
+        self.stalls[pin] = time.monotonic() + seconds
+
+    def _stall(self, name):
+        while not self._closing and time.monotonic() < self.stalls.get(name, 0):
+            time.sleep(0.02)
 
     def _device_line(self, name):
         device_name, _, line = name.partition(".")
@@ -242,3 +257,39 @@ class SimBus:
         if device is not None:
             return device.lines.get(line, 1)  # undriven inputs read high (pull-up)
         return self.pins.get(name, 0)
+
+
+class SimWatchdog:
+    """The sim board's watchdog (boards/sim-common/simhal.py): armed by the firmware with its
+    timeout, fed from its main loop, idle while the REPL has the port. `expired()` says when
+    the virtual reader must reset the firmware, as a board's WDT resets the chip."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.timeout_ms = None      # not started (a firmware boots with it stopped)
+        self.fed = 0.0
+        self.idle = False
+        self.feeds = 0
+
+    def control(self, request):
+        with self._lock:
+            if "timeout_ms" in request:
+                self.timeout_ms = int(request["timeout_ms"])
+            if request.get("idle"):
+                self.idle = True
+            else:
+                self.idle = False
+                self.fed = time.monotonic()
+                self.feeds += 1
+        return {"ok": True}
+
+    def expired(self):
+        with self._lock:
+            return (self.timeout_ms is not None and not self.idle
+                    and time.monotonic() - self.fed > self.timeout_ms / 1000)
+
+    def stop(self):
+        """The firmware process is gone: a new one starts with its watchdog stopped."""
+        with self._lock:
+            self.timeout_ms = None
+            self.idle = False

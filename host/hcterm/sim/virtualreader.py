@@ -99,7 +99,7 @@ def _blank(image):
 class VirtualReader:
     def __init__(self, board=DEFAULT_BOARD, flash=None, card=None, port_link=None,
                  control=None, heapsize=None, sam=None, pace=False,
-                 from_source=False, format_flash=False, usb_baud=None):
+                 from_source=False, format_flash=False, usb_baud=None, watchdog_ms=None):
         info = boards.describe(board)
         if not info["sim"]:
             raise SimError(f"{board} is a real board: flash it with `hcterm flash --board "
@@ -127,6 +127,10 @@ class VirtualReader:
         self.rom_partition = sidecar(self.flash_image, "rom")
         self.usb_baud = usb_baud    # pace the USB port as a UART at this rate (None: no)
         self.resets = 0             # how often the firmware asked for a reset
+        self.watchdog_resets = 0    # how often its watchdog reset it (a stalled main loop)
+        self.watchdog_ms = watchdog_ms  # the sim watchdog's timeout (None: the board's)
+        self._cause = "power-on"    # why the firmware process starts (simhal.reset_cause)
+        self._resetting = False
         self._watcher = None
         self.port_link = port_link
         self.control_path = control
@@ -206,7 +210,11 @@ class VirtualReader:
             "HCTERM_ROM_PARTITION": str(self.rom_partition.resolve()),
             "HCTERM_UNIQUE_ID": self._uid,
             "HCTERM_SIM_DIR": self.bus.directory,
+            "HCTERM_RESET_CAUSE": self._cause,
         })
+        if self.watchdog_ms:
+            env["HCTERM_WATCHDOG_MS"] = str(self.watchdog_ms)
+        self.bus.watchdog.stop()
         if self._format:
             env["HCTERM_FLASH_FORMAT"] = "1"   # simboot formats it if it does not mount
         slave = self.usb.firmware_slave
@@ -219,12 +227,24 @@ class VirtualReader:
 
     def _watch(self):
         """A reset the firmware asked for (simport.reset(): exit status RESET_EXIT) starts
-        it again on the same USB port, as a board reboots; any other exit stays an exit."""
+        it again on the same USB port, as a board reboots; any other exit stays an exit.
+        A firmware whose main loop stopped feeding its watchdog (simhal) is killed and
+        started again, as a board's WDT resets the chip."""
         while not self._stopping:
             process = self.process
             if process.poll() == RESET_EXIT and not self._stopping:
                 self.resets += 1
+                self._cause = "reset"
                 self._spawn()
+            elif self.bus.watchdog.expired() and not self._stopping:
+                self._resetting = True
+                process.kill()
+                process.wait()
+                self.bus.stalls.clear()
+                self.watchdog_resets += 1
+                self._cause = "watchdog"
+                self._spawn()
+                self._resetting = False
             time.sleep(0.05)
 
     def power_cut(self):
@@ -290,7 +310,8 @@ class VirtualReader:
             return (f"the firmware ran out of memory in a {_kib(parse_size(self.heapsize))} "
                     f"heap: give --heapsize more (default on {self.board}: "
                     f"{self.info.get('heapsize', DEFAULT_HEAP)})")
-        if self.process is not None and self.process.poll() not in (None, RESET_EXIT):
+        if self.process is not None and not self._resetting and \
+                self.process.poll() not in (None, RESET_EXIT):
             last = [line for line in output.splitlines() if line.strip()][-1:]
             return (f"the firmware process exited (status {self.process.returncode})"
                     + (f": {last[0].strip()}" if last else ""))

@@ -109,6 +109,17 @@ class Devices:
         self.field.insert(self._picc)
         return path
 
+    def put_back(self):
+        """Put the card that left (a tear fault took it away) on the antenna again, with
+        what the tear left on it (a tap would load a fresh copy of its image)."""
+        card = self.card
+        if card is None:
+            raise WiringError("no card to put back: tap one")
+        self.remove()
+        self.card = card
+        self._picc = Picc(card)
+        self.field.insert(self._picc)
+
     def remove(self):
         # a fault may already have taken the card away (tearing): then nothing is left to do
         if self._picc is not None and self.field is not None and self._picc in self.field.cards:

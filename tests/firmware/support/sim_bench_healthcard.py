@@ -27,7 +27,7 @@ def _ask(line):
     _bench.write(line.encode() + b"\n")
     chunks = []
     while not chunks or chunks[-1][-1] != 10:
-        chunk = _bench.read(512)
+        chunk = _bench.read()       # what has come (not waiting out timeout_char)
         if not chunk:
             raise OSError("bench did not answer %r" % line)
         chunks.append(chunk)
@@ -56,6 +56,20 @@ def tap(name):
 
 def remove():
     _ask("remove")
+
+
+def tear(n):
+    """The card processes n + 1 more frames and leaves before answering the last one."""
+    _ask("tear %d" % n)
+
+
+def putback():
+    """The card that left, on the antenna again (with what the tear left on it)."""
+    _ask("putback")
+
+
+def clear():
+    _ask("clear")
 
 
 def gbk(name):
