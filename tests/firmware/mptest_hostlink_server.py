@@ -387,6 +387,7 @@ def test_each_long_lived_task_killed_in_turn_comes_back_and_the_reader_serves():
             self.config, _ = settings.load(os.getenv("MPTEST_TMP") + "/kill-config.json")
             self.chip_lock = asyncio.Lock()
             self.reader = Reader()
+            self.host_channels = {}     # no slot held by the host
 
         def host_holds(self, slot):
             return False

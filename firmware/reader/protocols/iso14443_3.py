@@ -21,8 +21,8 @@ _CT = const(0x88)
 _FDT_US = const(1000)          # generous for REQA/anticollision/SELECT (FDT ~ 86 us)
 
 BAD_BCC = const(1)
-BAD_ATQA = const(2)
-BAD_SAK = const(3)
+_BAD_ATQA = const(2)
+_BAD_SAK = const(3)
 COLLISION = const(4)
 NO_CARD = const(5)
 _MESSAGES = (                  # code, kind letter, meaning, "\n" (reader.errors' format)
@@ -69,7 +69,7 @@ class Activator:
                 return 0x0000          # several cards answered: ATQA bits collide, still cards
             raise
         if n != 2 or self.chip.last_bits:
-            raise ISO3Error(BAD_ATQA, "%d bytes" % n)
+            raise ISO3Error(_BAD_ATQA, "%d bytes" % n)
         return self._rx[0] | (self._rx[1] << 8)
 
     def _anticollision(self, level):
@@ -97,7 +97,7 @@ class Activator:
         tx[8] = crc >> 8
         n = self.chip.transceive(self._txmv[0:9], self._rx, _FDT_US)
         if n != 3 or not check_crc_a(self._rxmv[0:3]):
-            raise ISO3Error(BAD_SAK, "%d bytes" % n)
+            raise ISO3Error(_BAD_SAK, "%d bytes" % n)
         return self._rx[0]
 
     def activate(self, wake=True):
@@ -113,7 +113,7 @@ class Activator:
             sak = self._select(level)
             if not sak & 0x04:                     # UID complete
                 return Card3(atqa, bytes(uid), sak)
-        raise ISO3Error(BAD_SAK, "cascade bit still set after level 3")
+        raise ISO3Error(_BAD_SAK, "cascade bit still set after level 3")
 
     def halt(self):
         """HLTA: the card answers nothing (a timeout is success)."""

@@ -39,8 +39,8 @@ _SEND_LAST = const(1)
 _RECV_MORE = const(2)
 
 # Codes of TCLError.
-BAD_ATS = const(1)
-BAD_BLOCK = const(2)
+_BAD_ATS = const(1)
+_BAD_BLOCK = const(2)
 RETRIES = const(3)
 BAD_WTX = const(4)
 NOT_ACTIVE = const(5)
@@ -81,19 +81,19 @@ def parse_ats(ats):
     """TL T0 [TA] [TB] [TC] historical... -> ATS (defaults of ISO 14443-4 for absent bytes)."""
     n = len(ats)
     if n < 1 or ats[0] != n:
-        raise TCLError(BAD_ATS, "TL %s for %d bytes" % (ats[0] if n else "-", n))
+        raise TCLError(_BAD_ATS, "TL %s for %d bytes" % (ats[0] if n else "-", n))
     fsci, ta, fwi, sfgi, tc = 2, 0, 4, 0, 0x02
     i = 1
     if n > 1:
         t0 = ats[1]
         if t0 & 0x80:
-            raise TCLError(BAD_ATS, "T0 bit 8 set")
+            raise TCLError(_BAD_ATS, "T0 bit 8 set")
         fsci = t0 & 0x0F
         i = 2
         for flag in (0x10, 0x20, 0x40):
             if t0 & flag:
                 if i >= n:
-                    raise TCLError(BAD_ATS, "interface byte missing")
+                    raise TCLError(_BAD_ATS, "interface byte missing")
                 b = ats[i]
                 i += 1
                 if flag == 0x10:
@@ -186,7 +186,7 @@ class TCL(APDUChannel):
             if n and pcb & 0xF7 == _PCB_WTX:
                 wtx += 1
                 if wtx > self.max_wtx:
-                    raise TCLError(BAD_BLOCK, "more than %d S(WTX)" % self.max_wtx)
+                    raise TCLError(_BAD_BLOCK, "more than %d S(WTX)" % self.max_wtx)
                 timeout = self._wtx_reply(n, pcb)
                 sending = self._wmv
                 continue
@@ -247,7 +247,7 @@ class TCL(APDUChannel):
             pcb = self._rx[0]
             at = _inf(pcb)
             if got + n - at > len(out):
-                raise TCLError(BAD_BLOCK, "response longer than %d bytes" % len(out))
+                raise TCLError(_BAD_BLOCK, "response longer than %d bytes" % len(out))
             out[got:got + n - at] = self._rxmv[at:n]
             got += n - at
             if not pcb & _PCB_CHAIN:
