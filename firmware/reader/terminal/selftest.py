@@ -67,8 +67,8 @@ def check_sam(board):
     except Exception as error:  # noqa: BLE001 - the self-test reports every failure
         return {"ok": False, "error": "SAM not answering (%s): check that a PSAM sits in "
                 "the slot, contacts up, then restart the reader" % error}
-    report = {"ok": True, "atr": _hex(atr.raw), "historical": _hex(atr.historical),
-              "ta1": "%02X" % atr.ta1, "baud": sam.baudrate}
+    # (the ATR's historical bytes are in "atr": the report must fit one link frame)
+    report = {"ok": True, "atr": _hex(atr.raw), "ta1": "%02X" % atr.ta1, "baud": sam.baudrate}
     try:
         from reader.cards.psam_admin import PSAMAdmin
         from reader.protocols.apdu import SAMChannel
@@ -108,8 +108,8 @@ def check_clock(board):
     time (board.CLOCK_KEPT); elsewhere the host sets it after boot (set-time)."""
     if getattr(board, "CLOCK_KEPT", False):
         return {"ok": True, "set": True, "source": "the board's clock"}
-    return {"ok": True, "set": False, "source": "none until the host sets it (set-time): "
-            "expiry is reported unchecked until then"}
+    return {"ok": True, "set": False, "source": "none: the host sets it (set-time); expiry "
+            "unchecked until then"}
 
 
 def check_watchdog(board):
