@@ -24,26 +24,18 @@ import re
 import shutil
 import subprocess
 import tempfile
-from pathlib import Path
 
 import pytest
 
-from hcterm.mpy import BOARDS_DIR, FIRMWARE_DIR, micropython_command
+# The firmware tests, their helpers that run inside micropython with them (the harness, fake
+# buses, card peers, the sim bench client: tests/firmware/support/README.md, imported by plain
+# name) and MicroPython's module search path for them: tests/support/micropython_path.py.
+from support.micropython_path import FIRMWARE_SUPPORT, MICROPYPATH  # noqa: E402
+
+from hcterm.mpy import micropython_command
 from hcterm.sim import romimage
 from hcterm.sim.bus import SimBus
 from hcterm.sim.virtualreader import ROM_HEAP_SLACK, parse_size
-
-FIRMWARE_TESTS = Path(__file__).parent / "firmware"
-# Helpers that run inside micropython with the firmware tests (the harness, fake buses, card
-# peers, the sim bench client): tests/firmware/support/README.md. Imported by plain name.
-FIRMWARE_SUPPORT = FIRMWARE_TESTS / "support"
-# MicroPython's module search path (MICROPYPATH): the firmware tests (the harness imports the
-# module under test by name), their helpers, the firmware, the shared sim board HAL.
-MICROPYPATH = os.pathsep.join(
-    # ".frozen": the port's frozen modules (asyncio), which a set MICROPYPATH would drop
-    [".frozen", str(FIRMWARE_TESTS), str(FIRMWARE_SUPPORT), str(FIRMWARE_DIR),
-     str(BOARDS_DIR / "sim-common")]
-)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -3,7 +3,7 @@
 import os
 import subprocess
 
-import conftest
+from support.micropython_path import MICROPYPATH
 
 from hcterm.emulator.bus_device import UartDevice
 from hcterm.mpy import micropython_command
@@ -43,7 +43,7 @@ def test_firmware_objects_drive_devices_and_records(tmp_path):
     script = tmp_path / "script.py"
     script.write_text(SCRIPT)
     with SimBus(tmp_path / "bus", uarts={"pn532": device}, spis={"chip": spi}) as bus:
-        env = dict(os.environ, MICROPYPATH=conftest.MICROPYPATH, HCTERM_SIM_DIR=bus.directory)
+        env = dict(os.environ, MICROPYPATH=MICROPYPATH, HCTERM_SIM_DIR=bus.directory)
         proc = subprocess.run(micropython_command(script), env=env, capture_output=True,
                               text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr + proc.stdout
