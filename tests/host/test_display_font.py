@@ -4,7 +4,7 @@ characters the built font holds."""
 import re
 from pathlib import Path
 
-import pytest
+from support.required_tools import needs
 
 from hcterm import fontbuild
 
@@ -35,8 +35,7 @@ def test_every_screen_character_is_in_gb2312():
     assert [c for c in chars if fontbuild.gb_code(c) == fontbuild.NO_GB] == []
 
 
-@pytest.mark.skipif(not fontbuild.UNIFONT_HEX.exists(), reason="unifont is not installed "
-                    "(./dev.sh test installs it)")
+@needs(fontbuild.UNIFONT_HEX.exists(), "unifont is not installed (./dev.sh test installs it)")
 def test_the_built_font_holds_ascii_level_one_and_the_screens():
     data = fontbuild.build().read_bytes()
     magic, height, half_w, full_w, _, half, full = fontbuild.HEADER.unpack_from(data)

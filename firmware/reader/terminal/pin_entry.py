@@ -49,7 +49,7 @@ async def verify_pin_on_reader(h, obj):
     finally:
         reader.let_go("chips.keypad")      # out of RAM before the card application comes
     if outcome is not None:
-        _screen(h, 0, tries, "")
+        _screen(h, 0, tries, False)
         return {"outcome": outcome, "retries": tries}
     pin = digits[:n].decode()
     for i in range(MAX_DIGITS):
@@ -64,7 +64,7 @@ async def verify_pin_on_reader(h, obj):
         raise
     finally:
         pin = None
-        _screen(h, 0, tries, "")
+        _screen(h, 0, tries, False)
     return {"outcome": "ok", "retries": tries}
 
 
@@ -99,7 +99,7 @@ async def _collect(h, digits, tries, timeout_ms):
     t = h.terminal
     n = 0
     seen = False
-    _screen(h, n, tries, "PIN")
+    _screen(h, n, tries, True)
     start = time.ticks_ms()
     while True:
         now = time.ticks_ms()
@@ -126,7 +126,7 @@ async def _collect(h, digits, tries, timeout_ms):
                 n = max(0, n - 1)
             elif key == "C":
                 n = 0
-            _screen(h, n, tries, "PIN " + "*" * n)
+            _screen(h, n, tries, True)
         await asyncio.sleep_ms(_SCAN_MS)
 
 
@@ -135,12 +135,12 @@ def _click(h):
         asyncio.create_task(h.beep(_KEY_BEEP_MS))
 
 
-def _screen(h, n, tries, text):
+def _screen(h, n, tries, entering):
     """The "pin" screen (n digits masked, the tries left) on a board with a display
-    (reader.terminal.feedback.show, docs/display.md); `text` "" when the entry is over: the
-    idle screen again."""
+    (reader.terminal.feedback.show, docs/display.md) while `entering`; the idle screen again
+    when the entry is over."""
     if hasattr(h.board, "display"):
-        if text:
+        if entering:
             reader.call("terminal.feedback", "show", h, "pin",
                         {"digits": n, "tries_left": tries})
         else:

@@ -30,7 +30,7 @@ NAMES = tuple(name for name, _ in CHECKS)
 LINK_ROUND_TRIPS = 20
 LINK_ERRORS = ("crc_errors", "bad_frames", "bad_version", "overruns", "dropped")
 # what to do when a part of the self-test failed (reader.terminal.selftest's parts)
-PART_TODO = {
+WHAT_TO_DO = {
     "reader_chip": "check the antenna board and its cable to the main board",
     "sam": "seat a PSAM in the SAM slot (contacts down) and check the slot's contacts",
     "flash": "flash the reader again (hcterm flash); if it repeats, its flash chip is faulty",
@@ -90,7 +90,7 @@ class Acceptance:
         if failed or not report.get("ok"):
             why = "; ".join(f"{k}: {report[k].get('error') or 'failed'}" for k in failed)
             raise CheckFailed(f"self-test failed: {why or 'see the report'}",
-                              "; ".join(PART_TODO.get(k, f"check {k}") for k in failed)
+                              "; ".join(WHAT_TO_DO.get(k, f"check {k}") for k in failed)
                               + ", then power the reader off and on and run the acceptance "
                               "again")
         return f"firmware {report.get('firmware')} on {report.get('board')}, all parts ok"
@@ -126,7 +126,7 @@ class Acceptance:
             answer = self.reader.power_on("sam1")
         except ReaderError as error:
             raise CheckFailed(f"no SAM answers in slot sam1 ({getattr(error, 'message', error)})",
-                              PART_TODO["sam"]) from None
+                              WHAT_TO_DO["sam"]) from None
         finally:
             try:
                 self.reader.power_off("sam1")
@@ -134,10 +134,10 @@ class Acceptance:
                 pass
         if not (sam.get("serial") and sam.get("terminal_number")):
             raise CheckFailed("the self-test read no SAM serial or terminal number",
-                              PART_TODO["sam"] + ", then power the reader off and on")
+                              WHAT_TO_DO["sam"] + ", then power the reader off and on")
         if sam.get("atr") and answer.get("atr") != sam["atr"]:
             raise CheckFailed(f"the SAM's ATR {answer.get('atr')} differs from the one at "
-                              f"power-on ({sam['atr']})", PART_TODO["sam"])
+                              f"power-on ({sam['atr']})", WHAT_TO_DO["sam"])
         return f"SAM {sam['serial']}, terminal number {sam['terminal_number']}"
 
     def _tap(self):
@@ -151,7 +151,7 @@ class Acceptance:
             self.presenter.take_away()
             why = ": ".join(str(event[k]) for k in ("reason", "message") if event.get(k))
             raise CheckFailed(f"the reference card's tap failed ({why or event})",
-                              PART_TODO["sam"] if event.get("reason") == "sam" else
+                              WHAT_TO_DO["sam"] if event.get("reason") == "sam" else
                               "check that the card is the reference card, place it flat on "
                               "the antenna's mark and run the acceptance again")
         if card.get("uid") and event.get("uid") != card["uid"]:
@@ -168,7 +168,7 @@ class Acceptance:
         part = self.report().get("blacklist") or {}
         if part and not part.get("ok"):
             raise CheckFailed(f"the blacklist store failed its self-test: {part.get('error')}",
-                              PART_TODO["blacklist"])
+                              WHAT_TO_DO["blacklist"])
         if not status.get("installed"):
             return "the store answers; no list installed yet (hcterm blacklist install)"
         return (f"list version {status.get('version')}, {status.get('count')} cards"
