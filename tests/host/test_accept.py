@@ -20,7 +20,9 @@ from hcterm.sim.virtualreader import VirtualReader
 
 
 def _hil(vr):
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    # -rN: no short summary. Under CI (env CI set) pytest prints it untruncated, repeating each
+    # failure's message, so counting a message would depend on the environment.
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rN", "-p", "no:cacheprovider",
                            "tests/hil", "--port", vr.port, "--control", vr.control_path],
                           capture_output=True, text=True, cwd=REPO, timeout=240)
 
