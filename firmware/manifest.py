@@ -44,10 +44,12 @@ module("reader/cards/qrcode.py", opt=3)
 module("reader/cards/vendor_flow.py", opt=3)
 
 # terminal: the flow, blacklist (its store, builder, updates with their SM2/SM3 signature
-# check, format 1 still read), settings, feedback, devices (opens the board's chip), the
-# self-test, and the host link (server, session, requests); the screens and their font
-# reader (imported only on a board with a display: frozen everywhere, in RAM only there)
+# check, format 1 still read), settings, the one-step file replace they and the journal use,
+# feedback, devices (opens the board's chip), the self-test, and the host link (server,
+# session, requests); the screens and their font reader (imported only on a board with a
+# display: frozen everywhere, in RAM only there)
 module("reader/terminal/__init__.py", opt=3)
+module("reader/terminal/atomic_file.py", opt=3)
 module("reader/terminal/battery.py", opt=3)
 module("reader/terminal/blacklist.py", opt=3)
 module("reader/terminal/blacklist_build.py", opt=3)

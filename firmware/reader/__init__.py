@@ -53,7 +53,7 @@ TRANSIENT = (
     b" settings feedback devices selftest requests device_requests card_requests card_writes"
     b" card_visits"
     b" pin_entry battery power"
-    b" journal"
+    b" journal atomic_file"
     b" screens glyphs"
     b"\n"
 )

@@ -10,6 +10,7 @@ import vfs
 from cut_flash import copy, mount
 from fake_journal_session import DIR, Session, fresh
 
+from reader.terminal import atomic_file
 from reader.terminal import journal as J
 
 TMP = os.getenv("MPTEST_TMP")
@@ -163,7 +164,8 @@ def sweep(name, prepare, action, before, after, session=Session):
             action(J.Journal(DIR, session(), {}))
         except OSError:
             pass
-        mount(image, "/jf")                     # power back: the boot opens the journal
+        mount(image, "/jf")                     # power back: the boot cleans up (the
+        atomic_file.clean(DIR)                  # self-test), then opens the journal
         booted = J.Journal(DIR, session(), {})
         got = [k[2] for k in kept(booted)]
         if got == before:

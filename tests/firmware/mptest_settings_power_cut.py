@@ -1,14 +1,14 @@
 # heapsize: 256k
-# A power cut at every block-device operation of a settings change (reader.terminal.settings:
-# a temporary file, then a rename) on the sim NOR flash with littlefs: after the boot (its
-# load() removes what a cut left) the reader holds exactly the old or exactly the new
-# settings, no leftover file.
+# A power cut at every block-device operation of a settings change (reader.terminal.settings
+# through reader.terminal.atomic_file: a temporary file, then a rename) on the sim NOR flash
+# with littlefs: after the boot (atomic_file.clean removes what a cut left, then load()) the
+# reader holds exactly the old or exactly the new settings, no leftover file.
 import os
 
 import vfs
 from cut_flash import CutFlash, copy, mount
 
-from reader.terminal import settings
+from reader.terminal import atomic_file, settings
 
 TMP = os.getenv("MPTEST_TMP")
 PATH = "/cf/config.json"
@@ -40,7 +40,8 @@ def test_a_power_cut_anywhere_in_a_settings_change_leaves_old_or_new():
             settings.store(PATH, values, change)
         except OSError:
             pass
-        mount(image, "/cf")                            # power back: the boot loads the settings
+        mount(image, "/cf")                            # power back: the boot cleans up
+        atomic_file.clean("/cf")                       # and loads the settings
         values, error = settings.load(PATH)
         assert error is None, (cut, error)
         if values["terminal_id"] == "ROOM-101":

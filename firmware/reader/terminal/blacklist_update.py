@@ -16,6 +16,7 @@ import hashlib
 import os
 from binascii import a2b_base64, hexlify, unhexlify
 
+from reader import call, let_go
 from reader.terminal.blacklist import (
     HEADER_SIZE,
     STATEMENT,
@@ -23,8 +24,6 @@ from reader.terminal.blacklist import (
     BlacklistError,
     parse_header,
 )
-
-_SLACK = 3 * 4096    # littlefs needs a few blocks of its own beside a new file
 
 
 def blacklist_status(session, obj):
@@ -126,8 +125,6 @@ def check_header(session, raw, installed):
     if raw[STATEMENT:HEADER_SIZE] == bytes(64):
         raise BlacklistError("the list is not signed: sign it with the platform's key "
                              "(hcterm blacklist sign)")
-    from reader import call, let_go
-
     good = call("terminal.sm2", "verify", unhexlify(key), raw[0:STATEMENT],
                 raw[STATEMENT:HEADER_SIZE])
     let_go("terminal.sm3")                  # sm2's import of it goes too
@@ -168,14 +165,13 @@ def _begin(session, raw, path):
     if old_raw == raw:
         return {"update": _id(raw), "received": _received(new, h), "total": _total(h)}
     _remove(new)
-    need = _start(h) + _total(h) + _SLACK
-    if h["kind"] == 2:
+    need = _start(h) + _total(h)
+    if h["kind"] == 2:                      # and room for the list it makes
         need += h["page_size"] + h["body_size"]
-    st = os.statvfs("/" if path.count("/") < 2 else path[0:path.index("/", 1)])
-    free = st[0] * st[3]
-    if need > free:
-        raise BlacklistError("not enough flash: the update needs %d bytes, %d are free "
-                             "(a delta needs room for the list it makes too)" % (need, free))
+    try:
+        call("terminal.atomic_file", "room", path, need, "the update")
+    except OSError as error:
+        raise BlacklistError(str(error)) from None
     with open(new, "wb") as f:
         f.write(raw)
         if h["kind"] == 1:                  # the rest of the header page: zeros
@@ -223,26 +219,30 @@ def _commit(session, new, h, raw, path):
             raise BlacklistError("the body does not match the signed digest: the download "
                                  "was damaged; send the list again")
     if h["kind"] == 2:
-        _apply_delta(new, h, raw, path)
-        os.rename(path + ".tmp", path)
+        try:
+            call("terminal.atomic_file", "replace", path, _delta_writer(new, h, raw, path),
+                 h["page_size"] + h["body_size"])
+        finally:
+            let_go("terminal.blacklist_build")
         _remove(new)
     else:
         os.rename(new, path)
     return Blacklist(path).status()
 
 
-def _apply_delta(new, h, raw, path):
-    """Build the list the delta makes into path.tmp, checked against the signed digest."""
+def _delta_writer(new, h, raw, path):
+    """The writer of the list the delta makes (reader.terminal.atomic_file.replace), checked
+    against the signed digest: a list that does not check is never put in place."""
     from reader.terminal import blacklist_build as bb
 
-    tmp = path + ".tmp"
-    d = h["delta"]
-    with open(path, "rb") as old, open(new, "rb") as delta, open(tmp, "wb") as out:
-        old_h = parse_header(old.read(HEADER_SIZE))
-        if old_h["body_sha256"] != h["base_sha256"]:
-            raise BlacklistError("the installed list is not the delta's base: send a full list")
-        b = bb.Builder(out, h["page_size"])
-        try:
+    def write(out):
+        d = h["delta"]
+        with open(path, "rb") as old, open(new, "rb") as delta:
+            old_h = parse_header(old.read(HEADER_SIZE))
+            if old_h["body_sha256"] != h["base_sha256"]:
+                raise BlacklistError("the installed list is not the delta's base: send a "
+                                     "full list")
+            b = bb.Builder(out, h["page_size"])
             b.add_ids(bb.DeltaSource(old, old_h, delta, HEADER_SIZE, d[0],
                                      HEADER_SIZE + 6 * d[0], d[1]))
             at = HEADER_SIZE + 6 * (d[0] + d[1])
@@ -250,19 +250,12 @@ def _apply_delta(new, h, raw, path):
                               _ehc_ids(delta, at + 32 * d[2], d[3])):
                 b.add_ehc(e)
             b.finish()
-        except BlacklistError:
-            out.close()
-            _remove(tmp)
-            raise
+        if b.digest != h["body_sha256"] or b.count != h["count"]:
+            raise BlacklistError("the list the delta makes does not match its signed digest: "
+                                 "send a full list")
         out.seek(0)
         out.write(raw)
-    from reader import let_go
-
-    let_go("terminal.blacklist_build")
-    if b.digest != h["body_sha256"] or b.count != h["count"]:
-        _remove(tmp)
-        raise BlacklistError("the list the delta makes does not match its signed digest: "
-                             "send a full list")
+    return write
 
 
 def _ehc_ids(f, at, n):
@@ -286,10 +279,10 @@ def _remove(name):
 
 
 def clean(path):
-    """At boot: a delta's half-built list is litter; so is a download the installed list has
-    overtaken (a cut after the switch, before the download was removed). A download that
-    still applies is kept: the host's next push resumes it."""
-    _remove(path + ".tmp")
+    """At boot (after reader.terminal.atomic_file.clean removed a half-built list): a
+    download the installed list has overtaken (a cut after the switch, before the download
+    was removed) is litter. A download that still applies is kept: the host's next push
+    resumes it."""
     h, raw = _open_update(path + ".new", quiet=True)
     installed = Blacklist(path)
     if raw is not None and installed.installed and (

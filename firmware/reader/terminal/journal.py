@@ -17,7 +17,8 @@ numbers big endian. PAYLOAD is the event's JSON with "tapped_at" and "clock_set"
 end of its segment and closes the file (littlefs commits it whole or not at all); an entry
 whose mark, sequence number, length or CRC is wrong is never delivered, and `Journal()` (the
 boot's look) cuts it and what follows off its segment and removes what a cut left: temporary
-files, segments with nothing kept.
+files (the boot's reader.terminal.atomic_file.clean removed them before), segments with
+nothing kept.
 """
 
 import os
@@ -43,7 +44,6 @@ _MARK = const(0xA5)
 _ENTRY_HEAD = const(8)       # A5 MSG SEQ(4) LEN(2)
 _HEAD = b"J1"
 _SPARE = const(112)          # payload bytes the delivery adds (journal_seq, journal_id)
-_TMP = ".tmp"
 
 
 def _u32(data, at):
@@ -150,11 +150,13 @@ def _remove(name):
         pass
 
 
-def _replace(name, data):
-    """Write file `name` in one step: a temporary file, then a rename over the old one."""
-    with open(name + _TMP, "wb") as f:
-        f.write(data)
-    os.rename(name + _TMP, name)
+def _replace(name, data, need=0):
+    """Write file `name` in one step (reader.terminal.atomic_file). The head (`need` 0) is
+    never refused for room: it lives in its folder's metadata, and it is what lets the
+    journal drop what was delivered from a full flash."""
+    import reader
+
+    reader.call("terminal.atomic_file", "replace", name, data, need)
 
 
 class Journal:
@@ -281,16 +283,17 @@ class Journal:
 
     def _cut(self, path, end):
         """Keep the first `end` bytes of segment `path` (a damaged entry and what follows go)."""
-        buf = bytearray(128)
-        with open(path, "rb") as src, open(path + _TMP, "wb") as out:
-            left = end
-            while left:
-                n = src.readinto(memoryview(buf)[0:min(128, left)])
-                if not n:
-                    break
-                out.write(memoryview(buf)[0:n])
-                left -= n
-        os.rename(path + _TMP, path)
+        def copy(out):
+            buf = bytearray(128)
+            with open(path, "rb") as src:
+                left = end
+                while left:
+                    n = src.readinto(memoryview(buf)[0:min(128, left)])
+                    if not n:
+                        break
+                    out.write(memoryview(buf)[0:n])
+                    left -= n
+        _replace(path, copy, end)
 
     # -- adding -----------------------------------------------------------------------------
     def waiting(self):

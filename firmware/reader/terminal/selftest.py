@@ -17,7 +17,11 @@ BOOT_COUNT_FILE = "/boot_count"
 
 
 def check_filesystem(path="/"):
-    """The flash filesystem is mounted, writable, and keeps data across restarts."""
+    """The flash filesystem is mounted, writable, and keeps data across restarts. First, the
+    boot's one clean-up of what a power cut left of a one-step file replace, for every writer
+    (reader.terminal.atomic_file.clean: the settings, the blacklist's delta, the journal in
+    reader.main's /journal, and hcterm flash's manifest, config and font)."""
+    reader.call("terminal.atomic_file", "clean", path, "/journal")
     try:
         st = os.statvfs(path)
         boots = _bump_boot_count()
@@ -92,7 +96,7 @@ def check_sam(board):
 def check_blacklist():
     """The offline blacklist (reader.terminal.blacklist): installed or not, its version and
     size, stale (none installed: the clock is not set at boot, so a list's age is judged at
-    the taps); a damaged file fails the check. Litter of an update a power cut interrupted
+    the taps); a damaged file fails the check. A download the installed list has overtaken
     goes first (reader.terminal.blacklist_update.clean)."""
     from reader.terminal.blacklist import PATH, Blacklist
 

@@ -53,13 +53,13 @@ imported to load them at start and to store a change, then let go.
     reader.call("terminal.settings", "store", path, values, changes)
 
 `store` checks every change before it stores any (blacklist_key is set once: provisioned,
-then a host cannot change it) (ValueError names the bad one), writes the
-file through a temporary name, so a power cut leaves the old or the new file, never half of
-one, then updates `values` in place (whoever holds the dict sees the change).
+then a host cannot change it) (ValueError names the bad one), replaces the file in one step
+(reader.terminal.atomic_file: a flash too full is refused before it is touched, a power cut
+leaves the old or the new file, the boot removes what a cut left), then updates `values` in
+place (whoever holds the dict sees the change).
 """
 
 import json
-import os
 
 PATH = "/config.json"
 DEFAULTS = {"terminal_id": "", "department": "", "read_profile": "identity", "beeper": True,
@@ -74,10 +74,6 @@ def load(path=PATH):
     """-> (values, error): the stored settings over the defaults; a damaged file gives the
     defaults and says so in `error` (None otherwise, also when there is no file yet)."""
     values = dict(DEFAULTS)
-    try:
-        os.remove(path + ".tmp")          # what a power cut in store() left (boot: clean)
-    except OSError:
-        pass
     try:
         with open(path) as f:
             stored = json.load(f)
@@ -102,10 +98,9 @@ def store(path, values, changes):
                          "configuration to change it")
     new = dict(values)
     new.update(changes)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(new, f)
-    os.rename(tmp, path)
+    from reader import call
+
+    call("terminal.atomic_file", "replace", path, json.dumps(new).encode())
     values.update(changes)
     return values
 

@@ -19,6 +19,7 @@ from cut_flash import CutFlash, copy
 from cut_flash import mount as mount_at
 from simflash import NorFlash
 
+from reader.terminal import atomic_file
 from reader.terminal import blacklist_build as bb
 from reader.terminal import blacklist_update as bu
 from reader.terminal.blacklist import HEADER_SIZE, Blacklist, parse_header
@@ -99,6 +100,7 @@ def main():
         except Exception:                    # noqa: BLE001 - is not an error: the switch
             pass                             # is done, the boot removes what is left)
         mount(image)                         # power back: boot
+        atomic_file.clean("/fl")             # (the self-test's clean-ups)
         bu.clean(PATH)
         version, sha = keys_digest()
         status = Blacklist(PATH).status()
