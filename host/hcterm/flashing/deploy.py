@@ -7,6 +7,8 @@ import json
 import re
 import time
 
+from reader.terminal.atomic_file import TMP
+
 from .. import fontbuild
 from ..firmware_modules import board_has_display
 from ..mpy import BOARDS_DIR
@@ -113,7 +115,7 @@ def flash_device(port, board, config=None, n=1, progress=None, mode="auto",
         else:
             written, verify_s, new_manifest = _deploy_files(device, firmware, manifest, p)
         if firmware.main is not None:
-            written += _write_file(device, "/main.py", firmware.main, p)
+            written += _replace_file(device, "/main.py", firmware.main, p)
         if font is not None:
             t1 = time.monotonic()
             result["font_bytes"] = _deploy_font(device, font, manifest, new_manifest, p)
@@ -127,9 +129,7 @@ def flash_device(port, board, config=None, n=1, progress=None, mode="auto",
         new_manifest.update(board=board, firmware=firmware.version, hash=firmware.digest,
                             mpy=target.mpy, arch=target.arch)
         text = json.dumps(new_manifest, sort_keys=True).encode()
-        _write_file(device, MANIFEST, text, Progress(), name=MANIFEST + ".new")
-        device.run(f"os.rename('{MANIFEST}.new','{MANIFEST}')\n_rm('{MARKER}')",
-                   "store its manifest")
+        _replace_file(device, MANIFEST, text, Progress(), then=f"\n_rm('{MARKER}')")
         result["until_reset_s"] = round(time.monotonic() - started, 3)
         p.stage("resetting")
         device.reset(RESET)
@@ -149,12 +149,14 @@ def _write_config(device, config, n):
         "print(json.dumps(binascii.hexlify(_i).decode().upper() if _i else None))",
         "read its unique id")
     values = device_config(config, n, uid)
-    device.send(json.dumps(values).encode(), "_d", "receive the config")
+    data = json.dumps(values).encode()
+    _check_room(device, len(data), "the config")
+    device.send(data, "_d", "receive the config")
     device.run("try:\n with open('/config.json') as f:_c=json.load(f)\n"
                "except (OSError,ValueError):\n _c={}\n"
                "_c.update(json.loads(_d))\n"
-               "with open('/config.json.new','w') as f:json.dump(_c,f)\n"
-               "os.rename('/config.json.new','/config.json')", "store the config")
+               f"with open('/config.json{TMP}','w') as f:json.dump(_c,f)\n"
+               f"os.rename('/config.json{TMP}','/config.json')", "store the config")
 
 
 def _after_reset(port, config, n, timeouts=None):
@@ -291,17 +293,43 @@ def _deploy_font(device, data, manifest, new_manifest, p):
             f"print(_hf({path!r}))", f"hash {path}").decode().strip() == digest):
         return 0        # there (from this tool, hcterm image build or the sim's seed)
     p.stage("writing the font", total=len(data))
-    written = _write_file(device, path, data, p, name=path + ".new")
-    device.run(f"os.rename('{path}.new','{path}')", f"put {path} in place")
-    return written
+    return _replace_file(device, path, data, p)
 
 
 # -- littlefs files -----------------------------------------------------------------------
+# One file is replaced as the firmware replaces its own (reader.terminal.atomic_file): the free
+# flash checked before the first byte, the data written under the name + TMP, read back, then
+# renamed over the old file; the reader's boot removes a `*.tmp` a cut left in / (its
+# self-test: atomic_file.clean). The device runs these steps as raw-REPL commands: while it is
+# flashed its firmware is not importable (its modules dropped, /rom unmounted or its files
+# half replaced), so the rule is mirrored here, with the firmware's own TMP and slack.
+def _check_room(device, need, what, first=""):
+    """FlashError before the first byte when `need` bytes, plus littlefs's working room (three
+    blocks, as reader.terminal.atomic_file.room adds), do not fit the device's free flash
+    (`first`: device code run in the same command, before the look)."""
+    free = device.json(f"{first}_v=os.statvfs('/');print(_v[0]*_v[3])",
+                       "say how much flash is free")
+    need += 3 * BLOCK
+    if need > free:
+        raise FlashError(f"not enough flash: {what} needs {need} bytes, {free} are free",
+                         "free the reader's flash (a blacklist download left open; the tap "
+                         "journal: connect the host so it empties), or write a whole "
+                         "filesystem image (hcterm image build, docs/flashing.md)")
+
+
+def _replace_file(device, path, data, p, then=""):
+    """`path` replaced in one step: written as path + TMP, verified, renamed (`then`: more
+    device code in the rename's command). Bytes sent."""
+    written = _write_file(device, path, data, p, name=path + TMP)
+    device.run(f"os.rename({path + TMP!r},{path!r}){then}", f"put {path} in place")
+    return written
+
+
 def _write_file(device, path, data, p, name=None):
     """Write `path` through `name` (default: path itself), streamed in frames, and verify
-    it by its hash read back: bytes sent."""
+    it by its hash read back: bytes sent. The free flash is checked first."""
     name = name or path
-    device.run(f"_mk({name!r})", f"make the folder of {path}")
+    _check_room(device, len(data), path, first=f"_mk({name!r})\n")   # (and its folder made)
     pieces = [(o + offset, made) for o in range(0, max(len(data), 1), BLOCK)
               for offset, made in frames(data[o:o + BLOCK])]
     table = [(name, "wb" if k == 0 else "ab", len(f)) for k, (_, f) in enumerate(pieces)]
@@ -331,6 +359,8 @@ def _deploy_files(device, firmware, manifest, p):
     written = 0
     verify_s = 0.0
     if todo:
+        _check_room(device, sum(len(firmware.files[paths[d]]) for d in todo),
+                    f"writing {len(todo)} firmware files")
         device.run(f"open('{MARKER}','w').close()", "mark the flash incomplete")
         p.stage("writing files", total=sum(len(firmware.files[paths[d]]) for d in todo))
         for d in todo:
