@@ -53,7 +53,7 @@ def test_an_update_that_cannot_fit_is_refused_before_its_first_byte():
     assert flash.ops == ops, "the refusal wrote to the flash (%d operations)" % (flash.ops - ops)
     assert content(PATH) == b"old" and sorted(os.listdir(AT)) == ["f.bin", "filler"]
     try:                                          # a named update, as blacklist_update asks
-        atomic_file.room(PATH, free, "the update")
+        atomic_file.check(PATH, free, "the update")
     except OSError as error:
         assert str(error).startswith("not enough flash: the update needs %d bytes, %d are "
                                      "free" % (free + 3 * st[0], free)), str(error)

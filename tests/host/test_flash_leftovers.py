@@ -9,14 +9,14 @@ import re
 import pytest
 
 from hcterm.flashing import FlashError
-from hcterm.flashing.deploy import MANIFEST, MARKER, flash_device
+from hcterm.flashing.deploy import MANIFEST, MARKER, TMP, flash_device
 from hcterm.sim.virtualreader import FLASH_BLOCKS, VirtualReader
-from reader.terminal.atomic_file import TMP
 from reader.terminal.blacklist import PATH as BLACKLIST
 
 BOARD = "sim-pn532-uart"
 BLOCK = 4096
-# what a cut in each writer's replace leaves: the target's name + TMP
+# what a cut in each writer's replace leaves: the target's name + TMP (hcterm flash's; the
+# firmware's reader.terminal.atomic_file writes the same name)
 LEFTOVERS = ["/config.json" + TMP,             # reader.terminal.settings.store; hcterm flash
              BLACKLIST + TMP,                  # the list a delta makes (blacklist_update)
              "/journal/head" + TMP,            # the journal's head (reader.terminal.journal)

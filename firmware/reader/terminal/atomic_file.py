@@ -3,47 +3,49 @@ does it (settings, the blacklist's delta, the tap journal; `hcterm flash` follow
 for the device's manifest, its config and the font, see host/hcterm/flashing/deploy.py).
 Transient: called through `reader.call("terminal.atomic_file", …)` and let go after it.
 
-    replace(path, data, need)   data (bytes, or a function writing into the open file) goes
-                                to path + TMP, is flushed and closed (littlefs commits the
+    replace(path, data, size)   data (bytes, or a function writing into the open file) goes
+                                to path + ".tmp", is flushed and closed (littlefs commits the
                                 file), then renamed over `path`: a power cut at any moment
                                 leaves the old file or the new one, never half of one or none
-    room(path, need, what)      the free-space check replace() makes before the first byte
+    check(path, size, name)     the free-space check replace() makes before the first byte
     clean(*folders)             the boot's clean-up: every `*.tmp` a cut left in `folders`
 
-Free space is checked before anything is written: `need` bytes (default: the data's length)
+Free space is checked before anything is written: `size` bytes (default: the data's length)
 plus littlefs's working room (three blocks beside a new file); an update that cannot fit is
 refused with an OSError whose text names the bytes needed and free and what to do. Nothing is
-checked for `need` 0: a file of a few bytes (the journal's head) lives inside its folder's
+checked for `size` 0: a file of a few bytes (the journal's head) lives inside its folder's
 metadata, and refusing it would keep a full flash full (it is what lets the journal drop what
 was delivered).
+
+Every name here is one the firmware has already (check, replace, remove, clean, path, size,
+name, data, args): on the virtual reader each new identifier of a module costs its qstr pool
+a name for good, and sim-rc522's pool has only a few to spare (docs/firmware-memory.md).
 """
 
 import os
 
-TMP = ".tmp"          # the temporary name: the target's name + TMP, in the target's folder
 
-
-def room(path, need, what=None):
-    """OSError when `need` bytes (plus littlefs's three blocks) do not fit on the flash that
-    holds `path`; `what` names the update in the message (default: the file)."""
+def check(path, size, name=None):
+    """OSError when `size` bytes (plus littlefs's three blocks) do not fit on the flash that
+    holds `path`; `name` names the update in the message (default: the file)."""
     st = os.statvfs(path[0:path.rfind("/")] or "/")
-    need += 3 * st[0]
+    size += 3 * st[0]
     free = st[0] * st[3]
-    if need > free:
+    if size > free:
         raise OSError("not enough flash: %s needs %d bytes, %d are free; free some (abort an "
                       "open blacklist download, let the host collect the tap journal) or "
-                      "send less, then try again" % (what or path, need, free))
+                      "send less, then try again" % (name or path, size, free))
 
 
-def replace(path, data, need=None):
+def replace(path, data, size=None):
     """Replace file `path` by `data` (bytes, or a function that writes into the open binary
-    file) in one step; `need`: the bytes it takes (default len(data)). An exception of the
+    file) in one step; `size`: the bytes it takes (default len(data)). An exception of the
     writer removes the temporary file and leaves `path` as it was."""
-    if need is None:
-        need = len(data)
-    if need:
-        room(path, need)
-    tmp = path + TMP
+    if size is None:
+        size = len(data)
+    if size:
+        check(path, size)
+    tmp = path + ".tmp"
     try:
         with open(tmp, "wb") as f:
             if callable(data):
@@ -65,18 +67,18 @@ def remove(path):
         pass
 
 
-def clean(*folders):
-    """At boot, before any writer opens its files: remove every `*.tmp` in `folders` (what a
-    power cut in a replace() left: a writer's temporary file is never kept across requests);
-    -> how many."""
+def clean(*args):
+    """At boot, before any writer opens its files: remove every `*.tmp` in the folders `args`
+    (what a power cut in a replace() left: a writer's temporary file is never kept across
+    requests); -> how many."""
     n = 0
-    for folder in folders:
+    for folder in args:
         try:
             names = os.listdir(folder)
         except OSError:
             continue                      # (no such folder yet)
         for name in names:
-            if name.endswith(TMP):
+            if name.endswith(".tmp"):
                 remove(folder.rstrip("/") + "/" + name)
                 n += 1
     return n

@@ -154,11 +154,13 @@ def _begin(session, raw, path):
         raise BlacklistError("begin: the %d-byte header expected, got %d bytes"
                              % (HEADER_SIZE, len(raw)))
     installed = Blacklist(path)
-    if installed.installed and installed.format == 2 and _installed(path)[64:96] == raw[64:96] \
-            and installed.version == parse_header(raw)["version"]:
-        status = installed.status()
-        status["already"] = True          # this very list is in force: nothing to send
-        return status
+    if installed.installed and installed.format == 2 and \
+            installed.version == parse_header(raw)["version"]:
+        with open(path, "rb") as f:       # the statement's body digest: the same list?
+            if f.read(96)[64:96] == raw[64:96]:
+                status = installed.status()
+                status["already"] = True  # this very list is in force: nothing to send
+                return status
     h = check_header(session, raw, installed)
     new = path + ".new"
     old_h, old_raw = _open_update(new, quiet=True)
@@ -169,7 +171,7 @@ def _begin(session, raw, path):
     if h["kind"] == 2:                      # and room for the list it makes
         need += h["page_size"] + h["body_size"]
     try:
-        call("terminal.atomic_file", "room", path, need, "the update")
+        call("terminal.atomic_file", "check", path, need, "the update")
     except OSError as error:
         raise BlacklistError(str(error)) from None
     with open(new, "wb") as f:
@@ -263,12 +265,6 @@ def _ehc_ids(f, at, n):
     for i in range(n):
         f.seek(at + 32 * i)
         yield f.read(32)
-
-
-def _installed(path):
-    """The installed list's statement (its header's first 160 bytes)."""
-    with open(path, "rb") as f:
-        return f.read(STATEMENT)
 
 
 def _remove(name):

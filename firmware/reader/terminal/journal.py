@@ -150,13 +150,13 @@ def _remove(name):
         pass
 
 
-def _replace(name, data, need=0):
-    """Write file `name` in one step (reader.terminal.atomic_file). The head (`need` 0) is
+def _replace(name, data, size=0):
+    """Write file `name` in one step (reader.terminal.atomic_file). The head (`size` 0) is
     never refused for room: it lives in its folder's metadata, and it is what lets the
     journal drop what was delivered from a full flash."""
     import reader
 
-    reader.call("terminal.atomic_file", "replace", name, data, need)
+    reader.call("terminal.atomic_file", "replace", name, data, size)
 
 
 class Journal:

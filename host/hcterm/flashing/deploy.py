@@ -7,8 +7,6 @@ import json
 import re
 import time
 
-from reader.terminal.atomic_file import TMP
-
 from .. import fontbuild
 from ..firmware_modules import board_has_display
 from ..mpy import BOARDS_DIR
@@ -19,6 +17,7 @@ from .device import Device, frames
 BLOCK = 4096
 MARKER = "/flash.incomplete"        # reader.terminal.device_requests.FLASH_INCOMPLETE
 MANIFEST = "/flash.json"
+TMP = ".tmp"    # a file's temporary name: its name + TMP (reader.terminal.atomic_file's rule)
 CONFIG_KEYS = ("terminal_id", "department", "blacklist_key")
 RESET = "try:\n from simport import reset\nexcept ImportError:\n from machine import reset\nreset()"
 
@@ -302,10 +301,11 @@ def _deploy_font(device, data, manifest, new_manifest, p):
 # renamed over the old file; the reader's boot removes a `*.tmp` a cut left in / (its
 # self-test: atomic_file.clean). The device runs these steps as raw-REPL commands: while it is
 # flashed its firmware is not importable (its modules dropped, /rom unmounted or its files
-# half replaced), so the rule is mirrored here, with the firmware's own TMP and slack.
+# half replaced), so the rule is mirrored here, with the firmware's temporary name and slack
+# (tests/host/test_flash_leftovers.py checks that the boot removes these names).
 def _check_room(device, need, what, first=""):
     """FlashError before the first byte when `need` bytes, plus littlefs's working room (three
-    blocks, as reader.terminal.atomic_file.room adds), do not fit the device's free flash
+    blocks, as reader.terminal.atomic_file.check adds), do not fit the device's free flash
     (`first`: device code run in the same command, before the look)."""
     free = device.json(f"{first}_v=os.statvfs('/');print(_v[0]*_v[3])",
                        "say how much flash is free")
