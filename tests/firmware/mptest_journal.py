@@ -2,8 +2,9 @@
 # The offline tap journal's store (reader.terminal.journal, docs/tap-journal.md) on the sim
 # NOR flash with littlefs: the documented bytes, appends and deliveries across reopening,
 # the policies when full, the boot's clean-up, and a power cut at every block-device
-# operation of an append and of a delivery's note: the journal then holds exactly the events
-# before or the events after, each intact, and nothing else.
+# operation of an append, of a delivery's note and of the boot's repair of a damaged segment:
+# the journal then holds exactly the events before or the events after, each intact, and
+# nothing else.
 import os
 
 import vfs
@@ -207,6 +208,23 @@ def deliver(count):
     return action
 
 
+def damaged(count, bad):
+    """`count` events, then a bit of entry `bad`'s payload flipped (in segment 00000010)."""
+    def prepare(journal):
+        fill(count)(journal)
+        with open(DIR + "/00000010", "rb") as f:
+            data = bytearray(f.read())
+        data[data.index(b"\xa5\x80\x00\x00\x00" + bytes((bad,))) + 12] ^= 0x01
+        with open(DIR + "/00000010", "wb") as f:
+            f.write(data)
+    return prepare
+
+
+def booted(journal):
+    """The boot's look itself is the action (Journal(): a damaged tail cut off through
+    reader.terminal.atomic_file)."""
+
+
 def test_a_power_cut_anywhere_in_an_append_or_a_delivery_leaves_before_or_after():
     total = 0
     total += sweep("into", fill(5), append(5), list(range(5)), list(range(6)))
@@ -216,5 +234,8 @@ def test_a_power_cut_anywhere_in_an_append_or_a_delivery_leaves_before_or_after(
     total += sweep("drop", fill(16), append(16), list(range(16)), list(range(1, 17)),
                    dropping)
     total += sweep("note", fill(20), deliver(16), list(range(20)), list(range(16, 20)))
+    # a cut while the boot cuts a damaged entry and what follows off its segment: the next
+    # boot cuts it again
+    total += sweep("repair", damaged(20, 17), booted, list(range(17)), list(range(17)))
     print("journal power-cut sweep: %d cut points in all" % total)
     assert total >= 20, total

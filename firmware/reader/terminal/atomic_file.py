@@ -3,12 +3,13 @@ does it (settings, the blacklist's delta, the tap journal; `hcterm flash` follow
 for the device's manifest, its config and the font, see host/hcterm/flashing/deploy.py).
 Transient: called through `reader.call("terminal.atomic_file", …)` and let go after it.
 
-    replace(path, data, size)   data (bytes, or a function writing into the open file) goes
-                                to path + ".tmp", is flushed and closed (littlefs commits the
-                                file), then renamed over `path`: a power cut at any moment
-                                leaves the old file or the new one, never half of one or none
-    check(path, size, name)     the free-space check replace() makes before the first byte
-    clean(*folders)             the boot's clean-up: every `*.tmp` a cut left in `folders`
+    replace(path, data, size, *args)  data (bytes, or a function writing into the open file)
+                        goes to path + ".tmp", is flushed and closed (littlefs commits the
+                        file), then renamed over `path`: a power cut at any moment leaves
+                        the old file or the new one, never half of one or none
+    check(path, size, name)  the free-space check replace() makes before the first byte
+    remove(path)        a file removed if it is there
+    clean(*folders)     the boot's clean-up: every `*.tmp` a cut left in `folders`
 
 Free space is checked before anything is written: `size` bytes (default: the data's length)
 plus littlefs's working room (three blocks beside a new file); an update that cannot fit is
@@ -37,19 +38,18 @@ def check(path, size, name=None):
                       "send less, then try again" % (name or path, size, free))
 
 
-def replace(path, data, size=None):
-    """Replace file `path` by `data` (bytes, or a function that writes into the open binary
-    file) in one step; `size`: the bytes it takes (default len(data)). An exception of the
-    writer removes the temporary file and leaves `path` as it was."""
-    if size is None:
-        size = len(data)
-    if size:
-        check(path, size)
+def replace(path, data, size=None, *args):
+    """Replace file `path` by `data` (bytes, or a function called with the open binary file
+    and `args` that writes into it) in one step; `size`: the bytes it takes (default
+    len(data)). An exception of the writer removes the temporary file and leaves `path` as it
+    was."""
+    if size != 0:
+        check(path, len(data) if size is None else size)
     tmp = path + ".tmp"
     try:
         with open(tmp, "wb") as f:
             if callable(data):
-                data(f)
+                data(f, *args)
             else:
                 f.write(data)
             f.flush()
@@ -70,15 +70,11 @@ def remove(path):
 def clean(*args):
     """At boot, before any writer opens its files: remove every `*.tmp` in the folders `args`
     (what a power cut in a replace() left: a writer's temporary file is never kept across
-    requests); -> how many."""
-    n = 0
+    requests)."""
     for folder in args:
         try:
-            names = os.listdir(folder)
+            for name in os.listdir(folder):
+                if name.endswith(".tmp"):
+                    remove(folder.rstrip("/") + "/" + name)
         except OSError:
-            continue                      # (no such folder yet)
-        for name in names:
-            if name.endswith(".tmp"):
-                remove(folder.rstrip("/") + "/" + name)
-                n += 1
-    return n
+            pass                          # (no such folder yet)

@@ -166,7 +166,7 @@ def _begin(session, raw, path):
     old_h, old_raw = _open_update(new, quiet=True)
     if old_raw == raw:
         return {"update": _id(raw), "received": _received(new, h), "total": _total(h)}
-    _remove(new)
+    call("terminal.atomic_file", "remove", new)
     need = _start(h) + _total(h)
     if h["kind"] == 2:                      # and room for the list it makes
         need += h["page_size"] + h["body_size"]
@@ -217,47 +217,44 @@ def _commit(session, new, h, raw, path):
     want = h["body_sha256"] if h["kind"] == 1 else h["delta_sha256"]
     with open(new, "rb") as f:
         if _digest(f, _start(h), _start(h) + total) != want:
-            _remove(new)
+            call("terminal.atomic_file", "remove", new)
             raise BlacklistError("the body does not match the signed digest: the download "
                                  "was damaged; send the list again")
     if h["kind"] == 2:
         try:
-            call("terminal.atomic_file", "replace", path, _delta_writer(new, h, raw, path),
-                 h["page_size"] + h["body_size"])
+            call("terminal.atomic_file", "replace", path, _write_delta,
+                 h["page_size"] + h["body_size"], new, h, raw, path)
         finally:
             let_go("terminal.blacklist_build")
-        _remove(new)
+        call("terminal.atomic_file", "remove", new)
     else:
         os.rename(new, path)
     return Blacklist(path).status()
 
 
-def _delta_writer(new, h, raw, path):
-    """The writer of the list the delta makes (reader.terminal.atomic_file.replace), checked
+def _write_delta(out, new, h, raw, path):
+    """Write the list the delta makes into `out` (reader.terminal.atomic_file.replace), checked
     against the signed digest: a list that does not check is never put in place."""
     from reader.terminal import blacklist_build as bb
 
-    def write(out):
-        d = h["delta"]
-        with open(path, "rb") as old, open(new, "rb") as delta:
-            old_h = parse_header(old.read(HEADER_SIZE))
-            if old_h["body_sha256"] != h["base_sha256"]:
-                raise BlacklistError("the installed list is not the delta's base: send a "
-                                     "full list")
-            b = bb.Builder(out, h["page_size"])
-            b.add_ids(bb.DeltaSource(old, old_h, delta, HEADER_SIZE, d[0],
-                                     HEADER_SIZE + 6 * d[0], d[1]))
-            at = HEADER_SIZE + 6 * (d[0] + d[1])
-            for e in bb.merge(bb.ehc_ids(old, old_h), _ehc_ids(delta, at, d[2]),
-                              _ehc_ids(delta, at + 32 * d[2], d[3])):
-                b.add_ehc(e)
-            b.finish()
-        if b.digest != h["body_sha256"] or b.count != h["count"]:
-            raise BlacklistError("the list the delta makes does not match its signed digest: "
-                                 "send a full list")
-        out.seek(0)
-        out.write(raw)
-    return write
+    d = h["delta"]
+    with open(path, "rb") as old, open(new, "rb") as delta:
+        old_h = parse_header(old.read(HEADER_SIZE))
+        if old_h["body_sha256"] != h["base_sha256"]:
+            raise BlacklistError("the installed list is not the delta's base: send a full list")
+        b = bb.Builder(out, h["page_size"])
+        b.add_ids(bb.DeltaSource(old, old_h, delta, HEADER_SIZE, d[0],
+                                 HEADER_SIZE + 6 * d[0], d[1]))
+        at = HEADER_SIZE + 6 * (d[0] + d[1])
+        for e in bb.merge(bb.ehc_ids(old, old_h), _ehc_ids(delta, at, d[2]),
+                          _ehc_ids(delta, at + 32 * d[2], d[3])):
+            b.add_ehc(e)
+        b.finish()
+    if b.digest != h["body_sha256"] or b.count != h["count"]:
+        raise BlacklistError("the list the delta makes does not match its signed digest: "
+                             "send a full list")
+    out.seek(0)
+    out.write(raw)
 
 
 def _ehc_ids(f, at, n):
@@ -265,13 +262,6 @@ def _ehc_ids(f, at, n):
     for i in range(n):
         f.seek(at + 32 * i)
         yield f.read(32)
-
-
-def _remove(name):
-    try:
-        os.remove(name)
-    except OSError:
-        pass
 
 
 def clean(path):
@@ -284,4 +274,4 @@ def clean(path):
     if raw is not None and installed.installed and (
             installed.version >= h["version"] or
             (h["kind"] == 2 and installed.version != h["base_version"])):
-        _remove(path + ".new")
+        call("terminal.atomic_file", "remove", path + ".new")
