@@ -106,7 +106,6 @@ def store(path, values, changes):
 
 
 # read profiles a tap may use (names of reader.cards.healthcard.PROFILES whose items fit in one
-# tap event of the host link)
 # tap event of the host link); the other choices are literals in check_one (a module global
 # is one more name interned in the virtual reader's qstr pool: docs/firmware-memory.md)
 PROFILES = ("identity", "issuer", "cardholder")
