@@ -2,7 +2,8 @@
 writer of the flash: the boot removes what a power cut left of each writer's replace (the
 settings, the blacklist's delta, the tap journal, and `hcterm flash`'s manifest, config, font
 and main.py, written under the same temporary name) and nothing else; `hcterm flash` refuses a
-deploy that cannot fit before it writes anything, with the bytes needed and free."""
+deploy that cannot fit before it writes anything, and the reader a settings change, each with
+the bytes needed and free."""
 
 import re
 
@@ -101,3 +102,27 @@ def test_a_flash_that_cannot_fit_is_refused_before_its_first_byte(tmp_path):
     # nothing written: no marker, no firmware file, only what the boot itself keeps
     assert MARKER not in after and not [n for n in after if n.startswith("/reader")], after
     assert set(after) - set(before) <= {"/boot_count", "/selftest.json"}, after
+
+
+def test_a_settings_change_on_a_full_flash_is_refused_with_the_figures(tmp_path):
+    from hcterm.link import ReaderError
+
+    image = tmp_path / "full.img"
+    fs = _fs(image)
+    with fs.open("/filler", "wb") as f:          # a few blocks left: less than the slack
+        f.write(bytes(BLOCK * (FLASH_BLOCKS - 6)))
+    _save(fs, image)
+    with VirtualReader(BOARD, flash=image) as vr:
+        reader = vr.open_reader(open_timeout=30, timeout=10)
+        try:
+            before = reader.config()
+            with pytest.raises(ReaderError) as caught:
+                reader.set_config(terminal_id="ROOM-9")
+            found = re.search(r"not enough flash: /config.json needs (\d+) bytes, (\d+) are "
+                              r"free; free some \(.*\) or send less, then try again",
+                              str(caught.value))
+            assert found and int(found.group(1)) > int(found.group(2)), str(caught.value)
+            assert reader.config() == before      # nothing changed, in RAM or on the flash
+        finally:
+            reader.close()
+    assert not [n for n in _files(_fs(image)) if n.endswith(TMP) or n == "/config.json"]
