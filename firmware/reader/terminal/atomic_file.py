@@ -1,6 +1,7 @@
 """Replacing a file on the reader's flash in one step: the one way every writer of the reader
-does it (settings, the blacklist's delta, the tap journal; `hcterm flash` follows the same rule
-for the device's manifest, its config and the font, see host/hcterm/flashing/deploy.py).
+does it (settings, the blacklist's delta, the tap journal's repair of a damaged segment; the
+journal's 12-byte head and `hcterm flash`'s manifest, config and font follow the same rule
+without importing it: reader.terminal.journal._head, host/hcterm/flashing/deploy.py).
 Transient: called through `reader.call("terminal.atomic_file", …)` and let go after it.
 
     replace(path, data, size, *args)  data (bytes, or a function writing into the open file)
@@ -14,9 +15,7 @@ Transient: called through `reader.call("terminal.atomic_file", …)` and let go 
 Free space is checked before anything is written: `size` bytes (default: the data's length)
 plus littlefs's working room (three blocks beside a new file); an update that cannot fit is
 refused with an OSError whose text names the bytes needed and free and what to do. Nothing is
-checked for `size` 0: a file of a few bytes (the journal's head) lives inside its folder's
-metadata, and refusing it would keep a full flash full (it is what lets the journal drop what
-was delivered).
+checked for `size` 0 (a file of a few bytes lives inside its folder's metadata).
 
 Every name here is one the firmware has already (check, replace, remove, clean, path, size,
 name, data, args): on the virtual reader each new identifier of a module costs its qstr pool
