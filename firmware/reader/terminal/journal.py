@@ -297,7 +297,8 @@ class Journal:
                         break
                     out.write(memoryview(buf)[0:n])
                     left -= n
-        import reader           # (the boot's look: no host request is served beside it)
+        # (the boot's look: no host request is served beside it)
+        import reader
 
         reader.call("terminal.atomic_file", "replace", path, copy, end)
 
