@@ -252,12 +252,19 @@ from support.parser_outcomes import atr_outcome, cyclic_outcome, outcome, record
 
 with open(sys.argv[1]) as f:
     corpus = json.load(f)
+def in_place(function, data, *args):
+    # the firmware hands the ATR and card records over as memoryviews of its buffers: the
+    # same outcome as for bytes, else the memoryview's is reported (and differs)
+    got = function(data, *args)
+    view = function(memoryview(bytearray(data)), *args)
+    return got if view == got else "memoryview: " + view
+
 replay = {                      # one line each: [name, outcomes]
     "ats": lambda h: outcome(parse_ats, unhexlify(h)),
     "qr": lambda h: outcome(parse_qr, unhexlify(h)),
     "id": lambda i: outcome(lambda i: "%012X" % bl.key(i), i),
-    "atr": lambda d: atr_outcome(unhexlify(d[0]), d[1], d[2]),
-    "record": lambda h: record_outcome(unhexlify(h)),
+    "atr": lambda d: in_place(atr_outcome, unhexlify(d[0]), d[1], d[2]),
+    "record": lambda h: in_place(record_outcome, unhexlify(h)),
     "cyclic": lambda d: cyclic_outcome(d[0], d[1]),
 }
 for name in replay:
