@@ -79,8 +79,8 @@ def run(args):
                     vr.devices.remove()
                     continue
                 got = (event.get("status"), event.get("reason"))
-                # the reader forgets a card it saw leave mid-read; any other outcome leaves
-                # it the card on the antenna until a poll finds it gone
+                # the reader forgets a card it saw leave mid-read; after any other outcome it
+                # counts the card as on its antenna until a poll finds it gone
                 present = None if got == ("error", "card_removed") else uids[path]
                 if got != want:
                     problems.append(f"tap {i} ({path.stem}): {got}, expected {want}: "
