@@ -23,7 +23,8 @@ from .. import firmware_modules, mplib
 from ..mpy import BOARDS_DIR, FIRMWARE_DIR
 from . import boards
 
-_BUILD = b"mpy only, source names in the image, _qf fillers"   # how images are built: a change makes new ones
+# how images are built: a change makes new ones
+_BUILD = b"mpy only, source names in the image, _qf fillers"
 # the sim's "port" (the C firmware's part on a board): run from disk, not in the image
 PORT_FILES = ("simboot.py", "manifest.py", "simport.py")
 # the sim's filler names (boards/sim-common/simqstr.py): FILL_MODULES top-level modules

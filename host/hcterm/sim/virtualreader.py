@@ -41,8 +41,8 @@ DEFAULT_HEAP = "128k"
 ROM_HEAP_SLACK = 1024  # the VfsRom object and the image's bytes-object header
 # The seventh qstr pool (1,280 entries), which simboot.py (boards/sim-common/simqstr.py)
 # allocates at boot: the names of frozen modules are in flash on a board, so it is added on
-# top of the budget like the image (measured: gc.mem_alloc() grows by 14,208 bytes
-# when it is allocated; qstr_info's n_total_bytes less n_str_data_bytes, by 14,144). HCTERM_QSTR_PRELOAD=0 leaves it out.
+# top of the budget like the image (measured on this x64 build: gc.mem_alloc() grows by
+# 14,208 bytes when it is allocated). HCTERM_QSTR_PRELOAD=0 leaves it out.
 QSTR_POOL_HEAP = 14208
 ROM_PARTITION_BLOCKS = 128  # the sim's ROM partition: 512 KiB (4 KiB erase blocks)
 FLASH_BLOCKS = 256          # the sim's flash chip (littlefs): 1 MiB, as simboot.py opens it
