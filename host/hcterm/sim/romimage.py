@@ -24,14 +24,14 @@ from ..mpy import BOARDS_DIR, FIRMWARE_DIR
 from . import boards
 
 # how images are built: a change makes new ones
-_BUILD = b"mpy only, source names in the image, _qf fillers"
+_BUILD = b"mpy only, source names in the image, _qf fillers of 32"
 # the sim's "port" (the C firmware's part on a board): run from disk, not in the image
 PORT_FILES = ("simboot.py", "manifest.py", "simport.py")
 # the sim's filler names (boards/sim-common/simqstr.py): FILL_MODULES top-level modules
 # _qfNN of FILL_NAMES names each, more than the first six qstr pools hold, so the seventh
-# is always reached at boot; few modules, as each one's own name and path are interned too
-FILL_MODULES = 16
-FILL_NAMES = 96
+# is always reached at boot; a module is small so the last one overshoots by < 32 names
+FILL_MODULES = 48
+FILL_NAMES = 32
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hcterm" / "rom"
 
 
