@@ -11,7 +11,7 @@
 # pool's size on top of the budget, as it adds the image's (on a board neither is in RAM);
 # the first six pools stay inside it, as every budget was measured with them, and the
 # fillers take only entries of those. The firmware's other names all go into the seventh
-# (1,280 entries; ~680 are left after sim-rc522's boot, its demo takes ~170 of them), so
+# (1,280 entries; ~660 are left after sim-rc522's boot, its demo takes ~170 of them), so
 # no new pool is allocated in the middle of the flow. The fillers' text stays in the image.
 import gc
 import sys

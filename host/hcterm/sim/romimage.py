@@ -24,14 +24,14 @@ from ..mpy import BOARDS_DIR, FIRMWARE_DIR
 from . import boards
 
 # how images are built: a change makes new ones
-_BUILD = b"mpy only, source names in the image, _qf fillers of 32"
+_BUILD = b"mpy only, source names in the image, _qf fillers of 128"
 # the sim's "port" (the C firmware's part on a board): run from disk, not in the image
 PORT_FILES = ("simboot.py", "manifest.py", "simport.py")
 # the sim's filler names (boards/sim-common/simqstr.py): FILL_MODULES top-level modules
 # _qfNN of FILL_NAMES names each, more than the first six qstr pools hold, so the seventh
-# is always reached at boot; a module is small so the last one overshoots by < 32 names
-FILL_MODULES = 48
-FILL_NAMES = 32
+# is always reached at boot; few modules, as each one interns its own name and path too
+FILL_MODULES = 12
+FILL_NAMES = 128
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hcterm" / "rom"
 
 
@@ -98,7 +98,7 @@ def filler_source(index):
     """The source of filler module `index`: one function that names FILL_NAMES attributes no
     other code uses, so importing the module interns exactly those names (their text stays
     in the image) and nothing else of it stays in RAM."""
-    names = ", ".join(f"x.q{index:02d}_{n:02d}" for n in range(FILL_NAMES))
+    names = ", ".join(f"x.q{index:02d}_{n:03d}" for n in range(FILL_NAMES))
     return f"def f(x):\n    return ({names})\n"
 
 
