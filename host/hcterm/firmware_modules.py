@@ -35,7 +35,7 @@ RAM_IMPORTS = ("call", "run_once")      # reader.<these>(name, ...) import reade
 REAL_ENTRY = "main.py"                  # boards/main.py, frozen as main.py on real boards
 SIM_COMMON = "sim-common"
 SIM_ENTRY = "simboot.py"                # boards/sim-common/simboot.py boots a sim board
-SIM_NAMES = "simqstr"                   # boards/sim-common/simqstr.py interns the image's names
+SIM_NAMES = "simqstr"                   # boards/sim-common/simqstr.py: filler names at boot
 
 
 class Edge(NamedTuple):
@@ -260,8 +260,8 @@ class _Reader:
         func = node.func
         if isinstance(func, ast.Name) and func.id == "__import__":
             if info.name in (PACKAGE, SIM_NAMES):
-                # the RAM mechanism itself: __import__("reader." + name); the sim's name
-                # preloader, which imports what the image already holds
+                # the RAM mechanism itself: __import__("reader." + name); the sim's filler
+                # modules (_qfNN), which hcterm.sim.romimage writes into every sim image
                 return
             name = self.string(info, node.args[0]) if node.args else None
             if name is None:

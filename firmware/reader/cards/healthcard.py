@@ -315,21 +315,28 @@ class HealthCard(CardSession):
         self._scratch = scratch
 
     def read(self, profile="identity"):
-        """The entries of `profile` -> dict; raises HealthCardError, never returns part."""
+        """The entries of `profile` -> dict; raises HealthCardError, never returns part (an ID
+        number with a wrong check character fails the read at its end)."""
         if self.city8 is None:
             self.power_up()
         out = {}
         for step in _steps(profile):
             if isinstance(step, int):
                 item = hi.item_at(step >> 8)
-                out[item[5]] = self.read_item(item, step & 0xFF)
+                out[item[5]] = self.read_item(item, step & 0xFF, False)
             else:
                 out[step] = self.read_file(step)
+        # the ID numbers' check characters once all is read: reader.cards.idnumber comes in
+        # after the authentications, not at the read's fullest point (the SAM and the card)
+        for field in _ID_FIELDS:
+            if field in out:
+                check_id_number(out[field], "%s %s" % (hi.item_by_field(field)[0], field))
         return out
 
     # -- items ----------------------------------------------------------------------------------
-    def read_item(self, item, number=0):
-        """One ITEMS tuple -> its decoded value (ID numbers checked)."""
+    def read_item(self, item, number=0, check=True):
+        """One ITEMS tuple -> its decoded value (ID numbers checked unless `check` is False:
+        `read` checks them at its end)."""
         path = item[0]
         if item[5] == "YYCSDM" and self.city_code is not None:
             return self.city_code
@@ -340,7 +347,7 @@ class HealthCard(CardSession):
             self.authenticate(hi.read_key(path))
             self.select_ef(path)
             value = self.read_numbered(item, number or hi.record_number(path, item[1]))
-        if item[5] in _ID_FIELDS:
+        if check and item[5] in _ID_FIELDS:
             check_id_number(value, "%s %s" % (path, item[5]))
         return value
 

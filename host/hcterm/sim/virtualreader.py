@@ -212,9 +212,6 @@ class VirtualReader:
             else:       # erased, or a deploy cut before its block 0: the frozen firmware
                 env["HCTERM_ROMFS"] = str(self.rom_image)
                 size = self.rom_image.stat().st_size
-                # read in one piece of its size (a read to the end grows its buffer in steps
-                # that leave the heap in holes before anything else is allocated)
-                env["HCTERM_ROMFS_SIZE"] = str(size)
                 if env.get("HCTERM_QSTR_PRELOAD") != "0":   # it has the fillers
                     heap += QSTR_POOL_HEAP
                     self.outside_budget += QSTR_POOL_HEAP
