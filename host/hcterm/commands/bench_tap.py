@@ -238,7 +238,8 @@ class Session:
         # budget: take them out
         image = self.vr.rom_image.stat().st_size if self.vr.rom_image else 0
         return {"peak_heap_bytes": raw - self.vr.outside_budget, "peak_heap_raw_bytes": raw,
-                "rom_image_bytes": image, "heap_budget": parse_size(self.vr.heapsize)}
+                "rom_image_bytes": image, "qstr_seventh_pool_bytes": self.vr.outside_budget - image,
+                "heap_budget": parse_size(self.vr.heapsize)}
 
     def qstr_pool(self):
         """micropython.qstr_info() of the firmware process after the taps, at the REPL
