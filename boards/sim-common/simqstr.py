@@ -26,8 +26,8 @@ def _drop(before):
 
 
 def intern():
-    """Intern fillers until the seventh pool exists. Returns how many filler modules it took
-    (None: the image has too few, or none: the pool was not reached)."""
+    """Intern fillers until the seventh pool exists. Returns how many filler modules it took,
+    or None when the image holds no more of them (an image `hcterm flash` wrote has none)."""
     # the modules that stay in RAM from boot on come first (reader.main.run imports them):
     # their names are real ones in the first six pools, more room for the rest in the seventh
     import reader.main
