@@ -69,6 +69,10 @@ def run(board, report, port=None, announce=True):
     from reader.terminal.link_server import LinkServer, StdioPort, supervised
     from reader.terminal.session import Session
 
+    # a collection every 8 KiB allocated: a tap's garbage (~30 KB of it) is freed before it
+    # lies between what stays (the SAM session, the card application's modules while it
+    # reads), so the free heap stays in few large holes (docs/firmware-memory.md, round 7)
+    gc.threshold(8192)
     # the session outlives a visit of the host at the REPL (devices opened, slots the host
     # holds, a blacklist update between its chunks), as the hardware does
     session = _state.get("session")

@@ -35,6 +35,7 @@ RAM_IMPORTS = ("call", "run_once")      # reader.<these>(name, ...) import reade
 REAL_ENTRY = "main.py"                  # boards/main.py, frozen as main.py on real boards
 SIM_COMMON = "sim-common"
 SIM_ENTRY = "simboot.py"                # boards/sim-common/simboot.py boots a sim board
+SIM_NAMES = "simqstr"                   # boards/sim-common/simqstr.py: filler names at boot
 
 
 class Edge(NamedTuple):
@@ -258,8 +259,10 @@ class _Reader:
     def read_call(self, info, node, edge):
         func = node.func
         if isinstance(func, ast.Name) and func.id == "__import__":
-            if info.name == PACKAGE:
-                return  # the RAM mechanism itself: __import__("reader." + name)
+            if info.name in (PACKAGE, SIM_NAMES):
+                # the RAM mechanism itself: __import__("reader." + name); the sim's filler
+                # modules (_qfNN), which hcterm.sim.romimage writes into every sim image
+                return
             name = self.string(info, node.args[0]) if node.args else None
             if name is None:
                 self.missing.append(f"{info.name} imports a module it computes "

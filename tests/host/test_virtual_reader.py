@@ -11,7 +11,7 @@ import time
 import pytest
 
 from hcterm.sim.control import request
-from hcterm.sim.virtualreader import VirtualReader, wait_for_line
+from hcterm.sim.virtualreader import QSTR_POOL_HEAP, VirtualReader, wait_for_line
 
 SAMPLE_QR = "272EB52D0696FD625B6F3E1A830728532779BEB87520CC83948C50A43F439F58:1"
 
@@ -31,10 +31,28 @@ def test_firmware_boots_under_128k_heap_and_reports_selftest(tmp_path):
     with VirtualReader("sim-pn532-uart", flash=tmp_path / "flash.img",
                        heapsize="128k") as reader:
         report = selftest(reader)
-        # the firmware's budget is 128 KiB; the ROMFS image (its "flash") comes on top
+        # the firmware's budget is 128 KiB; the ROMFS image (its "flash") and the names'
+        # seventh qstr pool (boards/sim-common/simqstr.py) come on top
         image = reader.rom_image.stat().st_size
-        assert f"heapsize={128 * 1024 + image + 1024}" in reader.process.args
+        assert reader.outside_budget == image + QSTR_POOL_HEAP
+        assert f"heapsize={128 * 1024 + image + 1024 + QSTR_POOL_HEAP}" in reader.process.args
     check_selftest(report)
+
+
+def test_the_names_seventh_pool_is_allocated_at_boot(tmp_path, monkeypatch):
+    """simqstr (boards/sim-common) interns the flow's names and fillers at boot, so the
+    seventh qstr pool exists before the firmware runs and the seventh and last pool the
+    flow ever needs (docs/firmware-memory.md); with HCTERM_QSTR_PRELOAD=0 the idle reader
+    stays in six pools."""
+    counts = {}
+    for preload in ("1", "0"):
+        monkeypatch.setenv("HCTERM_QSTR_PRELOAD", preload)
+        with VirtualReader("sim-rc522", flash=tmp_path / f"flash{preload}.img") as reader:
+            selftest(reader)
+            counts[preload] = mpremote(reader.port, "exec",
+                                       "import micropython;micropython.qstr_info()")
+    assert "n_pool=7," in counts["1"], counts
+    assert "n_pool=6," in counts["0"], counts
 
 
 def test_firmware_boots_from_source(tmp_path):

