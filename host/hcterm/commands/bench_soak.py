@@ -27,8 +27,9 @@ HEAP_EVERY = 50
 def add_arguments(p):
     p.add_argument("--taps", type=positive_int, default=1000, help="taps (default 1000)")
     p.add_argument("--board", default="sim-pn532-uart", help="sim board")
-    p.add_argument("--heapsize", type=heap_size, default="98k",
-                   help="the firmware's heap (default 98k: the flow's budget)")
+    p.add_argument("--heapsize", type=heap_size, default="104k",
+                   help="the firmware's heap (default 104k: the flow's budget, "
+                   "tests/host/test_heap_budget.py)")
 
 
 def _pct(values, q):
