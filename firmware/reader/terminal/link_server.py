@@ -155,12 +155,19 @@ class LinkServer:
             jn[5] += 1
             obj[hostlink.EVENT_ID] = (jn[4] + b"-%d" % jn[5]).decode()
             if not jn[6] or self.journal_waiting():
-                try:
-                    return reader.call("terminal.journal", "call", self, 1, msg,
-                                       hostlink.pack(obj))
-                except MemoryError:        # no heap for it: a refusal too
-                    jn[7] = b"journal_busy"
-                    return False
+                # a second try after a collection: the journal's module, half imported by
+                # a try that found no room in a heap the tap left fragmented, is gone then
+                # (and what the stack still pointed to), and the second one fits
+                for _ in (0, 1):
+                    try:
+                        return reader.call("terminal.journal", "call", self, 1, msg,
+                                           hostlink.pack(obj))
+                    except MemoryError:
+                        import gc  # (a local name: no global of its own in RAM)
+
+                        gc.collect()
+                jn[7] = b"journal_busy"      # no heap for it still: a refusal too
+                return False
         self.send(EVENT, msg, obj)
         return True
 
