@@ -129,8 +129,8 @@ def test_a_full_journal_refuses_the_tap_and_the_person_sees_it(tmp_path):
         reader.set_config(journal_max=10, journal_full="refuse")
         reader.close()
         vr.usb.unplug()
-        for i in range(11):
-            bench_journal.tap_once(vr, bench_journal.CARDS[i % 2])
+        colours = [bench_journal.tap_once(vr, bench_journal.CARDS[i % 2]) for i in range(11)]
+        assert colours == ["green"] * 10 + ["red"]      # what the bench counts as refused
         shown = [r for r in vr.bus.records if r.get("kind") in ("led", "display")]
         assert {"kind": "display", "text": "REFUSED: journal_full"}.items() <= \
             shown[-1].items() or {"kind": "led", "colour": "red"}.items() <= shown[-1].items()

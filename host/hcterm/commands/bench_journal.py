@@ -55,7 +55,7 @@ def tap_once(vr, card, timeout=15.0):
     while _feedback(vr) == seen:
         if time.monotonic() > deadline:
             raise RuntimeError(f"the reader did not signal the tap of {card} within "
-                               f"{timeout:g} s: {vr.failure() or vr.last_lines(3)}")
+                               f"{timeout:g} s: {vr.failure() or ''} {vr.last_lines(3)}")
         time.sleep(0.005)
     return [r for r in vr.bus.records if r.get("kind") == _FEEDBACK][-1].get("colour")
 
