@@ -419,6 +419,23 @@ def board_has_display(board_py):
     return any(isinstance(n, ast.FunctionDef) and n.name == "display" for n in tree.body)
 
 
+def board_shared_files(board_py):
+    """{name: file} of the modules shared between real boards (boards/*.py: the watchdog,
+    a wiring two boards share) that a real board's board.py imports at its top: its
+    manifest.py freezes them beside it."""
+    board_py = Path(board_py)
+    boards_dir = board_py.parent.parent
+    found = {}
+    for node in ast.parse(_read(board_py), filename=str(board_py)).body:
+        names = [node.module] if isinstance(node, ast.ImportFrom) and not node.level else \
+            [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        for name in names:
+            path = boards_dir / f"{name}.py"
+            if name and path.is_file():
+                found[path.name] = path
+    return found
+
+
 # ---- the checks ----------------------------------------------------------------------------
 
 def _label(index):

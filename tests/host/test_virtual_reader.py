@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from hcterm import mplib
+from hcterm.mpy import BOARDS_DIR
 from hcterm.sim.control import request
 from hcterm.sim.virtualreader import QSTR_POOL_HEAP, VirtualReader, wait_for_line
 
@@ -65,6 +67,30 @@ def test_firmware_boots_from_source(tmp_path):
         assert "heapsize=196608" in reader.process.args
         assert reader.rom_image is None
     check_selftest(report)
+
+
+def test_a_display_board_boots_from_source_with_the_driver_from_the_venv(tmp_path):
+    # the SSD1306 driver is micropython-lib's, installed in the venv (hcterm.mplib), not in
+    # the repository: from source, as in the ROMFS image, it is found beside the board
+    # (no --heapsize: from source the board's own, 160k, and 128k for the compiling)
+    with VirtualReader("sim-handheld", flash=tmp_path / "flash.img",
+                       from_source=True) as reader:
+        assert reader.rom_image is None and reader.heapsize == "288k"
+        root = reader.source_root
+        assert (root / "boards" / "sim-handheld" / "ssd1306.py").resolve() == \
+            mplib.module_path("micropython-ssd1306").resolve()
+        assert (root / "boards" / "sim-handheld" / "board.py").resolve() == \
+            BOARDS_DIR / "sim-handheld" / "board.py"
+        link = reader.open_reader(open_timeout=60, timeout=20)
+        try:
+            assert link.info()["feedback"]["display"] is True
+        finally:
+            link.close()
+        display = reader.devices.display
+        assert display.frames > 0 and display.lit(), "no screen reached the display"
+        assert any(any(row) for row in display.image())     # the idle screen's pixels
+        assert "ImportError" not in reader.firmware_output()
+    assert not root.exists() and (BOARDS_DIR / "sim-handheld" / "board.py").exists()
 
 
 def check_selftest(report):

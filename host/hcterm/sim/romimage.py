@@ -49,6 +49,11 @@ def sources(board=None):
     for folder in folders:
         files += [(p.name, p) for p in sorted(folder.glob("*.py"))
                   if p.name not in PORT_FILES]
+    if board and not firmware_modules.is_sim(board):
+        # what a real board's manifest.py freezes beside its board.py (boards/watchdog.py, a
+        # wiring it shares with another board)
+        files += sorted(firmware_modules.board_shared_files(
+            BOARDS_DIR / board / "board.py").items())
     if board and firmware_modules.board_has_display(BOARDS_DIR / board / "board.py"):
         files += display_files()
     return files
@@ -60,6 +65,26 @@ def display_files():
     `hcterm image build` deploy it too). Its font is on the flash (hcterm.sim.fontseed,
     hcterm.flashing.image), not in the image."""
     return [("ssd1306.py", mplib.module_path("micropython-ssd1306"))]
+
+
+def source_tree(board, folder):
+    """The firmware as `hcterm sim --from-source` runs it: `folder`, laid out as the
+    repository where simboot.py imports from (firmware/, boards/BOARD/, boards/sim-common/),
+    its files linked to the repository's (an edit there is seen at the next import), plus
+    what the ROMFS image takes from outside the repository (display_files(): micropython-lib's
+    driver, installed in the venv), linked into the board's folder. -> `folder`."""
+    folder = Path(folder)
+    shutil.rmtree(folder, ignore_errors=True)   # (links only: their targets stay)
+    own = folder / "boards" / board
+    own.mkdir(parents=True, exist_ok=True)
+    os.symlink(FIRMWARE_DIR, folder / FIRMWARE_DIR.name, target_is_directory=True)
+    os.symlink(BOARDS_DIR / boards.COMMON, folder / "boards" / boards.COMMON,
+               target_is_directory=True)
+    extra = display_files() if firmware_modules.board_has_display(
+        BOARDS_DIR / board / "board.py") else []
+    for name, path in [(p.name, p) for p in sorted((BOARDS_DIR / board).iterdir())] + extra:
+        os.symlink(Path(path).resolve(), own / name)
+    return folder
 
 
 def build(board=None):
