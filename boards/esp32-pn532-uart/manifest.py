@@ -21,3 +21,5 @@ module("reader/protocols/pn532_reader.py", base_path="../../firmware", opt=3)
 module("board.py", opt=3)
 module("main.py", base_path="..", opt=3)
 module("watchdog.py", base_path="..", opt=3)
+# the wiring this board shares with the other ESP32-S3 reader with a PN532 on HSU
+module("esp32s3_pn532_hsu.py", base_path="..", opt=3)

@@ -1,54 +1,24 @@
-# Handheld: ESP32-S3 + PN532 on HSU (UART) + PSAM slot on a UART + serial QR scanner; display,
-# keypad and battery are added by the handheld work (issue 14).
-# ESP32-S3 because the host link/REPL runs on native USB-CDC, leaving all three hardware
-# UARTs for the PN532, the SAM and the QR scanner (a classic ESP32 has only two spare UARTs).
-# Driver-independent: hands ready machine objects over (see README.md for the wiring).
-from machine import UART, Pin
+# Handheld: ESP32-S3 + PN532 on HSU (UART) + PSAM slot on a UART + serial QR scanner, wired
+# as esp32-pn532-uart (boards/esp32s3_pn532_hsu.py holds that wiring for both), plus a
+# display, a keypad and a battery. Driver-independent: hands ready machine objects over (see
+# README.md for the wiring).
+from esp32s3_pn532_hsu import (  # noqa: F401 - board contract
+    beeper,
+    flash,
+    led,
+    pn532_hsu,
+    qr_scanner,
+    sam_slot,
+    unique_id,
+)
+from machine import Pin
 from watchdog import WATCHDOG_MS, reset_cause, watchdog  # noqa: F401 - board contract
 
 NAME = "esp32s3-handheld"
 
-PN532_UART, PN532_TX, PN532_RX = 1, 17, 18
-SAM_UART, SAM_TX, SAM_RX, SAM_RST = 2, 15, 16, 7
-QR_UART, QR_TX, QR_RX = 0, 43, 44
-LED, BEEPER = 2, 1
-
 
 def reader_chip():
-    uart = UART(PN532_UART, baudrate=115200, tx=PN532_TX, rx=PN532_RX, timeout=0,
-                timeout_char=5, rxbuf=512)
-    return ("pn532-uart", uart)
-
-
-def sam_slot():
-    # ISO 7816-3 character frame: 8 data bits, even parity, 2 stop bits; 9600 = 3.5712 MHz/372
-    uart = UART(SAM_UART, baudrate=9600, bits=8, parity=0, stop=2, tx=SAM_TX, rx=SAM_RX,
-                timeout=0, timeout_char=20, rxbuf=512)
-    return (uart, Pin(SAM_RST, Pin.OUT, value=0))
-
-
-def qr_scanner():
-    return UART(QR_UART, baudrate=9600, tx=QR_TX, rx=QR_RX, timeout=0, timeout_char=20,
-                rxbuf=1024)
-
-
-def led():
-    return Pin(LED, Pin.OUT, value=0)
-
-
-def beeper():
-    return Pin(BEEPER, Pin.OUT, value=0)
-
-
-def flash():
-    return None  # the port mounts its own littlefs partition at /
-
-
-def unique_id():
-    # the chip's serial (ESP32: the factory MAC; RP2040: the flash chip's 64-bit id)
-    import machine
-
-    return machine.unique_id()
+    return ("pn532-uart", pn532_hsu())
 
 
 # -- keypad and battery (docs/firmware-drivers.md "Board contract"; wiring in README.md) -----

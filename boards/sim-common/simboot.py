@@ -56,6 +56,12 @@ del _mount
 
 import board  # noqa: E402
 
+if os.getenv("HCTERM_ROMFS") and os.getenv("HCTERM_QSTR_PRELOAD") != "0":
+    import simqstr  # noqa: E402
+
+    simqstr.intern()    # the names' seventh pool, allocated while the heap is empty
+    del sys.modules["simqstr"], simqstr
+
 import reader.main  # noqa: E402
 
 reader.main.boot(board)

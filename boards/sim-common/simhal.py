@@ -67,8 +67,15 @@ class _Control:
     def request(cls, message):
         if cls._sock is None:
             cls._sock = _connect("control.sock")
-        _write_all(cls._sock, json.dumps(message).encode() + b"\n")
-        line = cls._sock.readline()
+        try:
+            _write_all(cls._sock, json.dumps(message).encode() + b"\n")
+            line = cls._sock.readline()
+        except BaseException:
+            # a Ctrl-C between a request and its reply: that reply would answer the next
+            # request; a fresh connection starts clean
+            cls._sock.close()
+            cls._sock = None
+            raise
         if not line:
             raise OSError("sim bus: control channel closed by the emulator")
         reply = json.loads(line)

@@ -1,41 +1,23 @@
 # Sim board: the handheld (ESP32-S3 + PN532 (HSU) + SAM + QR reader), wired to the emulator.
-# Mirrors boards/esp32s3-handheld: same buses and lines, backed by the sim bus.
-from simhal import UART, WATCHDOG_MS, Pin, record, reset_cause, unique_id, watchdog  # noqa: F401
+# Mirrors boards/esp32s3-handheld: same buses and lines, backed by the sim bus (the reader's
+# wiring is sim-pn532-uart's: boards/sim-common/sim_pn532_hsu.py holds it for both).
+from sim_pn532_hsu import (  # noqa: F401 - board contract
+    HSU_MAX_BAUD,
+    beeper,
+    flash,
+    led,
+    led_colour,
+    pn532_hsu,
+    qr_scanner,
+    sam_slot,
+)
+from simhal import WATCHDOG_MS, Pin, reset_cause, unique_id, watchdog  # noqa: F401
 
 NAME = "sim-handheld"
 
 
 def reader_chip():
-    return ("pn532-uart", UART("pn532", 115200, timeout=1000, timeout_char=5))
-
-
-def sam_slot():
-    return (UART("sam", 9600, timeout=1000, timeout_char=20), Pin("sam.rst", Pin.OUT, value=0))
-
-
-def qr_scanner():
-    return UART("qr", 9600, timeout=0, timeout_char=20)
-
-
-def led():
-    return Pin("led", Pin.OUT, value=0)
-
-
-def beeper():
-    return Pin("beeper", Pin.OUT, value=0)
-
-
-def flash():
-    return None  # the sim "port" (simboot.py) mounts the sim flash at /, as a board's ROM does
-
-
-def led_colour(name):
-    # the status LED's colour, recorded by the virtual reader ("green", "red", "amber", "off")
-    record("led", colour=name)
-
-# The PN532's HSU runs at this rate after set-up (SetSerialBaudrate; the chip starts at
-# 115200): the board's traces between the MCU and the PN532 are short.
-HSU_MAX_BAUD = 921600
+    return ("pn532-uart", pn532_hsu())
 
 
 # -- keypad and battery (the handheld's; docs/firmware-drivers.md "Board contract") ---------

@@ -69,6 +69,10 @@ def run(board, report, port=None, announce=True):
     from reader.terminal.link_server import LinkServer, StdioPort, supervised
     from reader.terminal.session import Session
 
+    # a collection every 8 KiB allocated: a tap's garbage (~30 KB of it) is freed before it
+    # lies between what stays (the SAM session, the card application's modules while it
+    # reads), so the free heap stays in few large holes (docs/firmware-memory.md, round 7)
+    gc.threshold(8192)
     # the session outlives a visit of the host at the REPL (devices opened, slots the host
     # holds, a blacklist update between its chunks), as the hardware does
     session = _state.get("session")
@@ -81,46 +85,55 @@ def run(board, report, port=None, announce=True):
     # the offline tap journal's folder on the flash (docs/tap-journal.md)
     server = session.server = LinkServer(port or StdioPort(), dispatch, journal="/journal",
                                          session=session)
-    if "watchdog" not in _state:
-        # the board's watchdog (board contract `watchdog(ms)`: machine.WDT on a board, the
-        # virtual reader's on a sim), started once per boot; None on a board without one
-        make = getattr(board, "watchdog", None)
-        _state["watchdog"] = make(board.WATCHDOG_MS) if make else None
-    dog = _state["watchdog"]
-    if announce:
-        server.event(hostlink.EV_SELFTEST, session.report())
-    terminal = Terminal(session)
-    _state["session"] = session
-
-    async def feed():
-        # the watchdog fed from the event loop every 0.5 s: a loop stalled in a call that
-        # never returns stops feeding it, and it resets the reader (docs/terminal-flow.md)
-        while True:
-            try:
-                dog.feed()
-            except MemoryError:   # a sim's feed allocates (a board's does not): next turn
-                pass
-            await asyncio.sleep_ms(500)
-
-    async def main():
-        tasks = [asyncio.create_task(supervised(server, terminal.run, "terminal flow"))]
-        if dog is not None:
-            tasks.append(asyncio.create_task(feed()))
-        try:
-            await server.serve()
-        finally:
-            for task in tasks:
-                task.cancel()
-
-    # A fresh loop, also after the last one was left by Ctrl-C: MicroPython keeps one task
-    # queue, and the old server's tasks would otherwise run again and read the port too.
-    asyncio.new_event_loop()
     try:
+        # from here to the REPL, a Ctrl-C (a host taking the port, perhaps while the reader
+        # still boots) leaves through the finally below, which quiets the watchdog
+        if "watchdog" not in _state:
+            # the board's watchdog (board contract `watchdog(ms)`: machine.WDT on a board, the
+            # virtual reader's on a sim), started once per boot; None on a board without one
+            make = getattr(board, "watchdog", None)
+            _state["watchdog"] = make(board.WATCHDOG_MS) if make else None
+        dog = _state["watchdog"]
+        if announce:
+            server.event(hostlink.EV_SELFTEST, session.report())
+        terminal = Terminal(session)
+        _state["session"] = session
+
+        async def feed():
+            # the watchdog fed from the event loop every 0.5 s: a loop stalled in a call that
+            # never returns stops feeding it, and it resets the reader (docs/terminal-flow.md)
+            while True:
+                try:
+                    dog.feed()
+                except MemoryError:   # a sim's feed allocates (a board's does not): next turn
+                    pass
+                await asyncio.sleep_ms(500)
+
+        async def main():
+            tasks = [asyncio.create_task(supervised(server, terminal.run, "terminal flow"))]
+            if dog is not None:
+                tasks.append(asyncio.create_task(feed()))
+            try:
+                await server.serve()
+            finally:
+                for task in tasks:
+                    task.cancel()
+
+        # A fresh loop, also after the last one was left by Ctrl-C: MicroPython keeps one
+        # task queue, and the old server's tasks would otherwise run again and read the port.
+        asyncio.new_event_loop()
         asyncio.run(main())
     finally:
+        # the REPL has the port: the board keeps the watchdog quiet. Hosts send Ctrl-C more
+        # than once (mpremote retries): one landing here must not skip idle(), or the
+        # watchdog resets the reader under the host's raw REPL
+        while _state.get("watchdog") is not None:
+            try:
+                _state["watchdog"].idle()
+                break
+            except KeyboardInterrupt:
+                pass
         asyncio.new_event_loop()
-        if dog is not None:
-            dog.idle()     # the REPL has the port: the board keeps the watchdog quiet
     return "repl"
 
 

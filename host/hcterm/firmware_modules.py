@@ -35,6 +35,7 @@ RAM_IMPORTS = ("call", "run_once")      # reader.<these>(name, ...) import reade
 REAL_ENTRY = "main.py"                  # boards/main.py, frozen as main.py on real boards
 SIM_COMMON = "sim-common"
 SIM_ENTRY = "simboot.py"                # boards/sim-common/simboot.py boots a sim board
+SIM_NAMES = "simqstr"                   # boards/sim-common/simqstr.py: filler names at boot
 
 
 class Edge(NamedTuple):
@@ -258,8 +259,10 @@ class _Reader:
     def read_call(self, info, node, edge):
         func = node.func
         if isinstance(func, ast.Name) and func.id == "__import__":
-            if info.name == PACKAGE:
-                return  # the RAM mechanism itself: __import__("reader." + name)
+            if info.name in (PACKAGE, SIM_NAMES):
+                # the RAM mechanism itself: __import__("reader." + name); the sim's filler
+                # modules (_qfNN), which hcterm.sim.romimage writes into every sim image
+                return
             name = self.string(info, node.args[0]) if node.args else None
             if name is None:
                 self.missing.append(f"{info.name} imports a module it computes "
@@ -414,6 +417,23 @@ def board_has_display(board_py):
     """Whether a board.py offers `display()` (the board contract's optional display)."""
     tree = ast.parse(_read(board_py), filename=str(board_py))
     return any(isinstance(n, ast.FunctionDef) and n.name == "display" for n in tree.body)
+
+
+def board_shared_files(board_py):
+    """{name: file} of the modules shared between real boards (boards/*.py: the watchdog,
+    a wiring two boards share) that a real board's board.py imports at its top: its
+    manifest.py freezes them beside it."""
+    board_py = Path(board_py)
+    boards_dir = board_py.parent.parent
+    found = {}
+    for node in ast.parse(_read(board_py), filename=str(board_py)).body:
+        names = [node.module] if isinstance(node, ast.ImportFrom) and not node.level else \
+            [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        for name in names:
+            path = boards_dir / f"{name}.py"
+            if name and path.is_file():
+                found[path.name] = path
+    return found
 
 
 # ---- the checks ----------------------------------------------------------------------------

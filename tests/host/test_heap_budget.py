@@ -42,13 +42,14 @@ class _Run:
         self.events = []
 
     def peak(self):
-        """The firmware's peak live heap, image excluded (as `hcterm bench tap` gives it)."""
+        """The firmware's peak live heap, what a board has in flash excluded (as `hcterm
+        bench tap` gives it)."""
         try:
             raw = self.reader.info()["terminal"]["heap_peak"]
         except Exception as error:  # noqa: BLE001 - the message must still be built
             return f"unknown ({error})"
-        image = self.vr.rom_image.stat().st_size if self.vr.rom_image else 0
-        return f"{raw - image} B live at peak ({raw} B raw, image {image} B)"
+        out = self.vr.outside_budget     # the image and the names' seventh pool
+        return f"{raw - out} B live at peak ({raw} B raw, {out} B of it in flash on a board)"
 
     def expect(self, what, kind, status=None, reason=None):
         try:

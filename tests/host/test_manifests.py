@@ -62,12 +62,12 @@ def frozen(manifest):
 
 
 def needed(board, boards_dir=BOARDS_DIR, firmware_dir=FIRMWARE_DIR):
-    """{frozen name: source file} a real board needs: its firmware modules, board.py, main.py,
-    watchdog.py."""
+    """{frozen name: source file} a real board needs: its firmware modules, board.py, main.py
+    and the shared board modules its board.py imports (boards/watchdog.py, a shared wiring)."""
     files = fm.board_files(board, boards_dir, firmware_dir)
     files["board.py"] = Path(boards_dir) / board / "board.py"
     files["main.py"] = fm.entry_script(board, boards_dir)
-    files["watchdog.py"] = Path(boards_dir) / "watchdog.py"   # the board contract's watchdog
+    files.update(fm.board_shared_files(files["board.py"]))
     files = {name: path.resolve() for name, path in files.items()}
     if fm.board_has_display(Path(boards_dir) / board / "board.py"):
         files["ssd1306.py"] = MICROPYTHON_LIB_FILE     # the display's driver
@@ -112,6 +112,28 @@ def test_a_manifest_with_a_missing_or_an_extra_module_fails(tmp_path):
         f"board.py is frozen from {BOARDS_DIR / 'esp32-pn532-spi' / 'board.py'}, "
         f"not {BOARDS_DIR / board / 'board.py'}",
     ]
+
+
+def test_a_manifest_without_the_wiring_its_board_shares_fails(tmp_path):
+    # esp32-pn532-uart and esp32s3-handheld share boards/esp32s3_pn532_hsu.py: a manifest
+    # that does not freeze it leaves board.py's import without its module
+    board = "esp32s3-handheld"
+    text = (BOARDS_DIR / board / "manifest.py").read_text()
+    shared = 'module("esp32s3_pn532_hsu.py", base_path="..", opt=3)\n'
+    assert shared in text
+    text = text.replace(shared, "")
+    text = text.replace('"../../firmware"', repr(str(FIRMWARE_DIR)))
+    text = text.replace('"../../firmware/manifest.py"', repr(str(FIRMWARE_DIR / "manifest.py")))
+    mine = str(BOARDS_DIR / board)
+    text = text.replace('module("board.py"', f'module("board.py", base_path={mine!r}')
+    text = text.replace('base_path=".."', f"base_path={str(BOARDS_DIR)!r}")
+    (tmp_path / "manifest.py").write_text(text)
+    assert differences(frozen(tmp_path / "manifest.py"), needed(board)) == [
+        "missing: esp32s3_pn532_hsu.py"]
+    assert fm.board_shared_files(BOARDS_DIR / "esp32-pn532-uart" / "board.py") == \
+        fm.board_shared_files(BOARDS_DIR / board / "board.py") == {
+            "esp32s3_pn532_hsu.py": BOARDS_DIR / "esp32s3_pn532_hsu.py",
+            "watchdog.py": BOARDS_DIR / "watchdog.py"}
 
 
 def test_package_and_include_in_a_manifest_are_followed(tmp_path):
@@ -222,6 +244,16 @@ def test_a_sim_boards_rom_image_holds_what_the_board_needs(board):
     assert firmware == fm.board_files(board)
     assert files["board.py"] == BOARDS_DIR / board / "board.py"
     assert "simhal.py" in files and "simboot.py" not in files
+
+
+@pytest.mark.parametrize("board", [b for b in fm.chip_kinds() if not fm.is_sim(b)])
+def test_a_real_boards_flashed_image_holds_its_shared_board_modules(board):
+    # `hcterm flash`/`hcterm image build` put the firmware into a ROMFS image
+    # (romimage.sources), beside what the board's manifest.py would freeze
+    files = dict(romimage.sources(board))
+    for name, path in fm.board_shared_files(BOARDS_DIR / board / "board.py").items():
+        assert files[name] == path
+    assert "watchdog.py" in files
 
 
 def test_the_firmware_tests_rom_image_holds_every_module():

@@ -10,8 +10,10 @@ import time
 
 import pytest
 
+from hcterm import mplib
+from hcterm.mpy import BOARDS_DIR
 from hcterm.sim.control import request
-from hcterm.sim.virtualreader import VirtualReader, wait_for_line
+from hcterm.sim.virtualreader import QSTR_POOL_HEAP, VirtualReader, wait_for_line
 
 SAMPLE_QR = "272EB52D0696FD625B6F3E1A830728532779BEB87520CC83948C50A43F439F58:1"
 
@@ -31,10 +33,28 @@ def test_firmware_boots_under_128k_heap_and_reports_selftest(tmp_path):
     with VirtualReader("sim-pn532-uart", flash=tmp_path / "flash.img",
                        heapsize="128k") as reader:
         report = selftest(reader)
-        # the firmware's budget is 128 KiB; the ROMFS image (its "flash") comes on top
+        # the firmware's budget is 128 KiB; the ROMFS image (its "flash") and the names'
+        # seventh qstr pool (boards/sim-common/simqstr.py) come on top
         image = reader.rom_image.stat().st_size
-        assert f"heapsize={128 * 1024 + image + 1024}" in reader.process.args
+        assert reader.outside_budget == image + QSTR_POOL_HEAP
+        assert f"heapsize={128 * 1024 + image + 1024 + QSTR_POOL_HEAP}" in reader.process.args
     check_selftest(report)
+
+
+def test_the_names_seventh_pool_is_allocated_at_boot(tmp_path, monkeypatch):
+    """simqstr (boards/sim-common) interns the flow's names and fillers at boot, so the
+    seventh qstr pool exists before the firmware runs and the seventh and last pool the
+    flow ever needs (docs/firmware-memory.md); with HCTERM_QSTR_PRELOAD=0 the idle reader
+    stays in six pools."""
+    counts = {}
+    for preload in ("1", "0"):
+        monkeypatch.setenv("HCTERM_QSTR_PRELOAD", preload)
+        with VirtualReader("sim-rc522", flash=tmp_path / f"flash{preload}.img") as reader:
+            selftest(reader)
+            counts[preload] = mpremote(reader.port, "exec",
+                                       "import micropython;micropython.qstr_info()")
+    assert "n_pool=7," in counts["1"], counts
+    assert "n_pool=6," in counts["0"], counts
 
 
 def test_firmware_boots_from_source(tmp_path):
@@ -47,6 +67,30 @@ def test_firmware_boots_from_source(tmp_path):
         assert "heapsize=196608" in reader.process.args
         assert reader.rom_image is None
     check_selftest(report)
+
+
+def test_a_display_board_boots_from_source_with_the_driver_from_the_venv(tmp_path):
+    # the SSD1306 driver is micropython-lib's, installed in the venv (hcterm.mplib), not in
+    # the repository: from source, as in the ROMFS image, it is found beside the board
+    # (no --heapsize: from source the board's own, 160k, and 128k for the compiling)
+    with VirtualReader("sim-handheld", flash=tmp_path / "flash.img",
+                       from_source=True) as reader:
+        assert reader.rom_image is None and reader.heapsize == "288k"
+        root = reader.source_root
+        assert (root / "boards" / "sim-handheld" / "ssd1306.py").resolve() == \
+            mplib.module_path("micropython-ssd1306").resolve()
+        assert (root / "boards" / "sim-handheld" / "board.py").resolve() == \
+            BOARDS_DIR / "sim-handheld" / "board.py"
+        link = reader.open_reader(open_timeout=60, timeout=20)
+        try:
+            assert link.info()["feedback"]["display"] is True
+        finally:
+            link.close()
+        display = reader.devices.display
+        assert display.frames > 0 and display.lit(), "no screen reached the display"
+        assert any(any(row) for row in display.image())     # the idle screen's pixels
+        assert "ImportError" not in reader.firmware_output()
+    assert not root.exists() and (BOARDS_DIR / "sim-handheld" / "board.py").exists()
 
 
 def check_selftest(report):

@@ -80,6 +80,21 @@ def plan(profile):
     by DF (DDF1, DF01, DF02, DF03) and file in the card's order, so a read selects and
     authenticates each DF once (pure; ValueError names an unknown entry). Reads the item
     table in place (healthcard_items.item_rows): only the items asked for become tuples."""
+    steps = []
+    for step in _steps(profile):
+        if isinstance(step, int):
+            item = hi.item_at(step >> 8)
+            steps.append((item[0], step & 0xFF, item, item[5]))
+        else:
+            steps.append((step, 0, None, step))
+    return steps
+
+
+def _steps(profile):
+    """`plan` as a read walks it: an item as one small int (its row in the item table << 8 |
+    its record number), a whole file as its path; HealthCard.read makes each item's tuple
+    only when it reads it (a list of tuples held through the read was ~2 KB of the tap's
+    peak)."""
     entries = profile_entries(profile) if isinstance(profile, str) else profile
     rows = []
     others = []
@@ -101,22 +116,22 @@ def plan(profile):
             if at and rows[at] == rows[at - 1]:
                 at += 1
                 continue
-            item = hi.item_at(rows[at])
-            if not item[0].startswith(df):
+            path = hi.item_path(rows[at])
+            if not path.startswith(df):
                 break
-            if item[0] != prev:
-                prev = item[0]
+            if path != prev:
+                prev = path
                 first = hi.first_row(prev)
-            steps.append((item[0], rows[at] - first + 1, item, item[5]))
+            steps.append(rows[at] << 8 | (rows[at] - first + 1))
             at += 1
         if others:
             for info in hi.each_file():
                 path = info[0]
                 if info[1] != hi.LINEAR and path.startswith(df) and path in others:
-                    steps.append((path, 0, None, path))
+                    steps.append(path)
     for path in _VISITS:
         if path in others:
-            steps.append((path, 0, None, path))
+            steps.append(path)
     return steps
 
 
@@ -300,20 +315,28 @@ class HealthCard(CardSession):
         self._scratch = scratch
 
     def read(self, profile="identity"):
-        """The entries of `profile` -> dict; raises HealthCardError, never returns part."""
+        """The entries of `profile` -> dict; raises HealthCardError, never returns part (an ID
+        number with a wrong check character fails the read at its end)."""
         if self.city8 is None:
             self.power_up()
         out = {}
-        for path, number, item, key in plan(profile):
-            if item is not None:
-                out[key] = self.read_item(item, number)
+        for step in _steps(profile):
+            if isinstance(step, int):
+                item = hi.item_at(step >> 8)
+                out[item[5]] = self.read_item(item, step & 0xFF, False)
             else:
-                out[key] = self.read_file(path)
+                out[step] = self.read_file(step)
+        # the ID numbers' check characters once all is read: reader.cards.idnumber comes in
+        # after the authentications, not at the read's fullest point (the SAM and the card)
+        for field in _ID_FIELDS:
+            if field in out:
+                check_id_number(out[field], "%s %s" % (hi.item_by_field(field)[0], field))
         return out
 
     # -- items ----------------------------------------------------------------------------------
-    def read_item(self, item, number=0):
-        """One ITEMS tuple -> its decoded value (ID numbers checked)."""
+    def read_item(self, item, number=0, check=True):
+        """One ITEMS tuple -> its decoded value (ID numbers checked unless `check` is False:
+        `read` checks them at its end)."""
         path = item[0]
         if item[5] == "YYCSDM" and self.city_code is not None:
             return self.city_code
@@ -324,7 +347,7 @@ class HealthCard(CardSession):
             self.authenticate(hi.read_key(path))
             self.select_ef(path)
             value = self.read_numbered(item, number or hi.record_number(path, item[1]))
-        if item[5] in _ID_FIELDS:
+        if check and item[5] in _ID_FIELDS:
             check_id_number(value, "%s %s" % (path, item[5]))
         return value
 

@@ -228,6 +228,12 @@ def item_at(i):
     return _item(i)
 
 
+def item_path(i):
+    """The file of row i of the item table ("DDF1/EF05"), without making the row's tuple."""
+    a = i * _ITEM_W
+    return str(_ITEM_TABLE[a:a + 9], "ascii")
+
+
 def item_rows(entry):
     """Row numbers of a field name ("KH": one row) or of a linear file's items ("DDF1/EF06":
     all its rows, in record order); [] for anything else. Reads the table in place."""

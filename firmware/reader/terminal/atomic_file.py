@@ -18,8 +18,8 @@ refused with an OSError whose text names the bytes needed and free and what to d
 checked for `size` 0 (a file of a few bytes lives inside its folder's metadata).
 
 Every name here is one the firmware has already (check, replace, remove, clean, path, size,
-name, data, args): on the virtual reader each new identifier of a module costs its qstr pool
-a name for good, and sim-rc522's pool has only a few to spare (docs/firmware-memory.md).
+name, data, args): on the virtual reader each new identifier of a module is interned in its
+heap for good (docs/firmware-memory.md).
 """
 
 import os

@@ -312,18 +312,19 @@ class Terminal:
                 data = self._read(card, psam)
                 break
             except ReaderError as error:  # a HealthCardError: its kind says what happened
-                if error.kind == "sam":  # (healthcard_errors.SAM) reset, selected at the next tap
-                    self.psam = None
-                    self._failing("sam", error)
-                if error.kind != _COMMUNICATION:
-                    refusal = table_line(_REFUSALS, error.kind)
-                    if refusal:
-                        return self._finish(start, body, "refused", refusal, str(error))
-                    return self._finish(start, body, "error", error.kind.replace("-", "_"),
-                                        str(error))
-                where, message = error.where, str(error)
-            # the link failed: is the card still there? (the read's code leaves RAM first)
+                kind, where, message = error.kind, error.where, str(error)
+            # the error (and with it the card application's classes) is gone: its code
+            # leaves RAM before the event is built or the card is looked for
             self.let_go()
+            if kind == "sam":  # (healthcard_errors.SAM) reset, selected at the next tap
+                self.psam = None
+                self._failing("sam", message)
+            if kind != _COMMUNICATION:
+                refusal = table_line(_REFUSALS, kind)
+                if refusal:
+                    return self._finish(start, body, "refused", refusal, message)
+                return self._finish(start, body, "error", kind.replace("-", "_"), message)
+            # the link failed: is the card still there?
             card = self._still_there(uid)
             if card is None:
                 self.present = None

@@ -61,6 +61,15 @@ def _with(payload, extra):
     return payload[:-1] + b"," + extra + b"}"
 
 
+def _pieces(payload, extra):
+    """`_with(payload, extra)` as the pieces it is made of, none of them a copy of `payload`:
+    an append writes them one after the other (a tap's heap is fragmented: a copy of its
+    ~500 bytes may find no block)."""
+    if len(payload) <= 2:
+        return (b"{", extra, b"}")
+    return (memoryview(payload)[0:len(payload) - 1], b",", extra, b"}")
+
+
 def entry_head(msg, seq, payload):
     """An entry's header and its CRC (what goes before and after the payload)."""
     head = bytes((_MARK, msg)) + _be(seq, 4) + _be(len(payload), 2)
@@ -316,17 +325,26 @@ class Journal:
         if self.waiting() >= most and not drop:
             self.stats["journal_refused"] = self.stats.get("journal_refused", 0) + 1
             return b"journal_full"
-        payload = _with(payload, self._stamp(when))
-        if len(payload) + _SPARE > MAX_PAYLOAD:
+        pieces = _pieces(payload, self._stamp(when))
+        length = 0
+        for piece in pieces:
+            length += len(piece)
+        if length + _SPARE > MAX_PAYLOAD:
             payload = _with(b'{"status":"error","reason":"too_big","message":"the event was '
                             b'too big for the journal; the card was read"}', self._stamp(when))
+            pieces = (payload,)
+            length = len(payload)
             msg = EV_ERROR
         try:
-            head, crc = entry_head(msg, self.next, payload)
+            head = bytes((_MARK, msg)) + _be(self.next, 4) + _be(length, 2)
+            crc = crc16_ccitt(head)
+            for piece in pieces:
+                crc = crc16_ccitt(piece, crc)
             with open(self._name(self.next), "ab") as f:    # committed whole at close
                 f.write(head)
-                f.write(payload)
-                f.write(crc)
+                for piece in pieces:
+                    f.write(piece)
+                f.write(_be(crc, 2))
         except OSError:
             self.stats["journal_errors"] = self.stats.get("journal_errors", 0) + 1
             return b"journal_error"

@@ -155,12 +155,22 @@ class LinkServer:
             jn[5] += 1
             obj[hostlink.EVENT_ID] = (jn[4] + b"-%d" % jn[5]).decode()
             if not jn[6] or self.journal_waiting():
-                try:
-                    return reader.call("terminal.journal", "call", self, 1, msg,
-                                       hostlink.pack(obj))
-                except MemoryError:        # no heap for it: a refusal too
-                    jn[7] = b"journal_busy"
-                    return False
+                # The journal's module is imported in a heap the tap left fragmented: a
+                # collection here first (the tap's garbage goes while the stack is shallow:
+                # the one an allocation that fails makes deep inside the import keeps what
+                # stale stack words point to), and one more try after a failed one (its
+                # half-imported module gone).
+                import gc  # (a local name: no global of its own in RAM)
+
+                for _ in (0, 1):
+                    gc.collect()
+                    try:
+                        return reader.call("terminal.journal", "call", self, 1, msg,
+                                           hostlink.pack(obj))
+                    except MemoryError:
+                        pass
+                jn[7] = b"journal_busy"      # no heap for it still: a refusal too
+                return False
         self.send(EVENT, msg, obj)
         return True
 

@@ -7,7 +7,8 @@ firmware process killed and booted again on the same flash image); then the host
 in and receives the journal, with one more power cut in the middle of the delivery (the
 reader sends again what it had not noted as acknowledged; the host drops those copies).
 
-Figures: `taps`, `delivered` (journaled taps the host delivered), `duplicates` (taps the
+Figures: `taps`, `refused` (taps the reader refused, a red LED: 0), `delivered` (journaled
+taps the host delivered), `duplicates` (taps the
 host delivered twice: 0), `lost` (taps made and never delivered: 0), `out_of_order`,
 `power_cuts`, `resent_dropped` (copies the host's link client dropped by their journal
 number), `peak_heap_live` (the firmware's live heap at its peak while journaling: config
@@ -45,48 +46,61 @@ def _feedback(vr):
 
 
 def tap_once(vr, card, timeout=15.0):
-    """Tap `card` and wait until the reader signals it (its event is then kept)."""
+    """Tap `card` and wait until the reader signals it (its event is then kept); -> the
+    LED's colour (green: kept; red: refused, docs/tap-journal.md "When the journal is
+    full")."""
     seen = _feedback(vr)
     vr.devices.tap(card)
     deadline = time.monotonic() + timeout
     while _feedback(vr) == seen:
         if time.monotonic() > deadline:
             raise RuntimeError(f"the reader did not signal the tap of {card} within "
-                               f"{timeout:g} s: {vr.failure() or vr.last_lines(3)}")
+                               f"{timeout:g} s: {vr.failure() or ''} {vr.last_lines(3)}")
         time.sleep(0.005)
+    return [r for r in vr.bus.records if r.get("kind") == _FEEDBACK][-1].get("colour")
 
 
 def tap_unplugged(vr, taps, power_cuts):
-    """`taps` taps, the power cut after every taps/(power_cuts+1) of them; -> the cards."""
+    """`taps` taps, the power cut after every taps/(power_cuts+1) of them (the last card
+    taken away first: a card left on the antenna would be read again at the boot); -> the
+    cards. The taps the reader refused (a red LED) are counted in `vr.refused`."""
     every = taps // (power_cuts + 1) or taps
     tapped = []
+    vr.refused = 0
     for i in range(taps):
         if i and i % every == 0 and len(tapped) // every <= power_cuts and \
                 vr.cuts < power_cuts:
+            vr.devices.remove()
             vr.power_cut()
             vr.cuts += 1
             vr.wait_booted()
         card = CARDS[i % len(CARDS)]
-        tap_once(vr, card)
+        if tap_once(vr, card) != "green":
+            vr.refused += 1
         tapped.append(card)
     vr.devices.remove()
     return tapped
 
 
-def receive(vr, expected, cut_after=None, timeout=120.0):
+def receive(vr, expected, cut_after=None, timeout=120.0, quiet=5.0):
     """Plug the host in; the tap events it delivers, until `expected` came (the reader's
-    power cut once after `cut_after` of them); -> (events, the Reader's stats, info)."""
+    power cut once after `cut_after` of them), or none came for `quiet` seconds while the
+    reader said nothing waited in its journal; -> (events, the Reader's stats, info)."""
     vr.usb.replug()
     reader = vr.open_reader(open_timeout=30, timeout=10)
     got = []
     deadline = time.monotonic() + timeout
     try:
         info = reader.info()     # the tapping boot's figures, before a cut resets them
+        last = time.monotonic()
         while len(got) < expected and time.monotonic() < deadline:
             try:
                 event = reader.next_event(timeout=1)
             except Exception:  # noqa: BLE001 - LinkTimeout: nothing this second
+                if time.monotonic() - last > quiet and not reader.info().get("journal"):
+                    break       # all the reader kept came: fewer than were tapped
                 continue
+            last = time.monotonic()
             if event.get("type") == "tap":
                 got.append(event)
                 if cut_after is not None and len(got) == cut_after:
@@ -108,20 +122,22 @@ def _uid(card):
 
 
 def _live(vr, info):
-    """The firmware's peak live heap (config heap_probe), the ROMFS image's bytes taken out
-    (on a board it is in flash), as hcterm bench tap and the heap tests give it."""
+    """The firmware's peak live heap (config heap_probe), the ROMFS image's bytes and the
+    names' seventh pool taken out (on a board they are in flash), as hcterm bench tap and
+    the heap tests give it."""
     raw = info.get("terminal", {}).get("heap_peak")
-    return raw - vr.rom_image.stat().st_size if raw and vr.rom_image else raw
+    return raw - vr.outside_budget if raw else raw
 
 
-def check(tapped, got):
-    """Figures of the delivered events against the taps made."""
+def check(tapped, got, refused=0):
+    """Figures of the delivered events against the taps made (`refused` of them refused
+    by the reader)."""
     seqs = [e.get("journal_seq", -1) for e in got]
     keys = [e.get("event_id") for e in got]
     uids = {_uid(card): card for card in CARDS}
     cards = [uids.get(e.get("uid")) for e in got]
     return {
-        "taps": len(tapped), "delivered": len(got),
+        "taps": len(tapped), "refused": refused, "delivered": len(got),
         "duplicates": len(keys) - len(set(keys)),
         "lost": max(0, len(tapped) - len(set(keys))),
         "out_of_order": sum(1 for a, b in zip(seqs, seqs[1:]) if b <= a),
@@ -158,7 +174,7 @@ def run(args):
         tapped = tap_unplugged(vr, args.taps, args.power_cuts)
         offline_s = time.perf_counter() - start
         got, stats, info = receive(vr, len(tapped), cut_after=len(tapped) // 2)
-        result = check(tapped, got)
+        result = check(tapped, got, vr.refused)
         result.update({
             "power_cuts": vr.cuts, "resent_dropped": stats.get("journal_duplicates", 0),
             "journal_left": info.get("journal_after"),
@@ -170,5 +186,6 @@ def run(args):
     result.update(timing)
     result["seconds"] = round(time.perf_counter() - start, 1)
     result["ok"] = (result["duplicates"] == 0 and result["lost"] == 0 and
+                    result["refused"] == 0 and
                     result["out_of_order"] == 0 and result["cards_match"])
     return result

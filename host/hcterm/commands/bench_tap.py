@@ -233,11 +233,13 @@ class Session:
             self.tap_once()
         self.reader.set_config(heap_probe=False)
         raw = self.reader.info()["terminal"]["heap_peak"]
-        # the unix port keeps the firmware's ROMFS image in its heap (a board has it in
-        # flash); the virtual reader adds its size on top of the budget: take it out
+        # the unix port keeps the firmware's ROMFS image and the names' seventh pool in its
+        # heap (a board has them in flash); the virtual reader adds them on top of the
+        # budget: take them out
         image = self.vr.rom_image.stat().st_size if self.vr.rom_image else 0
-        return {"peak_heap_bytes": raw - image, "peak_heap_raw_bytes": raw,
-                "rom_image_bytes": image, "heap_budget": parse_size(self.vr.heapsize)}
+        return {"peak_heap_bytes": raw - self.vr.outside_budget, "peak_heap_raw_bytes": raw,
+                "rom_image_bytes": image, "qstr_seventh_pool_bytes": self.vr.outside_budget - image,
+                "heap_budget": parse_size(self.vr.heapsize)}
 
     def qstr_pool(self):
         """micropython.qstr_info() of the firmware process after the taps, at the REPL

@@ -45,7 +45,8 @@ def register(subparsers):
                    help="pace the reader's USB port as a UART at BAUD (a board behind a "
                         "USB-UART bridge, e.g. 115200); default: as fast as the pty goes")
     p.add_argument("--from-source", action="store_true",
-                   help="import the firmware from its .py source instead of the ROMFS image")
+                   help="import the firmware from its .py source instead of the ROMFS image "
+                        "(compiling it costs RAM: the default heap is 128k more)")
     p.add_argument("--screens", metavar="DIR",
                    help="save each new screen of the display as a PNG in DIR (a board with a "
                         "display: sim-handheld)")

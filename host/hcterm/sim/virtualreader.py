@@ -36,9 +36,17 @@ DEFAULT_BOARD = "sim-pn532-uart"
 # default leaves room for all of them on every sim board; a board's wiring.json may give
 # its own (sim-handheld).
 DEFAULT_HEAP = "128k"
+# what compiling the firmware from its source (from_source) adds to a board's default heap:
+# parse trees and the qstr text in RAM (docs/firmware-memory.md)
+FROM_SOURCE_HEAP = 128 * 1024
 
 
 ROM_HEAP_SLACK = 1024  # the VfsRom object and the image's bytes-object header
+# The seventh qstr pool (1,280 entries), which simboot.py (boards/sim-common/simqstr.py)
+# allocates at boot: the names of frozen modules are in flash on a board, so it is added on
+# top of the budget like the image (measured on this x64 build: gc.mem_alloc() grows by
+# 14,208 bytes when it is allocated). HCTERM_QSTR_PRELOAD=0 leaves it out.
+QSTR_POOL_HEAP = 14208
 ROM_PARTITION_BLOCKS = 128  # the sim's ROM partition: 512 KiB (4 KiB erase blocks)
 FLASH_BLOCKS = 256          # the sim's flash chip (littlefs): 1 MiB, as simboot.py opens it
 RESET_EXIT = 75             # the firmware asked for a reset (boards/sim-common/simport.py)
@@ -113,6 +121,8 @@ class VirtualReader:
         # handheld's display needs more: docs/firmware-memory.md), else DEFAULT_HEAP
         self.heapsize = heapsize or info.get("heapsize", DEFAULT_HEAP)
         parse_size(self.heapsize)  # ValueError now, not in start()
+        if from_source and not heapsize:
+            self.heapsize = f"{(parse_size(self.heapsize) + FROM_SOURCE_HEAP) // 1024}k"
         if flash and not Path(flash).resolve().parent.is_dir():
             raise SimError(f"--flash {flash}: the folder {Path(flash).resolve().parent} does "
                            "not exist: create it or give a path in an existing folder")
@@ -124,6 +134,10 @@ class VirtualReader:
         self.from_source = from_source
         self.format_flash = format_flash   # format a flash image that does not mount
         self.rom_image = None
+        # bytes of the heap that a board has in flash (the image, the names' seventh pool):
+        # heap figures (gc.mem_alloc) take them out
+        self.outside_budget = 0
+        self.source_root = None     # --from-source: where the firmware's source is linked
         self._rundir = Path(tempfile.mkdtemp(prefix="hcterm-sim-"))
         self.flash_image = Path(flash) if flash else self._rundir / "flash.img"
         self.rom_partition = sidecar(self.flash_image, "rom")
@@ -182,7 +196,10 @@ class VirtualReader:
         self._uid = unique_id(self.flash_image)
         if firmware_modules.board_has_display(BOARDS_DIR / self.board / "board.py"):
             fontseed.seed(self.flash_image, FLASH_BLOCKS, _blank(self.flash_image))
-        if not self.from_source:
+        if self.from_source:
+            # the repository's source, and what the ROMFS image takes from outside it
+            self.source_root = romimage.source_tree(self.board, self._rundir / "source")
+        else:
             self.rom_image = romimage.build(self.board)
         self._spawn()
         self._watcher = threading.Thread(target=self._watch, name="vr-reset", daemon=True)
@@ -192,6 +209,7 @@ class VirtualReader:
     def _spawn(self):
         env = dict(os.environ)
         heap = parse_size(self.heapsize)
+        self.outside_budget = 0
         if not self.from_source:
             # the image sits in the unix port's heap (it has no ROM): add its size on top of
             # the firmware's budget (the ROM partition's image if it holds one, as
@@ -203,10 +221,14 @@ class VirtualReader:
             else:       # erased, or a deploy cut before its block 0: the frozen firmware
                 env["HCTERM_ROMFS"] = str(self.rom_image)
                 size = self.rom_image.stat().st_size
+                if env.get("HCTERM_QSTR_PRELOAD") != "0":   # it has the fillers
+                    heap += QSTR_POOL_HEAP
+                    self.outside_budget += QSTR_POOL_HEAP
             heap += size + ROM_HEAP_SLACK
+            self.outside_budget += size
         env.update({
             "MICROPYPATH": str(BOARDS_DIR / boards.COMMON),
-            "HCTERM_ROOT": str(REPO),
+            "HCTERM_ROOT": str(self.source_root or REPO),
             "HCTERM_BOARD": self.board,
             "HCTERM_FLASH_IMAGE": str(self.flash_image.resolve()),
             "HCTERM_ROM_PARTITION": str(self.rom_partition.resolve()),
