@@ -1,5 +1,6 @@
 # The sim NOR flash whose power goes at a chosen operation: the power-cut sweeps
-# (tests/firmware/mptest_flash_files.py, blacklist_power_cut.py) use it.
+# (tests/firmware/mptest_settings_power_cut.py, mptest_journal.py, mptest_atomic_file.py,
+# support/blacklist_power_cut.py) use it.
 from simflash import NorFlash
 
 
