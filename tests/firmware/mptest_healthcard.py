@@ -85,10 +85,10 @@ def test_a_profile_across_dfs_selects_and_authenticates_each_once():
     steps = []
     auth = card.authenticate
 
-    def counting(name):
+    def counting(name, work=None):
         if name not in card.granted:
             steps.append(name)
-        auth(name)
+        auth(name, work)
     card.authenticate = counting
     got = card.read(("DF03/EF06", "DF02/EF08", "LXRDH1", "ZJHM", "DF01/EF07", "XM", "KH",
                      "DF02/EF06", "KYXQ", "DF03/EF05"))
