@@ -18,6 +18,7 @@ are handled there, not in T=0).
 | PPS to the fastest Fi/Di both sides allow    | yes, then `uart.init(baudrate=...)`        |
 | specific mode (TA2)                          | uses TA1 when the UART can, else refuses   |
 | T=0: INS / ~INS / NULL 60 procedure bytes    | yes; case 4 sends no Le (7816-3 mapping)   |
+| a command begun, its answer read later       | yes: `exchange(apdu, out, begin=True)`     |
 | T=1                                          | no (raises SAMError kind unsupported)      |
 | echo of a single-wire UART (TX tied to RX)   | yes with `echo=True`                       |
 """
