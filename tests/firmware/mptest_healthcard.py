@@ -85,10 +85,10 @@ def test_a_profile_across_dfs_selects_and_authenticates_each_once():
     steps = []
     auth = card.authenticate
 
-    def counting(name):
+    def counting(name, work=None):
         if name not in card.granted:
             steps.append(name)
-        auth(name)
+        auth(name, work)
     card.authenticate = counting
     got = card.read(("DF03/EF06", "DF02/EF08", "LXRDH1", "ZJHM", "DF01/EF07", "XM", "KH",
                      "DF02/EF06", "KYXQ", "DF03/EF05"))
@@ -161,3 +161,46 @@ def test_elderly_inpatient_and_outpatient_records():
     ed2 = records["DF03/ED"][2]
     assert bytes(ed2["data"]) == texts["DF03/ED02"]
     assert ed2["signature"] is None and ed2["certificate"] is None
+
+
+def _logged(card):
+    """Log the card's APDUs ("card B2") and the SAM's ("sam DE" when answered, "begin DE"
+    when sent to run while the card works) in the order they go."""
+    log = []
+    card_tx, sam = card.channel.transceive, card.psam.channel
+    sam_tx, sam_begin = sam.transceive, sam.begin
+
+    def on_card(apdu):
+        log.append("card %02X" % apdu[1])
+        return card_tx(apdu)
+
+    def on_sam(apdu):
+        log.append("sam %02X" % apdu[1])
+        return sam_tx(apdu)
+
+    def on_begin(apdu):
+        log.append("begin %02X" % apdu[1])
+        return sam_begin(apdu)
+    card.channel.transceive, sam.transceive, sam.begin = on_card, on_sam, on_begin
+    return log
+
+
+def test_identity_runs_the_sam_while_the_card_reads_kh_and_selects_ef06():
+    card = bench.open_card("adult")
+    log = _logged(card)
+    got = card.read("identity")
+    assert got["KH"] == b"410105198503154213" and len(got) == 7
+    # GET CHALLENGE right after power-up; 80DE runs while the card reads KH (B2), 80FA while
+    # it selects EF06 (A4); then EXTERNAL AUTHENTICATE and the protected reads
+    assert log[0:8] == ["card 84", "begin DE", "card B2", "sam DE", "begin FA", "card A4",
+                        "sam FA", "card 82"], log
+    assert log[8:] == ["card B2"] * 5 + ["card A4", "card B2"], log
+
+
+def test_a_profile_without_public_reads_overlaps_the_select_only():
+    card = bench.open_card("adult")
+    log = _logged(card)
+    got = card.read(("XM", "KYXQ"))
+    assert sorted(got) == ["KYXQ", "XM"] and len(got["KYXQ"]) == 8, got
+    assert log == ["card 84", "begin DE", "card A4", "sam DE", "begin FA", "sam FA",
+                   "card 82", "card B2", "card A4", "card B2"], log

@@ -67,3 +67,20 @@ def test_status_word_table_and_actions():
         message = he.HealthCardError(kind, 0, "x", "detail").message
         assert message.startswith("detail (") and "report this error" not in message, message
     assert he.HealthCardError("no-such-kind", 0, "x", "d").message == "d (report this error)"
+
+
+def test_card_removed_while_the_sam_works():
+    sam = bench.psam()
+    card = bench.open_card("adult", sam=sam)
+    card_tx = card.channel.transceive
+
+    def pulled(apdu):
+        if apdu[1] == 0xB2:                 # the KH read, while the SAM runs 80DE
+            bench.remove()
+        return card_tx(apdu)
+    card.channel.transceive = pulled
+    error = bench.raises("communication", card.read, "identity")
+    assert "tap the card again" in error.message and "KH" in error.where, error.where
+    # the SAM's answer was read before the error went on: the next card reads with it
+    again = bench.open_card("adult", sam=sam)
+    assert again.read("identity")["KH"] == b"410105198503154213"

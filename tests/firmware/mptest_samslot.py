@@ -187,6 +187,32 @@ def test_t0_case4_encrypt_then_get_response():
     uart.done()
 
 
+def test_t0_begin_sends_the_command_and_leaves_its_answer_for_later():
+    s, uart = powered()
+    data16 = h("1122334455667788 0000000000000000")
+    apdu = h("80 FA 00 00 10") + data16
+    uart.expect(h("80 FA 00 00 10"), h("FA")).expect(data16, h("61 10"))
+    uart.expect(h("00 C0 00 00 10"), h("C0") + bytes(range(16)) + h("90 00"))
+    channel = SAMChannel(s)
+    channel.begin(apdu)
+    assert uart.any() == 2          # 61 10 waits unread while the caller talks to the card
+    assert bytes(channel.command(apdu)) == bytes(range(16))    # read, not sent again
+    uart.done()
+
+
+def test_t0_begin_keeps_an_answer_that_comes_before_the_data():
+    s, uart = powered()
+    apdu = h("80 DE 47 31 03 AA BB CC")
+    uart.expect(h("80 DE 47 31 03"), h("69 85"))        # refused at the header: no ACK
+    channel = SAMChannel(s)
+    channel.begin(apdu)
+    assert channel.transceive(apdu)[1] == 0x6985
+    uart.expect(h("00 B0 00 00 02"), h("B0 01 02 90 00"))  # a case 2 command: header only
+    channel.begin(h("00 B0 00 00 02"))
+    assert bytes(channel.command(h("00 B0 00 00 02"))) == h("01 02")
+    uart.done()
+
+
 def test_t0_byte_by_byte_procedure():
     s, uart = powered()
     uart.expect(h("80 DE 47 31 03"), h("21")).expect(h("AA"), h("21")).expect(h("BB"), h("DE"))

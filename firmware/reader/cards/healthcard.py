@@ -135,14 +135,18 @@ def _steps(profile):
     return steps
 
 
-def check_id_number(value, where):
-    """An AN ID number (bytes) with a valid MOD 11-2 check character -> its text."""
+def check_id_number(value, where, field=None):
+    """An AN ID number (bytes) with a valid MOD 11-2 check character -> its text. `where`
+    names it; with `field`, `where` is its file (None: the field's own) and the name
+    "DDF1/EF05 KH" is only formatted on failure (a good read allocates no text)."""
     try:
         text = value.decode()
     except UnicodeError:
         text = None
     ok, reason = idnumber.validate(text) if text else (False, "not ASCII text")
     if not ok:
+        if field is not None:
+            where = "%s %s" % (where or hi.item_by_field(field)[0], field)
         raise HealthCardError(INVALID_DATA, 0, where, "ID number %r: %s" % (value, reason))
     return text
 
@@ -270,8 +274,10 @@ class CardSession:
     def _two_level(self, key):
         return self.city8 if key[1] >> 4 == 4 else None
 
-    def authenticate(self, key_name):
-        """AuthIRK (IRK_*) or AuthUK (UK_*) of `key_name`, once per DF visit."""
+    def authenticate(self, key_name, work=None):
+        """AuthIRK (IRK_*) or AuthUK (UK_*) of `key_name`, once per DF visit; `work` (a
+        callable: card commands that keep the challenge) runs while the SAM works
+        (psam.PSAM.cryptogram)."""
         if key_name in self.granted:
             return
         key = hi.key_info(key_name)
@@ -283,7 +289,7 @@ class CardSession:
             terminal = self.challenge(0)          # R1: the card's "terminal data"
             random = self.challenge(8)            # R2: diversifies the session key
         self.psam.cryptogram(key, self.card_no8, self._two_level(key), random, terminal,
-                             self._x)
+                             self._x, work)
         self._put(0x00, 0x82, 0x00, key[4], 0x11)
         b = self._buf
         b[5:13] = self._x
@@ -313,6 +319,7 @@ class HealthCard(CardSession):
         EE/ED), best allocated once at boot; None allocates one on the first binary read."""
         super().__init__(channel, psam, ats, **kw)
         self._scratch = scratch
+        self._ahead = None      # the overlap's state: steps, next, stop, EF path, results
 
     def read(self, profile="identity"):
         """The entries of `profile` -> dict; raises HealthCardError, never returns part (an ID
@@ -320,7 +327,9 @@ class HealthCard(CardSession):
         if self.city8 is None:
             self.power_up()
         out = {}
-        for step in _steps(profile):
+        steps = _steps(profile)
+        for at in range(self._overlap(steps, out), len(steps)):
+            step = steps[at]
             if isinstance(step, int):
                 item = hi.item_at(step >> 8)
                 out[item[5]] = self.read_item(item, step & 0xFF, False)
@@ -330,8 +339,42 @@ class HealthCard(CardSession):
         # after the authentications, not at the read's fullest point (the SAM and the card)
         for field in _ID_FIELDS:
             if field in out:
-                check_id_number(out[field], "%s %s" % (hi.item_by_field(field)[0], field))
+                check_id_number(out[field], None, field)
         return out
+
+    def _overlap(self, steps, out):
+        """AuthIRK of DDF1 before its first protected item, the SAM's 80DE and 80FA running
+        while the card answers the public DDF1/EF05 reads before that item, else selects its
+        EF (docs/card-crypto.md, "Overlap") -> the number of steps done."""
+        at = 0
+        for step in steps:
+            if not isinstance(step, int):
+                return 0
+            path = hi.item_path(step >> 8)
+            if path != "DDF1/EF05":
+                break
+            at += 1
+        else:
+            return 0
+        if not path.startswith("DDF1"):
+            return 0
+        self._ahead = [steps, 0, at, path, out]
+        self.authenticate(hi.read_key(path), self._card_step)
+        while self._ahead[1] < at:
+            self._card_step()
+        self._ahead = None
+        return at
+
+    def _card_step(self):
+        """The card's part of the overlap: the next public read, else the SELECT."""
+        ahead = self._ahead
+        if ahead[1] < ahead[2]:
+            step = ahead[0][ahead[1]]
+            ahead[1] += 1
+            item = hi.item_at(step >> 8)
+            ahead[4][item[5]] = self.read_item(item, step & 0xFF, False)
+        else:
+            self.select_ef(ahead[3])
 
     # -- items ----------------------------------------------------------------------------------
     def read_item(self, item, number=0, check=True):
@@ -348,7 +391,7 @@ class HealthCard(CardSession):
             self.select_ef(path)
             value = self.read_numbered(item, number or hi.record_number(path, item[1]))
         if check and item[5] in _ID_FIELDS:
-            check_id_number(value, "%s %s" % (path, item[5]))
+            check_id_number(value, path, item[5])
         return value
 
     def read_field(self, field):

@@ -56,17 +56,35 @@ class PSAM:
         b[2] = p1
         b[3] = p2
 
-    def _send(self, n, what, detail=""):
-        # the message is formatted only on failure: a good command allocates no text
-        try:
-            data, sw = self.channel.transceive(self._mv[0:n])
-        except ReaderError as error:
-            from reader.cards.healthcard_errors import SAM, link_error
-            raise link_error(error, "PSAM %s%s" % (what, detail), SAM) from None
+    def _send(self, n, what, detail="", work=None):
+        # the message is formatted only on failure: a good command allocates no text.
+        # `work` (a callable: the card's next commands) runs while the SAM works on this one
+        # (docs/card-crypto.md, "Overlap"); its error goes on once the SAM has answered.
+        apdu = self._mv[0:n]
+        if work is not None:
+            self._link(apdu, what, detail, True)
+            try:
+                work()
+            except Exception:
+                try:
+                    self.channel.transceive(apdu)
+                except ReaderError:
+                    pass
+                raise
+        data, sw = self._link(apdu, what, detail, False)
         if sw != 0x9000:
             from reader.cards.healthcard_errors import sam_sw_error
             raise sam_sw_error(sw, "PSAM %s%s" % (what, detail))
         return data
+
+    def _link(self, apdu, what, detail, begin):
+        try:
+            if not begin:
+                return self.channel.transceive(apdu)
+            self.channel.begin(apdu)
+        except ReaderError as error:
+            from reader.cards.healthcard_errors import SAM, link_error
+            raise link_error(error, "PSAM %s%s" % (what, detail), SAM) from None
 
     def _command(self, cla, ins, p1, p2, data, what, detail=""):
         """Case 3/4: header, Lc and `data` (any buffer)."""
@@ -103,8 +121,9 @@ class PSAM:
         return bytes(data)
 
     # -- keys and cipher ----------------------------------------------------------------------
-    def diversify(self, key, card_no8, city8, random8):
-        """80DE P1 key-id: cardNo8 | random8 (P1 2x) or cardNo8 | city8 | random8 (P1 4x)."""
+    def diversify(self, key, card_no8, city8, random8, work=None):
+        """80DE P1 key-id: cardNo8 | random8 (P1 2x) or cardNo8 | city8 | random8 (P1 4x);
+        `work` runs while the SAM diversifies (see `_send`)."""
         if self._df != 0xDF01:
             self.select_df01()
         p1 = key[1]
@@ -118,7 +137,7 @@ class PSAM:
         else:
             b[13:21] = random8
             b[4] = 0x10
-        self._send(5 + b[4], "80DE ", key[0])
+        self._send(5 + b[4], "80DE ", key[0], work)
 
     def encrypt(self, data):
         """80FA 00 00: SM4-ECB under the loaded session key -> memoryview (len(data))."""
@@ -131,16 +150,17 @@ class PSAM:
             raise _error(len(out), "PSAM 80FA MAC", "MAC of %d bytes" % len(out))
         return out
 
-    def cryptogram(self, key, card_no8, city8, random8, terminal8, out):
+    def cryptogram(self, key, card_no8, city8, random8, terminal8, out, work=None):
         """The external-authentication value X = C[0:8] XOR C[8:16], C = 80FA over
-        terminal8 | 00×8 under the key diversified with random8; written into out[0:8]."""
-        self.diversify(key, card_no8, city8, random8)
+        terminal8 | 00×8 under the key diversified with random8; written into out[0:8].
+        `work` (a callable) is called once while the SAM runs 80DE and once during 80FA."""
+        self.diversify(key, card_no8, city8, random8, work)
         b = self._buf
         self._header(0x80, 0xFA, 0x00, 0x00)
         b[4] = 16
         b[5:13] = terminal8
         b[13:21] = _ZERO8
-        c = self._send(21, "80FA ", key[0])
+        c = self._send(21, "80FA ", key[0], work)
         if len(c) != 16:
             raise _error(len(c), "PSAM 80FA", "cryptogram of %d bytes" % len(c))
         for i in range(8):

@@ -18,6 +18,7 @@ are handled there, not in T=0).
 | PPS to the fastest Fi/Di both sides allow    | yes, then `uart.init(baudrate=...)`        |
 | specific mode (TA2)                          | uses TA1 when the UART can, else refuses   |
 | T=0: INS / ~INS / NULL 60 procedure bytes    | yes; case 4 sends no Le (7816-3 mapping)   |
+| a command begun, its answer read later       | yes: `exchange(apdu, out, begin=True)`     |
 | T=1                                          | no (raises SAMError kind unsupported)      |
 | echo of a single-wire UART (TX tied to RX)   | yes with `echo=True`                       |
 """
@@ -109,6 +110,7 @@ class SAMSlot:
         self.baudrate = clock_hz // 372
         self.inverse = None            # the inverse convention's byte map, for a SAM using it
         self.etu = 372                 # clock cycles per character bit (F / D)
+        self._begun = -1               # data bytes sent of a begun command, -1: none
 
     # -- byte I/O --------------------------------------------------------------------------
     def write(self, data):
@@ -141,9 +143,11 @@ class SAMSlot:
         return 960 * wi * self.etu * 1100 // self.clock_hz + 20
 
     # -- T=0 -------------------------------------------------------------------------------
-    def exchange(self, apdu, out):
+    def exchange(self, apdu, out, begin=False):
         """One short command APDU as a T=0 TPDU (case 4 goes without Le: its answer comes
-        by 61xx) -> the answer's length in `out`, SW1 SW2 last."""
+        by 61xx) -> the answer's length in `out`, SW1 SW2 last. `begin`: return -1 once the
+        header and data are sent, the SAM working on while the caller talks to the card; the
+        next exchange, of the same APDU, reads the answer (docs/card-crypto.md, "Overlap")."""
         if self.atr is None:
             raise SAMError(NO_ATR, "power the SAM on first (sam_activation.power_on)")
         n = len(apdu)
@@ -161,12 +165,19 @@ class SAMSlot:
                 raise SAMError(BAD_APDU, "Lc %d in an APDU of %d bytes" % (send, n))
         else:
             hdr[4] = 0
-        self.write(hdr)
-        return self._procedure(apdu, out, send, recv)
+        sent = self._begun
+        self._begun = -1
+        if sent < 0:
+            self.write(hdr)
+            sent = 0
+            if begin and not send:
+                self._begun = 0
+                return -1
+        return self._procedure(apdu, out, send, recv, sent, begin)
 
-    def _procedure(self, apdu, out, send, recv):
+    def _procedure(self, apdu, out, send, recv, sent, begin):
         ins = apdu[1]
-        sent = got = nulls = 0
+        got = nulls = 0
         while True:
             pb = self.read_byte(self.work_ms())
             if pb < 0:
@@ -182,6 +193,9 @@ class SAMSlot:
                     k = min(step, send - sent)
                     self.write(apdu[5 + sent:5 + sent + k])
                     sent += k
+                    if begin and sent == send:
+                        self._begun = sent
+                        return -1
                 elif recv > got:
                     got = self._receive(out, got, min(step, recv - got))
                 else:

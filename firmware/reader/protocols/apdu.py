@@ -130,6 +130,10 @@ class APDUChannel:
     def _exchange(self, apdu, out):
         raise NotImplementedError
 
+    def begin(self, apdu):
+        """Start `apdu` where the link lets its answer wait (SAMChannel); here a no-op: the
+        next transceive(apdu) sends it."""
+
     def _sw_at(self, at, n):
         if n < 2:
             raise APDUError(SHORT_RESPONSE, "response of %d bytes has no status word" % n)
@@ -215,6 +219,14 @@ class SAMChannel(APDUChannel):
     def __init__(self, slot, max_response=256):
         super().__init__(max_response)
         self.slot = slot
+        self._early = -1               # an answer that came while beginning, -1: none
+
+    def begin(self, apdu):
+        """Send `apdu` without waiting for its answer (the SAM works while the caller talks
+        to the card); the next transceive(apdu) reads it."""
+        self._early = self.slot.exchange(apdu, self._respmv, True)
 
     def _exchange(self, apdu, out):
-        return self.slot.exchange(apdu, out)
+        n = self._early
+        self._early = -1
+        return n if n >= 0 else self.slot.exchange(apdu, out)
