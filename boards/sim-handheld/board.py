@@ -1,7 +1,7 @@
 # Sim board: the handheld (ESP32-S3 + PN532 (HSU) + SAM + QR reader), wired to the emulator.
 # Mirrors boards/esp32s3-handheld: same buses and lines, backed by the sim bus (the reader's
-# wiring is sim-pn532-uart's: boards/sim-common/sim_pn532_hsu.py holds it for both).
-from sim_pn532_hsu import (  # noqa: F401 - board contract
+# wiring is sim-pn532-uart's: boards/sim-common/sim_wiring.py holds it).
+from sim_wiring import (  # noqa: F401 - board contract
     HSU_MAX_BAUD,
     beeper,
     flash,

@@ -2,7 +2,8 @@
 # Mirrors boards/esp32-pn532-spi bus for bus: the PN532 on an SPI that shifts LSB first in
 # hardware (as the ESP32's does), its chip select driven by the driver, its IRQ line (active
 # low) read as an input; the SAM and the QR scanner on UARTs.
-from simhal import UART, WATCHDOG_MS, Pin, record, reset_cause, unique_id, watchdog  # noqa: F401
+from sim_wiring import beeper, flash, led, led_colour, qr_scanner, sam_slot  # noqa: F401
+from simhal import WATCHDOG_MS, Pin, reset_cause, unique_id, watchdog  # noqa: F401
 from simspi import SPI, ChipSelect
 
 NAME = "sim-pn532-spi"
@@ -14,27 +15,3 @@ def reader_chip():
     spi = SPI("pn532", baudrate=1000000, polarity=0, phase=0, firstbit=SPI.LSB)
     return ("pn532-spi", spi, ChipSelect(spi, value=1), Pin("pn532.irq", Pin.IN))
 
-
-def sam_slot():
-    return (UART("sam", 9600, timeout=1000, timeout_char=20), Pin("sam.rst", Pin.OUT, value=0))
-
-
-def qr_scanner():
-    return UART("qr", 9600, timeout=0, timeout_char=20)
-
-
-def led():
-    return Pin("led", Pin.OUT, value=0)
-
-
-def beeper():
-    return Pin("beeper", Pin.OUT, value=0)
-
-
-def flash():
-    return None  # the sim "port" (simboot.py) mounts the sim flash at /, as a board's ROM does
-
-
-def led_colour(name):
-    # the status LED's colour, recorded by the virtual reader ("green", "red", "amber", "off")
-    record("led", colour=name)

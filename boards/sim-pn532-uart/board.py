@@ -1,7 +1,7 @@
 # Sim board: the ESP32 + PN532 (HSU) + SAM + QR reader, wired to the emulator.
 # Mirrors boards/esp32-pn532-uart: same buses and lines, backed by the sim bus (the wiring
-# boards/sim-common/sim_pn532_hsu.py holds for this board and sim-handheld).
-from sim_pn532_hsu import (  # noqa: F401 - board contract
+# boards/sim-common/sim_wiring.py holds for every sim board, with the PN532 on HSU).
+from sim_wiring import (  # noqa: F401 - board contract
     HSU_MAX_BAUD,
     beeper,
     flash,

@@ -3,7 +3,8 @@
 # shift MSB first (asking it for LSB raises ValueError), its chip select and RST line driven
 # by the driver; the SAM (clocked at 125 MHz / 35, as the Pico's PWM makes it) and the QR
 # scanner on UARTs.
-from simhal import UART, WATCHDOG_MS, Pin, record, reset_cause, unique_id, watchdog  # noqa: F401
+from sim_wiring import beeper, flash, led, led_colour, qr_scanner, sam_slot  # noqa: F401
+from simhal import WATCHDOG_MS, Pin, reset_cause, unique_id, watchdog  # noqa: F401
 from simspi import SPI, ChipSelect
 
 NAME = "sim-rc522"
@@ -16,27 +17,3 @@ def reader_chip():
               lsb_capable=False)
     return ("rc522", spi, ChipSelect(spi, value=1), Pin("rc522.rst", Pin.OUT, value=1))
 
-
-def sam_slot():
-    return (UART("sam", 9600, timeout=1000, timeout_char=20), Pin("sam.rst", Pin.OUT, value=0))
-
-
-def qr_scanner():
-    return UART("qr", 9600, timeout=0, timeout_char=20)
-
-
-def led():
-    return Pin("led", Pin.OUT, value=0)
-
-
-def beeper():
-    return Pin("beeper", Pin.OUT, value=0)
-
-
-def flash():
-    return None  # the sim "port" (simboot.py) mounts the sim flash at /, as a board's ROM does
-
-
-def led_colour(name):
-    # the status LED's colour, recorded by the virtual reader ("green", "red", "amber", "off")
-    record("led", colour=name)

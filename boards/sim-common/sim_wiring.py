@@ -1,9 +1,9 @@
-# The wiring the sim boards with a PN532 on HSU share (boards/sim-pn532-uart and
-# boards/sim-handheld, the twins of the real boards that share boards/esp32s3_pn532_hsu.py):
-# the PN532, the SAM and the QR scanner on sim UARTs, LED, beeper and the flash. Each of those
-# boards' board.py imports what it hands over from here and adds its own (NAME, reader_chip(),
-# the handheld's display, keypad and battery). Only they import it: the other sim boards do
-# not pay its names (docs/firmware-memory.md, "qstr pool").
+# The wiring every sim board shares: the SAM slot and the QR scanner on sim UARTs, LED,
+# beeper, the flash and the LED colour record; and, for the boards with a PN532 on HSU
+# (sim-pn532-uart, sim-handheld: the twins of the real boards that share
+# boards/esp32s3_pn532_hsu.py), the PN532's UART and its fastest rate. Each sim board's
+# board.py imports what it hands over from here and adds its own (NAME, reader_chip(), the
+# SPI boards' bus, the handheld's display, keypad and battery).
 from simhal import UART, Pin, record
 
 
